@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything else is CMake (build/ for release, build-asan/ for sanitizers).
+JOBS ?= $(shell nproc)
+BUILD ?= build
+
+.PHONY: all deps build build-asan test test-fast demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/bootstrap.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DQN_SANITIZE=ON -DCMAKE_C_COMPILER=clang >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+# The whole suite: release build (unit, CLI and oracle tests) and the unit
+# tests again under AddressSanitizer + UBSan.
+test: build build-asan
+	@bash scripts/setup-node.sh
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)/quern demo-out
+
+bench: build
+	@bash bench/run_all.sh $(BUILD)/quern
+
+clean:
+	rm -rf build build-asan demo-out

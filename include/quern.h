@@ -1,0 +1,277 @@
+/* quern.h — the whole public API of libquern.
+ *
+ * quern turns large numeric tables (HDF5, Parquet, CSV) into answers in
+ * bounded memory, using every core, with results that are byte-identical for
+ * any thread count and memory limit. Anything not declared here is not API.
+ *
+ * Sections:
+ *   1. version, status codes, errors
+ *   2. column types
+ *   3. context: allocator, memory budget, threads, progress
+ *   4. sources: many files as one table
+ *   5. stats job
+ *   6. gen and info
+ *   7. bin job
+ *   8. convert
+ *   9. monitor and plots
+ *  10. small utilities for tools (size parsing, atomic output files)
+ *
+ * Conventions: every fallible function returns QN_OK (0) or an enum qn_status
+ * value and fills the caller's struct qn_error (NULL accepted; the first
+ * error written wins). The library never exits or aborts on bad data or on
+ * memory exhaustion. Thread rules are stated per type.
+ */
+#ifndef QUERN_H
+#define QUERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===== 1. version, status, errors ===================================== */
+
+#define QN_VERSION_MAJOR 0
+#define QN_VERSION_MINOR 1
+#define QN_VERSION_PATCH 0
+#define QN_VERSION_STRING "0.1.0"
+
+/* Returns QN_VERSION_STRING of the library actually linked. */
+const char *qn_version(void);
+
+/* Status codes. Shipped values never change. */
+enum qn_status {
+  QN_OK = 0,
+  QN_EINVAL = 1,       /* bad argument or option value (a usage error) */
+  QN_ENOMEM = 2,       /* the system allocator failed */
+  QN_ELIMIT = 3,       /* the memory budget cannot be met */
+  QN_EIO = 4,          /* open, read, write, rename failed */
+  QN_EFORMAT = 5,      /* corrupt, truncated or unrecognised data */
+  QN_EUNSUPPORTED = 6, /* valid data we do not handle (a type, a codec) */
+  QN_ENOTFOUND = 7,    /* a named column, dataset or file does not exist */
+  QN_ESCHEMA = 8,      /* inputs or columns that do not fit together */
+  QN_ECHILD = 9,       /* a child process could not be started */
+  QN_EINTERNAL = 10    /* a bug in quern: please report it */
+};
+
+/* Never NULL: a short English name for any int, known or not. */
+const char *qn_status_str(int status);
+
+#define QN_ERROR_SIZE 1024
+/* Details of a failure. Owned by the caller; initialise with
+ * qn_error_init(). The function that detects a problem writes the message,
+ * naming the file, column and row or byte offset; callers pass it up
+ * unchanged (first error wins). */
+struct qn_error {
+  int code;
+  char message[QN_ERROR_SIZE];
+};
+
+void qn_error_init(struct qn_error *err);
+/* Writes code and a printf-style message unless err already holds an error.
+ * Returns code, so `return qn_error_set(err, QN_EIO, ...)` reads well. */
+int qn_error_set(struct qn_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Maps a status to the CLI exit code contract: 0 ok, 2 usage (QN_EINVAL,
+ * QN_ENOTFOUND, QN_ESCHEMA), 3 memory limit (QN_ELIMIT), 1 anything else. */
+int qn_status_exit_code(int status);
+
+/* ===== 2. column types ================================================= */
+
+enum qn_type {
+  QN_TYPE_INVALID = 0,
+  QN_INT8, QN_INT16, QN_INT32, QN_INT64,
+  QN_UINT8, QN_UINT16, QN_UINT32, QN_UINT64,
+  QN_FLOAT32, QN_FLOAT64,
+  QN_BOOL,      /* one byte per value, 0 or 1 */
+  QN_TIMESTAMP, /* int64 in the column's unit (see struct qn_column_info) */
+  QN_DATE,      /* int32 days since 1970-01-01 */
+  QN_STRING,    /* variable length bytes: offsets + data */
+  QN_TYPE_COUNT
+};
+
+/* "int8" .. "float64", "bool", "timestamp", "date", "string". Never NULL. */
+const char *qn_type_name(enum qn_type type);
+/* Bytes per value in memory; 0 for QN_STRING. */
+size_t qn_type_size(enum qn_type type);
+int qn_type_is_integer(enum qn_type type); /* int*, uint*, bool, date, timestamp */
+int qn_type_is_float(enum qn_type type);
+int qn_type_is_numeric(enum qn_type type); /* everything but QN_STRING */
+
+/* ===== 3. context ====================================================== */
+
+/* A context owns the allocator, the memory budget, the worker threads and
+ * the progress bar. Thread rule: one thread creates, uses and frees a
+ * context; the library's own worker threads use it internally. There is no
+ * global mutable state: two contexts are independent. */
+struct qn_context;
+
+struct qn_context_options {
+  int threads;          /* worker threads; 0 = all online cores */
+  int64_t memory_limit; /* hard budget for the whole process in bytes;
+                           0 = 80% of physical memory */
+  int progress;         /* 1 = progress bar on stderr when it is a tty */
+  int quiet;            /* 1 = nothing but errors on stderr */
+};
+
+void qn_context_options_init(struct qn_context_options *opt);
+/* On success *out owns a new context; free it with qn_context_free().
+ * Errors: QN_EINVAL (threads < 0, limit < 0), QN_ENOMEM. */
+int qn_context_new(const struct qn_context_options *opt, struct qn_context **out,
+                   struct qn_error *err);
+void qn_context_free(struct qn_context *ctx);
+
+int qn_context_threads(const struct qn_context *ctx);
+int64_t qn_context_memory_limit(const struct qn_context *ctx);
+/* Highest number of budgeted bytes held at once so far. */
+int64_t qn_context_peak_bytes(const struct qn_context *ctx);
+/* Budgeted bytes held now. */
+int64_t qn_context_used_bytes(const struct qn_context *ctx);
+
+/* Every large allocation goes through the budget. `what` names the buffer
+ * for the error message ("column buffers for x"). Thread-safe.
+ * Errors: QN_ELIMIT (would exceed the limit; the message names what and how
+ * much), QN_ENOMEM. Memory is 64-byte aligned and not zeroed. */
+void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what,
+                   struct qn_error *err);
+void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
+                    struct qn_error *err);
+void qn_mem_free(struct qn_context *ctx, void *ptr); /* NULL is a no-op */
+/* Account for memory that someone else allocates (a library's cache).
+ * qn_mem_release() gives it back. Thread-safe. */
+int qn_mem_reserve(struct qn_context *ctx, int64_t bytes, const char *what,
+                   struct qn_error *err);
+void qn_mem_release(struct qn_context *ctx, int64_t bytes);
+/* Bytes still available under the limit. */
+int64_t qn_mem_available(const struct qn_context *ctx);
+
+/* ===== 4. sources ====================================================== */
+
+/* A source is many files (paths or globs, sorted by name) read as one table.
+ * The format is detected from the first bytes (HDF5 signature, "PAR1"),
+ * otherwise CSV. `file.h5:/group` restricts an HDF5 file to a group or a
+ * compound dataset. All files must expose the same columns with the same
+ * types. Thread rule: one thread at a time. */
+struct qn_source;
+
+struct qn_column_info {
+  const char *name;
+  enum qn_type type;      /* the type as stored, reported by stats/info */
+  const char *type_name;  /* as stored, e.g. "int32", "timestamp[us]" */
+  int nullable;           /* may hold nulls (Parquet) */
+  int64_t rows;           /* rows of this column summed over all files */
+};
+
+/* Errors: QN_EIO / QN_ENOTFOUND (missing file, glob that matches nothing),
+ * QN_EFORMAT (corrupt file), QN_ESCHEMA (files disagree), QN_ENOMEM. */
+int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninputs,
+                   struct qn_source **out, struct qn_error *err);
+void qn_source_close(struct qn_source *src); /* NULL is a no-op */
+
+int qn_source_ncolumns(const struct qn_source *src);
+const struct qn_column_info *qn_source_column(const struct qn_source *src, int i);
+/* Index of the column named `name`, or -1. */
+int qn_source_find_column(const struct qn_source *src, const char *name);
+int qn_source_nfiles(const struct qn_source *src);
+const char *qn_source_file_path(const struct qn_source *src, int file);
+/* Rows of the table restricted to columns `cols` (all must agree). */
+int qn_source_rows(const struct qn_source *src, const int *cols, int ncols,
+                   int64_t *rows, struct qn_error *err);
+
+/* ===== 5. stats ======================================================== */
+
+/* Per-column summary with numpy's definitions (see docs/cli.md). */
+struct qn_column_stats {
+  int64_t count; /* values neither NaN nor null */
+  int64_t nan;
+  int64_t null;
+  int is_integer; /* min/max/sum are exact integers in imin.. */
+  /* integer columns: exact min, max and 128-bit sum */
+  int64_t imin, imax;     /* for unsigned columns, stored as int64 only if */
+  uint64_t umin, umax;    /* ... is_unsigned; then umin/umax hold them */
+  int is_unsigned;
+  int64_t sum_hi;         /* sum = sum_hi * 2^64 + sum_lo (two's complement) */
+  uint64_t sum_lo;
+  double min, max, sum, mean, var, std; /* floats (and the float view of ints) */
+};
+
+struct qn_stats_options {
+  const char *const *columns; /* NULL = every numeric column */
+  int ncolumns;
+  int per_file;               /* also keep one result per file */
+};
+
+struct qn_stats_result; /* owned by the caller after qn_stats_run */
+
+int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
+                 const struct qn_stats_options *opt, struct qn_stats_result **out,
+                 struct qn_error *err);
+/* Writes the JSON of docs/cli.md to `path` atomically, or to stdout when
+ * path is NULL or "-". */
+int qn_stats_write_json(const struct qn_stats_result *res, const char *path,
+                        struct qn_error *err);
+void qn_stats_result_free(struct qn_stats_result *res);
+int qn_stats_result_ncolumns(const struct qn_stats_result *res);
+const char *qn_stats_result_column_name(const struct qn_stats_result *res, int i);
+/* file = -1 for the whole table, else the file index (needs per_file). */
+const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *res,
+                                                  int file, int i);
+
+/* ===== 6. gen and info ================================================= */
+
+struct qn_gen_options {
+  const char *kind;  /* "sim" or "measurements" */
+  int64_t rows;
+  int64_t keys;      /* measurements: distinct probe ids */
+  uint64_t seed;
+  const char *output;/* .h5 / .hdf5 or .parquet, chosen by extension */
+  const char *codec; /* parquet codec; NULL = snappy */
+};
+void qn_gen_options_init(struct qn_gen_options *opt);
+int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt,
+               struct qn_error *err);
+
+/* Describes one file (columns, types, rows, layout) as text or JSON on `out`. */
+int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *out,
+                  struct qn_error *err);
+
+/* ===== 7. bin ========================================================== */
+/* (declarations added with the bin job) */
+/* QN_SECTION_BIN */
+
+/* ===== 8. convert ====================================================== */
+/* QN_SECTION_CONVERT */
+
+/* ===== 9. monitor and plots ============================================ */
+/* QN_SECTION_MONITOR */
+
+/* ===== 10. utilities for tools ========================================= */
+
+/* Parses "256M", "2G", "1.5G", "4096" (bytes), "512K", "1T" (powers of 1024).
+ * Errors: QN_EINVAL with a message quoting the text. */
+int qn_parse_size(const char *text, int64_t *bytes, struct qn_error *err);
+/* Formats bytes as "1.5 GiB" into buf. Returns buf. */
+char *qn_format_size(int64_t bytes, char *buf, size_t cap);
+
+/* An output file written under a temporary name in the same directory and
+ * renamed into place by qn_outfile_commit(); qn_outfile_abort() (or a
+ * failed commit) removes the temporary and leaves any existing file alone.
+ * Thread rule: one thread. */
+struct qn_outfile;
+int qn_outfile_open(const char *path, struct qn_outfile **out, struct qn_error *err);
+FILE *qn_outfile_stream(struct qn_outfile *f);
+const char *qn_outfile_temp_path(const struct qn_outfile *f);
+int qn_outfile_commit(struct qn_outfile *f, struct qn_error *err); /* frees f */
+void qn_outfile_abort(struct qn_outfile *f);                       /* frees f */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* QUERN_H */

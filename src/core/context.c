@@ -1,0 +1,163 @@
+/* context.c — the context: options, the budgeted allocator and its peak.
+ *
+ * Budget: the limit covers the whole process. At creation we note the
+ * resident size the process already has (code, libraries) and keep a fixed
+ * overhead aside; qn_mem_alloc hands out the rest and fails with QN_ELIMIT,
+ * naming the buffer and its size, past it. Each block carries a 64-byte
+ * header holding its size so that free needs no size from the caller.
+ *
+ * Fault injection for tests: QN_TEST_FAIL_ALLOC=N in the environment makes
+ * the Nth budgeted allocation of each context fail with QN_ENOMEM.
+ */
+#include "qn_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define QN_MEM_HEADER 64
+
+void qn_context_options_init(struct qn_context_options *opt) {
+  memset(opt, 0, sizeof *opt);
+  opt->progress = 1;
+}
+
+int qn_context_new(const struct qn_context_options *opt, struct qn_context **out,
+                   struct qn_error *err) {
+  struct qn_context_options def;
+  if (!opt) {
+    qn_context_options_init(&def);
+    opt = &def;
+  }
+  if (opt->threads < 0 || opt->threads > 4096)
+    return qn_error_set(err, QN_EINVAL, "--threads must be between 1 and 4096, got %d",
+                        opt->threads);
+  if (opt->memory_limit < 0)
+    return qn_error_set(err, QN_EINVAL, "memory limit must be positive");
+  struct qn_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return qn_error_set(err, QN_ENOMEM, "out of memory creating the context");
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  ctx->threads = opt->threads > 0 ? opt->threads : (cores > 0 ? (int)cores : 1);
+  int64_t phys = qn_physical_memory();
+  ctx->memory_limit = opt->memory_limit > 0 ? opt->memory_limit
+                                            : (phys > 0 ? phys / 10 * 8 : (int64_t)4 << 30);
+  ctx->baseline_rss = qn_self_rss();
+  ctx->progress = opt->progress;
+  ctx->quiet = opt->quiet;
+  pthread_mutex_init(&ctx->mem_lock, NULL);
+  const char *fail = getenv("QN_TEST_FAIL_ALLOC");
+  ctx->fail_countdown = fail ? atol(fail) : 0;
+  *out = ctx;
+  return QN_OK;
+}
+
+void qn_context_free(struct qn_context *ctx) {
+  if (!ctx) return;
+  pthread_mutex_destroy(&ctx->mem_lock);
+  free(ctx);
+}
+
+int qn_context_threads(const struct qn_context *ctx) { return ctx->threads; }
+int64_t qn_context_memory_limit(const struct qn_context *ctx) { return ctx->memory_limit; }
+
+int64_t qn_context_peak_bytes(const struct qn_context *ctx) {
+  struct qn_context *c = (struct qn_context *)ctx;
+  pthread_mutex_lock(&c->mem_lock);
+  int64_t v = c->mem_peak;
+  pthread_mutex_unlock(&c->mem_lock);
+  return v;
+}
+
+int64_t qn_context_used_bytes(const struct qn_context *ctx) {
+  struct qn_context *c = (struct qn_context *)ctx;
+  pthread_mutex_lock(&c->mem_lock);
+  int64_t v = c->mem_used;
+  pthread_mutex_unlock(&c->mem_lock);
+  return v;
+}
+
+/* What the budget can hand out in total: the limit less what the process
+ * held before we started and a fixed overhead. */
+static int64_t qn_mem_capacity(const struct qn_context *ctx) {
+  return ctx->memory_limit - ctx->baseline_rss - QN_FIXED_OVERHEAD;
+}
+
+int64_t qn_mem_available(const struct qn_context *ctx) {
+  struct qn_context *c = (struct qn_context *)ctx;
+  pthread_mutex_lock(&c->mem_lock);
+  int64_t v = qn_mem_capacity(c) - c->mem_used;
+  pthread_mutex_unlock(&c->mem_lock);
+  return v > 0 ? v : 0;
+}
+
+int qn_mem_reserve(struct qn_context *ctx, int64_t bytes, const char *what,
+                   struct qn_error *err) {
+  int status = QN_OK;
+  pthread_mutex_lock(&ctx->mem_lock);
+  if (ctx->fail_countdown > 0 && --ctx->fail_countdown == 0) {
+    status = QN_ENOMEM;
+  } else if (ctx->mem_used + bytes > qn_mem_capacity(ctx)) {
+    status = QN_ELIMIT;
+  } else {
+    ctx->mem_used += bytes;
+    if (ctx->mem_used > ctx->mem_peak) ctx->mem_peak = ctx->mem_used;
+  }
+  int64_t used = ctx->mem_used, cap = qn_mem_capacity(ctx);
+  pthread_mutex_unlock(&ctx->mem_lock);
+  if (status == QN_ENOMEM)
+    return qn_error_set(err, QN_ENOMEM, "out of memory allocating %s (injected fault)", what);
+  if (status == QN_ELIMIT) {
+    char a[32], b[32], c[32], d[32], e[32];
+    int64_t left = cap - used > 0 ? cap - used : 0;
+    return qn_error_set(err, QN_ELIMIT,
+                        "memory limit %s is too small: %s needs %s, only %s is left "
+                        "(%s in use, %s taken by the process itself)",
+                        qn_format_size(ctx->memory_limit, a, sizeof a), what,
+                        qn_format_size(bytes, b, sizeof b), qn_format_size(left, c, sizeof c),
+                        qn_format_size(used, d, sizeof d),
+                        qn_format_size(ctx->baseline_rss + QN_FIXED_OVERHEAD, e, sizeof e));
+  }
+  return QN_OK;
+}
+
+void qn_mem_release(struct qn_context *ctx, int64_t bytes) {
+  pthread_mutex_lock(&ctx->mem_lock);
+  ctx->mem_used -= bytes;
+  pthread_mutex_unlock(&ctx->mem_lock);
+}
+
+void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what,
+                   struct qn_error *err) {
+  if (size > (size_t)INT64_MAX - QN_MEM_HEADER) {
+    qn_error_set(err, QN_ELIMIT, "cannot allocate %s: size overflows", what);
+    return NULL;
+  }
+  int64_t total = (int64_t)size + QN_MEM_HEADER;
+  if (qn_mem_reserve(ctx, total, what, err) != QN_OK) return NULL;
+  void *p = NULL;
+  if (posix_memalign(&p, 64, (size_t)total) != 0) {
+    qn_mem_release(ctx, total);
+    char a[32];
+    qn_error_set(err, QN_ENOMEM, "out of memory allocating %s (%s)", what,
+                 qn_format_size((int64_t)size, a, sizeof a));
+    return NULL;
+  }
+  memcpy(p, &total, sizeof total);
+  return (char *)p + QN_MEM_HEADER;
+}
+
+void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
+                    struct qn_error *err) {
+  void *p = qn_mem_alloc(ctx, size, what, err);
+  if (p) memset(p, 0, size);
+  return p;
+}
+
+void qn_mem_free(struct qn_context *ctx, void *ptr) {
+  if (!ptr) return;
+  char *base = (char *)ptr - QN_MEM_HEADER;
+  int64_t total;
+  memcpy(&total, base, sizeof total);
+  qn_mem_release(ctx, total);
+  free(base);
+}

@@ -1,0 +1,81 @@
+/* qn_source.h — the reader interface every input format implements.
+ *
+ * A reader is one open file of one format. It exposes a flat list of
+ * columns, each with its own row count (HDF5 datasets may differ in length;
+ * the scan checks that the columns used together agree). The source
+ * (source.c) joins many readers into one logical table.
+ *
+ * Thread rule: `read` is called from one thread at a time unless the reader
+ * sets `parallel_read`, in which case workers call it concurrently for
+ * disjoint or overlapping ranges (a pread-based path). libhdf5 is only ever
+ * called from one thread: the HDF5 reader sets parallel_read only for the
+ * columns whose raw bytes it can pread itself (see hdf5.c).
+ */
+#ifndef QN_SOURCE_H
+#define QN_SOURCE_H
+
+#include "../core/qn_core.h"
+
+struct qn_reader;
+
+struct qn_reader_column {
+  char *name;
+  enum qn_type type;   /* in-memory type of the values `read` produces */
+  char *type_name;     /* as stored: "int32", "timestamp[us]", "string" */
+  int nullable;
+  int64_t rows;
+  int parallel_read;   /* `read` of this column may run on any worker */
+  /* timestamps: units per second (1e3 ms, 1e6 us, 1e9 ns); else 0 */
+  int64_t time_unit;
+};
+
+struct qn_reader_ops {
+  const char *format; /* "hdf5", "parquet", "csv" */
+  /* Read rows [row0, row0 + n) of column `col` into `out`, whose `data`
+   * (and `valid`, when the column is nullable) the caller allocated for at
+   * least n values. Sets out->valid to NULL if the range has no nulls.
+   * Strings are read only by readers that produce them (out->offsets). */
+  int (*read)(struct qn_reader *r, int col, int64_t row0, int64_t n,
+              struct qn_colbuf *out, struct qn_error *err);
+  void (*close)(struct qn_reader *r);
+  /* Optional: print the layout for `quern info` (text or JSON object body). */
+  int (*info)(struct qn_reader *r, int as_json, FILE *out, struct qn_error *err);
+};
+
+struct qn_reader {
+  const struct qn_reader_ops *ops;
+  struct qn_context *ctx;
+  char *path;      /* as given, for messages */
+  int ncols;
+  struct qn_reader_column *cols;
+  /* The row grid the format prefers for I/O (HDF5 chunk rows, Parquet row
+   * group rows); 0 = none. Only an I/O hint: morsels never depend on it. */
+  int64_t io_rows_hint;
+};
+
+/* Format openers. `sub` is the part after "file.h5:" (NULL if none). */
+int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
+               struct qn_reader **out, struct qn_error *err);
+int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
+               struct qn_error *err);
+int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
+                struct qn_error *err);
+
+/* Opens one path, detecting the format from its first bytes. */
+int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
+                   struct qn_reader **out, struct qn_error *err);
+void qn_reader_close(struct qn_reader *r);
+/* Helpers for readers: allocate and free the column array. */
+int qn_reader_alloc_columns(struct qn_reader *r, int ncols, struct qn_error *err);
+void qn_reader_free_columns(struct qn_reader *r);
+
+/* The source as the scan sees it. */
+struct qn_source {
+  struct qn_context *ctx;
+  int nfiles;
+  struct qn_reader **files;
+  int ncols;
+  struct qn_column_info *cols; /* names and types from the first file */
+};
+
+#endif /* QN_SOURCE_H */

@@ -1,0 +1,81 @@
+/* cli.c — common option handling and error reporting for subcommands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void qn_cli_common_init(struct qn_cli_common *c) {
+  memset(c, 0, sizeof *c);
+  qn_context_options_init(&c->ctx);
+}
+
+int qn_cli_parse_i64(const char *opt, const char *text, long long lo, long long hi,
+                     long long *out) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (errno || end == text || *end || v < lo || v > hi) {
+    fprintf(stderr, "quern: error: %s must be an integer in [%lld, %lld], got '%s'\n",
+            opt, lo, hi, text);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int qn_cli_common_option(struct qn_cli_common *c, int opt, const char *arg) {
+  long long v;
+  struct qn_error err;
+  switch (opt) {
+  case 't':
+    if (qn_cli_parse_i64("--threads", arg, 1, 4096, &v) != 0) return -1;
+    c->ctx.threads = (int)v;
+    return 1;
+  case 'm': {
+    int64_t bytes;
+    qn_error_init(&err);
+    if (qn_parse_size(arg, &bytes, &err) != QN_OK) {
+      fprintf(stderr, "quern: error: --memory-limit: %s\n", err.message);
+      return -1;
+    }
+    c->ctx.memory_limit = bytes;
+    return 1;
+  }
+  case QN_OPT_NO_PROGRESS: c->ctx.progress = 0; return 1;
+  case 'q': c->ctx.quiet = 1; c->ctx.progress = 0; return 1;
+  case 'h': c->help = 1; return 1;
+  case 'V': c->version = 1; return 1;
+  default: return 0;
+  }
+}
+
+int qn_cli_bad_option(const char *cmd) {
+  fprintf(stderr, "quern: error: bad usage; see 'quern %s --help'\n", cmd);
+  return 2;
+}
+
+int qn_cli_fail(int status, const struct qn_error *err) {
+  const char *msg = (err && err->code != QN_OK && err->message[0]) ? err->message
+                                                                    : qn_status_str(status);
+  fprintf(stderr, "quern: error: %s\n", msg);
+  return qn_status_exit_code(status);
+}
+
+int qn_cli_usage(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("quern: error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see 'quern %s --help')\n", cmd);
+  return 2;
+}
+
+int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx) {
+  struct qn_error err;
+  qn_error_init(&err);
+  int st = qn_context_new(&c->ctx, ctx, &err);
+  return st == QN_OK ? 0 : qn_cli_fail(st, &err);
+}

@@ -1,0 +1,65 @@
+/* cli.h — what every quern subcommand shares: the common options, error
+ * printing and the exit-code contract of docs/cli.md. Uses only quern.h. */
+#ifndef QN_CLI_H
+#define QN_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "quern.h"
+
+#define QN_OPT_NO_PROGRESS 1000
+/* Long options common to every command; put first in a command's table. */
+#define QN_CLI_COMMON_LONGOPTS                                   \
+  {"threads", required_argument, 0, 't'},                        \
+  {"memory-limit", required_argument, 0, 'm'},                   \
+  {"no-progress", no_argument, 0, QN_OPT_NO_PROGRESS},           \
+  {"quiet", no_argument, 0, 'q'},                                \
+  {"help", no_argument, 0, 'h'},                                 \
+  {"version", no_argument, 0, 'V'}
+#define QN_CLI_COMMON_SHORTOPTS "t:m:qhV"
+
+#define QN_CLI_COMMON_HELP                                                        \
+  "  -t, --threads N          worker threads (default: all cores)\n"               \
+  "  -m, --memory-limit SIZE  hard budget for the whole process: 256M, 2G, 1.5G\n" \
+  "                           (default: 80% of physical memory)\n"                 \
+  "      --no-progress        no progress bar (it is shown only on a terminal)\n"  \
+  "  -q, --quiet              only errors on stderr\n"                             \
+  "  -h, --help               this help\n"                                         \
+  "  -V, --version            print the version\n"
+
+struct qn_cli_common {
+  struct qn_context_options ctx;
+  int help, version;
+};
+
+void qn_cli_common_init(struct qn_cli_common *c);
+/* Handles a common option. Returns 1 when handled, 0 when `opt` is not a
+ * common option, -1 on a bad value (message printed; exit 2). */
+int qn_cli_common_option(struct qn_cli_common *c, int opt, const char *arg);
+/* For a getopt result of '?' or ':'; prints a hint and returns 2. */
+int qn_cli_bad_option(const char *cmd);
+/* Prints "quern: error: MESSAGE" and returns the exit code for status. */
+int qn_cli_fail(int status, const struct qn_error *err);
+/* Prints "quern: error: ..." (printf style) and returns exit code 2. */
+int qn_cli_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Makes a context from the common options; on failure prints and returns
+ * the exit code (else 0). */
+int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx);
+/* Parses an integer option value in [lo, hi]; -1 with a message if bad. */
+int qn_cli_parse_i64(const char *opt, const char *text, long long lo, long long hi,
+                     long long *out);
+
+/* One per cmd_*.c. Weak, so the tool links while a command is being built;
+ * main.c lists only those present. */
+int qn_cmd_stats(int argc, char **argv) __attribute__((weak));
+int qn_cmd_gen(int argc, char **argv) __attribute__((weak));
+int qn_cmd_info(int argc, char **argv) __attribute__((weak));
+int qn_cmd_bin(int argc, char **argv) __attribute__((weak));
+int qn_cmd_convert(int argc, char **argv) __attribute__((weak));
+int qn_cmd_monitor(int argc, char **argv) __attribute__((weak));
+int qn_cmd_group(int argc, char **argv) __attribute__((weak));
+int qn_cmd_verify(int argc, char **argv) __attribute__((weak));
+
+#endif

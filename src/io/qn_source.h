@@ -38,8 +38,13 @@ struct qn_reader_ops {
   int (*read)(struct qn_reader *r, int col, int64_t row0, int64_t n,
               struct qn_colbuf *out, struct qn_error *err);
   void (*close)(struct qn_reader *r);
-  /* Optional: print the layout for `quern info` (text or JSON object body). */
-  int (*info)(struct qn_reader *r, int as_json, FILE *out, struct qn_error *err);
+  /* Optional: describe the layout for `quern info` by adding keys to
+   * `info`, a jansson object (json_t *) that already holds "path",
+   * "format", "rows" and "columns" (name, type, rows, nullable per column).
+   * HDF5 adds per-column "dataset", "layout", "chunk", "filters"; Parquet
+   * adds "row_groups" (rows, bytes, per column codec, encodings, sizes).
+   * `quern info` prints the object as JSON or renders it as text. */
+  int (*info)(struct qn_reader *r, void *info, struct qn_error *err);
 };
 
 struct qn_reader {
@@ -77,5 +82,10 @@ struct qn_source {
   int ncols;
   struct qn_column_info *cols; /* names and types from the first file */
 };
+
+/* Index in file f of table column c (files may order columns differently). */
+int qn_source_file_column(const struct qn_source *src, int f, int c);
+/* Rows of file f for the columns used together (checked by qn_source_rows). */
+int64_t qn_source_file_rows(const struct qn_source *src, int f, const int *cols, int ncols);
 
 #endif /* QN_SOURCE_H */

@@ -1,0 +1,415 @@
+/* scan.c — the morsel scan and its fixed-order merge.
+ *
+ * Arithmetic unit: the morsel, QN_MORSEL_ROWS rows of one file (the last
+ * morsel of a file may be shorter; no morsel straddles files). Morsel
+ * boundaries depend only on the files' row counts.
+ *
+ * I/O unit: the block, up to B consecutive morsels of one file, read into
+ * one of K buffers. B and K come from the memory budget and the thread
+ * count; they change how much is in flight, never what is computed.
+ *
+ * Threads: one reader thread takes free buffers in block order and reads
+ * the columns that must be read serially (libhdf5 is only ever called from
+ * it); workers take loaded blocks in block order, read the columns whose
+ * reader allows parallel reads (pread paths) themselves, then process the
+ * block's morsels in order.
+ *
+ * Ordering guarantees given to the kernel (see struct qn_scan_kernel):
+ *  - lanes: morsel i waits until lane i mod L has processed morsel i - L;
+ *  - commits: run serially in morsel order as soon as a prefix is done;
+ *    morsel i is not started until morsel i - window has been committed.
+ * Both waits always point to lower morsel indices, and blocks are taken in
+ * order, so the lowest unfinished morsel can always run: no deadlock.
+ *
+ * Memory: K buffers of B * QN_MORSEL_ROWS rows of the selected columns
+ * (plus a validity byte per row for nullable columns), all from the budget.
+ */
+#include "qn_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/qn_source.h"
+
+#define QN_SCAN_MAX_BLOCK_MORSELS 4
+/* Enough in flight to keep the cores busy; more only costs memory. */
+#define QN_SCAN_TARGET_BYTES ((int64_t)40 << 20)
+
+struct qn_scan_block {
+  int64_t index;   /* block number */
+  int file;
+  int64_t row0;    /* first row within the file */
+  int64_t nrows;
+  int64_t morsel0; /* global index of its first morsel */
+};
+
+struct qn_scan_buffer {
+  struct qn_scan_block block;
+  struct qn_colbuf *cols; /* one per selected column, capacity B*M rows */
+  uint8_t **valid_store;  /* validity storage per column (NULL if not nullable) */
+};
+
+struct qn_scan {
+  struct qn_context *ctx;
+  struct qn_source *src;
+  const struct qn_scan_options *opt;
+  const struct qn_scan_kernel *k;
+  int ncols;
+  int *filecol;          /* [file * ncols + k]: column index within the file */
+  int64_t *file_morsel0; /* first global morsel of each file */
+  int64_t *file_block0;  /* first block of each file */
+  int64_t nblocks;
+  int64_t block_rows;    /* B * M */
+  int has_serial, has_parallel;
+
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int nbuf;
+  struct qn_scan_buffer *bufs;
+  int *free_list, nfree;      /* buffers nobody holds */
+  int64_t next_read;          /* next block the reader loads */
+  int64_t next_take;          /* next block a worker takes */
+  int *ready_slot;            /* ring of nbuf: buffer holding block b, or -1 */
+  int64_t *lane_next;
+  int *done_ring;             /* window ring of processed-not-committed flags */
+  int64_t next_commit;
+  int failed;
+  struct qn_error err;
+  struct qn_progress *progress;
+};
+
+static void qn_scan_fail(struct qn_scan *s, const struct qn_error *e) {
+  pthread_mutex_lock(&s->lock);
+  if (!s->failed) {
+    s->failed = 1;
+    s->err = *e;
+    if (s->err.code == QN_OK) s->err.code = QN_EINTERNAL;
+  }
+  pthread_cond_broadcast(&s->cond);
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void qn_scan_block_of(const struct qn_scan *s, int64_t b, struct qn_scan_block *out) {
+  int f = 0;
+  while (f + 1 < s->src->nfiles && s->file_block0[f + 1] <= b) f++;
+  int64_t local = b - s->file_block0[f];
+  int64_t rows = qn_source_file_rows(s->src, f, s->opt->cols, s->opt->ncols);
+  out->index = b;
+  out->file = f;
+  out->row0 = local * s->block_rows;
+  out->nrows = QN_MIN(s->block_rows, rows - out->row0);
+  out->morsel0 = s->file_morsel0[f] + local * (s->block_rows / QN_MORSEL_ROWS);
+}
+
+static int qn_scan_read_cols(struct qn_scan *s, struct qn_scan_buffer *buf, int parallel,
+                             struct qn_error *err) {
+  const struct qn_scan_block *b = &buf->block;
+  struct qn_reader *r = s->src->files[b->file];
+  for (int k = 0; k < s->ncols; k++) {
+    int fc = s->filecol[b->file * s->ncols + k];
+    if (r->cols[fc].parallel_read != parallel) continue;
+    struct qn_colbuf *cb = &buf->cols[k];
+    /* the reader leaves valid NULL when this range has no nulls */
+    cb->valid = r->cols[fc].nullable ? buf->valid_store[k] : NULL;
+    cb->n = b->nrows;
+    QN_RETURN_IF_ERROR(r->ops->read(r, fc, b->row0, b->nrows, cb, err));
+  }
+  return QN_OK;
+}
+
+/* The reader thread: loads blocks in order into free buffers. */
+static void *qn_scan_reader(void *arg) {
+  struct qn_scan *s = arg;
+  struct qn_error err;
+  qn_error_init(&err);
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    while (!s->failed && s->nfree == 0 && s->next_read < s->nblocks)
+      pthread_cond_wait(&s->cond, &s->lock);
+    if (s->failed || s->next_read >= s->nblocks) {
+      pthread_mutex_unlock(&s->lock);
+      return NULL;
+    }
+    int slot = s->free_list[--s->nfree];
+    int64_t b = s->next_read++;
+    pthread_mutex_unlock(&s->lock);
+
+    struct qn_scan_buffer *buf = &s->bufs[slot];
+    qn_scan_block_of(s, b, &buf->block);
+    if (s->has_serial && qn_scan_read_cols(s, buf, 0, &err) != QN_OK) {
+      qn_scan_fail(s, &err);
+      return NULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->ready_slot[b % s->nbuf] = slot;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+  }
+}
+
+static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *buf,
+                          int64_t m, struct qn_colbuf *view, struct qn_error *err) {
+  const struct qn_scan_kernel *k = s->k;
+  const struct qn_scan_block *b = &buf->block;
+  int64_t off = (m - b->morsel0) * QN_MORSEL_ROWS;
+  int64_t n = QN_MIN((int64_t)QN_MORSEL_ROWS, b->nrows - off);
+  int64_t lane = k->nlanes > 0 ? m % k->nlanes : 0;
+
+  pthread_mutex_lock(&s->lock);
+  while (!s->failed && ((k->nlanes > 0 && s->lane_next[lane] != m) ||
+                        (k->commit && m >= s->next_commit + k->window)))
+    pthread_cond_wait(&s->cond, &s->lock);
+  int failed = s->failed;
+  pthread_mutex_unlock(&s->lock);
+  if (failed) return QN_EINTERNAL;
+
+  for (int c = 0; c < s->ncols; c++) {
+    const struct qn_colbuf *src = &buf->cols[c];
+    size_t w = qn_type_size(src->type);
+    view[c] = *src;
+    view[c].n = n;
+    view[c].data = (char *)src->data + (size_t)off * w;
+    view[c].valid = src->valid ? src->valid + off : NULL;
+  }
+  struct qn_batch batch = {b->file, b->row0 + off, m, n, s->ncols, view};
+  QN_RETURN_IF_ERROR(k->process(k->user, worker, &batch, err));
+  qn_progress_add(s->progress, n);
+
+  pthread_mutex_lock(&s->lock);
+  int status = QN_OK;
+  if (k->nlanes > 0) s->lane_next[lane] = m + k->nlanes;
+  if (k->commit) {
+    s->done_ring[m % k->window] = b->file + 1;
+    while (status == QN_OK && s->done_ring[s->next_commit % k->window]) {
+      int64_t c = s->next_commit;
+      int file = s->done_ring[c % k->window] - 1;
+      s->done_ring[c % k->window] = 0;
+      status = k->commit(k->user, c, file, err);
+      s->next_commit++;
+    }
+  }
+  pthread_cond_broadcast(&s->cond);
+  pthread_mutex_unlock(&s->lock);
+  return status;
+}
+
+static void qn_scan_worker(void *arg, int worker) {
+  struct qn_scan *s = arg;
+  struct qn_error err;
+  qn_error_init(&err);
+  struct qn_colbuf *view = calloc((size_t)s->ncols + 1, sizeof *view);
+  if (!view) {
+    qn_error_set(&err, QN_ENOMEM, "out of memory in scan worker");
+    qn_scan_fail(s, &err);
+    return;
+  }
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    int64_t b;
+    while (!s->failed && s->next_take < s->nblocks &&
+           s->ready_slot[s->next_take % s->nbuf] < 0)
+      pthread_cond_wait(&s->cond, &s->lock);
+    if (s->failed || s->next_take >= s->nblocks) {
+      pthread_mutex_unlock(&s->lock);
+      break;
+    }
+    b = s->next_take++;
+    int slot = s->ready_slot[b % s->nbuf];
+    s->ready_slot[b % s->nbuf] = -1;
+    pthread_mutex_unlock(&s->lock);
+
+    struct qn_scan_buffer *buf = &s->bufs[slot];
+    int st = QN_OK;
+    if (s->has_parallel) st = qn_scan_read_cols(s, buf, 1, &err);
+    int64_t nm = (buf->block.nrows + QN_MORSEL_ROWS - 1) / QN_MORSEL_ROWS;
+    for (int64_t i = 0; i < nm && st == QN_OK; i++)
+      st = qn_scan_morsel(s, worker, buf, buf->block.morsel0 + i, view, &err);
+    if (st != QN_OK) {
+      qn_scan_fail(s, &err);
+      break;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->free_list[s->nfree++] = slot;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+  }
+  free(view);
+}
+
+static int64_t qn_scan_row_bytes(struct qn_source *src, const int *cols, int ncols) {
+  int64_t bytes = 0;
+  for (int k = 0; k < ncols; k++) {
+    const struct qn_column_info *ci = &src->cols[cols[k]];
+    bytes += (int64_t)qn_type_size(ci->type) + (ci->nullable ? 1 : 0);
+  }
+  return bytes > 0 ? bytes : 1;
+}
+
+int64_t qn_scan_min_bytes(struct qn_source *src, const int *cols, int ncols) {
+  /* two single-morsel buffers: one being read, one being computed */
+  return 2 * (qn_scan_row_bytes(src, cols, ncols) * QN_MORSEL_ROWS + 64 * (ncols + 1));
+}
+
+/* Chooses buffers (K) and morsels per block (B) from budget and threads. */
+static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
+                        struct qn_error *err) {
+  int64_t row_bytes = qn_scan_row_bytes(s->src, s->opt->cols, s->opt->ncols);
+  int64_t morsel_bytes = row_bytes * QN_MORSEL_ROWS + 64 * (s->ncols + 1);
+  int64_t avail = qn_mem_available(s->ctx);
+  int64_t need = 2 * morsel_bytes;
+  if (avail < need) {
+    char a[32], b[32], c[32];
+    return qn_error_set(err, QN_ELIMIT,
+                        "memory limit %s is too small: reading %d column(s) needs at least "
+                        "%s of buffers but only %s is left; use --memory-limit of at least %s",
+                        qn_format_size(s->ctx->memory_limit, a, sizeof a), s->ncols,
+                        qn_format_size(need, b, sizeof b), qn_format_size(avail, c, sizeof c),
+                        qn_format_size(s->ctx->memory_limit - avail + need + (1 << 20), c,
+                                       sizeof c));
+  }
+  int64_t budget = QN_MIN(avail, QN_SCAN_TARGET_BYTES);
+  int k = s->ctx->threads + 2;
+  int64_t bm = QN_SCAN_MAX_BLOCK_MORSELS;
+  while (bm > 1 && (int64_t)k * bm * morsel_bytes > budget) bm /= 2;
+  while (k > 2 && (int64_t)k * bm * morsel_bytes > budget) k--;
+  *nbuf = k;
+  *block_morsels = bm;
+  return QN_OK;
+}
+
+static void qn_scan_free(struct qn_scan *s) {
+  if (s->bufs) {
+    for (int i = 0; i < s->nbuf; i++) {
+      if (!s->bufs[i].cols) continue;
+      for (int c = 0; c < s->ncols; c++) {
+        qn_mem_free(s->ctx, s->bufs[i].cols[c].data);
+        if (s->bufs[i].valid_store) qn_mem_free(s->ctx, s->bufs[i].valid_store[c]);
+      }
+      free(s->bufs[i].cols);
+      free(s->bufs[i].valid_store);
+    }
+  }
+  free(s->bufs);
+  free(s->free_list);
+  free(s->ready_slot);
+  free(s->lane_next);
+  free(s->done_ring);
+  free(s->filecol);
+  free(s->file_morsel0);
+  free(s->file_block0);
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->cond);
+}
+
+static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
+  struct qn_source *src = s->src;
+  const struct qn_scan_options *opt = s->opt;
+  int nf = src->nfiles;
+  s->filecol = calloc((size_t)nf * (size_t)s->ncols + 1, sizeof *s->filecol);
+  s->file_morsel0 = calloc((size_t)nf + 1, sizeof *s->file_morsel0);
+  s->file_block0 = calloc((size_t)nf + 1, sizeof *s->file_block0);
+  if (!s->filecol || !s->file_morsel0 || !s->file_block0)
+    return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
+  for (int k = 0; k < s->ncols; k++) {
+    enum qn_type t = src->cols[opt->cols[k]].type;
+    if (t == QN_STRING)
+      return qn_error_set(err, QN_EUNSUPPORTED, "column '%s' is a string column",
+                          src->cols[opt->cols[k]].name);
+  }
+  for (int f = 0; f < nf; f++) {
+    for (int k = 0; k < s->ncols; k++) {
+      int fc = qn_source_file_column(src, f, opt->cols[k]);
+      s->filecol[f * s->ncols + k] = fc;
+      if (src->files[f]->cols[fc].parallel_read) s->has_parallel = 1;
+      else s->has_serial = 1;
+    }
+  }
+  int nbuf = 2;
+  int64_t bm = 1;
+  QN_RETURN_IF_ERROR(qn_scan_plan(s, &nbuf, &bm, err));
+  s->block_rows = bm * QN_MORSEL_ROWS;
+  int64_t morsels = 0, blocks = 0, rows_total = 0;
+  for (int f = 0; f < nf; f++) {
+    int64_t rows = qn_source_file_rows(src, f, opt->cols, opt->ncols);
+    s->file_morsel0[f] = morsels;
+    s->file_block0[f] = blocks;
+    morsels += (rows + QN_MORSEL_ROWS - 1) / QN_MORSEL_ROWS;
+    blocks += (rows + s->block_rows - 1) / s->block_rows;
+    rows_total += rows;
+  }
+  s->file_morsel0[nf] = morsels;
+  s->file_block0[nf] = blocks;
+  s->nblocks = blocks;
+  s->nbuf = nbuf;
+  s->bufs = calloc((size_t)nbuf, sizeof *s->bufs);
+  s->free_list = calloc((size_t)nbuf, sizeof *s->free_list);
+  s->ready_slot = calloc((size_t)nbuf, sizeof *s->ready_slot);
+  if (!s->bufs || !s->free_list || !s->ready_slot)
+    return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
+  for (int i = 0; i < nbuf; i++) {
+    s->ready_slot[i] = -1;
+    s->free_list[s->nfree++] = nbuf - 1 - i;
+    s->bufs[i].cols = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].cols);
+    s->bufs[i].valid_store = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].valid_store);
+    if (!s->bufs[i].cols || !s->bufs[i].valid_store) return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
+    for (int k = 0; k < s->ncols; k++) {
+      const struct qn_column_info *ci = &src->cols[opt->cols[k]];
+      struct qn_colbuf *cb = &s->bufs[i].cols[k];
+      cb->type = ci->type;
+      cb->data = qn_mem_alloc(s->ctx, (size_t)s->block_rows * qn_type_size(ci->type),
+                              "scan buffers", err);
+      if (!cb->data) return err ? err->code : QN_ELIMIT;
+      if (ci->nullable) {
+        s->bufs[i].valid_store[k] = qn_mem_alloc(s->ctx, (size_t)s->block_rows, "scan buffers", err);
+        if (!s->bufs[i].valid_store[k]) return err ? err->code : QN_ELIMIT;
+      }
+    }
+  }
+  const struct qn_scan_kernel *k = s->k;
+  if (k->nlanes > 0) {
+    s->lane_next = calloc((size_t)k->nlanes, sizeof *s->lane_next);
+    if (!s->lane_next) return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
+    for (int l = 0; l < k->nlanes; l++) s->lane_next[l] = l;
+  }
+  if (k->commit) {
+    if (k->window < 1) return qn_error_set(err, QN_EINTERNAL, "scan: commit window must be >= 1");
+    s->done_ring = calloc((size_t)k->window, sizeof *s->done_ring);
+    if (!s->done_ring) return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
+  }
+  s->progress = qn_progress_start(s->ctx, opt->label, rows_total);
+  return QN_OK;
+}
+
+int qn_scan_run(struct qn_context *ctx, struct qn_source *src,
+                const struct qn_scan_options *opt, const struct qn_scan_kernel *k,
+                struct qn_error *err) {
+  struct qn_scan s;
+  memset(&s, 0, sizeof s);
+  s.ctx = ctx;
+  s.src = src;
+  s.opt = opt;
+  s.k = k;
+  s.ncols = opt->ncols;
+  qn_error_init(&s.err);
+  pthread_mutex_init(&s.lock, NULL);
+  pthread_cond_init(&s.cond, NULL);
+  int status = qn_scan_setup(&s, err);
+  if (status == QN_OK && s.nblocks > 0) {
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, qn_scan_reader, &s) != 0) {
+      status = qn_error_set(err, QN_ENOMEM, "cannot start the reader thread");
+    } else {
+      int workers = (int)QN_MIN((int64_t)ctx->threads, QN_MAX(1, s.nbuf - 1));
+      workers = (int)QN_MIN((int64_t)workers, s.nblocks);
+      status = qn_pool_run(ctx, workers, qn_scan_worker, &s, err);
+      pthread_join(reader, NULL);
+      if (status == QN_OK && s.failed) {
+        status = s.err.code;
+        if (err && err->code == QN_OK) *err = s.err;
+      }
+    }
+  }
+  qn_progress_finish(s.progress);
+  qn_scan_free(&s);
+  return status;
+}

@@ -1,0 +1,365 @@
+/* stats_job.c — `quern stats`: source → scan → stats kernel → JSON.
+ *
+ * Each worker summarises one morsel of every selected column into a slot of
+ * a ring (slot = morsel mod window); the scan commits morsels in index order
+ * and the commit folds the slot into the whole-table accumulator and into
+ * the current file's. The fold order is therefore the morsel order, whatever
+ * the threads or the memory limit: the JSON bytes never change.
+ *
+ * Memory: window × columns accumulators (a few KiB) plus the scan's buffers.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/qn_exec.h"
+#include "io/qn_source.h"
+#include "kernels/qn_stats.h"
+
+#define QN_STATS_WINDOW 256
+
+struct qn_stats_result {
+  int ncols;
+  char **names;
+  enum qn_type *types;
+  char **type_names;
+  int *nullable;
+  int64_t rows;
+  int nfiles;
+  char **paths;
+  int64_t *file_rows;
+  int per_file;
+  struct qn_column_stats *total;    /* [ncols] */
+  struct qn_column_stats *per;      /* [nfiles * ncols] when per_file */
+};
+
+struct qn_stats_job {
+  struct qn_source *src;
+  const int *cols;
+  int ncols;
+  int is_integer[256];
+  struct qn_stats_acc *slots; /* [window * ncols] */
+  struct qn_stats_acc *total; /* [ncols] */
+  struct qn_stats_acc *file;  /* [ncols], the file being committed */
+  int cur_file;
+  struct qn_stats_result *res;
+};
+
+static void qn_stats_flush_file(struct qn_stats_job *j) {
+  if (j->cur_file < 0 || !j->res->per_file) return;
+  for (int c = 0; c < j->ncols; c++)
+    qn_stats_finish(&j->file[c], j->src->cols[j->cols[c]].type,
+                    &j->res->per[j->cur_file * j->ncols + c]);
+}
+
+static int qn_stats_process(void *user, int worker, const struct qn_batch *b, struct qn_error *err) {
+  struct qn_stats_job *j = user;
+  struct qn_stats_acc *slot = &j->slots[(b->morsel % QN_STATS_WINDOW) * j->ncols];
+  for (int c = 0; c < j->ncols; c++) qn_stats_morsel(&b->cols[c], &slot[c]);
+  return QN_OK;
+}
+
+static int qn_stats_commit(void *user, int64_t morsel, int file, struct qn_error *err) {
+  struct qn_stats_job *j = user;
+  const struct qn_stats_acc *slot = &j->slots[(morsel % QN_STATS_WINDOW) * j->ncols];
+  if (file != j->cur_file) {
+    qn_stats_flush_file(j);
+    j->cur_file = file;
+    for (int c = 0; c < j->ncols; c++) qn_stats_acc_init(&j->file[c]);
+  }
+  for (int c = 0; c < j->ncols; c++) {
+    qn_stats_merge(&j->total[c], &slot[c], j->is_integer[c]);
+    if (j->res->per_file) qn_stats_merge(&j->file[c], &slot[c], j->is_integer[c]);
+  }
+  return QN_OK;
+}
+
+void qn_stats_result_free(struct qn_stats_result *r) {
+  if (!r) return;
+  for (int c = 0; c < r->ncols; c++) {
+    free(r->names ? r->names[c] : NULL);
+    free(r->type_names ? r->type_names[c] : NULL);
+  }
+  for (int f = 0; f < r->nfiles; f++) free(r->paths ? r->paths[f] : NULL);
+  free(r->names);
+  free(r->types);
+  free(r->nullable);
+  free(r->type_names);
+  free(r->paths);
+  free(r->file_rows);
+  free(r->total);
+  free(r->per);
+  free(r);
+}
+
+/* Resolves -c names (or all numeric columns) to column indices. */
+static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options *opt,
+                            int **cols, int *ncols, struct qn_error *err) {
+  int n = opt && opt->columns ? opt->ncolumns : src->ncols;
+  int *idx = calloc((size_t)n + 1, sizeof *idx);
+  if (!idx) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    int c = i;
+    if (opt && opt->columns) {
+      c = qn_source_find_column(src, opt->columns[i]);
+      if (c < 0) {
+        free(idx);
+        return qn_error_set(err, QN_ENOTFOUND, "%s: no column '%s'", src->files[0]->path,
+                            opt->columns[i]);
+      }
+      if (src->cols[c].type == QN_STRING) {
+        free(idx);
+        return qn_error_set(err, QN_EINVAL, "%s: column '%s' is a string column, not numeric",
+                            src->files[0]->path, opt->columns[i]);
+      }
+    } else if (src->cols[c].type == QN_STRING) {
+      continue;
+    }
+    idx[k++] = c;
+  }
+  if (k > 256) {
+    free(idx);
+    return qn_error_set(err, QN_EUNSUPPORTED, "at most 256 columns at once (got %d); use -c", k);
+  }
+  *cols = idx;
+  *ncols = k;
+  return QN_OK;
+}
+
+static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols, int per_file,
+                               int64_t rows, struct qn_stats_result **out, struct qn_error *err) {
+  struct qn_stats_result *r = calloc(1, sizeof *r);
+  if (!r) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  r->ncols = ncols;
+  r->nfiles = src->nfiles;
+  r->rows = rows;
+  r->per_file = per_file;
+  r->names = calloc((size_t)ncols + 1, sizeof *r->names);
+  r->type_names = calloc((size_t)ncols + 1, sizeof *r->type_names);
+  r->types = calloc((size_t)ncols + 1, sizeof *r->types);
+  r->nullable = calloc((size_t)ncols + 1, sizeof *r->nullable);
+  r->total = calloc((size_t)ncols + 1, sizeof *r->total);
+  r->paths = calloc((size_t)src->nfiles, sizeof *r->paths);
+  r->file_rows = calloc((size_t)src->nfiles, sizeof *r->file_rows);
+  r->per = per_file ? calloc((size_t)src->nfiles * (size_t)ncols + 1, sizeof *r->per) : NULL;
+  int ok = r->names && r->type_names && r->types && r->nullable && r->total && r->paths && r->file_rows &&
+           (!per_file || r->per);
+  for (int c = 0; ok && c < ncols; c++) {
+    r->names[c] = qn_strdup(src->cols[cols[c]].name);
+    r->type_names[c] = qn_strdup(src->cols[cols[c]].type_name);
+    r->types[c] = src->cols[cols[c]].type;
+    r->nullable[c] = src->cols[cols[c]].nullable;
+    ok = r->names[c] && r->type_names[c];
+  }
+  for (int f = 0; ok && f < src->nfiles; f++) {
+    r->paths[f] = qn_strdup(src->files[f]->path);
+    r->file_rows[f] = qn_source_file_rows(src, f, cols, ncols);
+    ok = r->paths[f] != NULL;
+  }
+  if (!ok) {
+    qn_stats_result_free(r);
+    return qn_error_set(err, QN_ENOMEM, "out of memory");
+  }
+  *out = r;
+  return QN_OK;
+}
+
+int qn_stats_run(struct qn_context *ctx, struct qn_source *src, const struct qn_stats_options *opt,
+                 struct qn_stats_result **out, struct qn_error *err) {
+  int status = QN_OK;
+  int *cols = NULL, ncols = 0;
+  int64_t rows = 0;
+  struct qn_stats_job j;
+  memset(&j, 0, sizeof j);
+  struct qn_stats_result *res = NULL;
+  QN_CHECK(qn_stats_columns(src, opt, &cols, &ncols, err));
+  if (ncols == 0) {
+    status = qn_error_set(err, QN_EINVAL, "%s: no numeric column to summarise", src->files[0]->path);
+    goto done;
+  }
+  QN_CHECK(qn_source_rows(src, cols, ncols, &rows, err));
+  QN_CHECK(qn_stats_result_new(src, cols, ncols, opt && opt->per_file, rows, &res, err));
+  j.src = src;
+  j.cols = cols;
+  j.ncols = ncols;
+  j.res = res;
+  j.cur_file = -1;
+  size_t acc = sizeof(struct qn_stats_acc) * (size_t)ncols;
+  j.slots = qn_mem_alloc(ctx, acc * QN_STATS_WINDOW, "statistics accumulators", err);
+  j.total = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
+  j.file = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
+  if (!j.slots || !j.total || !j.file) {
+    status = err ? err->code : QN_ELIMIT;
+    goto done;
+  }
+  for (int c = 0; c < ncols; c++) {
+    qn_stats_acc_init(&j.total[c]);
+    qn_stats_acc_init(&j.file[c]);
+    j.is_integer[c] = qn_type_is_integer(src->cols[cols[c]].type);
+  }
+  struct qn_scan_kernel k = {.user = &j, .nlanes = 0, .window = QN_STATS_WINDOW,
+                             .process = qn_stats_process, .commit = qn_stats_commit};
+  struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "stats"};
+  QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
+  qn_stats_flush_file(&j);
+  for (int c = 0; c < ncols; c++) qn_stats_finish(&j.total[c], res->types[c], &res->total[c]);
+  if (res->per_file) /* files with no rows never reached a commit */
+    for (int f = 0; f < res->nfiles; f++)
+      if (res->file_rows[f] == 0)
+        for (int c = 0; c < ncols; c++) {
+          struct qn_stats_acc empty;
+          qn_stats_acc_init(&empty);
+          qn_stats_finish(&empty, res->types[c], &res->per[f * ncols + c]);
+        }
+  *out = res;
+  res = NULL;
+done:
+  qn_mem_free(ctx, j.slots);
+  qn_mem_free(ctx, j.total);
+  qn_mem_free(ctx, j.file);
+  qn_stats_result_free(res);
+  free(cols);
+  return status;
+}
+
+int qn_stats_result_ncolumns(const struct qn_stats_result *r) { return r->ncols; }
+const char *qn_stats_result_column_name(const struct qn_stats_result *r, int i) {
+  return (i >= 0 && i < r->ncols) ? r->names[i] : NULL;
+}
+const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *r, int file, int i) {
+  if (i < 0 || i >= r->ncols) return NULL;
+  if (file < 0) return &r->total[i];
+  if (!r->per_file || file >= r->nfiles) return NULL;
+  return &r->per[file * r->ncols + i];
+}
+
+/* ----- JSON ----- */
+
+/* JSON has no infinity: ±inf become the strings "inf"/"-inf", NaN null. */
+json_t *qn_json_double(double v) {
+  if (isnan(v)) return json_null();
+  if (isinf(v)) return json_string(v > 0 ? "inf" : "-inf");
+  return json_real(v);
+}
+
+/* Integers beyond int64 are emitted by a marker string that
+ * qn_json_dump_file replaces with the bare digits (jansson's integers are
+ * 64-bit). */
+#define QN_JSON_BIGINT "\x01qn-int:"
+
+static json_t *qn_json_int128(__int128 v) {
+  if (v >= INT64_MIN && v <= INT64_MAX) return json_integer((json_int_t)v);
+  char digits[48];
+  int neg = v < 0;
+  unsigned __int128 u = neg ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
+  int n = 0;
+  char rev[48];
+  do {
+    rev[n++] = (char)('0' + (int)(u % 10));
+    u /= 10;
+  } while (u);
+  int k = 0;
+  if (neg) digits[k++] = '-';
+  while (n) digits[k++] = rev[--n];
+  digits[k] = 0;
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s%s", QN_JSON_BIGINT, digits);
+  return json_string(buf);
+}
+
+static json_t *qn_stats_column_json(const struct qn_column_stats *s, const char *type_name,
+                                    int nullable) {
+  json_t *o = json_object();
+  json_object_set_new(o, "type", json_string(type_name));
+  json_object_set_new(o, "count", json_integer(s->count));
+  json_object_set_new(o, "nan", json_integer(s->nan));
+  if (nullable) json_object_set_new(o, "null", json_integer(s->null));
+  if (s->count == 0) {
+    json_object_set_new(o, "min", json_null());
+    json_object_set_new(o, "max", json_null());
+    json_object_set_new(o, "sum", s->is_integer ? json_integer(0) : json_real(0.0));
+  } else if (s->is_integer) {
+    json_object_set_new(o, "min", s->is_unsigned ? qn_json_int128(s->umin) : json_integer(s->imin));
+    json_object_set_new(o, "max", s->is_unsigned ? qn_json_int128(s->umax) : json_integer(s->imax));
+    __int128 sum = ((__int128)s->sum_hi << 64) | (__int128)s->sum_lo;
+    json_object_set_new(o, "sum", qn_json_int128(sum));
+  } else {
+    json_object_set_new(o, "min", qn_json_double(s->min));
+    json_object_set_new(o, "max", qn_json_double(s->max));
+    json_object_set_new(o, "sum", qn_json_double(s->sum));
+  }
+  json_object_set_new(o, "mean", qn_json_double(s->mean));
+  json_object_set_new(o, "std", qn_json_double(s->std));
+  json_object_set_new(o, "var", qn_json_double(s->var));
+  return o;
+}
+
+static json_t *qn_stats_columns_json(const struct qn_stats_result *r, const struct qn_column_stats *s) {
+  json_t *cols = json_object();
+  for (int c = 0; c < r->ncols; c++)
+    json_object_set_new(cols, r->names[c],
+                        qn_stats_column_json(&s[c], r->type_names[c], r->nullable[c]));
+  return cols;
+}
+
+/* Writes `root` (stolen) to path atomically, or stdout, replacing big-int
+ * markers with digits. */
+int qn_json_dump_file(json_t *root, const char *path, struct qn_error *err) {
+  int status = QN_OK;
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+  json_decref(root);
+  if (!text) return qn_error_set(err, QN_ENOMEM, "out of memory writing JSON");
+  /* "\u0001qn-int:123" → 123 */
+  const char *marker = "\"\\u0001qn-int:";
+  size_t ml = strlen(marker);
+  char *w = text;
+  for (const char *p = text; *p;) {
+    if (strncmp(p, marker, ml) == 0) {
+      p += ml;
+      while (*p && *p != '"') *w++ = *p++;
+      if (*p == '"') p++;
+    } else {
+      *w++ = *p++;
+    }
+  }
+  *w = 0;
+  size_t len = strlen(text);
+  if (!path || strcmp(path, "-") == 0) {
+    if (fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+      status = qn_error_set(err, QN_EIO, "cannot write JSON to stdout");
+  } else {
+    struct qn_outfile *f = NULL;
+    status = qn_outfile_open(path, &f, err);
+    if (status == QN_OK) {
+      fwrite(text, 1, len, qn_outfile_stream(f));
+      fputc('\n', qn_outfile_stream(f));
+      status = qn_outfile_commit(f, err);
+    }
+  }
+  free(text);
+  return status;
+}
+
+int qn_stats_write_json(const struct qn_stats_result *r, const char *path, struct qn_error *err) {
+  json_t *root = json_object();
+  json_object_set_new(root, "quern_version", json_string(qn_version()));
+  json_t *inputs = json_array();
+  for (int f = 0; f < r->nfiles; f++) json_array_append_new(inputs, json_string(r->paths[f]));
+  json_object_set_new(root, "inputs", inputs);
+  json_object_set_new(root, "rows", json_integer(r->rows));
+  json_object_set_new(root, "columns", qn_stats_columns_json(r, r->total));
+  if (r->per_file) {
+    json_t *files = json_array();
+    for (int f = 0; f < r->nfiles; f++) {
+      json_t *o = json_object();
+      json_object_set_new(o, "path", json_string(r->paths[f]));
+      json_object_set_new(o, "rows", json_integer(r->file_rows[f]));
+      json_object_set_new(o, "columns", qn_stats_columns_json(r, &r->per[f * r->ncols]));
+      json_array_append_new(files, o);
+    }
+    json_object_set_new(root, "files", files);
+  }
+  return qn_json_dump_file(root, path, err);
+}

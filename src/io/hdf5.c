@@ -1,0 +1,491 @@
+/* hdf5.c — the HDF5 reader.
+ *
+ * Columns: every 1-D numeric dataset (named by its path without the leading
+ * '/'), each column j of a 2-D dataset (`m[j]`), each numeric field of a
+ * compound dataset (`table` addressed as `file.h5:/table` gives its fields
+ * by name, otherwise `table.field`). String datasets and fields are listed
+ * as QN_STRING columns so a request for one gets a precise error.
+ *
+ * Two read paths:
+ *  - raw: a 1-D dataset stored contiguous or in unfiltered chunks, whose
+ *    file type is the native type, is read with pread() at the byte offsets
+ *    libhdf5 reports at open time. This runs on worker threads
+ *    (parallel_read) and never calls libhdf5.
+ *  - library: everything else (filters, 2-D, compound, foreign byte order)
+ *    goes through H5Dread with a chunk-aligned hyperslab, from the scan's
+ *    single reader thread. The chunk cache of each such dataset holds one
+ *    chunk and is counted against the memory budget.
+ */
+#include "qn_source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum qn_h5_kind { QN_H5_PLAIN, QN_H5_COLUMN2D, QN_H5_FIELD };
+
+struct qn_h5_col {
+  enum qn_h5_kind kind;
+  char *dset_path;   /* absolute path of the dataset */
+  hid_t dset;        /* opened lazily by the reader thread, -1 until then */
+  hid_t memtype;     /* native type (or one-field compound) for H5Dread */
+  int j;             /* column of a 2-D dataset */
+  int64_t ncols2d;
+  char *field;       /* compound field name */
+  /* raw path: chunk c covers rows [c*chunk_rows, ...) at file offset addr[c] */
+  int raw;
+  int64_t chunk_rows;
+  int64_t nchunks;
+  int64_t *addr;
+  int64_t cache_bytes; /* reserved from the budget for the chunk cache */
+};
+
+struct qn_h5_reader {
+  struct qn_reader base;
+  hid_t file;
+  int fd;
+  char *prefix; /* group or dataset the columns are relative to ("/" = root) */
+  struct qn_h5_col *hcols;
+  int cap;
+};
+
+static const struct qn_reader_ops qn_h5_ops;
+
+static void qn_h5_quiet(void) {
+  /* libhdf5 prints its error stack to stderr by default; we report
+   * errors ourselves. The setting is process-wide and idempotent. */
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static enum qn_type qn_h5_map_type(hid_t t, hid_t *native) {
+  H5T_class_t cls = H5Tget_class(t);
+  size_t size = H5Tget_size(t);
+  *native = -1;
+  if (cls == H5T_INTEGER) {
+    int sgn = H5Tget_sign(t) == H5T_SGN_2;
+    switch (size) {
+    case 1: *native = sgn ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8; return sgn ? QN_INT8 : QN_UINT8;
+    case 2: *native = sgn ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16; return sgn ? QN_INT16 : QN_UINT16;
+    case 4: *native = sgn ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT32; return sgn ? QN_INT32 : QN_UINT32;
+    case 8: *native = sgn ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64; return sgn ? QN_INT64 : QN_UINT64;
+    default: return QN_TYPE_INVALID;
+    }
+  }
+  if (cls == H5T_FLOAT) {
+    if (size == 4) { *native = H5T_NATIVE_FLOAT; return QN_FLOAT32; }
+    if (size == 8) { *native = H5T_NATIVE_DOUBLE; return QN_FLOAT64; }
+    return QN_TYPE_INVALID;
+  }
+  if (cls == H5T_STRING) return QN_STRING;
+  return QN_TYPE_INVALID;
+}
+
+static int qn_h5_add(struct qn_h5_reader *h, const char *name, enum qn_type type, int64_t rows,
+                     struct qn_h5_col *hc, struct qn_error *err) {
+  if (h->base.ncols == h->cap) {
+    int cap = h->cap ? 2 * h->cap : 16;
+    struct qn_reader_column *c = realloc(h->base.cols, (size_t)cap * sizeof *c);
+    if (!c) goto oom;
+    h->base.cols = c;
+    struct qn_h5_col *x = realloc(h->hcols, (size_t)cap * sizeof *x);
+    if (!x) goto oom;
+    h->hcols = x;
+    h->cap = cap;
+  }
+  struct qn_reader_column *rc = &h->base.cols[h->base.ncols];
+  memset(rc, 0, sizeof *rc);
+  rc->name = qn_strdup(name);
+  rc->type_name = qn_strdup(qn_type_name(type));
+  rc->type = type;
+  rc->rows = rows;
+  hc->dset = -1;
+  h->hcols[h->base.ncols] = *hc;
+  h->base.ncols++;
+  if (!rc->name || !rc->type_name) goto oom;
+  return QN_OK;
+oom:
+  free(hc->dset_path);
+  free(hc->field);
+  return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", h->base.path);
+}
+
+/* Column name: dataset path relative to the prefix, without leading '/'. */
+static const char *qn_h5_relname(const struct qn_h5_reader *h, const char *path) {
+  size_t n = strlen(h->prefix);
+  if (strcmp(h->prefix, "/") != 0 && strncmp(path, h->prefix, n) == 0) path += n;
+  while (*path == '/') path++;
+  return path;
+}
+
+static int qn_h5_add_dataset(struct qn_h5_reader *h, const char *path, int as_table,
+                             struct qn_error *err) {
+  int status = QN_OK;
+  hid_t d = H5Dopen2(h->file, path, H5P_DEFAULT);
+  hid_t t = -1, s = -1;
+  if (d < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, path);
+  t = H5Dget_type(d);
+  s = H5Dget_space(d);
+  int rank = H5Sget_simple_extent_ndims(s);
+  hsize_t dims[2] = {0, 0};
+  if (rank == 1 || rank == 2) H5Sget_simple_extent_dims(s, dims, NULL);
+  const char *rel = qn_h5_relname(h, path);
+  if (H5Tget_class(t) == H5T_COMPOUND && rank == 1) {
+    int nm = H5Tget_nmembers(t);
+    for (int i = 0; i < nm && status == QN_OK; i++) {
+      char *fname = H5Tget_member_name(t, (unsigned)i);
+      hid_t ft = H5Tget_member_type(t, (unsigned)i);
+      hid_t native;
+      enum qn_type qt = qn_h5_map_type(ft, &native);
+      if (qt != QN_TYPE_INVALID && fname) {
+        char name[1024];
+        if (as_table || !*rel) snprintf(name, sizeof name, "%s", fname);
+        else snprintf(name, sizeof name, "%s.%s", rel, fname);
+        struct qn_h5_col hc = {.kind = QN_H5_FIELD, .dset_path = qn_strdup(path),
+                               .field = qn_strdup(fname), .memtype = native};
+        status = qn_h5_add(h, name, qt, (int64_t)dims[0], &hc, err);
+      }
+      H5Tclose(ft);
+      H5free_memory(fname);
+    }
+  } else if (rank == 1 || rank == 2) {
+    hid_t native;
+    enum qn_type qt = qn_h5_map_type(t, &native);
+    if (qt != QN_TYPE_INVALID) {
+      int64_t k = rank == 2 ? (int64_t)dims[1] : 1;
+      for (int64_t j = 0; j < k && status == QN_OK; j++) {
+        char name[1024];
+        if (rank == 2) snprintf(name, sizeof name, "%s[%lld]", rel, (long long)j);
+        else snprintf(name, sizeof name, "%s", rel);
+        struct qn_h5_col hc = {.kind = rank == 2 ? QN_H5_COLUMN2D : QN_H5_PLAIN,
+                               .dset_path = qn_strdup(path), .memtype = native,
+                               .j = (int)j, .ncols2d = k};
+        status = qn_h5_add(h, name, qt, (int64_t)dims[0], &hc, err);
+      }
+    }
+  }
+  H5Sclose(s);
+  H5Tclose(t);
+  H5Dclose(d);
+  return status;
+}
+
+struct qn_h5_visit {
+  struct qn_h5_reader *h;
+  struct qn_error *err;
+  int status;
+};
+
+static herr_t qn_h5_visit_cb(hid_t obj, const char *name, const H5O_info_t *info, void *op) {
+  struct qn_h5_visit *v = op;
+  if (info->type != H5O_TYPE_DATASET) return 0;
+  char path[2048];
+  const char *pre = v->h->prefix;
+  snprintf(path, sizeof path, "%s%s%s", pre, pre[strlen(pre) - 1] == '/' ? "" : "/", name);
+  v->status = qn_h5_add_dataset(v->h, path, 0, v->err);
+  return v->status == QN_OK ? 0 : -1;
+}
+
+/* Decides the raw path: native byte layout, no filters, allocated storage. */
+static int qn_h5_plan_raw(struct qn_h5_reader *h, struct qn_h5_col *hc,
+                          const struct qn_reader_column *rc, struct qn_error *err) {
+  int status = QN_OK;
+  hid_t d = H5Dopen2(h->file, hc->dset_path, H5P_DEFAULT);
+  if (d < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, hc->dset_path);
+  hid_t t = H5Dget_type(d), plist = H5Dget_create_plist(d);
+  H5D_layout_t layout = H5Pget_layout(plist);
+  int native = H5Tequal(t, hc->memtype) > 0;
+  size_t w = qn_type_size(rc->type);
+  if (!native || rc->rows == 0) goto done;
+  if (layout == H5D_CONTIGUOUS) {
+    haddr_t a = H5Dget_offset(d);
+    if (a == HADDR_UNDEF) goto done;
+    hc->addr = malloc(sizeof *hc->addr);
+    if (!hc->addr) { status = qn_error_set(err, QN_ENOMEM, "out of memory"); goto done; }
+    hc->addr[0] = (int64_t)a;
+    hc->nchunks = 1;
+    hc->chunk_rows = rc->rows;
+    hc->raw = 1;
+  } else if (layout == H5D_CHUNKED && H5Pget_nfilters(plist) == 0) {
+    hsize_t chunk[1];
+    if (H5Pget_chunk(plist, 1, chunk) != 1 || chunk[0] == 0) goto done;
+    int64_t n = (rc->rows + (int64_t)chunk[0] - 1) / (int64_t)chunk[0];
+    hc->addr = malloc((size_t)n * sizeof *hc->addr);
+    if (!hc->addr) { status = qn_error_set(err, QN_ENOMEM, "out of memory"); goto done; }
+    for (int64_t c = 0; c < n; c++) {
+      hsize_t off[1] = {(hsize_t)c * chunk[0]};
+      unsigned mask = 0;
+      haddr_t a = HADDR_UNDEF;
+      hsize_t size = 0;
+      if (H5Dget_chunk_info_by_coord(d, off, &mask, &a, &size) < 0 || a == HADDR_UNDEF ||
+          size < chunk[0] * w) {
+        free(hc->addr); /* an unwritten chunk holds fill values: let libhdf5 read it */
+        hc->addr = NULL;
+        goto done;
+      }
+      hc->addr[c] = (int64_t)a;
+    }
+    hc->nchunks = n;
+    hc->chunk_rows = (int64_t)chunk[0];
+    hc->raw = 1;
+  }
+done:
+  H5Pclose(plist);
+  H5Tclose(t);
+  H5Dclose(d);
+  return status;
+}
+
+int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
+               struct qn_reader **out, struct qn_error *err) {
+  int status = QN_OK;
+  qn_h5_quiet();
+  struct qn_h5_reader *h = calloc(1, sizeof *h);
+  if (!h) return qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
+  h->base.ops = &qn_h5_ops;
+  h->base.ctx = ctx;
+  h->base.path = qn_strdup(path);
+  h->file = -1;
+  h->fd = -1;
+  h->prefix = qn_strdup(sub && *sub ? sub : "/");
+  if (!h->base.path || !h->prefix) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
+    goto done;
+  }
+  h->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (h->file < 0) {
+    status = qn_error_set(err, QN_EFORMAT, "%s: not a readable HDF5 file (corrupt or truncated?)", path);
+    goto done;
+  }
+  h->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (h->fd < 0) {
+    int e = errno;
+    status = qn_error_set(err, QN_EIO, "%s: %s", path, strerror(e));
+    goto done;
+  }
+  H5O_info_t oi;
+  if (H5Oget_info_by_name(h->file, h->prefix, &oi, H5P_DEFAULT) < 0) {
+    status = qn_error_set(err, QN_ENOTFOUND, "%s: no group or dataset '%s'", path, h->prefix);
+    goto done;
+  }
+  if (oi.type == H5O_TYPE_DATASET) {
+    QN_CHECK(qn_h5_add_dataset(h, h->prefix, 1, err));
+  } else if (oi.type == H5O_TYPE_GROUP) {
+    hid_t g = H5Gopen2(h->file, h->prefix, H5P_DEFAULT);
+    struct qn_h5_visit v = {h, err, QN_OK};
+    herr_t rc = H5Ovisit(g, H5_INDEX_NAME, H5_ITER_INC, qn_h5_visit_cb, &v);
+    H5Gclose(g);
+    if (v.status != QN_OK) { status = v.status; goto done; }
+    if (rc < 0) {
+      status = qn_error_set(err, QN_EFORMAT, "%s: cannot list the datasets under %s (corrupt file?)",
+                            path, h->prefix);
+      goto done;
+    }
+  } else {
+    status = qn_error_set(err, QN_EINVAL, "%s: '%s' is not a group or dataset", path, h->prefix);
+    goto done;
+  }
+  for (int i = 0; i < h->base.ncols; i++) {
+    struct qn_h5_col *hc = &h->hcols[i];
+    if (hc->kind == QN_H5_PLAIN && h->base.cols[i].type != QN_STRING)
+      QN_CHECK(qn_h5_plan_raw(h, hc, &h->base.cols[i], err));
+    h->base.cols[i].parallel_read = hc->raw;
+    if (hc->raw && hc->chunk_rows < h->base.io_rows_hint) h->base.io_rows_hint = hc->chunk_rows;
+    if (hc->raw && h->base.io_rows_hint == 0) h->base.io_rows_hint = hc->chunk_rows;
+  }
+  *out = &h->base;
+  h = NULL;
+done:
+  if (h) qn_h5_ops.close(&h->base);
+  return status;
+}
+
+static void qn_h5_close(struct qn_reader *r) {
+  struct qn_h5_reader *h = (struct qn_h5_reader *)r;
+  for (int i = 0; i < r->ncols && h->hcols; i++) {
+    struct qn_h5_col *hc = &h->hcols[i];
+    if (hc->dset >= 0) H5Dclose(hc->dset);
+    if (hc->kind == QN_H5_FIELD && hc->memtype >= 0 && hc->dset >= 0) H5Tclose(hc->memtype);
+    if (hc->cache_bytes) qn_mem_release(r->ctx, hc->cache_bytes);
+    free(hc->dset_path);
+    free(hc->field);
+    free(hc->addr);
+  }
+  free(h->hcols);
+  qn_reader_free_columns(r);
+  if (h->file >= 0) H5Fclose(h->file);
+  if (h->fd >= 0) close(h->fd);
+  free(h->prefix);
+  free(r->path);
+  free(h);
+}
+
+static int qn_h5_read_raw(struct qn_h5_reader *h, int col, int64_t row0, int64_t n,
+                          struct qn_colbuf *out, struct qn_error *err) {
+  const struct qn_h5_col *hc = &h->hcols[col];
+  size_t w = qn_type_size(h->base.cols[col].type);
+  char *dst = out->data;
+  int64_t row = row0, end = row0 + n;
+  while (row < end) {
+    int64_t c = row / hc->chunk_rows;
+    int64_t in = row - c * hc->chunk_rows;
+    int64_t take = QN_MIN(end - row, hc->chunk_rows - in);
+    size_t bytes = (size_t)take * w;
+    off_t off = (off_t)(hc->addr[c] + in * (int64_t)w);
+    size_t got = 0;
+    while (got < bytes) {
+      ssize_t r = pread(h->fd, dst + got, bytes - got, off + (off_t)got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        return qn_error_set(err, r == 0 ? QN_EFORMAT : QN_EIO,
+                            "%s: column '%s': cannot read rows %lld..%lld at byte offset %lld: %s",
+                            h->base.path, h->base.cols[col].name, (long long)row,
+                            (long long)(row + take), (long long)(off + (off_t)got),
+                            r == 0 ? "file is truncated" : strerror(errno));
+      }
+      got += (size_t)r;
+    }
+    dst += bytes;
+    row += take;
+  }
+  return QN_OK;
+}
+
+/* First library read of a column: open the dataset with a chunk cache of one
+ * chunk (budgeted) and build the memory type. Reader thread only. */
+static int qn_h5_prepare(struct qn_h5_reader *h, int col, struct qn_error *err) {
+  struct qn_h5_col *hc = &h->hcols[col];
+  hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+  hid_t d = H5Dopen2(h->file, hc->dset_path, H5P_DEFAULT);
+  if (d < 0) {
+    H5Pclose(dapl);
+    return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, hc->dset_path);
+  }
+  hid_t plist = H5Dget_create_plist(d);
+  int64_t cache = 0;
+  if (H5Pget_layout(plist) == H5D_CHUNKED) {
+    hsize_t chunk[2] = {0, 0};
+    int rank = H5Pget_chunk(plist, 2, chunk);
+    hid_t t = H5Dget_type(d);
+    cache = (int64_t)H5Tget_size(t) * (int64_t)chunk[0] * (rank == 2 ? (int64_t)chunk[1] : 1);
+    H5Tclose(t);
+  }
+  H5Pclose(plist);
+  H5Dclose(d);
+  if (cache > 0) {
+    int st = qn_mem_reserve(h->base.ctx, cache, "the HDF5 chunk cache", err);
+    if (st != QN_OK) {
+      H5Pclose(dapl);
+      return st;
+    }
+    hc->cache_bytes = cache;
+  }
+  H5Pset_chunk_cache(dapl, 521, (size_t)(cache > 0 ? cache : 0), 1.0);
+  hc->dset = H5Dopen2(h->file, hc->dset_path, dapl);
+  H5Pclose(dapl);
+  if (hc->dset < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, hc->dset_path);
+  if (hc->kind == QN_H5_FIELD) {
+    hid_t native = hc->memtype;
+    hc->memtype = H5Tcreate(H5T_COMPOUND, H5Tget_size(native));
+    if (hc->memtype < 0 || H5Tinsert(hc->memtype, hc->field, 0, native) < 0)
+      return qn_error_set(err, QN_EFORMAT, "%s: cannot read field %s of %s", h->base.path,
+                          hc->field, hc->dset_path);
+  }
+  return QN_OK;
+}
+
+static int qn_h5_read_lib(struct qn_h5_reader *h, int col, int64_t row0, int64_t n,
+                          struct qn_colbuf *out, struct qn_error *err) {
+  struct qn_h5_col *hc = &h->hcols[col];
+  if (hc->dset < 0) QN_RETURN_IF_ERROR(qn_h5_prepare(h, col, err));
+  hid_t fs = H5Dget_space(hc->dset);
+  hsize_t mdims[1] = {(hsize_t)n};
+  hid_t ms = H5Screate_simple(1, mdims, NULL);
+  herr_t rc;
+  if (hc->kind == QN_H5_COLUMN2D) {
+    hsize_t start[2] = {(hsize_t)row0, (hsize_t)hc->j}, count[2] = {(hsize_t)n, 1};
+    rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+  } else {
+    hsize_t start[1] = {(hsize_t)row0}, count[1] = {(hsize_t)n};
+    rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+  }
+  if (rc >= 0) rc = H5Dread(hc->dset, hc->memtype, ms, fs, H5P_DEFAULT, out->data);
+  H5Sclose(ms);
+  H5Sclose(fs);
+  if (rc < 0)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: column '%s': cannot read rows %lld..%lld (corrupt or truncated file?)",
+                        h->base.path, h->base.cols[col].name, (long long)row0,
+                        (long long)(row0 + n));
+  return QN_OK;
+}
+
+static int qn_h5_read(struct qn_reader *r, int col, int64_t row0, int64_t n,
+                      struct qn_colbuf *out, struct qn_error *err) {
+  struct qn_h5_reader *h = (struct qn_h5_reader *)r;
+  out->valid = NULL;
+  if (n == 0) return QN_OK;
+  if (r->cols[col].type == QN_STRING)
+    return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string dataset, not numeric",
+                        r->path, r->cols[col].name);
+  if (h->hcols[col].raw) return qn_h5_read_raw(h, col, row0, n, out, err);
+  return qn_h5_read_lib(h, col, row0, n, out, err);
+}
+
+/* ----- quern info ----- */
+
+static void qn_h5_filters(hid_t plist, char *buf, size_t cap) {
+  int nf = H5Pget_nfilters(plist);
+  buf[0] = 0;
+  size_t used = 0;
+  for (int i = 0; i < nf; i++) {
+    unsigned flags;
+    size_t nelem = 0;
+    char name[64] = "";
+    H5Z_filter_t id = H5Pget_filter2(plist, (unsigned)i, &flags, &nelem, NULL, sizeof name, name, NULL);
+    const char *n = id == H5Z_FILTER_DEFLATE ? "gzip" : id == H5Z_FILTER_SHUFFLE ? "shuffle"
+                  : id == H5Z_FILTER_FLETCHER32 ? "fletcher32" : id == H5Z_FILTER_SZIP ? "szip"
+                  : name[0] ? name : "filter";
+    used += (size_t)snprintf(buf + used, used < cap ? cap - used : 0, "%s%s", i ? "," : "", n);
+  }
+}
+
+/* Adds per-column "dataset", "layout", "chunk", "filters", "storage_bytes"
+ * and "fast_path" to the column objects of info["columns"]. */
+static int qn_h5_info(struct qn_reader *r, void *info, struct qn_error *err) {
+  struct qn_h5_reader *h = (struct qn_h5_reader *)r;
+  json_t *cols = json_object_get((json_t *)info, "columns");
+  for (int i = 0; i < r->ncols; i++) {
+    const struct qn_h5_col *hc = &h->hcols[i];
+    json_t *c = json_array_get(cols, (size_t)i);
+    if (!c) break;
+    hid_t d = H5Dopen2(h->file, hc->dset_path, H5P_DEFAULT);
+    if (d < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open %s", r->path, hc->dset_path);
+    hid_t plist = H5Dget_create_plist(d);
+    H5D_layout_t layout = H5Pget_layout(plist);
+    json_t *chunk = json_array();
+    char filters[256] = "";
+    if (layout == H5D_CHUNKED) {
+      hsize_t cd[2] = {0, 0};
+      int rank = H5Pget_chunk(plist, 2, cd);
+      for (int k = 0; k < rank && k < 2; k++) json_array_append_new(chunk, json_integer((json_int_t)cd[k]));
+      qn_h5_filters(plist, filters, sizeof filters);
+    }
+    const char *lay = layout == H5D_CHUNKED ? "chunked" : layout == H5D_CONTIGUOUS ? "contiguous"
+                    : layout == H5D_COMPACT ? "compact" : "other";
+    json_object_set_new(c, "dataset", json_string(hc->dset_path));
+    json_object_set_new(c, "layout", json_string(lay));
+    json_object_set_new(c, "chunk", chunk);
+    json_object_set_new(c, "filters", json_string(filters));
+    json_object_set_new(c, "storage_bytes", json_integer((json_int_t)H5Dget_storage_size(d)));
+    json_object_set_new(c, "fast_path", json_boolean(hc->raw));
+    H5Pclose(plist);
+    H5Dclose(d);
+  }
+  return QN_OK;
+}
+
+static const struct qn_reader_ops qn_h5_ops = {"hdf5", qn_h5_read, qn_h5_close, qn_h5_info};

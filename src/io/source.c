@@ -1,0 +1,294 @@
+/* source.c — many files as one table.
+ *
+ * Inputs are paths or globs (sorted by name, in the order given);
+ * `file.h5:/group` addresses part of an HDF5 file. Each file is opened by
+ * the reader its first bytes select (HDF5 signature, "PAR1", else CSV).
+ * Every file must expose the same column names with the same types, in any
+ * order; the first file fixes the order the table reports.
+ */
+#include "qn_source.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Readers that are still being built are weak, so the library links without
+ * them; opening such a file then says the format is not supported. */
+int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
+               struct qn_error *err) __attribute__((weak));
+int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
+                struct qn_error *err) __attribute__((weak));
+
+static const unsigned char qn_hdf5_magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+int qn_reader_alloc_columns(struct qn_reader *r, int ncols, struct qn_error *err) {
+  r->cols = calloc(ncols > 0 ? (size_t)ncols : 1, sizeof *r->cols);
+  if (!r->cols) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->path);
+  r->ncols = ncols;
+  return QN_OK;
+}
+
+void qn_reader_free_columns(struct qn_reader *r) {
+  if (!r->cols) return;
+  for (int i = 0; i < r->ncols; i++) {
+    free(r->cols[i].name);
+    free(r->cols[i].type_name);
+  }
+  free(r->cols);
+  r->cols = NULL;
+  r->ncols = 0;
+}
+
+void qn_reader_close(struct qn_reader *r) {
+  if (r) r->ops->close(r);
+}
+
+int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
+                   struct qn_reader **out, struct qn_error *err) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    int e = errno;
+    return qn_error_set(err, e == ENOENT ? QN_ENOTFOUND : QN_EIO, "%s: %s", path, strerror(e));
+  }
+  if (S_ISDIR(st.st_mode)) return qn_error_set(err, QN_EIO, "%s: is a directory", path);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    int e = errno;
+    return qn_error_set(err, QN_EIO, "%s: %s", path, strerror(e));
+  }
+  unsigned char head[8] = {0};
+  size_t got = fread(head, 1, sizeof head, f);
+  fclose(f);
+  if (got == 8 && memcmp(head, qn_hdf5_magic, 8) == 0) return qn_h5_open(ctx, path, sub, out, err);
+  if (sub)
+    return qn_error_set(err, QN_EINVAL, "%s: not an HDF5 file, so ':%s' cannot address a group",
+                        path, sub);
+  if (got >= 4 && memcmp(head, "PAR1", 4) == 0) {
+    if (!qn_pq_open) return qn_error_set(err, QN_EUNSUPPORTED, "%s: Parquet is not supported yet", path);
+    return qn_pq_open(ctx, path, out, err);
+  }
+  if (!qn_csv_open)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: not an HDF5 or Parquet file (CSV input is not supported yet)", path);
+  return qn_csv_open(ctx, path, out, err);
+}
+
+/* ----- input expansion ----- */
+
+struct qn_pathlist {
+  char **paths;
+  char **subs;
+  int n, cap;
+};
+
+static int qn_pathlist_push(struct qn_pathlist *l, const char *path, const char *sub) {
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 16;
+    char **p = realloc(l->paths, (size_t)cap * sizeof *p);
+    if (!p) return QN_ENOMEM;
+    l->paths = p;
+    char **s = realloc(l->subs, (size_t)cap * sizeof *s);
+    if (!s) return QN_ENOMEM;
+    l->subs = s;
+    l->cap = cap;
+  }
+  l->paths[l->n] = qn_strdup(path);
+  l->subs[l->n] = sub ? qn_strdup(sub) : NULL;
+  if (!l->paths[l->n] || (sub && !l->subs[l->n])) return QN_ENOMEM;
+  l->n++;
+  return QN_OK;
+}
+
+static void qn_pathlist_free(struct qn_pathlist *l) {
+  for (int i = 0; i < l->n; i++) {
+    free(l->paths[i]);
+    free(l->subs[i]);
+  }
+  free(l->paths);
+  free(l->subs);
+}
+
+/* Splits "file.h5:/group" into path and sub when the part before ":/" names
+ * an existing file and the whole string does not. */
+static int qn_split_sub(const char *input, char **path, const char **sub) {
+  *path = qn_strdup(input);
+  *sub = NULL;
+  if (!*path) return QN_ENOMEM;
+  struct stat st;
+  if (stat(input, &st) == 0) return QN_OK;
+  char *colon = strstr(*path, ":/");
+  if (colon) {
+    *colon = '\0';
+    *sub = input + (colon - *path) + 1;
+  }
+  return QN_OK;
+}
+
+static int qn_expand_input(const char *input, struct qn_pathlist *l, struct qn_error *err) {
+  char *path = NULL;
+  const char *sub = NULL;
+  int status = QN_OK;
+  if (qn_split_sub(input, &path, &sub) != QN_OK) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  if (strpbrk(path, "*?[")) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+      status = qn_pathlist_push(l, path, sub);
+    } else {
+      glob_t g;
+      int rc = glob(path, 0, NULL, &g); /* sorted by name */
+      if (rc == GLOB_NOMATCH) {
+        status = qn_error_set(err, QN_ENOTFOUND, "%s: no file matches this pattern", input);
+      } else if (rc != 0) {
+        status = qn_error_set(err, QN_EIO, "%s: cannot expand this pattern", input);
+      } else {
+        for (size_t i = 0; i < g.gl_pathc && status == QN_OK; i++)
+          status = qn_pathlist_push(l, g.gl_pathv[i], sub);
+      }
+      if (rc == 0) globfree(&g);
+    }
+  } else {
+    status = qn_pathlist_push(l, path, sub);
+  }
+  if (status == QN_ENOMEM) qn_error_set(err, QN_ENOMEM, "out of memory");
+  free(path);
+  return status;
+}
+
+/* ----- the table ----- */
+
+static int qn_source_check_schema(struct qn_source *src, int f, struct qn_error *err) {
+  const struct qn_reader *first = src->files[0], *r = src->files[f];
+  for (int i = 0; i < first->ncols; i++) {
+    int found = -1;
+    for (int j = 0; j < r->ncols && found < 0; j++)
+      if (strcmp(first->cols[i].name, r->cols[j].name) == 0) found = j;
+    if (found < 0)
+      return qn_error_set(err, QN_ESCHEMA, "%s: has no column '%s', which %s has", r->path,
+                          first->cols[i].name, first->path);
+    if (first->cols[i].type != r->cols[found].type)
+      return qn_error_set(err, QN_ESCHEMA, "%s: column '%s' is %s but %s in %s", r->path,
+                          first->cols[i].name, r->cols[found].type_name,
+                          first->cols[i].type_name, first->path);
+  }
+  for (int j = 0; j < r->ncols; j++) {
+    int found = 0;
+    for (int i = 0; i < first->ncols && !found; i++)
+      found = strcmp(first->cols[i].name, r->cols[j].name) == 0;
+    if (!found)
+      return qn_error_set(err, QN_ESCHEMA, "%s: has a column '%s' that %s lacks", r->path,
+                          r->cols[j].name, first->path);
+  }
+  return QN_OK;
+}
+
+/* Index in file f of table column c (files may order columns differently). */
+int qn_source_file_column(const struct qn_source *src, int f, int c) {
+  const struct qn_reader *r = src->files[f];
+  if (c < r->ncols && strcmp(r->cols[c].name, src->cols[c].name) == 0) return c;
+  for (int j = 0; j < r->ncols; j++)
+    if (strcmp(r->cols[j].name, src->cols[c].name) == 0) return j;
+  return -1;
+}
+
+int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninputs,
+                   struct qn_source **out, struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_pathlist list = {0};
+  struct qn_source *src = NULL;
+  if (ninputs <= 0) return qn_error_set(err, QN_EINVAL, "no input file given");
+  for (int i = 0; i < ninputs; i++) QN_CHECK(qn_expand_input(inputs[i], &list, err));
+  src = calloc(1, sizeof *src);
+  if (!src || !(src->files = calloc((size_t)list.n, sizeof *src->files))) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
+    goto done;
+  }
+  src->ctx = ctx;
+  for (int i = 0; i < list.n; i++) {
+    QN_CHECK(qn_reader_open(ctx, list.paths[i], list.subs[i], &src->files[i], err));
+    src->nfiles++;
+    if (i > 0) QN_CHECK(qn_source_check_schema(src, i, err));
+  }
+  const struct qn_reader *first = src->files[0];
+  src->ncols = first->ncols;
+  src->cols = calloc(first->ncols > 0 ? (size_t)first->ncols : 1, sizeof *src->cols);
+  if (!src->cols) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
+    goto done;
+  }
+  for (int c = 0; c < src->ncols; c++) {
+    struct qn_column_info *ci = &src->cols[c];
+    ci->name = first->cols[c].name;
+    ci->type = first->cols[c].type;
+    ci->type_name = first->cols[c].type_name;
+    ci->nullable = first->cols[c].nullable;
+    for (int f = 0; f < src->nfiles; f++) {
+      const struct qn_reader_column *rc = &src->files[f]->cols[qn_source_file_column(src, f, c)];
+      ci->rows += rc->rows;
+      ci->nullable |= rc->nullable;
+    }
+  }
+  *out = src;
+  src = NULL;
+done:
+  qn_source_close(src);
+  qn_pathlist_free(&list);
+  return status;
+}
+
+void qn_source_close(struct qn_source *src) {
+  if (!src) return;
+  for (int i = 0; i < src->nfiles; i++) qn_reader_close(src->files[i]);
+  free(src->files);
+  free(src->cols);
+  free(src);
+}
+
+int qn_source_ncolumns(const struct qn_source *src) { return src->ncols; }
+const struct qn_column_info *qn_source_column(const struct qn_source *src, int i) {
+  return (i >= 0 && i < src->ncols) ? &src->cols[i] : NULL;
+}
+int qn_source_find_column(const struct qn_source *src, const char *name) {
+  for (int i = 0; i < src->ncols; i++)
+    if (strcmp(src->cols[i].name, name) == 0) return i;
+  return -1;
+}
+int qn_source_nfiles(const struct qn_source *src) { return src->nfiles; }
+const char *qn_source_file_path(const struct qn_source *src, int file) {
+  return (file >= 0 && file < src->nfiles) ? src->files[file]->path : NULL;
+}
+
+int64_t qn_source_file_rows(const struct qn_source *src, int f, const int *cols, int ncols) {
+  if (ncols == 0) return 0;
+  return src->files[f]->cols[qn_source_file_column(src, f, cols[0])].rows;
+}
+
+int qn_source_rows(const struct qn_source *src, const int *cols, int ncols, int64_t *rows,
+                   struct qn_error *err) {
+  int64_t total = 0;
+  for (int f = 0; f < src->nfiles; f++) {
+    const struct qn_reader *r = src->files[f];
+    int64_t n = -1;
+    int c0 = -1;
+    for (int k = 0; k < ncols; k++) {
+      int c = cols[k];
+      if (c < 0 || c >= src->ncols) return qn_error_set(err, QN_EINVAL, "bad column index %d", c);
+      int64_t m = r->cols[qn_source_file_column(src, f, c)].rows;
+      if (n < 0) {
+        n = m;
+        c0 = c;
+      } else if (m != n) {
+        return qn_error_set(err, QN_ESCHEMA,
+                            "%s: columns '%s' (%lld rows) and '%s' (%lld rows) differ in "
+                            "length and cannot be used together (select columns with -c)",
+                            r->path, src->cols[c0].name, (long long)n, src->cols[c].name,
+                            (long long)m);
+      }
+    }
+    total += n > 0 ? n : 0;
+  }
+  *rows = total;
+  return QN_OK;
+}

@@ -250,7 +250,80 @@ int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *o
 /* QN_SECTION_CONVERT */
 
 /* ===== 9. monitor and plots ============================================ */
-/* QN_SECTION_MONITOR */
+/* `quern monitor`: run a command, sample the resident memory of it and of
+ * every process it starts, write the samples as CSV and a PNG plot. */
+
+#define QN_MONITOR_DEFAULT_INTERVAL_MS 50
+#define QN_MONITOR_MAX_INTERVAL_MS 3600000
+#define QN_MONITOR_EXIT_NOT_STARTED 127
+
+struct qn_monitor_options {
+  /* CMD and its arguments, NULL-terminated. CMD is looked up in PATH. */
+  const char *const *argv;
+  int interval_ms;          /* sampling period, 1 .. QN_MONITOR_MAX_INTERVAL_MS;
+                               0 = QN_MONITOR_DEFAULT_INTERVAL_MS */
+  const char *csv_path;     /* "t_s,rss_bytes,processes" rows; NULL = none */
+  const char *plot_path;    /* PNG of memory over time; NULL = none */
+  int plot_width;           /* pixels; 0 = 1200 */
+  int plot_height;          /* pixels; 0 = 675 */
+  const char *title;        /* plot title; NULL = the command line */
+};
+
+struct qn_monitor_result {
+  int started;           /* 1 once CMD was exec'd */
+  int exit_code;         /* as a shell reports it: CMD's exit status, 128+N
+                            when a signal N killed it, 127 when not started */
+  int term_signal;       /* N when signal N killed CMD, else 0 */
+  int64_t samples;       /* samples taken, one every interval from exec */
+  int64_t peak_bytes;    /* highest sampled sum of resident memory */
+  double peak_s;         /* seconds after exec of that sample */
+  int peak_processes;    /* processes counted in that sample */
+  int max_processes;     /* most processes in any sample */
+  int64_t mean_bytes;    /* mean over the samples */
+  int64_t final_bytes;   /* the last sample before CMD exited */
+  int64_t max_rss_process_bytes; /* the kernel's high-water mark of the single
+                            largest process reaped (getrusage ru_maxrss);
+                            catches a spike shorter than the interval */
+  double duration_s;     /* exec to exit, seconds */
+  double cpu_s;          /* CPU time (user + system) the monitor spent while
+                            sampling: its whole cost to the machine */
+};
+
+void qn_monitor_options_init(struct qn_monitor_options *opt);
+
+/* Runs opt->argv, samples until it exits, then writes the CSV and the plot
+ * (each atomically) and fills *res. Sampling: the resident set (VmRSS, from
+ * /proc/PID/statm) of every descendant of the calling process, summed; a
+ * page shared by two processes counts twice, as in `ps`. Processes that
+ * start and end between two samples are never seen; ones that vanish while
+ * being read are skipped. The calling process becomes a child subreaper for
+ * the run, so processes orphaned by CMD are still counted.
+ *
+ * Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the caller by another
+ * process are forwarded to CMD (a terminal's Ctrl-C reaches CMD directly, so
+ * it is not sent twice); the run ends when CMD exits. CMD's status is in
+ * res->exit_code, whatever it is: QN_OK means the monitoring worked.
+ *
+ * Thread rule: call from the main thread of a process that has no other
+ * children; for the duration it blocks SIGCHLD and the four signals above,
+ * sets SIGCHLD to its default action and reaps every child, then restores
+ * all of that.
+ *
+ * Errors: QN_EINVAL (no command, bad interval or plot size; nothing run),
+ * QN_EIO (an output cannot be created: checked before CMD starts, so CMD is
+ * not run; or writing failed after it ran: res is filled), QN_ECHILD (CMD
+ * cannot be started: res->exit_code is 127, the message says why), QN_ENOMEM.
+ * Outputs are written only when CMD ran; they are written even when it
+ * failed or was killed. */
+int qn_monitor_run(const struct qn_monitor_options *opt, struct qn_monitor_result *res,
+                   struct qn_error *err);
+
+/* Resident bytes of every descendant of process `pid` (and of pid itself
+ * when include_root), summed now, and how many processes had any resident
+ * memory. Processes that vanish while being read are skipped.
+ * Errors: QN_ENOTFOUND (pid does not exist), QN_ENOMEM. */
+int qn_proc_tree_rss(int pid, int include_root, int64_t *rss_bytes, int *processes,
+                     struct qn_error *err);
 
 /* ===== 10. utilities for tools ========================================= */
 

@@ -1,0 +1,470 @@
+/* bin.c — N-d bin indices and per-bin statistics (see qn_bin.h).
+ *
+ * Design. Rows are processed in blocks of QN_BIN_BLOCK: (1) each axis
+ * column is converted to float64 (one loader per column type, instantiated
+ * by a macro) and turned into that axis' contribution to the linear cell
+ * index; (2) the block's cell indices are folded into the grid by a loop
+ * with no branch: rows in no bin go to the trash cell (index ncells).
+ *
+ * Exactness. The result must equal an exact comparison against the edges
+ * (numpy.histogramdd's searchsorted(side='right') plus its closed last
+ * bin), never an approximation:
+ *  - regular axes guess b = (x - lo) * scale, clamp to [0, nbins-1], then
+ *    correct by one step each way against the true linspace edges, and
+ *    verify edges[b] <= x < edges[b+1] (or x <= hi in the last bin). The
+ *    guess is off by at most one in practice; when the verification fails
+ *    anywhere in the block (pathological edges that round onto each other,
+ *    a subnormal width) the block's axis is recomputed by binary search.
+ *  - irregular axes use a branchless binary search: the number of edges
+ *    <= x (np.searchsorted side='right'), then the last-edge rule.
+ *  NaN fails every comparison and lands in the trash cell.
+ *
+ * Accuracy. Per cell and lane: sum of v in row order (what np.bincount
+ * does), and shifted sums s1 = sum(v - K), s2 = sum((v - K)^2) with K the
+ * lane's first value in that cell, so data such as 1e6 + N(0,1) keeps its
+ * digits. Lanes become (n, mean, M2) and fold with Chan's formula in lane
+ * order. Mean is reported as sum / n (scipy's formula); std as sqrt(M2/n).
+ * Any non-finite value in a cell makes its M2 (hence std) NaN, as in scipy.
+ *
+ * Bounds. No allocation: the caller provides the grid and a workspace of
+ * qn_bin_workspace_size() bytes. Work is O(rows * (axes * log2(edges))) for
+ * irregular axes and O(rows * axes) for regular ones.
+ */
+#include "qn_bin.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(QN_NO_CLONES)
+#define QN_BIN_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define QN_BIN_HOT
+#endif
+
+/* ----- edges ------------------------------------------------------------ */
+
+void qn_bin_linspace(double lo, double hi, int64_t nbins, double *edges) {
+  /* numpy: step = (stop - start) / div; y = arange(num) * step; y += start;
+   * y[-1] = stop. Two roundings per edge, so no FMA here (ISO C mode keeps
+   * GCC from contracting; the volatile makes it explicit). When the step
+   * underflows to 0, numpy computes (i / div) * delta instead. */
+  const double delta = hi - lo;
+  const double div = (double)nbins;
+  const double step = delta / div;
+  for (int64_t i = 0; i < nbins; i++) {
+    volatile double y = step != 0 ? (double)i * step : ((double)i / div) * delta;
+    edges[i] = y + lo;
+  }
+  edges[nbins] = hi;
+}
+
+int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
+                        double lo, double hi, double *edges, struct qn_error *err) {
+  if (nbins < 1)
+    return qn_error_set(err, QN_EINVAL, "axis %s: the number of bins must be at least 1, got %lld",
+                        name, (long long)nbins);
+  if (!isfinite(lo) || !isfinite(hi))
+    return qn_error_set(err, QN_EINVAL, "axis %s: range [%.17g, %.17g] is not finite", name,
+                        lo, hi);
+  if (!(lo < hi))
+    return qn_error_set(err, QN_EINVAL, "axis %s: LO must be below HI, got [%.17g, %.17g]",
+                        name, lo, hi);
+  if (!isfinite(hi - lo))
+    return qn_error_set(err, QN_EINVAL,
+                        "axis %s: range [%.17g, %.17g] is too wide (HI - LO overflows)", name,
+                        lo, hi);
+  qn_bin_linspace(lo, hi, nbins, edges);
+  memset(ax, 0, sizeof *ax);
+  ax->nbins = nbins;
+  ax->edges = edges;
+  ax->regular = 1;
+  ax->lo = lo;
+  ax->hi = hi;
+  ax->scale = (double)nbins / (hi - lo);
+  return QN_OK;
+}
+
+int qn_bin_axis_irregular(struct qn_bin_axis *ax, const char *name, const double *edges,
+                          int64_t nedges, struct qn_error *err) {
+  if (nedges < 2)
+    return qn_error_set(err, QN_EINVAL, "axis %s: needs at least 2 edges, got %lld", name,
+                        (long long)nedges);
+  for (int64_t i = 0; i < nedges; i++) {
+    if (isnan(edges[i]))
+      return qn_error_set(err, QN_EINVAL, "axis %s: edge %lld is NaN", name, (long long)i);
+    if (i > 0 && edges[i] < edges[i - 1])
+      return qn_error_set(err, QN_EINVAL,
+                          "axis %s: edges must be non-decreasing, but edge %lld (%.17g) < "
+                          "edge %lld (%.17g)",
+                          name, (long long)i, edges[i], (long long)(i - 1), edges[i - 1]);
+  }
+  memset(ax, 0, sizeof *ax);
+  ax->nbins = nedges - 1;
+  ax->edges = edges;
+  ax->regular = 0;
+  ax->lo = edges[0];
+  ax->hi = edges[nedges - 1];
+  return QN_OK;
+}
+
+/* Number of edges e[0..ne) that are <= x: np.searchsorted(e, x, 'right').
+ * Branchless: the loop count depends on ne only. NaN gives 0. */
+static inline int64_t qn_bin_upper(const double *e, int64_t ne, double x) {
+  const double *base = e;
+  int64_t len = ne;
+  while (len > 1) {
+    int64_t half = len >> 1;
+    base = (base[half] <= x) ? base + half : base;
+    len -= half;
+  }
+  return (int64_t)(base - e) + (base[0] <= x);
+}
+
+int64_t qn_bin_axis_find(const struct qn_bin_axis *ax, double x) {
+  const int64_t nb = ax->nbins;
+  if (!(x >= ax->edges[0] && x <= ax->edges[nb])) return -1;
+  int64_t b = qn_bin_upper(ax->edges, nb + 1, x) - 1;
+  return b < nb - 1 ? b : nb - 1; /* x == last edge: the closed last bin */
+}
+
+/* ----- plan, grid, workspace ------------------------------------------ */
+
+int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes, int naxes,
+                     int has_value, int has_weight, struct qn_error *err) {
+  if (naxes < 1 || naxes > QN_BIN_MAX_AXES)
+    return qn_error_set(err, QN_EINVAL, "between 1 and %d axes are supported, got %d",
+                        QN_BIN_MAX_AXES, naxes);
+  memset(plan, 0, sizeof *plan);
+  plan->naxes = naxes;
+  /* Cap the cell count well below 2^56 so index sums (<= 9 * ncells) and
+   * byte sizes never overflow. */
+  const int64_t cap = (int64_t)1 << 52;
+  int64_t cells = 1;
+  for (int k = naxes - 1; k >= 0; k--) {
+    plan->axes[k] = axes[k];
+    plan->strides[k] = cells;
+    if (axes[k].nbins < 1 || axes[k].nbins > cap / cells)
+      return qn_error_set(err, QN_ELIMIT, "the bin grid is too large (more than 2^52 cells)");
+    cells *= axes[k].nbins;
+  }
+  plan->ncells = cells;
+  plan->has_value = has_value;
+  plan->has_weight = has_weight;
+  return QN_OK;
+}
+
+static int64_t qn_bin_round64(int64_t b) { return (b + 63) & ~(int64_t)63; }
+
+int64_t qn_bin_grid_bytes(const struct qn_bin_plan *plan) {
+  const int64_t cells = plan->ncells + 1; /* <= 2^52 + 1: no overflow below */
+  int64_t bytes = qn_bin_round64(cells * (int64_t)sizeof(int64_t));
+  if (plan->has_weight) bytes += qn_bin_round64(cells * (int64_t)sizeof(double));
+  if (plan->has_value) bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_vcell));
+  return bytes;
+}
+
+/* Workspace: idx, tmp (int64), x, v, w (double), QN_BIN_BLOCK each. */
+#define QN_BIN_WS_ARRAYS 5
+int64_t qn_bin_workspace_size(const struct qn_bin_plan *plan) {
+  (void)plan;
+  return (int64_t)QN_BIN_WS_ARRAYS * QN_BIN_BLOCK * 8;
+}
+
+void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem) {
+  const int64_t cells = plan->ncells + 1;
+  char *p = mem;
+  memset(grid, 0, sizeof *grid);
+  grid->count = (int64_t *)p;
+  memset(grid->count, 0, (size_t)cells * sizeof(int64_t));
+  p += qn_bin_round64(cells * (int64_t)sizeof(int64_t));
+  if (plan->has_weight) {
+    grid->wcount = (double *)p;
+    for (int64_t i = 0; i < cells; i++) grid->wcount[i] = 0.0;
+    p += qn_bin_round64(cells * (int64_t)sizeof(double));
+  }
+  if (plan->has_value) {
+    grid->v = (struct qn_bin_vcell *)p;
+    const struct qn_bin_vcell z = {0.0, 0.0, 0.0, 0.0, INFINITY, -INFINITY};
+    for (int64_t i = 0; i < cells; i++) grid->v[i] = z;
+  }
+}
+
+/* ----- loaders: one per column type, from one body -------------------- */
+
+#define QN_BIN_TYPES(X)                                                            \
+  X(QN_INT8, int8_t) X(QN_INT16, int16_t) X(QN_INT32, int32_t) X(QN_INT64, int64_t) \
+  X(QN_UINT8, uint8_t) X(QN_UINT16, uint16_t) X(QN_UINT32, uint32_t)               \
+  X(QN_UINT64, uint64_t) X(QN_FLOAT32, float) X(QN_BOOL, uint8_t)                  \
+  X(QN_TIMESTAMP, int64_t) X(QN_DATE, int32_t)
+
+#define QN_BIN_DEF_LOAD(tag, T)                                                      \
+  static void qn_bin_load_##tag(const void *src, int64_t row0, int64_t n, double *dst) { \
+    const T *s = (const T *)src + row0;                                            \
+    for (int64_t i = 0; i < n; i++) dst[i] = (double)s[i];                         \
+  }
+QN_BIN_TYPES(QN_BIN_DEF_LOAD)
+#undef QN_BIN_DEF_LOAD
+
+/* Values of rows [row0, row0 + n) as float64: float64 columns are used in
+ * place, others converted into buf (exactly as numpy's promotion does:
+ * round to nearest for int64 beyond 2^53). */
+static const double *qn_bin_load(const struct qn_colbuf *c, int64_t row0, int64_t n,
+                                 double *buf) {
+  switch (c->type) {
+  case QN_FLOAT64: return (const double *)c->data + row0;
+#define QN_BIN_CASE_LOAD(tag, T) \
+  case tag: qn_bin_load_##tag(c->data, row0, n, buf); return buf;
+    QN_BIN_TYPES(QN_BIN_CASE_LOAD)
+#undef QN_BIN_CASE_LOAD
+  default: /* strings are rejected when the plan is made */
+    assert(0 && "non-numeric column in qn_bin_load");
+    for (int64_t i = 0; i < n; i++) buf[i] = NAN;
+    return buf;
+  }
+}
+
+/* ----- index pass ------------------------------------------------------ */
+
+/* out[i] = b * stride for x[i] in bin b, else `oor`. Returns nonzero when
+ * some in-range row failed the exactness check (caller takes the exact
+ * path for the block). */
+QN_BIN_HOT
+static int qn_bin_index_regular(const struct qn_bin_axis *ax, const double *restrict x,
+                                int64_t n, int64_t stride, int64_t oor,
+                                int64_t *restrict out) {
+  const double *restrict e = ax->edges;
+  const double lo = ax->lo, hi = ax->hi, scale = ax->scale;
+  const int64_t last = ax->nbins - 1;
+  const double lastd = (double)last;
+  int bad = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double v = x[i];
+    double t = (v - lo) * scale;
+    t = t >= 0.0 ? t : 0.0; /* NaN -> 0: masked below anyway */
+    t = t <= lastd ? t : lastd;
+    int64_t b = (int64_t)t;
+    b += (v >= e[b + 1]) & (b < last);
+    b -= (v < e[b]) & (b > 0);
+    const int in = (v >= lo) & (v <= hi);
+    const int ok = (v >= e[b]) & ((v < e[b + 1]) | (b == last));
+    bad |= in & !ok;
+    out[i] = in ? b * stride : oor;
+  }
+  return bad;
+}
+
+QN_BIN_HOT
+static void qn_bin_index_irregular(const struct qn_bin_axis *ax, const double *restrict x,
+                                   int64_t n, int64_t stride, int64_t oor,
+                                   int64_t *restrict out) {
+  const double *restrict e = ax->edges;
+  const int64_t nb = ax->nbins, ne = nb + 1;
+  const double lo = ax->lo, hi = ax->hi;
+  for (int64_t i = 0; i < n; i++) {
+    const double v = x[i];
+    int64_t b = qn_bin_upper(e, ne, v) - 1;
+    b = b < nb - 1 ? b : nb - 1;
+    const int in = (v >= lo) & (v <= hi);
+    out[i] = in ? b * stride : oor;
+  }
+}
+
+static void qn_bin_index_exact(const struct qn_bin_axis *ax, const double *x, int64_t n,
+                               int64_t stride, int64_t oor, int64_t *out) {
+  for (int64_t i = 0; i < n; i++) {
+    int64_t b = qn_bin_axis_find(ax, x[i]);
+    out[i] = b >= 0 ? b * stride : oor;
+  }
+}
+
+static void qn_bin_index_axis(const struct qn_bin_axis *ax, const double *x, int64_t n,
+                              int64_t stride, int64_t oor, int64_t *out) {
+  if (ax->regular) {
+    if (qn_bin_index_regular(ax, x, n, stride, oor, out))
+      qn_bin_index_exact(ax, x, n, stride, oor, out);
+  } else {
+    qn_bin_index_irregular(ax, x, n, stride, oor, out);
+  }
+}
+
+static void qn_bin_add_clamp(int64_t *restrict idx, const int64_t *restrict tmp, int64_t n,
+                             int64_t trash, int lastaxis) {
+  if (lastaxis) {
+    for (int64_t i = 0; i < n; i++) {
+      int64_t c = idx[i] + tmp[i];
+      idx[i] = c < trash ? c : trash;
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) idx[i] += tmp[i];
+  }
+}
+
+static void qn_bin_mask_nulls(const struct qn_colbuf *c, int64_t row0, int64_t n,
+                              int64_t trash, int64_t *idx) {
+  if (!c || !c->valid) return;
+  const uint8_t *valid = c->valid + row0;
+  for (int64_t i = 0; i < n; i++) idx[i] = valid[i] ? idx[i] : trash;
+}
+
+/* ----- accumulation pass ------------------------------------------------ */
+
+QN_BIN_HOT
+static void qn_bin_acc_count(int64_t *restrict count, const int64_t *restrict idx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) count[idx[i]]++;
+}
+
+QN_BIN_HOT
+static void qn_bin_acc_weight(double *restrict wcount, const int64_t *restrict idx,
+                              const double *restrict w, int64_t n) {
+  for (int64_t i = 0; i < n; i++) wcount[idx[i]] += w[i];
+}
+
+QN_BIN_HOT
+static void qn_bin_acc_value(int64_t *restrict count, struct qn_bin_vcell *restrict vc,
+                             const int64_t *restrict idx, const double *restrict val,
+                             int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t c = idx[i];
+    const double v = val[i];
+    struct qn_bin_vcell *cell = &vc[c];
+    const int64_t k = count[c];
+    const double shift = k == 0 ? v : cell->shift;
+    const double d = v - shift;
+    cell->shift = shift;
+    cell->sum += v;
+    cell->s1 += d;
+    cell->s2 += d * d;
+    /* NaN sticks: once min is NaN no comparison replaces it. */
+    cell->min = (v < cell->min) | (v != v) ? v : cell->min;
+    cell->max = (v > cell->max) | (v != v) ? v : cell->max;
+    count[c] = k + 1;
+  }
+}
+
+void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *ws,
+                       const struct qn_colbuf *const *axes, const struct qn_colbuf *value,
+                       const struct qn_colbuf *weight, int64_t row0, int64_t n) {
+  int64_t *idx = ws;
+  int64_t *tmp = idx + QN_BIN_BLOCK;
+  double *xb = (double *)(tmp + QN_BIN_BLOCK);
+  double *vb = xb + QN_BIN_BLOCK;
+  double *wb = vb + QN_BIN_BLOCK;
+  const int64_t trash = plan->ncells;
+  const int naxes = plan->naxes;
+  for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
+    const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
+    for (int k = 0; k < naxes; k++) {
+      const double *x = qn_bin_load(axes[k], r, m, xb);
+      qn_bin_index_axis(&plan->axes[k], x, m, plan->strides[k], trash, k == 0 ? idx : tmp);
+      if (k > 0) qn_bin_add_clamp(idx, tmp, m, trash, k == naxes - 1);
+    }
+    for (int k = 0; k < naxes; k++) qn_bin_mask_nulls(axes[k], r, m, trash, idx);
+    if (plan->has_value) qn_bin_mask_nulls(value, r, m, trash, idx);
+    if (plan->has_weight) qn_bin_mask_nulls(weight, r, m, trash, idx);
+    if (plan->has_weight)
+      qn_bin_acc_weight(grid->wcount, idx, qn_bin_load(weight, r, m, wb), m);
+    if (plan->has_value) {
+      const double *v = qn_bin_load(value, r, m, vb);
+      qn_bin_acc_value(grid->count, grid->v, idx, v, m);
+    } else {
+      qn_bin_acc_count(grid->count, idx, m);
+    }
+  }
+}
+
+/* ----- lanes: finish, fold, statistics -------------------------------- */
+
+void qn_bin_grid_finish(const struct qn_bin_plan *plan, struct qn_bin_grid *grid) {
+  if (grid->finished) return;
+  grid->finished = 1;
+  if (!plan->has_value) return;
+  for (int64_t c = 0; c < plan->ncells; c++) {
+    struct qn_bin_vcell *v = &grid->v[c];
+    const int64_t k = grid->count[c];
+    if (k == 0) continue;
+    const double n = (double)k;
+    const double m2 = v->s2 - v->s1 * (v->s1 / n);
+    /* The lane mean stays split as shift + s1 / n: far from zero (values
+     * near 2^53) a single double would round the mean to an integer and
+     * Chan's delta^2 term would carry that error into M2. */
+    v->s1 = v->s1 / n;
+    v->s2 = m2 < 0 ? 0.0 : m2; /* rounding can dip below 0; NaN stays */
+  }
+}
+
+void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
+                      const struct qn_bin_grid *src) {
+  assert(dst->finished && src->finished);
+  for (int64_t c = 0; c <= plan->ncells; c++) {
+    const int64_t na = dst->count[c], nb = src->count[c];
+    if (nb == 0) continue;
+    dst->count[c] = na + nb;
+    if (plan->has_weight) dst->wcount[c] += src->wcount[c];
+    if (!plan->has_value || c == plan->ncells) continue;
+    struct qn_bin_vcell *a = &dst->v[c];
+    const struct qn_bin_vcell *b = &src->v[c];
+    if (na == 0) {
+      *a = *b;
+      continue;
+    }
+    /* Chan et al.: combine (na, mean_a, M2_a) and (nb, mean_b, M2_b); each
+     * mean is shift + s1, and the shifts of two lanes of one cell are close
+     * (or the difference is large and its rounding harmless), so
+     * b->shift - a->shift is exact or nearly so. */
+    const double fa = (double)na, fb = (double)nb, n = fa + fb;
+    const double delta = (b->shift - a->shift) + (b->s1 - a->s1);
+    a->s1 = a->s1 + delta * (fb / n);
+    a->s2 = a->s2 + b->s2 + delta * delta * (fa * fb / n);
+    a->sum += b->sum;
+    a->min = (b->min < a->min) | (b->min != b->min) ? b->min : a->min;
+    a->max = (b->max > a->max) | (b->max != b->max) ? b->max : a->max;
+  }
+}
+
+void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *grid,
+                      enum qn_bin_kstat stat, double *out) {
+  assert(grid->finished);
+  for (int64_t c = 0; c < plan->ncells; c++) {
+    const int64_t k = grid->count[c];
+    const struct qn_bin_vcell *v = plan->has_value ? &grid->v[c] : NULL;
+    double r = NAN;
+    switch (stat) {
+    case QN_BIN_K_COUNT: r = plan->has_weight ? grid->wcount[c] : (double)k; break;
+    case QN_BIN_K_SUM: r = v ? v->sum : NAN; break;
+    case QN_BIN_K_MEAN: r = (v && k) ? v->sum / (double)k : NAN; break;
+    case QN_BIN_K_STD:
+      /* scipy: std is NaN as soon as the cell holds a non-finite value;
+       * M2 is NaN then, except when a finite sum overflowed. */
+      r = (v && k) ? (isfinite(v->sum) ? sqrt(v->s2 / (double)k) : NAN) : NAN;
+      break;
+    case QN_BIN_K_MIN: r = (v && k) ? v->min : NAN; break;
+    case QN_BIN_K_MAX: r = (v && k) ? v->max : NAN; break;
+    }
+    out[c] = r;
+  }
+}
+
+/* ----- range detection -------------------------------------------------- */
+
+int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n,
+                             double *mn, double *mx) {
+  double buf[QN_BIN_BLOCK];
+  double lo = *mn, hi = *mx;
+  int64_t seen = 0;
+  for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
+    const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
+    const double *x = qn_bin_load(col, r, m, buf);
+    const uint8_t *valid = col->valid ? col->valid + r : NULL;
+    for (int64_t i = 0; i < m; i++) {
+      const double v = x[i];
+      const int use = isfinite(v) && (!valid || valid[i]);
+      seen += use;
+      lo = use && v < lo ? v : lo;
+      hi = use && v > hi ? v : hi;
+    }
+  }
+  *mn = lo;
+  *mx = hi;
+  return seen;
+}

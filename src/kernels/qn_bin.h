@@ -1,0 +1,135 @@
+/* qn_bin.h — the binning kernel: N-d bin indices and per-bin statistics
+ * over in-memory column blocks. Pure computation, no I/O (see bin.c for the
+ * numerics).
+ *
+ * Model: a plan describes up to QN_BIN_MAX_AXES axes, each with nbins >= 1
+ * and nbins + 1 non-decreasing edges. A grid is one lane's partial state:
+ * per cell a row count, optionally a weighted count and the value
+ * accumulators. Cells are laid out row-major ([i0][i1]...[iD-1], the last
+ * axis fastest), plus one extra "trash" cell at index plan->ncells that
+ * receives every row that falls in no bin, so the accumulation loop has no
+ * branch; its count is the out_of_range figure.
+ *
+ * Semantics (numpy.histogramdd): a row is in bin i of an axis when
+ * edges[i] <= x < edges[i+1], except the last bin, which also takes
+ * x == edges[nbins]. NaN or a value outside [edges[0], edges[nbins]] in any
+ * axis puts the row in no bin.
+ *
+ * Thread rule: a plan is read-only after qn_bin_plan_init and may be shared;
+ * a grid and a workspace belong to one thread at a time.
+ */
+#ifndef QN_BIN_H
+#define QN_BIN_H
+
+#include "../core/qn_core.h"
+
+#ifndef QN_BIN_MAX_AXES
+#define QN_BIN_MAX_AXES 8
+#endif
+/* Rows per kernel block: index pass, then accumulation pass. Small enough
+ * that the block's scratch stays in L1/L2. Does not affect results. */
+#define QN_BIN_BLOCK 1024
+
+/* One axis. `edges` is owned by the caller and must outlive the plan. */
+struct qn_bin_axis {
+  int64_t nbins;       /* >= 1 */
+  const double *edges; /* nbins + 1 values, non-decreasing, no NaN */
+  int regular;         /* edges == numpy.linspace(lo, hi, nbins + 1) */
+  double lo, hi;       /* edges[0], edges[nbins] */
+  double scale;        /* regular: nbins / (hi - lo), the first guess */
+};
+
+/* Value accumulators of one cell (present when the plan has a value).
+ * Shifted sums: shift is the first value seen in the cell by this lane,
+ * s1 = sum(v - shift), s2 = sum((v - shift)^2); qn_bin_grid_finish turns
+ * them into the lane mean, kept as shift + s1 (s1 becomes the mean of
+ * v - shift), and M2 (in `s2`) for Chan's merge. */
+struct qn_bin_vcell {
+  double sum, shift, s1, s2, min, max;
+};
+
+struct qn_bin_plan {
+  int naxes;
+  struct qn_bin_axis axes[QN_BIN_MAX_AXES];
+  int64_t strides[QN_BIN_MAX_AXES]; /* in cells */
+  int64_t ncells;                   /* product of nbins; trash cell = ncells */
+  int has_value, has_weight;
+};
+
+struct qn_bin_grid {
+  int64_t *count;            /* ncells + 1 rows per cell */
+  double *wcount;            /* ncells + 1 weight sums (has_weight) or NULL */
+  struct qn_bin_vcell *v;    /* ncells + 1 (has_value) or NULL */
+  int finished;              /* shifted sums already turned into mean/M2 */
+};
+
+/* Edges of `nbins` regular bins over [lo, hi], bit for bit those of
+ * numpy.linspace(lo, hi, nbins + 1) (two roundings per edge, last = hi).
+ * Preconditions: nbins >= 1, lo < hi, both finite, hi - lo finite. */
+void qn_bin_linspace(double lo, double hi, int64_t nbins, double *edges);
+
+/* Checks and fills an axis. Regular: edges must hold nbins + 1 doubles and
+ * are written; lo < hi finite (the caller applies numpy's LO == HI widening).
+ * Irregular: edges given, checked non-decreasing and free of NaN (±inf are
+ * allowed, as numpy allows). `name` is for messages.
+ * Errors: QN_EINVAL naming the axis and the offending value. */
+int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
+                        double lo, double hi, double *edges, struct qn_error *err);
+int qn_bin_axis_irregular(struct qn_bin_axis *ax, const char *name,
+                          const double *edges, int64_t nedges, struct qn_error *err);
+
+/* Bin of one value on one axis (slow, exact reference path): -1 when NaN or
+ * outside the edges. */
+int64_t qn_bin_axis_find(const struct qn_bin_axis *ax, double x);
+
+/* Strides and cell count. Errors: QN_EINVAL (naxes outside 1..8), QN_ELIMIT
+ * (the cell count overflows). */
+int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes,
+                     int naxes, int has_value, int has_weight, struct qn_error *err);
+
+/* Bytes of one grid (all arrays, 64-byte aligned pieces), and of the
+ * scratch one worker needs (qn_bin_accumulate's `ws`). Saturate at
+ * INT64_MAX instead of overflowing. */
+int64_t qn_bin_grid_bytes(const struct qn_bin_plan *plan);
+int64_t qn_bin_workspace_size(const struct qn_bin_plan *plan);
+
+/* Lays a zeroed grid out in `mem` (qn_bin_grid_bytes bytes, 64-aligned). */
+void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem);
+
+/* Folds rows [row0, row0 + n) of the columns into the grid, in row order.
+ * axes[k] is the column of axis k; value/weight may be NULL when the plan
+ * has none. Any numeric column type; values are compared as float64 (as
+ * numpy promotes against float64 edges). A null (valid[r] == 0) in any used
+ * column sends the row to the trash cell. `ws` holds
+ * qn_bin_workspace_size() bytes, 64-aligned. No allocation, no error. */
+void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *ws,
+                       const struct qn_colbuf *const *axes, const struct qn_colbuf *value,
+                       const struct qn_colbuf *weight, int64_t row0, int64_t n);
+
+/* Turns a lane's shifted sums into (mean, M2). Idempotent. */
+void qn_bin_grid_finish(const struct qn_bin_plan *plan, struct qn_bin_grid *grid);
+/* dst += src (both finished): counts and sums added, mean/M2 by Chan's
+ * formula, min/max NaN-propagating. The order of folds fixes the bits. */
+void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
+                      const struct qn_bin_grid *src);
+
+/* Statistics of a finished grid, ncells values each (NaN = empty bin for
+ * mean, std, min, max; see docs/bin.md). */
+enum qn_bin_kstat {
+  QN_BIN_K_COUNT,  /* rows, or the weight sum when the plan has a weight */
+  QN_BIN_K_SUM,
+  QN_BIN_K_MEAN,
+  QN_BIN_K_STD,    /* population (ddof 0) */
+  QN_BIN_K_MIN,
+  QN_BIN_K_MAX
+};
+void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *grid,
+                      enum qn_bin_kstat stat, double *out);
+
+/* Min and max of the finite values of rows [row0, row0 + n) of a numeric
+ * column (nulls skipped), folded into *mn / *mx (start at +inf / -inf).
+ * Returns how many finite values were seen. */
+int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n,
+                             double *mn, double *mx);
+
+#endif /* QN_BIN_H */

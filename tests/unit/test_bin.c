@@ -1,0 +1,714 @@
+/* test_bin.c — the binning kernel against a naive reference.
+ *
+ * The reference bins each value by a linear scan over the edges (the
+ * definition: edges[b] <= x < edges[b+1], last bin closed) and computes the
+ * statistics row by row in long double. With one lane the kernel's counts,
+ * min, max and sums must be bit-identical to it (same order of additions);
+ * std within 1e-12 relative. The regular edges are checked against values
+ * printed by numpy.linspace. */
+#include "harness.h"
+
+#include <float.h>
+
+#include "kernels/qn_bin.h"
+
+/* harness.h's QN_TEST names its parameter `name`, which also rewrites the
+ * `.name` member it assigns; until it is fixed there, a local copy with the
+ * parameter renamed (same registration, same CTest scan). */
+#undef QN_TEST
+#define QN_TEST(tname)                                                      \
+  static void qn_test_##tname(void);                                        \
+  __attribute__((constructor)) static void qn_test_reg_##tname(void) {      \
+    qn_test_cases[qn_test_ncases].name = #tname;                            \
+    qn_test_cases[qn_test_ncases++].fn = qn_test_##tname;                   \
+  }                                                                         \
+  static void qn_test_##tname(void)
+
+/* ----- helpers ----------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng_next(void) { /* splitmix64 */
+  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+static double rng_unif(void) { return (double)(rng_next() >> 11) * 0x1p-53; }
+static double rng_normal(void) {
+  double u = rng_unif() + 0x1p-60, v = rng_unif();
+  return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Reference bin: linear scan, numpy.histogramdd's rule. */
+static int64_t ref_bin(const double *e, int64_t nb, double x) {
+  if (!(x >= e[0] && x <= e[nb])) return -1;
+  if (x == e[nb]) return nb - 1;
+  int64_t b = -1;
+  for (int64_t i = 0; i <= nb; i++)
+    if (e[i] <= x) b = i;
+  return b;
+}
+
+struct ref_cell {
+  int64_t n;
+  double sum;            /* same order as the kernel: row order */
+  long double lsum;
+  double mn, mx;
+  double w;
+};
+
+struct fixture {
+  int naxes;
+  struct qn_bin_axis axes[QN_BIN_MAX_AXES];
+  struct qn_bin_plan plan;
+  struct qn_bin_grid grid;
+  void *gmem, *ws;
+};
+
+static int fixture_init(struct fixture *f, int has_value, int has_weight) {
+  struct qn_error err;
+  qn_error_init(&err);
+  if (qn_bin_plan_init(&f->plan, f->axes, f->naxes, has_value, has_weight, &err) != QN_OK)
+    return -1;
+  f->gmem = aligned_alloc(64, (size_t)qn_bin_grid_bytes(&f->plan));
+  f->ws = aligned_alloc(64, (size_t)qn_bin_workspace_size(&f->plan));
+  qn_bin_grid_init(&f->plan, &f->grid, f->gmem);
+  return 0;
+}
+
+static void fixture_free(struct fixture *f) {
+  free(f->gmem);
+  free(f->ws);
+}
+
+static struct qn_colbuf col_f64(double *x, int64_t n) {
+  struct qn_colbuf c = {QN_FLOAT64, n, x, NULL, NULL};
+  return c;
+}
+
+/* Cell of row r by the reference, or -1. */
+static int64_t ref_cell_of(const struct fixture *f, double *const *cols, int64_t r) {
+  int64_t cell = 0;
+  for (int k = 0; k < f->naxes; k++) {
+    int64_t b = ref_bin(f->axes[k].edges, f->axes[k].nbins, cols[k][r]);
+    if (b < 0) return -1;
+    cell += b * f->plan.strides[k];
+  }
+  return cell;
+}
+
+/* Runs the kernel over n rows (f64 columns) in one lane and compares every
+ * statistic with the reference. Returns 0 on success (and prints on
+ * failure through the CHECK macros of the caller: we return the bad cell). */
+static int64_t run_and_compare(struct fixture *f, double *const *cols, const double *val,
+                               const double *w, int64_t n, int64_t *oor_out) {
+  struct qn_colbuf cb[QN_BIN_MAX_AXES], vb, wb;
+  const struct qn_colbuf *cp[QN_BIN_MAX_AXES];
+  for (int k = 0; k < f->naxes; k++) {
+    cb[k] = col_f64(cols[k], n);
+    cp[k] = &cb[k];
+  }
+  vb = col_f64((double *)val, n);
+  wb = col_f64((double *)w, n);
+  /* Feed in uneven pieces to cross block boundaries. */
+  for (int64_t r = 0; r < n;) {
+    const int64_t piece = (int64_t)(1 + rng_next() % 3000); /* QN_MIN evaluates twice */
+    int64_t m = QN_MIN(n - r, piece);
+    qn_bin_accumulate(&f->plan, &f->grid, f->ws, cp, val ? &vb : NULL, w ? &wb : NULL, r, m);
+    r += m;
+  }
+  qn_bin_grid_finish(&f->plan, &f->grid);
+  const int64_t nc = f->plan.ncells;
+  struct ref_cell *ref = calloc((size_t)nc, sizeof *ref);
+  for (int64_t c = 0; c < nc; c++) {
+    ref[c].mn = INFINITY;
+    ref[c].mx = -INFINITY;
+  }
+  int64_t oor = 0;
+  for (int64_t r = 0; r < n; r++) {
+    int64_t c = ref_cell_of(f, cols, r);
+    if (c < 0) {
+      oor++;
+      continue;
+    }
+    ref[c].n++;
+    if (w) ref[c].w += w[r];
+    if (val) {
+      double v = val[r];
+      ref[c].sum += v;
+      ref[c].lsum += v;
+      if (v < ref[c].mn || isnan(v)) ref[c].mn = isnan(ref[c].mn) ? ref[c].mn : v;
+      if (v > ref[c].mx || isnan(v)) ref[c].mx = isnan(ref[c].mx) ? ref[c].mx : v;
+    }
+  }
+  *oor_out = oor;
+  double *cnt = malloc((size_t)nc * sizeof(double)), *sum = malloc((size_t)nc * sizeof(double));
+  double *mean = malloc((size_t)nc * sizeof(double)), *sd = malloc((size_t)nc * sizeof(double));
+  double *mn = malloc((size_t)nc * sizeof(double)), *mx = malloc((size_t)nc * sizeof(double));
+  qn_bin_grid_stat(&f->plan, &f->grid, QN_BIN_K_COUNT, cnt);
+  int64_t bad = -1;
+  if (val) {
+    qn_bin_grid_stat(&f->plan, &f->grid, QN_BIN_K_SUM, sum);
+    qn_bin_grid_stat(&f->plan, &f->grid, QN_BIN_K_MEAN, mean);
+    qn_bin_grid_stat(&f->plan, &f->grid, QN_BIN_K_STD, sd);
+    qn_bin_grid_stat(&f->plan, &f->grid, QN_BIN_K_MIN, mn);
+    qn_bin_grid_stat(&f->plan, &f->grid, QN_BIN_K_MAX, mx);
+  }
+  for (int64_t c = 0; c < nc && bad < 0; c++) {
+    const struct ref_cell *rc = &ref[c];
+    if (f->grid.count[c] != rc->n) {
+      fprintf(stderr, "cell %lld: count %lld, reference %lld\n", (long long)c,
+              (long long)f->grid.count[c], (long long)rc->n);
+      bad = c;
+    }
+    if (w && !(cnt[c] == rc->w || (isnan(cnt[c]) && isnan(rc->w)))) bad = c;
+    if (!w && cnt[c] != (double)rc->n) bad = c;
+    if (!val) continue;
+    if (!(sum[c] == rc->sum || (isnan(sum[c]) && isnan(rc->sum)))) bad = c;
+    if (rc->n == 0) {
+      if (!isnan(mean[c]) || !isnan(sd[c]) || !isnan(mn[c]) || !isnan(mx[c])) bad = c;
+      continue;
+    }
+    double em = rc->sum / (double)rc->n;
+    if (!(mean[c] == em || (isnan(mean[c]) && isnan(em)))) bad = c;
+    if (!(mn[c] == rc->mn || (isnan(mn[c]) && isnan(rc->mn)))) bad = c;
+    if (!(mx[c] == rc->mx || (isnan(mx[c]) && isnan(rc->mx)))) bad = c;
+    /* std: two-pass in long double over the rows of the cell. */
+    long double lm = rc->lsum / rc->n, m2 = 0;
+    int finite = 1;
+    for (int64_t r = 0; r < n; r++) {
+      if (ref_cell_of(f, cols, r) != c) continue;
+      if (!isfinite(val[r])) finite = 0;
+      m2 += (val[r] - lm) * (val[r] - lm);
+    }
+    double es = finite ? (double)sqrtl(m2 / rc->n) : NAN;
+    if (isnan(es) != isnan(sd[c])) bad = c;
+    if (!isnan(es) && fabs(sd[c] - es) > 1e-12 * fabs(es) + 1e-300) bad = c;
+    if (bad >= 0)
+      fprintf(stderr, "cell %lld: n %lld sum %.17g/%.17g mean %.17g/%.17g std %.17g/%.17g "
+              "min %.17g/%.17g max %.17g/%.17g\n", (long long)c, (long long)rc->n, sum[c],
+              rc->sum, mean[c], em, sd[c], es, mn[c], rc->mn, mx[c], rc->mx);
+  }
+  free(cnt); free(sum); free(mean); free(sd); free(mn); free(mx);
+  free(ref);
+  return bad;
+}
+
+/* Values that sit exactly on each edge, one ULP either side, beyond both
+ * ends, NaN and ±inf, followed by random values across the range. */
+static void nasty_fill(const struct qn_bin_axis *ax, double *x, int64_t n) {
+  int64_t i = 0;
+  const double *e = ax->edges;
+  for (int64_t j = 0; j <= ax->nbins && i + 3 <= n; j++) {
+    x[i++] = e[j];
+    x[i++] = nextafter(e[j], -INFINITY);
+    x[i++] = nextafter(e[j], INFINITY);
+  }
+  const double special[] = {NAN, INFINITY, -INFINITY, -0.0, 0.0, DBL_MAX, -DBL_MAX};
+  for (size_t j = 0; j < sizeof special / sizeof special[0] && i < n; j++) x[i++] = special[j];
+  const double lo = e[0], span = e[ax->nbins] - e[0];
+  for (; i < n; i++) {
+    uint64_t u = rng_next() % 16;
+    if (u == 0) x[i] = e[rng_next() % (uint64_t)(ax->nbins + 1)]; /* an edge */
+    else x[i] = lo - 0.1 * span + 1.2 * span * rng_unif();
+  }
+}
+
+static void shuffle(double *x, int64_t n) {
+  for (int64_t i = n - 1; i > 0; i--) {
+    int64_t j = (int64_t)(rng_next() % (uint64_t)(i + 1));
+    double t = x[i]; x[i] = x[j]; x[j] = t;
+  }
+}
+
+/* ----- edges ------------------------------------------------------------- */
+
+static int edges_equal(const double *got, const double *want, int n) {
+  for (int i = 0; i < n; i++)
+    if (memcmp(&got[i], &want[i], sizeof(double)) != 0) {
+      fprintf(stderr, "edge %d: %a != %a\n", i, got[i], want[i]);
+      return 0;
+    }
+  return 1;
+}
+
+QN_TEST(linspace_matches_numpy) {
+  /* np.linspace(a, b, n + 1) printed with float.hex() by numpy 1.24. */
+  double e[11];
+  const double w1[] = {0x0.0p+0, 0x1.999999999999ap-4, 0x1.999999999999ap-3,
+                       0x1.3333333333334p-2, 0x1.999999999999ap-2, 0x1.0000000000000p-1,
+                       0x1.3333333333334p-1, 0x1.6666666666667p-1, 0x1.999999999999ap-1,
+                       0x1.ccccccccccccdp-1, 0x1.0000000000000p+0};
+  qn_bin_linspace(0.0, 1.0, 10, e);
+  CHECK(edges_equal(e, w1, 11));
+  const double w2[] = {-0x1.a666666666666p+1, -0x1.d075075075075p+0, -0x1.5075075075078p-2,
+                       0x1.283a83a83a838p+0, 0x1.5249249249248p+1, 0x1.083a83a83a83ap+2,
+                       0x1.675075075074fp+2, 0x1.c666666666666p+2};
+  qn_bin_linspace(-3.3, 7.1, 7, e);
+  CHECK(edges_equal(e, w2, 8));
+  const double w3[] = {0x1.999999999999ap-4, 0x1.3333333333333p-2, 0x1.0000000000000p-1,
+                       0x1.6666666666666p-1};
+  qn_bin_linspace(0.1, 0.7, 3, e);
+  CHECK(edges_equal(e, w3, 4));
+  const double w4[] = {0x1.1c37937e08000p+53, 0x1.1c37937e08000p+53, 0x1.1c37937e08001p+53,
+                       0x1.1c37937e08002p+53, 0x1.1c37937e08002p+53};
+  qn_bin_linspace(1e16, 1.0000000000000004e16, 4, e);
+  CHECK(edges_equal(e, w4, 5));
+  /* step underflows to 0: numpy's (i / div) * delta branch */
+  const double w5[] = {0x0.0p+0, 0x0.0p+0, 0x0.0000000000001p-1022, 0x0.0000000000001p-1022,
+                       0x0.0000000000001p-1022, 0x0.0000000000002p-1022,
+                       0x0.0000000000002p-1022, 0x0.0000000000002p-1022,
+                       0x0.0000000000002p-1022, 0x0.0000000000003p-1022,
+                       0x0.0000000000003p-1022};
+  qn_bin_linspace(0.0, 1.5e-323, 10, e);
+  CHECK(edges_equal(e, w5, 11));
+}
+
+QN_TEST(axis_validation) {
+  struct qn_bin_axis ax;
+  double e[8];
+  struct qn_error err;
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_regular(&ax, "x", 0, 0, 1, e, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "axis x") && strstr(err.message, "at least 1"));
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_regular(&ax, "x", 3, 2, 1, e, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "LO must be below HI"));
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_regular(&ax, "x", 3, NAN, 1, e, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "not finite"));
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_regular(&ax, "x", 3, 0, INFINITY, e, &err), QN_EINVAL);
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_regular(&ax, "x", 3, -DBL_MAX, DBL_MAX, e, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "too wide"));
+  const double dec[] = {0, 2, 1};
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_irregular(&ax, "y", dec, 3, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "non-decreasing") && strstr(err.message, "edge 2"));
+  const double nan_e[] = {0, NAN, 1};
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_irregular(&ax, "y", nan_e, 3, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "NaN"));
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_axis_irregular(&ax, "y", dec, 1, &err), QN_EINVAL);
+  const double inf_e[] = {-INFINITY, 0, INFINITY};
+  CHECK_OK(qn_bin_axis_irregular(&ax, "y", inf_e, 3, NULL));
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, -INFINITY), 0);
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, 0.0), 1);
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, INFINITY), 1);
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, NAN), -1);
+}
+
+QN_TEST(plan_limits) {
+  struct qn_bin_axis ax[9];
+  double e[3];
+  struct qn_bin_plan plan;
+  struct qn_error err;
+  for (int k = 0; k < 9; k++) CHECK_OK(qn_bin_axis_regular(&ax[k], "a", 2, 0, 1, e, NULL));
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_plan_init(&plan, ax, 9, 0, 0, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "8 axes"));
+  CHECK_OK(qn_bin_plan_init(&plan, ax, 8, 1, 1, NULL));
+  CHECK_EQ_INT(plan.ncells, 256);
+  CHECK_EQ_INT(plan.strides[0], 128);
+  CHECK_EQ_INT(plan.strides[7], 1);
+  CHECK(qn_bin_grid_bytes(&plan) >= 257 * (8 + 8 + 48));
+  /* 8 axes of 2^10 bins: 2^80 cells */
+  double big[2] = {0, 1};
+  for (int k = 0; k < 8; k++) {
+    ax[k].nbins = 1024;
+    ax[k].edges = big; /* never read by plan_init */
+  }
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_plan_init(&plan, ax, 8, 0, 0, &err), QN_ELIMIT);
+  CHECK(strstr(err.message, "too large"));
+}
+
+/* ----- counts ------------------------------------------------------------- */
+
+QN_TEST(regular_1d_nasty_vs_reference) {
+  const int64_t n = 20000;
+  const double ranges[][3] = {{0, 1, 10}, {-3.3, 7.1, 7}, {0.1, 0.7, 3}, {1e16, 1.0000000000000004e16, 4},
+                              {0, 1.5e-323, 10}, {-1e-300, 1e-300, 5}, {0, 1, 1}, {-5, 5, 1000}};
+  for (size_t t = 0; t < sizeof ranges / sizeof ranges[0]; t++) {
+    struct fixture f = {.naxes = 1};
+    double *e = malloc((size_t)(ranges[t][2] + 1) * sizeof(double));
+    CHECK_OK(qn_bin_axis_regular(&f.axes[0], "x", (int64_t)ranges[t][2], ranges[t][0],
+                                 ranges[t][1], e, NULL));
+    CHECK_OK(fixture_init(&f, 0, 0));
+    double *x = malloc((size_t)n * sizeof(double));
+    nasty_fill(&f.axes[0], x, n);
+    shuffle(x, n);
+    int64_t oor;
+    int64_t bad = run_and_compare(&f, &x, NULL, NULL, n, &oor);
+    if (bad >= 0) fprintf(stderr, "range #%zu\n", t);
+    CHECK_EQ_INT(bad, -1);
+    CHECK_EQ_INT(f.grid.count[f.plan.ncells], oor);
+    CHECK(oor > 0);
+    fixture_free(&f);
+    free(x);
+    free(e);
+  }
+}
+
+QN_TEST(every_edge_lands_in_its_bin) {
+  /* Each edge e[i] (i < n) must land in bin i, the last edge in bin n-1,
+   * and nextafter(e[i], -inf) in bin i-1: checked directly, no reference. */
+  struct qn_bin_axis ax;
+  double e[101];
+  CHECK_OK(qn_bin_axis_regular(&ax, "x", 100, -2.7, 3.9, e, NULL));
+  struct fixture f = {.naxes = 1};
+  f.axes[0] = ax;
+  CHECK_OK(fixture_init(&f, 0, 0));
+  double x[303];
+  for (int i = 0; i <= 100; i++) {
+    x[3 * i] = e[i];
+    x[3 * i + 1] = nextafter(e[i], -INFINITY);
+    x[3 * i + 2] = nextafter(e[i], INFINITY);
+  }
+  struct qn_colbuf c = col_f64(x, 303);
+  const struct qn_colbuf *cp = &c;
+  qn_bin_accumulate(&f.plan, &f.grid, f.ws, &cp, NULL, NULL, 0, 303);
+  /* bin 0: e0, e0+, e1-   ... bin i: e[i], e[i]+, e[i+1]-; last bin also e[100] */
+  CHECK_EQ_INT(f.grid.count[0], 3);
+  for (int i = 1; i < 99; i++) CHECK_EQ_INT(f.grid.count[i], 3);
+  CHECK_EQ_INT(f.grid.count[99], 4);
+  CHECK_EQ_INT(f.grid.count[100], 2); /* e0- and e100+ */
+  fixture_free(&f);
+}
+
+QN_TEST(irregular_repeated_edges_vs_reference) {
+  const double e1[] = {-1, 0, 0, 0.5, 1, 1, 3, 3};      /* repeated, last repeated */
+  const double e2[] = {-INFINITY, -1, 2, INFINITY};
+  const double e3[] = {5, 5};                           /* one zero-width bin */
+  double e4[258];
+  e4[0] = -10;
+  for (int i = 1; i < 258; i++) e4[i] = e4[i - 1] + (double)(rng_next() % 4) * 0.25;
+  const struct { const double *e; int ne; } cases[] = {{e1, 8}, {e2, 4}, {e3, 2}, {e4, 258}};
+  for (size_t t = 0; t < 4; t++) {
+    struct fixture f = {.naxes = 1};
+    CHECK_OK(qn_bin_axis_irregular(&f.axes[0], "x", cases[t].e, cases[t].ne, NULL));
+    CHECK_OK(fixture_init(&f, 0, 0));
+    const int64_t n = 5000;
+    double *x = malloc((size_t)n * sizeof(double));
+    int64_t i = 0;
+    for (int j = 0; j < cases[t].ne; j++) {
+      x[i++] = cases[t].e[j];
+      x[i++] = nextafter(cases[t].e[j], -INFINITY);
+      x[i++] = nextafter(cases[t].e[j], INFINITY);
+    }
+    x[i++] = NAN;
+    for (; i < n; i++) x[i] = -12 + 90 * rng_unif();
+    shuffle(x, n);
+    int64_t oor;
+    int64_t bad = run_and_compare(&f, &x, NULL, NULL, n, &oor);
+    if (bad >= 0) fprintf(stderr, "edges #%zu\n", t);
+    CHECK_EQ_INT(bad, -1);
+    CHECK_EQ_INT(f.grid.count[f.plan.ncells], oor);
+    fixture_free(&f);
+    free(x);
+  }
+  /* numpy: histogramdd([1.0], bins=[[0, 1, 1, 2]]) -> [0, 0, 1] */
+  struct qn_bin_axis ax;
+  const double e5[] = {0, 1, 1, 2};
+  CHECK_OK(qn_bin_axis_irregular(&ax, "x", e5, 4, NULL));
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, 1.0), 2);
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, 2.0), 2);
+  const double e6[] = {0, 1, 2, 2}; /* last edge repeated: 2.0 in the last bin */
+  CHECK_OK(qn_bin_axis_irregular(&ax, "x", e6, 4, NULL));
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, 2.0), 2);
+  CHECK_EQ_INT(qn_bin_axis_find(&ax, nextafter(2.0, 0)), 1);
+}
+
+QN_TEST(multi_axis_4d_vs_reference) {
+  struct fixture f = {.naxes = 4};
+  double e0[6], e2[4];
+  const double e1[] = {-2, -0.5, 0, 0, 0.25, 3};
+  const double e3[] = {0, 1};
+  CHECK_OK(qn_bin_axis_regular(&f.axes[0], "a", 5, -1, 1, e0, NULL));
+  CHECK_OK(qn_bin_axis_irregular(&f.axes[1], "b", e1, 6, NULL));
+  CHECK_OK(qn_bin_axis_regular(&f.axes[2], "c", 3, 0.1, 0.7, e2, NULL));
+  CHECK_OK(qn_bin_axis_irregular(&f.axes[3], "d", e3, 2, NULL));
+  CHECK_OK(fixture_init(&f, 1, 1));
+  const int64_t n = 30000;
+  double *cols[4], *v = malloc((size_t)n * 8), *w = malloc((size_t)n * 8);
+  for (int k = 0; k < 4; k++) {
+    cols[k] = malloc((size_t)n * 8);
+    nasty_fill(&f.axes[k], cols[k], n);
+    shuffle(cols[k], n);
+  }
+  for (int64_t i = 0; i < n; i++) {
+    v[i] = rng_normal() * 3 + 10;
+    w[i] = rng_unif();
+  }
+  v[17] = NAN;
+  v[99] = INFINITY;
+  w[5] = NAN;
+  int64_t oor;
+  CHECK_EQ_INT(run_and_compare(&f, cols, v, w, n, &oor), -1);
+  CHECK_EQ_INT(f.grid.count[f.plan.ncells], oor);
+  int64_t total = 0;
+  for (int64_t c = 0; c < f.plan.ncells; c++) total += f.grid.count[c];
+  CHECK_EQ_INT(total + oor, n);
+  for (int k = 0; k < 4; k++) free(cols[k]);
+  free(v);
+  free(w);
+  fixture_free(&f);
+}
+
+/* ----- statistics ---------------------------------------------------------- */
+
+QN_TEST(stats_nan_inf_empty_vs_reference) {
+  struct fixture f = {.naxes = 2};
+  double e0[9], e1[5];
+  CHECK_OK(qn_bin_axis_regular(&f.axes[0], "x", 8, 0, 1, e0, NULL));
+  CHECK_OK(qn_bin_axis_regular(&f.axes[1], "y", 4, 0, 2, e1, NULL));
+  CHECK_OK(fixture_init(&f, 1, 0));
+  const int64_t n = 5000;
+  double *x = malloc((size_t)n * 8), *y = malloc((size_t)n * 8), *v = malloc((size_t)n * 8);
+  for (int64_t i = 0; i < n; i++) {
+    x[i] = rng_unif() * 0.75; /* the last two x bins stay empty */
+    y[i] = rng_unif() * 2;
+    v[i] = rng_normal();
+  }
+  /* NaN in bin (0,0), +inf in bin (1,1), +inf and -inf in bin (2,2) */
+  x[0] = 0.01; y[0] = 0.01; v[0] = NAN;
+  x[1] = 0.13; y[1] = 0.6; v[1] = INFINITY;
+  x[2] = 0.26; y[2] = 1.1; v[2] = INFINITY;
+  x[3] = 0.27; y[3] = 1.2; v[3] = -INFINITY;
+  double *cols[2] = {x, y};
+  int64_t oor;
+  CHECK_EQ_INT(run_and_compare(&f, cols, v, NULL, n, &oor), -1);
+  double out[32];
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_MEAN, out);
+  CHECK(isnan(out[0]));
+  CHECK_EQ_DBL(out[1 * 4 + 1], INFINITY);
+  CHECK(isnan(out[2 * 4 + 2]));
+  CHECK(isnan(out[7 * 4 + 3])); /* empty */
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_STD, out);
+  CHECK(isnan(out[1 * 4 + 1])); /* scipy: inf - inf */
+  CHECK(isfinite(out[3 * 4 + 3]));
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_MIN, out);
+  CHECK(isnan(out[0]));
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_SUM, out);
+  CHECK_EQ_DBL(out[7 * 4 + 3], 0.0); /* empty: sum 0 */
+  CHECK(isnan(out[0]));
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_COUNT, out);
+  CHECK_EQ_DBL(out[7 * 4 + 3], 0.0);
+  free(x); free(y); free(v);
+  fixture_free(&f);
+}
+
+QN_TEST(empty_and_one_value) {
+  struct fixture f = {.naxes = 1};
+  double e[4];
+  CHECK_OK(qn_bin_axis_regular(&f.axes[0], "x", 3, 0, 3, e, NULL));
+  CHECK_OK(fixture_init(&f, 1, 0));
+  double x[1] = {3.0}, v[1] = {42.5};
+  struct qn_colbuf cx = col_f64(x, 1), cv = col_f64(v, 1);
+  const struct qn_colbuf *cp = &cx;
+  qn_bin_accumulate(&f.plan, &f.grid, f.ws, &cp, &cv, NULL, 0, 0); /* empty */
+  CHECK_EQ_INT(f.grid.count[0] + f.grid.count[1] + f.grid.count[2] + f.grid.count[3], 0);
+  qn_bin_accumulate(&f.plan, &f.grid, f.ws, &cp, &cv, NULL, 0, 1);
+  qn_bin_grid_finish(&f.plan, &f.grid);
+  double out[3];
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_COUNT, out);
+  CHECK_EQ_DBL(out[2], 1.0); /* the last edge is in the last bin */
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_MEAN, out);
+  CHECK_EQ_DBL(out[2], 42.5);
+  CHECK(isnan(out[0]));
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_STD, out);
+  CHECK_EQ_DBL(out[2], 0.0);
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_MIN, out);
+  CHECK_EQ_DBL(out[2], 42.5);
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_MAX, out);
+  CHECK_EQ_DBL(out[2], 42.5);
+  fixture_free(&f);
+}
+
+/* Per-lane shifted sums folded with Chan's formula keep 1e-12 on data that
+ * ruins a naive sum of squares: 1e6 + N(0,1), and int64 values near 2^53. */
+QN_TEST(std_accuracy_lanes_shifted_data) {
+  struct fixture f = {.naxes = 1};
+  double e[3];
+  CHECK_OK(qn_bin_axis_regular(&f.axes[0], "x", 2, 0, 1, e, NULL));
+  CHECK_OK(fixture_init(&f, 1, 0));
+  const int L = 5;
+  void *lmem[5];
+  struct qn_bin_grid lanes[5];
+  for (int l = 0; l < L; l++) {
+    lmem[l] = aligned_alloc(64, (size_t)qn_bin_grid_bytes(&f.plan));
+    qn_bin_grid_init(&f.plan, &lanes[l], lmem[l]);
+  }
+  const int64_t n = 400000, morsel = 7000;
+  double *x = malloc((size_t)n * 8), *v = malloc((size_t)n * 8);
+  for (int64_t i = 0; i < n; i++) {
+    x[i] = rng_unif();
+    v[i] = x[i] < 0.5 ? 1e6 + rng_normal() : 9007199254740000.0 + (double)(rng_next() % 1000);
+  }
+  struct qn_colbuf cx = col_f64(x, n), cv = col_f64(v, n);
+  const struct qn_colbuf *cp = &cx;
+  for (int64_t m = 0; m * morsel < n; m++)
+    qn_bin_accumulate(&f.plan, &lanes[m % L], f.ws, &cp, &cv, NULL, m * morsel,
+                      QN_MIN(morsel, n - m * morsel));
+  for (int l = 0; l < L; l++) qn_bin_grid_finish(&f.plan, &lanes[l]);
+  for (int l = 1; l < L; l++) qn_bin_grid_fold(&f.plan, &lanes[0], &lanes[l]);
+  double sd[2], mean[2], cnt[2];
+  qn_bin_grid_stat(&f.plan, &lanes[0], QN_BIN_K_STD, sd);
+  qn_bin_grid_stat(&f.plan, &lanes[0], QN_BIN_K_MEAN, mean);
+  qn_bin_grid_stat(&f.plan, &lanes[0], QN_BIN_K_COUNT, cnt);
+  for (int b = 0; b < 2; b++) {
+    /* Exact reference: sums of v - K (K a value of the bin) in long double
+     * stay exact here; a plain long double sum of values near 2^53 would
+     * not (its ulp at 1.8e21 is 128). */
+    const long double K = b == 0 ? 1e6L : 9007199254740000.0L;
+    long double s = 0, m2 = 0;
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+      if ((x[i] >= 0.5) == (b == 1)) { s += v[i] - K; k++; }
+    long double lm = s / k;
+    for (int64_t i = 0; i < n; i++)
+      if ((x[i] >= 0.5) == (b == 1)) m2 += (v[i] - K - lm) * (v[i] - K - lm);
+    lm += K;
+    CHECK_EQ_DBL(cnt[b], (double)k);
+    CHECK_NEAR_REL(mean[b], (double)lm, 1e-13);
+    CHECK_NEAR_REL(sd[b], (double)sqrtl(m2 / k), 1e-12);
+  }
+  CHECK(sd[0] > 0.9 && sd[0] < 1.1);
+  for (int l = 0; l < L; l++) free(lmem[l]);
+  free(x); free(v);
+  fixture_free(&f);
+}
+
+/* The same rows folded through different lane counts give the same counts
+ * and min/max exactly and sums within rounding. */
+QN_TEST(fold_order_is_the_only_difference) {
+  struct fixture f = {.naxes = 1};
+  double e[11];
+  CHECK_OK(qn_bin_axis_regular(&f.axes[0], "x", 10, 0, 1, e, NULL));
+  CHECK_OK(fixture_init(&f, 1, 0));
+  const int64_t n = 100000;
+  double *x = malloc((size_t)n * 8), *v = malloc((size_t)n * 8);
+  for (int64_t i = 0; i < n; i++) { x[i] = rng_unif(); v[i] = rng_normal(); }
+  struct qn_colbuf cx = col_f64(x, n), cv = col_f64(v, n);
+  const struct qn_colbuf *cp = &cx;
+  double res[2][4][10];
+  for (int t = 0; t < 2; t++) {
+    const int L = t == 0 ? 1 : 3;
+    struct qn_bin_grid g[3];
+    void *mem[3];
+    for (int l = 0; l < L; l++) {
+      mem[l] = aligned_alloc(64, (size_t)qn_bin_grid_bytes(&f.plan));
+      qn_bin_grid_init(&f.plan, &g[l], mem[l]);
+    }
+    for (int64_t m = 0; m * 1000 < n; m++)
+      qn_bin_accumulate(&f.plan, &g[m % L], f.ws, &cp, &cv, NULL, m * 1000, 1000);
+    for (int l = 0; l < L; l++) qn_bin_grid_finish(&f.plan, &g[l]);
+    for (int l = 1; l < L; l++) qn_bin_grid_fold(&f.plan, &g[0], &g[l]);
+    qn_bin_grid_stat(&f.plan, &g[0], QN_BIN_K_COUNT, res[t][0]);
+    qn_bin_grid_stat(&f.plan, &g[0], QN_BIN_K_SUM, res[t][1]);
+    qn_bin_grid_stat(&f.plan, &g[0], QN_BIN_K_MIN, res[t][2]);
+    qn_bin_grid_stat(&f.plan, &g[0], QN_BIN_K_STD, res[t][3]);
+    for (int l = 0; l < L; l++) free(mem[l]);
+  }
+  for (int b = 0; b < 10; b++) {
+    CHECK_EQ_DBL(res[0][0][b], res[1][0][b]);
+    CHECK_EQ_DBL(res[0][2][b], res[1][2][b]);
+    CHECK(fabs(res[0][1][b] - res[1][1][b]) < 1e-10);
+    CHECK_NEAR_REL(res[0][3][b], res[1][3][b], 1e-13);
+  }
+  free(x); free(v);
+  fixture_free(&f);
+}
+
+/* ----- column types and nulls ------------------------------------------- */
+
+QN_TEST(float32_and_int_columns) {
+  struct fixture f = {.naxes = 2};
+  double e0[6];
+  const double e1[] = {-100, -1, 0, 1, 1e10};
+  CHECK_OK(qn_bin_axis_regular(&f.axes[0], "f", 5, 0.1, 0.6, e0, NULL));
+  CHECK_OK(qn_bin_axis_irregular(&f.axes[1], "i", e1, 5, NULL));
+  CHECK_OK(fixture_init(&f, 1, 0));
+  const int64_t n = 4000;
+  float *xf = malloc((size_t)n * sizeof(float));
+  int32_t *xi = malloc((size_t)n * sizeof(int32_t));
+  int16_t *vi = malloc((size_t)n * sizeof(int16_t));
+  double *xd = malloc((size_t)n * 8), *yd = malloc((size_t)n * 8), *vd = malloc((size_t)n * 8);
+  for (int64_t i = 0; i < n; i++) {
+    /* float32 values next to the float64 edges: they are compared as
+     * float64, so 0.1f (> 0.1) is in bin 0 and nothing rounds. */
+    xf[i] = (float)(rng_unif() * 0.7);
+    if (i % 7 == 0) xf[i] = (float)e0[rng_next() % 6];
+    xi[i] = (int32_t)(rng_next() % 400) - 200;
+    if (i % 11 == 0) xi[i] = (int32_t)e1[rng_next() % 4];
+    vi[i] = (int16_t)(rng_next() % 65536 - 32768);
+    xd[i] = (double)xf[i];
+    yd[i] = (double)xi[i];
+    vd[i] = (double)vi[i];
+  }
+  xf[3] = NAN;
+  xd[3] = NAN;
+  struct qn_colbuf c0 = {QN_FLOAT32, n, xf, NULL, NULL}, c1 = {QN_INT32, n, xi, NULL, NULL};
+  struct qn_colbuf cv = {QN_INT16, n, vi, NULL, NULL};
+  const struct qn_colbuf *cp[2] = {&c0, &c1};
+  qn_bin_accumulate(&f.plan, &f.grid, f.ws, cp, &cv, NULL, 0, n);
+  qn_bin_grid_finish(&f.plan, &f.grid);
+  /* reference through the float64 path */
+  struct fixture g = f;
+  CHECK_OK(fixture_init(&g, 1, 0));
+  double *cols[2] = {xd, yd};
+  int64_t oor;
+  CHECK_EQ_INT(run_and_compare(&g, cols, vd, NULL, n, &oor), -1);
+  for (int64_t c = 0; c <= f.plan.ncells; c++) CHECK_EQ_INT(f.grid.count[c], g.grid.count[c]);
+  double a[20], b[20];
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_SUM, a);
+  qn_bin_grid_stat(&g.plan, &g.grid, QN_BIN_K_SUM, b);
+  for (int c = 0; c < 20; c++) CHECK_EQ_DBL(a[c], b[c]);
+  CHECK(oor >= 1);
+  free(xf); free(xi); free(vi); free(xd); free(yd); free(vd);
+  fixture_free(&f);
+  fixture_free(&g);
+}
+
+QN_TEST(nulls_go_out_of_range) {
+  struct fixture f = {.naxes = 1};
+  double e[3];
+  CHECK_OK(qn_bin_axis_regular(&f.axes[0], "x", 2, 0, 2, e, NULL));
+  CHECK_OK(fixture_init(&f, 1, 0));
+  double x[4] = {0.5, 0.5, 1.5, 1.5}, v[4] = {1, 2, 3, 4};
+  uint8_t xv[4] = {1, 0, 1, 1}, vv[4] = {1, 1, 1, 0};
+  struct qn_colbuf cx = {QN_FLOAT64, 4, x, xv, NULL}, cv = {QN_FLOAT64, 4, v, vv, NULL};
+  const struct qn_colbuf *cp = &cx;
+  qn_bin_accumulate(&f.plan, &f.grid, f.ws, &cp, &cv, NULL, 0, 4);
+  qn_bin_grid_finish(&f.plan, &f.grid);
+  CHECK_EQ_INT(f.grid.count[0], 1);
+  CHECK_EQ_INT(f.grid.count[1], 1);
+  CHECK_EQ_INT(f.grid.count[2], 2);
+  double s[2];
+  qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_SUM, s);
+  CHECK_EQ_DBL(s[0], 1.0);
+  CHECK_EQ_DBL(s[1], 3.0);
+  fixture_free(&f);
+}
+
+QN_TEST(finite_minmax) {
+  double x[] = {NAN, 3, -INFINITY, -2, INFINITY, 7};
+  uint8_t valid[] = {1, 1, 1, 1, 1, 0};
+  struct qn_colbuf c = {QN_FLOAT64, 6, x, valid, NULL};
+  double mn = INFINITY, mx = -INFINITY;
+  CHECK_EQ_INT(qn_bin_finite_minmax(&c, 0, 6, &mn, &mx), 2);
+  CHECK_EQ_DBL(mn, -2.0);
+  CHECK_EQ_DBL(mx, 3.0);
+  int64_t xi[] = {5, -9, 4};
+  struct qn_colbuf ci = {QN_INT64, 3, xi, NULL, NULL};
+  CHECK_EQ_INT(qn_bin_finite_minmax(&ci, 1, 2, &mn, &mx), 2);
+  CHECK_EQ_DBL(mn, -9.0);
+  CHECK_EQ_DBL(mx, 4.0);
+  double none[] = {NAN, INFINITY};
+  struct qn_colbuf cn = {QN_FLOAT64, 2, none, NULL, NULL};
+  mn = INFINITY;
+  mx = -INFINITY;
+  CHECK_EQ_INT(qn_bin_finite_minmax(&cn, 0, 2, &mn, &mx), 0);
+}

@@ -341,6 +341,9 @@ struct qn_outfile;
 int qn_outfile_open(const char *path, struct qn_outfile **out, struct qn_error *err);
 FILE *qn_outfile_stream(struct qn_outfile *f);
 const char *qn_outfile_temp_path(const struct qn_outfile *f);
+/* Closes the stream so another library (libhdf5) can write the temporary
+ * path itself; commit then only renames. Returns QN_EIO on a write error. */
+int qn_outfile_close_stream(struct qn_outfile *f, struct qn_error *err);
 int qn_outfile_commit(struct qn_outfile *f, struct qn_error *err); /* frees f */
 void qn_outfile_abort(struct qn_outfile *f);                       /* frees f */
 

@@ -65,14 +65,22 @@ static void qn_outfile_free(struct qn_outfile *f) {
   free(f);
 }
 
-int qn_outfile_commit(struct qn_outfile *f, struct qn_error *err) {
-  int status = QN_OK;
+int qn_outfile_close_stream(struct qn_outfile *f, struct qn_error *err) {
+  if (!f->stream) return QN_OK;
   int bad = ferror(f->stream);
-  if (fclose(f->stream) != 0 || bad) {
+  int rc = fclose(f->stream);
+  f->stream = NULL;
+  if (rc != 0 || bad) {
     int e = errno;
-    status = qn_error_set(err, QN_EIO, "cannot write %s: %s", f->path,
-                          bad ? "write error" : strerror(e));
-  } else if (rename(f->temp, f->path) != 0) {
+    return qn_error_set(err, QN_EIO, "cannot write %s: %s", f->path,
+                        bad ? "write error" : strerror(e));
+  }
+  return QN_OK;
+}
+
+int qn_outfile_commit(struct qn_outfile *f, struct qn_error *err) {
+  int status = qn_outfile_close_stream(f, err);
+  if (status == QN_OK && rename(f->temp, f->path) != 0) {
     int e = errno;
     status = qn_error_set(err, QN_EIO, "cannot rename %s to %s: %s", f->temp, f->path,
                           strerror(e));

@@ -12,4 +12,9 @@ json_t *qn_json_double(double v);
  * digits to `path` atomically, or to stdout for NULL or "-". */
 int qn_json_dump_file(json_t *root, const char *path, struct qn_error *err);
 
+/* The sim generator: rows [row0, row0 + n) of x, y, z (uniform [0, 1)) and
+ * v (standard normal), a pure function of (seed, row). */
+void qn_gen_sim_fill(uint64_t seed, int64_t row0, int64_t n, double *x, double *y, double *z,
+                     double *v);
+
 #endif

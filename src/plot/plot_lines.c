@@ -94,9 +94,13 @@ static void qn_plot_unit(const char *label, char *unit, size_t cap) {
     snprintf(unit, cap, "%.*s", (int)(close - open - 1), open + 1);
 }
 
-static void qn_plot_number(double v, char *buf, size_t cap) {
-  if (fabs(v) >= 1e4 && fabs(v) < 1e12) snprintf(buf, cap, "%.0f", v);
-  else snprintf(buf, cap, "%.4g", v);
+/* A value read off an axis: one decimal more than its tick labels, none
+ * for large values on an integer axis. */
+static void qn_plot_number(double v, double step, char *buf, size_t cap) {
+  int dec = (step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9)) + 1;
+  if (step >= 1 && fabs(v) >= 1000) dec = 0;
+  if (fabs(v) >= 1e12 || (v != 0 && fabs(v) < 1e-4)) snprintf(buf, cap, "%.4g", v);
+  else snprintf(buf, cap, "%.*f", dec, v);
 }
 
 static void qn_plot_peak_label(struct qn_plot_frame *f, const char *text, double px,
@@ -143,8 +147,8 @@ static void qn_plot_mark_peak(struct qn_plot_frame *f, const struct qn_plot_seri
   char xu[32], yu[32], xv[32], yv[32], text[160];
   qn_plot_unit(xlabel, xu, sizeof xu);
   qn_plot_unit(ylabel, yu, sizeof yu);
-  qn_plot_number(s->x[best], xv, sizeof xv);
-  qn_plot_number(s->y[best], yv, sizeof yv);
+  qn_plot_number(s->x[best], f->x.step, xv, sizeof xv);
+  qn_plot_number(s->y[best], f->y.step, yv, sizeof yv);
   snprintf(text, sizeof text, "peak %s%s%s at %s%s%s", yv, yu[0] ? " " : "", yu,
            xu[0] ? "" : "x = ", xv, xu[0] ? " " : "");
   if (xu[0]) strncat(text, xu, sizeof text - strlen(text) - 1);

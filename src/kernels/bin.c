@@ -82,6 +82,7 @@ int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
   ax->lo = lo;
   ax->hi = hi;
   ax->scale = (double)nbins / (hi - lo);
+  ax->step = (hi - lo) / (double)nbins; /* 0 when it underflows: exact path */
   return QN_OK;
 }
 
@@ -164,8 +165,8 @@ int64_t qn_bin_grid_bytes(const struct qn_bin_plan *plan) {
   return bytes;
 }
 
-/* Workspace: idx, tmp (int64), x, v, w (double), QN_BIN_BLOCK each. */
-#define QN_BIN_WS_ARRAYS 5
+/* Workspace: idx, x, v, w (double), QN_BIN_BLOCK each. */
+#define QN_BIN_WS_ARRAYS 4
 int64_t qn_bin_workspace_size(const struct qn_bin_plan *plan) {
   (void)plan;
   return (int64_t)QN_BIN_WS_ARRAYS * QN_BIN_BLOCK * 8;
@@ -226,38 +227,75 @@ static const double *qn_bin_load(const struct qn_colbuf *c, int64_t row0, int64_
 
 /* ----- index pass ------------------------------------------------------ */
 
-/* out[i] = b * stride for x[i] in bin b, else `oor`. Returns nonzero when
- * some in-range row failed the exactness check (caller takes the exact
- * path for the block). */
+/* The hot loops below are branch-free selects; GCC if-converts and
+ * vectorises them only when it may assume that floating-point operations
+ * do not trap. quern never unmasks FP exceptions, and the option changes
+ * no result (no reassociation, no contraction). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+/* Cell indices travel as doubles (exact: cells <= 2^52) so that the index
+ * pass vectorises with AVX2, which has no double <-> int64 conversions;
+ * the accumulation loop, a scatter, converts one at a time. */
+
+/* Edge b of a regular axis computed as numpy.linspace does (b < nbins). */
+static inline double qn_bin_edge(double b, double step, double lo) {
+  const double y = b * step; /* one rounding, then one more: no FMA */
+  return y + lo;
+}
+
+/* idx[i] (+)= b * stride for x[i] in bin b, else `oor`. The guess
+ * floor((x - lo) * scale) is corrected one step each way against edges
+ * recomputed with linspace's own arithmetic (no table, no gather), then
+ * verified. Returns nonzero when some in-range row failed verification:
+ * the caller redoes the block by binary search. */
 QN_BIN_HOT
 static int qn_bin_index_regular(const struct qn_bin_axis *ax, const double *restrict x,
-                                int64_t n, int64_t stride, int64_t oor,
-                                int64_t *restrict out) {
-  const double *restrict e = ax->edges;
-  const double lo = ax->lo, hi = ax->hi, scale = ax->scale;
-  const int64_t last = ax->nbins - 1;
-  const double lastd = (double)last;
-  int bad = 0;
-  for (int64_t i = 0; i < n; i++) {
-    const double v = x[i];
-    double t = (v - lo) * scale;
-    t = t >= 0.0 ? t : 0.0; /* NaN -> 0: masked below anyway */
-    t = t <= lastd ? t : lastd;
-    int64_t b = (int64_t)t;
-    b += (v >= e[b + 1]) & (b < last);
-    b -= (v < e[b]) & (b > 0);
-    const int in = (v >= lo) & (v <= hi);
-    const int ok = (v >= e[b]) & ((v < e[b + 1]) | (b == last));
-    bad |= in & !ok;
-    out[i] = in ? b * stride : oor;
+                                int64_t n, double stride, double oor, int add,
+                                double *restrict idx) {
+  const double lo = ax->lo, hi = ax->hi, scale = ax->scale, step = ax->step;
+  const double last = (double)(ax->nbins - 1);
+  int64_t bad = 0;
+  /* Written as selects on doubles and 64-bit masks so that GCC vectorises
+   * it (one loop per `add` so the select on it leaves the loop). */
+#define QN_BIN_REGULAR_BODY(ADD)                                            \
+  for (int64_t i = 0; i < n; i++) {                                         \
+    const double v = x[i];                                                  \
+    double t = (v - lo) * scale;                                            \
+    t = t >= 0.0 ? t : 0.0; /* NaN -> 0; such rows are masked by `in` */    \
+    t = t <= last ? t : last;                                               \
+    double b = floor(t);                                                    \
+    double e0 = qn_bin_edge(b, step, lo);                                   \
+    double e1 = qn_bin_edge(b + 1.0, step, lo);                             \
+    e1 = b < last ? e1 : hi;                                                \
+    double up = v >= e1 ? 1.0 : 0.0;                                        \
+    up = b < last ? up : 0.0;                                               \
+    double dn = v < e0 ? 1.0 : 0.0;                                         \
+    dn = b > 0.0 ? dn : 0.0;                                                \
+    b = b + up - dn;                                                        \
+    e0 = qn_bin_edge(b, step, lo);                                          \
+    e1 = qn_bin_edge(b + 1.0, step, lo);                                    \
+    e1 = b < last ? e1 : hi;                                                \
+    const int64_t in = (v >= lo) & (v <= hi);                               \
+    const int64_t ok = (v >= e0) & ((v < e1) | (b == last));                \
+    bad |= in & ~ok;                                                        \
+    const double c = in ? b * stride : oor;                                 \
+    idx[i] = ADD ? idx[i] + c : c;                                          \
   }
-  return bad;
+  if (add) {
+    QN_BIN_REGULAR_BODY(1)
+  } else {
+    QN_BIN_REGULAR_BODY(0)
+  }
+#undef QN_BIN_REGULAR_BODY
+  return bad != 0;
 }
 
 QN_BIN_HOT
 static void qn_bin_index_irregular(const struct qn_bin_axis *ax, const double *restrict x,
-                                   int64_t n, int64_t stride, int64_t oor,
-                                   int64_t *restrict out) {
+                                   int64_t n, double stride, double oor, int add,
+                                   double *restrict idx) {
   const double *restrict e = ax->edges;
   const int64_t nb = ax->nbins, ne = nb + 1;
   const double lo = ax->lo, hi = ax->hi;
@@ -266,42 +304,28 @@ static void qn_bin_index_irregular(const struct qn_bin_axis *ax, const double *r
     int64_t b = qn_bin_upper(e, ne, v) - 1;
     b = b < nb - 1 ? b : nb - 1;
     const int in = (v >= lo) & (v <= hi);
-    out[i] = in ? b * stride : oor;
+    const double c = in ? (double)b * stride : oor;
+    idx[i] = add ? idx[i] + c : c;
   }
 }
 
 static void qn_bin_index_exact(const struct qn_bin_axis *ax, const double *x, int64_t n,
-                               int64_t stride, int64_t oor, int64_t *out) {
+                               double stride, double oor, int add, double *idx) {
   for (int64_t i = 0; i < n; i++) {
-    int64_t b = qn_bin_axis_find(ax, x[i]);
-    out[i] = b >= 0 ? b * stride : oor;
+    const int64_t b = qn_bin_axis_find(ax, x[i]);
+    const double c = b >= 0 ? (double)b * stride : oor;
+    idx[i] = add ? idx[i] + c : c;
   }
 }
 
-static void qn_bin_index_axis(const struct qn_bin_axis *ax, const double *x, int64_t n,
-                              int64_t stride, int64_t oor, int64_t *out) {
-  if (ax->regular) {
-    if (qn_bin_index_regular(ax, x, n, stride, oor, out))
-      qn_bin_index_exact(ax, x, n, stride, oor, out);
-  } else {
-    qn_bin_index_irregular(ax, x, n, stride, oor, out);
-  }
-}
-
-static void qn_bin_add_clamp(int64_t *restrict idx, const int64_t *restrict tmp, int64_t n,
-                             int64_t trash, int lastaxis) {
-  if (lastaxis) {
-    for (int64_t i = 0; i < n; i++) {
-      int64_t c = idx[i] + tmp[i];
-      idx[i] = c < trash ? c : trash;
-    }
-  } else {
-    for (int64_t i = 0; i < n; i++) idx[i] += tmp[i];
-  }
+/* Out-of-range rows add `trash` per axis, so after the last axis any
+ * index >= trash is clamped to the trash cell. */
+static void qn_bin_clamp(double *restrict idx, int64_t n, double trash) {
+  for (int64_t i = 0; i < n; i++) idx[i] = idx[i] < trash ? idx[i] : trash;
 }
 
 static void qn_bin_mask_nulls(const struct qn_colbuf *c, int64_t row0, int64_t n,
-                              int64_t trash, int64_t *idx) {
+                              double trash, double *idx) {
   if (!c || !c->valid) return;
   const uint8_t *valid = c->valid + row0;
   for (int64_t i = 0; i < n; i++) idx[i] = valid[i] ? idx[i] : trash;
@@ -310,22 +334,22 @@ static void qn_bin_mask_nulls(const struct qn_colbuf *c, int64_t row0, int64_t n
 /* ----- accumulation pass ------------------------------------------------ */
 
 QN_BIN_HOT
-static void qn_bin_acc_count(int64_t *restrict count, const int64_t *restrict idx, int64_t n) {
-  for (int64_t i = 0; i < n; i++) count[idx[i]]++;
+static void qn_bin_acc_count(int64_t *restrict count, const double *restrict idx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) count[(int64_t)idx[i]]++;
 }
 
 QN_BIN_HOT
-static void qn_bin_acc_weight(double *restrict wcount, const int64_t *restrict idx,
+static void qn_bin_acc_weight(double *restrict wcount, const double *restrict idx,
                               const double *restrict w, int64_t n) {
-  for (int64_t i = 0; i < n; i++) wcount[idx[i]] += w[i];
+  for (int64_t i = 0; i < n; i++) wcount[(int64_t)idx[i]] += w[i];
 }
 
 QN_BIN_HOT
 static void qn_bin_acc_value(int64_t *restrict count, struct qn_bin_vcell *restrict vc,
-                             const int64_t *restrict idx, const double *restrict val,
+                             const double *restrict idx, const double *restrict val,
                              int64_t n) {
   for (int64_t i = 0; i < n; i++) {
-    const int64_t c = idx[i];
+    const int64_t c = (int64_t)idx[i];
     const double v = val[i];
     struct qn_bin_vcell *cell = &vc[c];
     const int64_t k = count[c];
@@ -345,31 +369,42 @@ static void qn_bin_acc_value(int64_t *restrict count, struct qn_bin_vcell *restr
 void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *ws,
                        const struct qn_colbuf *const *axes, const struct qn_colbuf *value,
                        const struct qn_colbuf *weight, int64_t row0, int64_t n) {
-  int64_t *idx = ws;
-  int64_t *tmp = idx + QN_BIN_BLOCK;
-  double *xb = (double *)(tmp + QN_BIN_BLOCK);
+  double *idx = ws;
+  double *xb = idx + QN_BIN_BLOCK;
   double *vb = xb + QN_BIN_BLOCK;
   double *wb = vb + QN_BIN_BLOCK;
-  const int64_t trash = plan->ncells;
+  const double trash = (double)plan->ncells;
   const int naxes = plan->naxes;
   for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
     const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
     for (int k = 0; k < naxes; k++) {
+      const struct qn_bin_axis *ax = &plan->axes[k];
       const double *x = qn_bin_load(axes[k], r, m, xb);
-      qn_bin_index_axis(&plan->axes[k], x, m, plan->strides[k], trash, k == 0 ? idx : tmp);
-      if (k > 0) qn_bin_add_clamp(idx, tmp, m, trash, k == naxes - 1);
+      const double stride = (double)plan->strides[k];
+      if (ax->regular && ax->step != 0.0) {
+        /* On failure the axis' contribution is unknown: rebuild the
+         * block's indices from axis 0 by the exact path. */
+        if (qn_bin_index_regular(ax, x, m, stride, trash, k > 0, idx)) {
+          for (int j = 0; j <= k; j++)
+            qn_bin_index_exact(&plan->axes[j], qn_bin_load(axes[j], r, m, xb), m,
+                               (double)plan->strides[j], trash, j > 0, idx);
+        }
+      } else if (ax->regular) {
+        qn_bin_index_exact(ax, x, m, stride, trash, k > 0, idx);
+      } else {
+        qn_bin_index_irregular(ax, x, m, stride, trash, k > 0, idx);
+      }
     }
+    if (naxes > 1) qn_bin_clamp(idx, m, trash);
     for (int k = 0; k < naxes; k++) qn_bin_mask_nulls(axes[k], r, m, trash, idx);
     if (plan->has_value) qn_bin_mask_nulls(value, r, m, trash, idx);
     if (plan->has_weight) qn_bin_mask_nulls(weight, r, m, trash, idx);
     if (plan->has_weight)
       qn_bin_acc_weight(grid->wcount, idx, qn_bin_load(weight, r, m, wb), m);
-    if (plan->has_value) {
-      const double *v = qn_bin_load(value, r, m, vb);
-      qn_bin_acc_value(grid->count, grid->v, idx, v, m);
-    } else {
+    if (plan->has_value)
+      qn_bin_acc_value(grid->count, grid->v, idx, qn_bin_load(value, r, m, vb), m);
+    else
       qn_bin_acc_count(grid->count, idx, m);
-    }
   }
 }
 

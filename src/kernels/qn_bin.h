@@ -37,6 +37,7 @@ struct qn_bin_axis {
   int regular;         /* edges == numpy.linspace(lo, hi, nbins + 1) */
   double lo, hi;       /* edges[0], edges[nbins] */
   double scale;        /* regular: nbins / (hi - lo), the first guess */
+  double step;         /* regular: (hi - lo) / nbins, linspace's step */
 };
 
 /* Value accumulators of one cell (present when the plan has a value).

@@ -120,6 +120,23 @@ int qn_mem_reserve(struct qn_context *ctx, int64_t bytes, const char *what,
   return QN_OK;
 }
 
+int qn_mem_require(struct qn_context *ctx, int64_t bytes, const char *what,
+                   struct qn_error *err) {
+  int64_t avail = qn_mem_available(ctx);
+  if (bytes <= avail) return QN_OK;
+  /* round the advice up to a whole MiB */
+  int64_t need = ctx->memory_limit - avail + bytes;
+  need = (need + (1 << 20) - 1) & ~(int64_t)((1 << 20) - 1);
+  char a[32], b[32], c[32];
+  return qn_error_set(err, QN_ELIMIT,
+                      "memory limit %s is too small: %s needs at least %s (the process itself "
+                      "takes %s); use --memory-limit %lldM or more",
+                      qn_format_size(ctx->memory_limit, a, sizeof a), what,
+                      qn_format_size(bytes, b, sizeof b),
+                      qn_format_size(ctx->baseline_rss + QN_FIXED_OVERHEAD, c, sizeof c),
+                      (long long)(need >> 20));
+}
+
 void qn_mem_release(struct qn_context *ctx, int64_t bytes) {
   pthread_mutex_lock(&ctx->mem_lock);
   ctx->mem_used -= bytes;

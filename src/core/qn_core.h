@@ -87,6 +87,12 @@ struct qn_context {
  * context counts. The planner never hands these out. */
 #define QN_FIXED_OVERHEAD ((int64_t)6 << 20)
 
+/* Checks, before any work, that `bytes` more can be had from the budget;
+ * else QN_ELIMIT saying what needs how much and the smallest
+ * --memory-limit that would do. Allocates nothing. */
+int qn_mem_require(struct qn_context *ctx, int64_t bytes, const char *what,
+                   struct qn_error *err);
+
 /* ----- thread pool (pool.c) ----- */
 typedef void (*qn_worker_fn)(void *arg, int worker);
 /* Runs fn(arg, w) for w in [0, nworkers) on nworkers threads (the caller

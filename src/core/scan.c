@@ -257,16 +257,7 @@ static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
   int64_t morsel_bytes = row_bytes * QN_MORSEL_ROWS + 64 * (s->ncols + 1);
   int64_t avail = qn_mem_available(s->ctx);
   int64_t need = 2 * morsel_bytes;
-  if (avail < need) {
-    char a[32], b[32], c[32];
-    return qn_error_set(err, QN_ELIMIT,
-                        "memory limit %s is too small: reading %d column(s) needs at least "
-                        "%s of buffers but only %s is left; use --memory-limit of at least %s",
-                        qn_format_size(s->ctx->memory_limit, a, sizeof a), s->ncols,
-                        qn_format_size(need, b, sizeof b), qn_format_size(avail, c, sizeof c),
-                        qn_format_size(s->ctx->memory_limit - avail + need + (1 << 20), c,
-                                       sizeof c));
-  }
+  if (avail < need) return qn_mem_require(s->ctx, need, "reading the columns", err);
   int64_t budget = QN_MIN(avail, QN_SCAN_TARGET_BYTES);
   int k = s->ctx->threads + 2;
   int64_t bm = QN_SCAN_MAX_BLOCK_MORSELS;

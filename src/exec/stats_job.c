@@ -106,8 +106,10 @@ static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options
       c = qn_source_find_column(src, opt->columns[i]);
       if (c < 0) {
         free(idx);
-        return qn_error_set(err, QN_ENOTFOUND, "%s: no column '%s'", src->files[0]->path,
-                            opt->columns[i]);
+        char list[256];
+        qn_source_column_list(src, list, sizeof list);
+        return qn_error_set(err, QN_ENOTFOUND, "%s: no column '%s' (columns: %s)",
+                            src->files[0]->path, opt->columns[i], list);
       }
       if (src->cols[c].type == QN_STRING) {
         free(idx);
@@ -187,6 +189,9 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src, const struct qn_
   j.res = res;
   j.cur_file = -1;
   size_t acc = sizeof(struct qn_stats_acc) * (size_t)ncols;
+  QN_CHECK(qn_mem_require(ctx, (int64_t)acc * (QN_STATS_WINDOW + 2) + 256 +
+                                   qn_scan_min_bytes(src, cols, ncols),
+                          "summarising these columns", err));
   j.slots = qn_mem_alloc(ctx, acc * QN_STATS_WINDOW, "statistics accumulators", err);
   j.total = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
   j.file = qn_mem_alloc(ctx, acc, "statistics accumulators", err);

@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum qn_h5_kind { QN_H5_PLAIN, QN_H5_COLUMN2D, QN_H5_FIELD };
@@ -257,7 +258,11 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
   }
   h->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (h->file < 0) {
-    status = qn_error_set(err, QN_EFORMAT, "%s: not a readable HDF5 file (corrupt or truncated?)", path);
+    struct stat st;
+    long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    status = qn_error_set(err, QN_EFORMAT,
+                          "%s: HDF5 signature at byte 0 but the file cannot be opened "
+                          "(truncated or corrupt; %lld bytes)", path, size);
     goto done;
   }
   h->fd = open(path, O_RDONLY | O_CLOEXEC);

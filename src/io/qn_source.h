@@ -88,4 +88,7 @@ int qn_source_file_column(const struct qn_source *src, int f, int c);
 /* Rows of file f for the columns used together (checked by qn_source_rows). */
 int64_t qn_source_file_rows(const struct qn_source *src, int f, const int *cols, int ncols);
 
+/* "a, b, c" (cut with "..." to fit cap), for error messages. */
+void qn_source_column_list(const struct qn_source *src, char *buf, size_t cap);
+
 #endif /* QN_SOURCE_H */

@@ -292,3 +292,16 @@ int qn_source_rows(const struct qn_source *src, const int *cols, int ncols, int6
   *rows = total;
   return QN_OK;
 }
+
+void qn_source_column_list(const struct qn_source *src, char *buf, size_t cap) {
+  size_t used = 0;
+  buf[0] = 0;
+  for (int i = 0; i < src->ncols; i++) {
+    size_t need = strlen(src->cols[i].name) + 2;
+    if (used + need + 4 >= cap) {
+      snprintf(buf + used, cap - used, "...");
+      return;
+    }
+    used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", src->cols[i].name);
+  }
+}

@@ -29,43 +29,78 @@ void qn_stats_acc_init(struct qn_stats_acc *a) {
 
 /* ----- floats ----- */
 
-#define QN_STATS_FLOAT(NAME, T)                                                        \
+/* GCC/clang vector extensions: 4 doubles, compiled to AVX2 in the avx2
+ * clone and to pairs of SSE2 operations otherwise. Two independent vector
+ * accumulators (8 lanes) hide the latency of the TwoSum chain. */
+typedef double qn_v4d __attribute__((vector_size(32)));
+typedef float qn_v4f __attribute__((vector_size(16)));
+typedef int64_t qn_v4l __attribute__((vector_size(32)));
+
+static inline qn_v4d qn_load4_f64(const double *p) {
+  qn_v4d v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline qn_v4d qn_load4_f32(const float *p) {
+  qn_v4f v;
+  memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, qn_v4d);
+}
+
+/* Lane-wise select: m ? a : b (the ternary is C++-only on vectors). */
+static inline qn_v4d qn_sel(qn_v4l m, qn_v4d a, qn_v4d b) {
+  return (qn_v4d)(((qn_v4l)a & m) | ((qn_v4l)b & ~m));
+}
+
+/* One step of pass 1 on 4 values: NaN count, min, max, TwoSum. */
+#define QN_PASS1_STEP(x, s, e, mn, mx, nn)                                             \
+  do {                                                                                 \
+    qn_v4l ok = (x) == (x);                                                            \
+    qn_v4d y = (qn_v4d)((qn_v4l)(x) & ok);                                             \
+    qn_v4d t = s + y, bp = t - s;                                                      \
+    e += (s - (t - bp)) + (y - bp);                                                    \
+    s = t;                                                                             \
+    nn -= ~ok; /* ok is -1 where x is a number, 0 where NaN: ~ok is -1 on NaN */     \
+    mn = qn_sel((x) < mn, (x), mn);                                                    \
+    mx = qn_sel((x) > mx, (x), mx);                                                    \
+  } while (0)
+
+#define QN_STATS_FLOAT(NAME, T, LOAD4)                                                 \
   __attribute__((target_clones("avx2", "default"))) static void NAME(                  \
       const T *restrict v, int64_t n, struct qn_stats_acc *out) {                      \
-    double s[QN_LANES] = {0}, e[QN_LANES] = {0}, mn[QN_LANES], mx[QN_LANES];           \
-    int64_t nn[QN_LANES] = {0};                                                        \
-    for (int l = 0; l < QN_LANES; l++) mn[l] = INFINITY, mx[l] = -INFINITY;            \
+    const qn_v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};                       \
+    qn_v4d s0 = {0}, s1 = {0}, e0 = {0}, e1 = {0};                                     \
+    qn_v4d mn0 = inf, mn1 = inf, mx0 = -inf, mx1 = -inf;                               \
+    qn_v4l nn0 = {0}, nn1 = {0};                                                       \
     int64_t i = 0;                                                                     \
-    for (; i + QN_LANES <= n; i += QN_LANES)                                           \
-      for (int l = 0; l < QN_LANES; l++) {                                             \
-        double x = (double)v[i + l];                                                   \
-        int ok = x == x;                                                               \
-        double y = ok ? x : 0.0, t = s[l] + y, bp = t - s[l];                          \
-        nn[l] += !ok;                                                                  \
-        e[l] += (s[l] - (t - bp)) + (y - bp); /* TwoSum: the exact rounding error */   \
-        s[l] = t;                                                                      \
-        mn[l] = x < mn[l] ? x : mn[l];                                                 \
-        mx[l] = x > mx[l] ? x : mx[l];                                                 \
-      }                                                                                \
-    for (; i < n; i++) {                                                               \
-      double x = (double)v[i];                                                         \
-      int ok = x == x;                                                                 \
-      double y = ok ? x : 0.0, t = s[0] + y, bp = t - s[0];                            \
-      nn[0] += !ok;                                                                    \
-      e[0] += (s[0] - (t - bp)) + (y - bp);                                            \
-      s[0] = t;                                                                        \
-      mn[0] = x < mn[0] ? x : mn[0];                                                   \
-      mx[0] = x > mx[0] ? x : mx[0];                                                   \
+    for (; i + 8 <= n; i += 8) {                                                       \
+      qn_v4d a = LOAD4(v + i), b = LOAD4(v + i + 4);                                   \
+      QN_PASS1_STEP(a, s0, e0, mn0, mx0, nn0);                                         \
+      QN_PASS1_STEP(b, s1, e1, mn1, mx1, nn1);                                         \
     }                                                                                  \
     double sum = 0, err = 0, lo = INFINITY, hi = -INFINITY;                            \
     int64_t nan = 0;                                                                   \
-    for (int l = 0; l < QN_LANES; l++) {                                               \
-      double t = sum + s[l], bp = t - sum;                                             \
-      err += (sum - (t - bp)) + (s[l] - bp) + e[l];                                    \
+    for (int l = 0; l < 8; l++) {                                                      \
+      double sl = l < 4 ? s0[l] : s1[l - 4], el = l < 4 ? e0[l] : e1[l - 4];           \
+      double t = sum + sl, bp = t - sum;                                               \
+      err += (sum - (t - bp)) + (sl - bp) + el;                                        \
       sum = t;                                                                         \
-      nan += nn[l];                                                                    \
-      lo = mn[l] < lo ? mn[l] : lo;                                                    \
-      hi = mx[l] > hi ? mx[l] : hi;                                                    \
+      nan += l < 4 ? nn0[l] : nn1[l - 4];                                              \
+      double a = l < 4 ? mn0[l] : mn1[l - 4], b = l < 4 ? mx0[l] : mx1[l - 4];         \
+      lo = a < lo ? a : lo;                                                            \
+      hi = b > hi ? b : hi;                                                            \
+    }                                                                                  \
+    for (; i < n; i++) {                                                               \
+      double x = (double)v[i];                                                         \
+      if (x != x) {                                                                    \
+        nan++;                                                                         \
+        continue;                                                                      \
+      }                                                                                \
+      double t = sum + x, bp = t - sum;                                                \
+      err += (sum - (t - bp)) + (x - bp);                                              \
+      sum = t;                                                                         \
+      lo = x < lo ? x : lo;                                                            \
+      hi = x > hi ? x : hi;                                                            \
     }                                                                                  \
     if (isfinite(sum)) sum += err;                                                     \
     int64_t cnt = n - nan;                                                             \
@@ -74,37 +109,39 @@ void qn_stats_acc_init(struct qn_stats_acc *a) {
     out->min = lo;                                                                     \
     out->max = hi;                                                                     \
     if (cnt == 0) return;                                                              \
+    out->sum = sum;                                                                    \
     double m = sum / (double)cnt;                                                      \
     if (!isfinite(m)) { /* inf in the data: numpy gives inf/nan sums, nan var */       \
-      out->sum = sum;                                                                  \
       out->mean = m;                                                                   \
       out->m2 = NAN;                                                                   \
       return;                                                                          \
     }                                                                                  \
-    double c[QN_LANES] = {0}, q[QN_LANES] = {0};                                       \
-    for (i = 0; i + QN_LANES <= n; i += QN_LANES)                                      \
-      for (int l = 0; l < QN_LANES; l++) {                                             \
-        double x = (double)v[i + l];                                                   \
-        double d = x == x ? x - m : 0.0;                                               \
-        c[l] += d;                                                                     \
-        q[l] += d * d;                                                                 \
-      }                                                                                \
+    const qn_v4d mv = {m, m, m, m}, zero = {0, 0, 0, 0};                               \
+    qn_v4d c0 = zero, c1 = zero, q0 = zero, q1 = zero;                                 \
+    for (i = 0; i + 8 <= n; i += 8) {                                                  \
+      qn_v4d a = LOAD4(v + i), b = LOAD4(v + i + 4);                                   \
+      qn_v4d da = (qn_v4d)((qn_v4l)(a - mv) & (a == a));                               \
+      qn_v4d db = (qn_v4d)((qn_v4l)(b - mv) & (b == b));                               \
+      c0 += da;                                                                        \
+      c1 += db;                                                                        \
+      q0 += da * da;                                                                   \
+      q1 += db * db;                                                                   \
+    }                                                                                  \
+    double cs = 0, qs = 0;                                                             \
+    for (int l = 0; l < 4; l++) cs += c0[l] + c1[l], qs += q0[l] + q1[l];              \
     for (; i < n; i++) {                                                               \
       double x = (double)v[i];                                                         \
       double d = x == x ? x - m : 0.0;                                                 \
-      c[0] += d;                                                                       \
-      q[0] += d * d;                                                                   \
+      cs += d;                                                                         \
+      qs += d * d;                                                                     \
     }                                                                                  \
-    double cs = 0, qs = 0;                                                             \
-    for (int l = 0; l < QN_LANES; l++) cs += c[l], qs += q[l];                         \
-    out->sum = sum;                                                                    \
     out->mean = (long double)m + (long double)cs / (long double)cnt;                   \
     double m2 = qs - cs * cs / (double)cnt;                                            \
     out->m2 = m2 > 0 ? m2 : 0;                                                         \
   }
 
-QN_STATS_FLOAT(qn_stats_f64, double)
-QN_STATS_FLOAT(qn_stats_f32, float)
+QN_STATS_FLOAT(qn_stats_f64, double, qn_load4_f64)
+QN_STATS_FLOAT(qn_stats_f32, float, qn_load4_f32)
 
 /* ----- integers ----- */
 
@@ -120,7 +157,7 @@ QN_STATS_FLOAT(qn_stats_f32, float)
     for (int64_t i = 0; i < n; i++) {                                                  \
       int64_t x = (int64_t)v[i];                                                       \
       s += x;                                                                          \
-      q += (__int128)(x * x);                                                          \
+      q += (__int128)x * x;                                                             \
       lo = v[i] < lo ? v[i] : lo;                                                      \
       hi = v[i] > hi ? v[i] : hi;                                                      \
     }                                                                                  \

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void qn_cli_common_init(struct qn_cli_common *c) {
   memset(c, 0, sizeof *c);
@@ -78,4 +80,27 @@ int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx) {
   qn_error_init(&err);
   int st = qn_context_new(&c->ctx, ctx, &err);
   return st == QN_OK ? 0 : qn_cli_fail(st, &err);
+}
+
+int qn_cli_check_output(const char *opt, const char *path) {
+  if (!path || strcmp(path, "-") == 0) return 0;
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == path) snprintf(dir, sizeof dir, "/");
+  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "quern: error: %s %s: directory '%s' does not exist\n", opt, path, dir);
+    return 1;
+  }
+  if (access(dir, W_OK) != 0) {
+    fprintf(stderr, "quern: error: %s %s: directory '%s' is not writable\n", opt, path, dir);
+    return 1;
+  }
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "quern: error: %s %s: is a directory\n", opt, path);
+    return 1;
+  }
+  return 0;
 }

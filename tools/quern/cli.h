@@ -47,6 +47,9 @@ int qn_cli_usage(const char *cmd, const char *fmt, ...)
 /* Makes a context from the common options; on failure prints and returns
  * the exit code (else 0). */
 int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx);
+/* Before any work: fails (exit 1, message printed) when the directory of
+ * output path `path` does not exist or is not writable. Returns 0 if fine. */
+int qn_cli_check_output(const char *opt, const char *path);
 /* Parses an integer option value in [lo, hi]; -1 with a message if bad. */
 int qn_cli_parse_i64(const char *opt, const char *text, long long lo, long long hi,
                      long long *out);

@@ -72,6 +72,7 @@ int qn_cmd_stats(int argc, char **argv) {
     return 0;
   }
   if (optind >= argc) return qn_cli_usage("stats", "no input file given");
+  if (qn_cli_check_output("-o", output) != 0) return 1;
   char **names = NULL;
   if (columns) {
     if (qn_split_list(columns, &names, &opt.ncolumns) != 0) return 1;

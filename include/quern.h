@@ -244,7 +244,93 @@ int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *o
 
 /* ===== 7. bin ========================================================== */
 /* (declarations added with the bin job) */
-/* QN_SECTION_BIN */
+/* N-d binned statistics with numpy.histogramdd / scipy binned_statistic_dd
+ * semantics (docs/bin.md): bins [e_i, e_i+1), the last one closed; regular
+ * edges are exactly numpy.linspace(LO, HI, BINS + 1); rows with NaN or an
+ * out-of-range axis value fall in no bin and are counted in out_of_range.
+ * Results are byte-identical for any thread count and memory limit. */
+
+#define QN_BIN_MAX_AXES 8
+
+/* One axis. Regular: bins >= 1 and [lo, hi] (or auto_range: numpy's range
+ * from the data's finite min and max). Irregular: nedges >= 2 edges. */
+struct qn_bin_axis_spec {
+  char *column;     /* owned (malloc) */
+  int64_t bins;     /* regular: number of bins; 0 for irregular */
+  int auto_range;   /* regular: LO and HI from the data */
+  double lo, hi;    /* regular, unless auto_range */
+  double *edges;    /* irregular: owned (malloc), nedges values */
+  int64_t nedges;
+};
+
+/* Parses "NAME:BINS:LO:HI", "NAME:BINS", "NAME@E0,E1,...,En" or
+ * "NAME@FILE" (one edge per line; '#' starts a comment). The spec owns
+ * what it allocates on success; free with qn_bin_axis_spec_reset (also
+ * safe on a zeroed spec). Checks what the text alone decides: 0 bins,
+ * LO > HI, non-finite LO/HI, fewer than 2 edges, NaN or decreasing edges.
+ * Errors: QN_EINVAL (message quotes the spec), QN_EIO (edge file), QN_ENOMEM. */
+int qn_bin_axis_parse(const char *text, struct qn_bin_axis_spec *spec, struct qn_error *err);
+void qn_bin_axis_spec_reset(struct qn_bin_axis_spec *spec);
+
+enum qn_bin_stat {
+  QN_BIN_COUNT = 0, /* rows per bin; the weight sum with a weight column */
+  QN_BIN_SUM,       /* needs a value column; empty bin: 0 */
+  QN_BIN_MEAN,      /* empty bin: NaN */
+  QN_BIN_STD,       /* population (ddof 0); empty bin: NaN */
+  QN_BIN_MIN,
+  QN_BIN_MAX,
+  QN_BIN_NSTATS
+};
+/* "count", "sum", "mean", "std", "min", "max"; never NULL. */
+const char *qn_bin_stat_name(enum qn_bin_stat stat);
+/* Parses a comma list such as "count,mean,std" into stats[QN_BIN_NSTATS]
+ * in the order given, duplicates dropped. Errors: QN_EINVAL. */
+int qn_bin_stats_parse(const char *text, enum qn_bin_stat *stats, int *nstats,
+                       struct qn_error *err);
+
+struct qn_bin_options {
+  const struct qn_bin_axis_spec *axes;
+  int naxes;                    /* 1 .. QN_BIN_MAX_AXES */
+  const char *value;            /* column of sum/mean/std/min/max; NULL = none */
+  const char *weight;           /* column whose per-bin sum is `count`; NULL = none */
+  const enum qn_bin_stat *stats;/* NULL or nstats 0 = count only */
+  int nstats;
+};
+
+/* The result of a run. Thread rule: read-only, any thread. */
+struct qn_bin_result;
+
+/* Bins the table. Checks options and columns (unknown: QN_ENOTFOUND; not
+ * numeric: QN_ESCHEMA; a statistic that needs --value without one,
+ * more than 8 axes, bad axes: QN_EINVAL), then reserves the per-lane bin
+ * grids from the budget before reading any row (QN_ELIMIT names the bytes
+ * needed), runs the range pass for auto-range axes (QN_EINVAL when an axis
+ * has no finite value) and the binning pass. On success *out is owned by
+ * the caller (qn_bin_result_free). */
+int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bin_options *opt,
+               struct qn_bin_result **out, struct qn_error *err);
+/* Writes the result by the extension of `path`: .json (also NULL or "-":
+ * stdout), .h5/.hdf5, .csv; and, when plot is not NULL, a PNG of the first
+ * statistic (1-D bars, 2-D heatmap; more axes: QN_EINVAL). Both files are
+ * written under temporary names and appear together or not at all.
+ * Errors: QN_EIO naming the path, QN_EINVAL (unknown extension). */
+int qn_bin_save(const struct qn_bin_result *res, const char *path, const char *plot,
+                struct qn_error *err);
+void qn_bin_result_free(struct qn_bin_result *res); /* NULL is a no-op */
+
+int qn_bin_result_naxes(const struct qn_bin_result *res);
+const char *qn_bin_result_axis_name(const struct qn_bin_result *res, int axis);
+int64_t qn_bin_result_nbins(const struct qn_bin_result *res, int axis);
+const double *qn_bin_result_edges(const struct qn_bin_result *res, int axis); /* nbins + 1 */
+int64_t qn_bin_result_rows(const struct qn_bin_result *res);
+int64_t qn_bin_result_out_of_range(const struct qn_bin_result *res);
+/* Values of a statistic, one per bin in row-major order ([i0][i1]..., last
+ * axis fastest), or NULL when it was not asked for. */
+const double *qn_bin_result_stat(const struct qn_bin_result *res, enum qn_bin_stat stat);
+/* Lanes the job used (a function of the grid size alone) and bytes of all
+ * lane grids: what --memory-limit must leave room for. */
+int qn_bin_result_lanes(const struct qn_bin_result *res);
+int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *res);
 
 /* ===== 8. convert ====================================================== */
 /* QN_SECTION_CONVERT */

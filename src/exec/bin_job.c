@@ -1,0 +1,872 @@
+/* bin_job.c — `quern bin`: source → (range pass) → scan with lanes → bin
+ * kernel → fold → JSON / HDF5 / CSV (+ PNG).
+ *
+ * Determinism. The job picks L lanes from the grid size alone
+ * (qn_bin_lanes_for); the scan gives morsel i to lane i mod L and runs each
+ * lane's morsels in index order; lanes fold 0..L-1 at the end. So the
+ * floating-point order is a function of the input and the options only:
+ * output bytes do not change with --threads or --memory-limit.
+ *
+ * Memory. Before any row is read the L grids (L × qn_bin_grid_bytes) and one
+ * kernel workspace per thread are taken from the budget; QN_ELIMIT names
+ * what they need. Then the scan sizes its buffers from what is left. After
+ * the fold the lanes are freed before the result arrays are allocated.
+ *
+ * Range pass (axes given as NAME:BINS): numpy's rules, except that NaN and
+ * ±inf are ignored rather than an error (numpy raises on them): LO and HI
+ * are the min and max of the finite values, LO == HI widens to ±0.5, an
+ * empty table gives [0, 1], a non-empty one without a finite value is an
+ * error.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec/qn_exec.h"
+#include "io/qn_source.h"
+#include "kernels/qn_bin.h"
+#include "plot/qn_plot.h"
+
+/* ----- axis specs and statistics names ---------------------------------- */
+
+static const char *const qn_bin_stat_names[QN_BIN_NSTATS] = {"count", "sum", "mean",
+                                                              "std",   "min", "max"};
+
+const char *qn_bin_stat_name(enum qn_bin_stat stat) {
+  return (stat >= 0 && stat < QN_BIN_NSTATS) ? qn_bin_stat_names[stat] : "unknown";
+}
+
+int qn_bin_stats_parse(const char *text, enum qn_bin_stat *stats, int *nstats,
+                       struct qn_error *err) {
+  int n = 0;
+  const char *p = text;
+  while (*p) {
+    size_t len = strcspn(p, ",");
+    int found = -1;
+    for (int s = 0; s < QN_BIN_NSTATS; s++)
+      if (strlen(qn_bin_stat_names[s]) == len && strncmp(p, qn_bin_stat_names[s], len) == 0)
+        found = s;
+    if (found < 0)
+      return qn_error_set(err, QN_EINVAL,
+                          "--stat: unknown statistic '%.*s' (use count, sum, mean, std, min, max)",
+                          (int)len, p);
+    int dup = 0;
+    for (int i = 0; i < n; i++) dup |= stats[i] == (enum qn_bin_stat)found;
+    if (!dup) stats[n++] = (enum qn_bin_stat)found;
+    p += len;
+    if (*p == ',') p++;
+  }
+  if (n == 0) return qn_error_set(err, QN_EINVAL, "--stat: no statistic given");
+  *nstats = n;
+  return QN_OK;
+}
+
+void qn_bin_axis_spec_reset(struct qn_bin_axis_spec *spec) {
+  if (!spec) return;
+  free(spec->column);
+  free(spec->edges);
+  memset(spec, 0, sizeof *spec);
+}
+
+/* A whole-string double; rejects empty text and trailing junk. */
+static int qn_bin_parse_double(const char *s, size_t len, double *out) {
+  char buf[128];
+  while (len > 0 && isspace((unsigned char)*s)) s++, len--;
+  while (len > 0 && isspace((unsigned char)s[len - 1])) len--;
+  if (len == 0 || len >= sizeof buf) return -1;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  char *end;
+  errno = 0;
+  *out = strtod(buf, &end);
+  return (*end || errno == ERANGE) ? -1 : 0;
+}
+
+static int qn_bin_push_edge(struct qn_bin_axis_spec *spec, int64_t *cap, double v,
+                            struct qn_error *err) {
+  if (spec->nedges == *cap) {
+    int64_t ncap = *cap ? *cap * 2 : 16;
+    double *e = realloc(spec->edges, (size_t)ncap * sizeof *e);
+    if (!e) return qn_error_set(err, QN_ENOMEM, "out of memory reading edges");
+    spec->edges = e;
+    *cap = ncap;
+  }
+  spec->edges[spec->nedges++] = v;
+  return QN_OK;
+}
+
+static int qn_bin_parse_edge_list(const char *text, const char *list,
+                                  struct qn_bin_axis_spec *spec, struct qn_error *err) {
+  int64_t cap = 0;
+  const char *p = list;
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    double v;
+    if (qn_bin_parse_double(p, len, &v) != 0)
+      return qn_error_set(err, QN_EINVAL, "--axis %s: '%.*s' is not a number", text, (int)len, p);
+    QN_RETURN_IF_ERROR(qn_bin_push_edge(spec, &cap, v, err));
+    if (!p[len]) break;
+    p += len + 1;
+  }
+  return QN_OK;
+}
+
+static int qn_bin_parse_edge_file(const char *text, const char *path,
+                                  struct qn_bin_axis_spec *spec, struct qn_error *err) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return qn_error_set(err, QN_EIO, "--axis %s: cannot read edge file %s: %s", text, path,
+                        strerror(errno));
+  int status = QN_OK;
+  int64_t cap = 0, lineno = 0;
+  char line[512];
+  while (status == QN_OK && fgets(line, sizeof line, f)) {
+    lineno++;
+    line[strcspn(line, "#\r\n")] = 0;
+    size_t len = strlen(line), sp = strspn(line, " \t");
+    if (sp == len) continue;
+    double v;
+    if (qn_bin_parse_double(line, len, &v) != 0)
+      status = qn_error_set(err, QN_EINVAL, "%s line %lld: '%s' is not a number", path,
+                            (long long)lineno, line);
+    else
+      status = qn_bin_push_edge(spec, &cap, v, err);
+  }
+  if (status == QN_OK && ferror(f))
+    status = qn_error_set(err, QN_EIO, "cannot read edge file %s", path);
+  fclose(f);
+  return status;
+}
+
+static int qn_bin_check_edges(const char *text, const struct qn_bin_axis_spec *spec,
+                              struct qn_error *err) {
+  if (spec->nedges < 2)
+    return qn_error_set(err, QN_EINVAL, "--axis %s: needs at least 2 edges, got %lld", text,
+                        (long long)spec->nedges);
+  for (int64_t i = 0; i < spec->nedges; i++) {
+    if (isnan(spec->edges[i]))
+      return qn_error_set(err, QN_EINVAL, "--axis %s: edge %lld is NaN", text, (long long)i);
+    if (i > 0 && spec->edges[i] < spec->edges[i - 1])
+      return qn_error_set(err, QN_EINVAL,
+                          "--axis %s: edges must be non-decreasing, but edge %lld (%.17g) < "
+                          "edge %lld (%.17g)",
+                          text, (long long)i, spec->edges[i], (long long)(i - 1),
+                          spec->edges[i - 1]);
+  }
+  return QN_OK;
+}
+
+static int qn_bin_parse_regular(const char *text, const char *rest,
+                                struct qn_bin_axis_spec *spec, struct qn_error *err) {
+  /* rest = "BINS" or "BINS:LO:HI" */
+  const char *c1 = strchr(rest, ':');
+  size_t blen = c1 ? (size_t)(c1 - rest) : strlen(rest);
+  char bbuf[32];
+  if (blen == 0 || blen >= sizeof bbuf)
+    return qn_error_set(err, QN_EINVAL, "--axis %s: BINS must be a positive integer", text);
+  memcpy(bbuf, rest, blen);
+  bbuf[blen] = 0;
+  char *end;
+  errno = 0;
+  long long bins = strtoll(bbuf, &end, 10);
+  if (*end || errno)
+    return qn_error_set(err, QN_EINVAL, "--axis %s: BINS '%s' is not an integer", text, bbuf);
+  if (bins < 1)
+    return qn_error_set(err, QN_EINVAL, "--axis %s: the number of bins must be at least 1, got %lld",
+                        text, bins);
+  spec->bins = bins;
+  if (!c1) {
+    spec->auto_range = 1;
+    return QN_OK;
+  }
+  const char *c2 = strchr(c1 + 1, ':');
+  if (!c2 || strchr(c2 + 1, ':'))
+    return qn_error_set(err, QN_EINVAL, "--axis %s: expected NAME:BINS:LO:HI or NAME:BINS", text);
+  if (qn_bin_parse_double(c1 + 1, (size_t)(c2 - c1 - 1), &spec->lo) != 0 ||
+      qn_bin_parse_double(c2 + 1, strlen(c2 + 1), &spec->hi) != 0)
+    return qn_error_set(err, QN_EINVAL, "--axis %s: LO and HI must be numbers", text);
+  if (!isfinite(spec->lo) || !isfinite(spec->hi))
+    return qn_error_set(err, QN_EINVAL, "--axis %s: LO and HI must be finite", text);
+  if (spec->lo > spec->hi)
+    return qn_error_set(err, QN_EINVAL, "--axis %s: LO (%.17g) is greater than HI (%.17g)", text,
+                        spec->lo, spec->hi);
+  if (!isfinite(spec->hi - spec->lo))
+    return qn_error_set(err, QN_EINVAL, "--axis %s: HI - LO overflows", text);
+  return QN_OK;
+}
+
+int qn_bin_axis_parse(const char *text, struct qn_bin_axis_spec *spec, struct qn_error *err) {
+  int status = QN_OK;
+  memset(spec, 0, sizeof *spec);
+  const char *at = strchr(text, '@');
+  /* NAME:... splits at the first ':' after which only the numeric part
+   * follows; column names may hold ':' only in the @ forms. */
+  const char *colon = at ? NULL : strchr(text, ':');
+  const char *sep = at ? at : colon;
+  if (!sep || sep == text) {
+    status = qn_error_set(err, QN_EINVAL,
+                          "--axis '%s': expected NAME:BINS:LO:HI, NAME:BINS, NAME@E0,E1,... "
+                          "or NAME@FILE",
+                          text);
+    goto done;
+  }
+  spec->column = strndup(text, (size_t)(sep - text));
+  if (!spec->column) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (at) {
+    const char *rest = at + 1;
+    if (!strchr(rest, ',') && access(rest, F_OK) == 0)
+      QN_CHECK(qn_bin_parse_edge_file(text, rest, spec, err));
+    else if (!strchr(rest, ',') && *rest && !isdigit((unsigned char)*rest) && *rest != '-' &&
+             *rest != '+' && *rest != '.')
+      QN_CHECK(qn_error_set(err, QN_EIO, "--axis %s: cannot read edge file %s: %s", text, rest,
+                            strerror(ENOENT)));
+    else
+      QN_CHECK(qn_bin_parse_edge_list(text, rest, spec, err));
+    QN_CHECK(qn_bin_check_edges(text, spec, err));
+  } else {
+    QN_CHECK(qn_bin_parse_regular(text, colon + 1, spec, err));
+  }
+done:
+  if (status != QN_OK) qn_bin_axis_spec_reset(spec);
+  return status;
+}
+
+/* ----- the result ------------------------------------------------------- */
+
+struct qn_bin_result {
+  struct qn_context *ctx;
+  int naxes;
+  char *names[QN_BIN_MAX_AXES];
+  int64_t nbins[QN_BIN_MAX_AXES];
+  double *edges[QN_BIN_MAX_AXES]; /* malloc'd, nbins + 1 */
+  char *value, *weight;
+  int nstats;
+  enum qn_bin_stat stats[QN_BIN_NSTATS];
+  double *values[QN_BIN_NSTATS]; /* budgeted, ncells each, or NULL */
+  int64_t ncells, rows, out_of_range;
+  int lanes;
+  int64_t grid_bytes;
+  int ninputs;
+  char **inputs;
+};
+
+void qn_bin_result_free(struct qn_bin_result *r) {
+  if (!r) return;
+  for (int k = 0; k < QN_BIN_MAX_AXES; k++) {
+    free(r->names[k]);
+    free(r->edges[k]);
+  }
+  for (int s = 0; s < QN_BIN_NSTATS; s++) qn_mem_free(r->ctx, r->values[s]);
+  for (int i = 0; i < r->ninputs; i++) free(r->inputs[i]);
+  free(r->inputs);
+  free(r->value);
+  free(r->weight);
+  free(r);
+}
+
+int qn_bin_result_naxes(const struct qn_bin_result *r) { return r->naxes; }
+const char *qn_bin_result_axis_name(const struct qn_bin_result *r, int k) {
+  return (k >= 0 && k < r->naxes) ? r->names[k] : NULL;
+}
+int64_t qn_bin_result_nbins(const struct qn_bin_result *r, int k) {
+  return (k >= 0 && k < r->naxes) ? r->nbins[k] : 0;
+}
+const double *qn_bin_result_edges(const struct qn_bin_result *r, int k) {
+  return (k >= 0 && k < r->naxes) ? r->edges[k] : NULL;
+}
+int64_t qn_bin_result_rows(const struct qn_bin_result *r) { return r->rows; }
+int64_t qn_bin_result_out_of_range(const struct qn_bin_result *r) { return r->out_of_range; }
+const double *qn_bin_result_stat(const struct qn_bin_result *r, enum qn_bin_stat s) {
+  return (s >= 0 && s < QN_BIN_NSTATS) ? r->values[s] : NULL;
+}
+int qn_bin_result_lanes(const struct qn_bin_result *r) { return r->lanes; }
+int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *r) { return r->grid_bytes; }
+
+/* ----- the job ---------------------------------------------------------- */
+
+/* Lanes from the grid size alone (never threads or memory): many small
+ * grids so every core has a lane, fewer as grids grow (at most ~64 MiB of
+ * lanes unless one grid is larger), one for grids above 1 GiB. */
+static int qn_bin_lanes_for(int64_t grid_bytes) {
+  if (grid_bytes > ((int64_t)1 << 30)) return 1;
+  int64_t l = ((int64_t)64 << 20) / QN_MAX(grid_bytes, 1);
+  return (int)QN_MAX(2, QN_MIN(16, l));
+}
+
+struct qn_bin_job {
+  const struct qn_bin_plan *plan;
+  int lanes;
+  struct qn_bin_grid *grids;
+  void **ws;          /* one workspace per worker */
+  int axis_pos[QN_BIN_MAX_AXES], value_pos, weight_pos; /* in the scan's columns */
+  /* range pass */
+  int nauto;
+  int auto_pos[QN_BIN_MAX_AXES];
+  double *mn, *mx;    /* [worker * nauto + a] */
+  int64_t *seen;
+};
+
+static int qn_bin_process(void *user, int worker, const struct qn_batch *b, struct qn_error *err) {
+  struct qn_bin_job *j = user;
+  const struct qn_colbuf *axes[QN_BIN_MAX_AXES];
+  for (int k = 0; k < j->plan->naxes; k++) axes[k] = &b->cols[j->axis_pos[k]];
+  const struct qn_colbuf *value = j->value_pos >= 0 ? &b->cols[j->value_pos] : NULL;
+  const struct qn_colbuf *weight = j->weight_pos >= 0 ? &b->cols[j->weight_pos] : NULL;
+  qn_bin_accumulate(j->plan, &j->grids[b->morsel % j->lanes], j->ws[worker], axes, value,
+                    weight, 0, b->nrows);
+  return QN_OK;
+}
+
+static int qn_bin_range_process(void *user, int worker, const struct qn_batch *b,
+                                struct qn_error *err) {
+  struct qn_bin_job *j = user;
+  for (int a = 0; a < j->nauto; a++) {
+    int64_t i = (int64_t)worker * j->nauto + a;
+    j->seen[i] += qn_bin_finite_minmax(&b->cols[j->auto_pos[a]], 0, b->nrows, &j->mn[i], &j->mx[i]);
+  }
+  return QN_OK;
+}
+
+/* Index of `name` in cols[0..*ncols), appended when new. */
+static int qn_bin_col_slot(int *cols, int *ncols, int c) {
+  for (int i = 0; i < *ncols; i++)
+    if (cols[i] == c) return i;
+  cols[*ncols] = c;
+  return (*ncols)++;
+}
+
+static int qn_bin_find_numeric(struct qn_source *src, const char *name, const char *role,
+                               int *out, struct qn_error *err) {
+  int c = qn_source_find_column(src, name);
+  if (c < 0) {
+    char list[512] = "";
+    size_t len = 0;
+    for (int i = 0; i < src->ncols && len + 64 < sizeof list; i++)
+      len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                              src->cols[i].name);
+    return qn_error_set(err, QN_ENOTFOUND, "%s column '%s' not found in %s (columns: %s)", role,
+                        name, src->files[0]->path, list);
+  }
+  if (!qn_type_is_numeric(src->cols[c].type))
+    return qn_error_set(err, QN_ESCHEMA, "%s column '%s' in %s is not numeric (%s)", role, name,
+                        src->files[0]->path, src->cols[c].type_name);
+  *out = c;
+  return QN_OK;
+}
+
+static int qn_bin_check_options(const struct qn_bin_options *opt, struct qn_error *err) {
+  if (opt->naxes < 1)
+    return qn_error_set(err, QN_EINVAL, "give at least one --axis");
+  if (opt->naxes > QN_BIN_MAX_AXES)
+    return qn_error_set(err, QN_EINVAL, "at most %d axes are supported, got %d", QN_BIN_MAX_AXES,
+                        opt->naxes);
+  for (int i = 0; i < opt->nstats; i++)
+    if (opt->stats[i] != QN_BIN_COUNT && !opt->value)
+      return qn_error_set(err, QN_EINVAL, "--stat %s needs --value COL (the column to summarise)",
+                          qn_bin_stat_name(opt->stats[i]));
+  for (int k = 0; k < opt->naxes; k++) {
+    const struct qn_bin_axis_spec *a = &opt->axes[k];
+    if (!a->column || (a->bins < 1 && a->nedges < 2))
+      return qn_error_set(err, QN_EINVAL, "axis %d is not set up", k + 1);
+    for (int i = 0; i < k; i++)
+      if (!strcmp(opt->axes[i].column, a->column))
+        return qn_error_set(err, QN_EINVAL, "column '%s' is given as an axis twice", a->column);
+  }
+  return QN_OK;
+}
+
+static int qn_bin_result_new(struct qn_context *ctx, struct qn_source *src,
+                             const struct qn_bin_options *opt, struct qn_bin_result **out,
+                             struct qn_error *err) {
+  struct qn_bin_result *r = calloc(1, sizeof *r);
+  if (!r) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  r->ctx = ctx;
+  r->naxes = opt->naxes;
+  int ok = 1;
+  for (int k = 0; k < opt->naxes; k++) {
+    r->names[k] = qn_strdup(opt->axes[k].column);
+    ok &= r->names[k] != NULL;
+  }
+  if (opt->value) ok &= (r->value = qn_strdup(opt->value)) != NULL;
+  if (opt->weight) ok &= (r->weight = qn_strdup(opt->weight)) != NULL;
+  if (opt->nstats > 0) {
+    r->nstats = opt->nstats;
+    memcpy(r->stats, opt->stats, (size_t)opt->nstats * sizeof *opt->stats);
+  } else {
+    r->nstats = 1;
+    r->stats[0] = QN_BIN_COUNT;
+  }
+  r->ninputs = qn_source_nfiles(src);
+  r->inputs = calloc((size_t)r->ninputs + 1, sizeof *r->inputs);
+  ok &= r->inputs != NULL;
+  for (int f = 0; ok && f < r->ninputs; f++) ok &= (r->inputs[f] = qn_strdup(qn_source_file_path(src, f))) != NULL;
+  if (!ok) {
+    qn_bin_result_free(r);
+    return qn_error_set(err, QN_ENOMEM, "out of memory");
+  }
+  *out = r;
+  return QN_OK;
+}
+
+/* The range pass over the auto-range axes; fills lo/hi. */
+static int qn_bin_range_pass(struct qn_context *ctx, struct qn_source *src,
+                             const struct qn_bin_options *opt, const int *axis_cols,
+                             int64_t rows, double *lo, double *hi, struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_bin_job j;
+  memset(&j, 0, sizeof j);
+  int cols[QN_BIN_MAX_AXES], ncols = 0, which[QN_BIN_MAX_AXES];
+  for (int k = 0; k < opt->naxes; k++)
+    if (opt->axes[k].auto_range) {
+      which[j.nauto] = k;
+      j.auto_pos[j.nauto++] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
+    }
+  if (j.nauto == 0) return QN_OK;
+  const int nw = qn_context_threads(ctx);
+  const size_t n = (size_t)nw * (size_t)j.nauto;
+  j.mn = qn_mem_alloc(ctx, n * sizeof(double), "range pass accumulators", err);
+  j.mx = qn_mem_alloc(ctx, n * sizeof(double), "range pass accumulators", err);
+  j.seen = qn_mem_calloc(ctx, n * sizeof(int64_t), "range pass accumulators", err);
+  if (!j.mn || !j.mx || !j.seen) {
+    status = err ? err->code : QN_ELIMIT;
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++) {
+    j.mn[i] = INFINITY;
+    j.mx[i] = -INFINITY;
+  }
+  struct qn_scan_kernel k = {.user = &j, .process = qn_bin_range_process};
+  struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin: range"};
+  QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
+  for (int a = 0; a < j.nauto; a++) {
+    double mn = INFINITY, mx = -INFINITY;
+    int64_t seen = 0;
+    for (int w = 0; w < nw; w++) { /* min/max: order does not matter */
+      mn = QN_MIN(mn, j.mn[w * j.nauto + a]);
+      mx = QN_MAX(mx, j.mx[w * j.nauto + a]);
+      seen += j.seen[w * j.nauto + a];
+    }
+    const int k2 = which[a];
+    if (seen == 0 && rows > 0) {
+      status = qn_error_set(err, QN_EINVAL,
+                            "axis %s: no finite value to take the range from; give "
+                            "%s:%lld:LO:HI",
+                            opt->axes[k2].column, opt->axes[k2].column,
+                            (long long)opt->axes[k2].bins);
+      goto done;
+    }
+    if (seen == 0) { /* numpy: an empty array bins over [0, 1] */
+      mn = 0.0;
+      mx = 1.0;
+    }
+    lo[k2] = mn;
+    hi[k2] = mx;
+  }
+done:
+  qn_mem_free(ctx, j.mn);
+  qn_mem_free(ctx, j.mx);
+  qn_mem_free(ctx, j.seen);
+  return status;
+}
+
+/* Builds the kernel axes (edges owned by r). */
+static int qn_bin_build_axes(const struct qn_bin_options *opt, const double *lo, const double *hi,
+                             struct qn_bin_result *r, struct qn_bin_axis *axes,
+                             struct qn_error *err) {
+  for (int k = 0; k < opt->naxes; k++) {
+    const struct qn_bin_axis_spec *a = &opt->axes[k];
+    if (a->nedges >= 2 && a->bins == 0) {
+      r->edges[k] = malloc((size_t)a->nedges * sizeof(double));
+      if (!r->edges[k]) return qn_error_set(err, QN_ENOMEM, "out of memory");
+      memcpy(r->edges[k], a->edges, (size_t)a->nedges * sizeof(double));
+      QN_RETURN_IF_ERROR(qn_bin_axis_irregular(&axes[k], a->column, r->edges[k], a->nedges, err));
+    } else {
+      double l = lo[k], h = hi[k];
+      if (l == h) { /* numpy widens an empty range */
+        l -= 0.5;
+        h += 0.5;
+      }
+      r->edges[k] = malloc((size_t)(a->bins + 1) * sizeof(double));
+      if (!r->edges[k]) return qn_error_set(err, QN_ENOMEM, "out of memory for %lld edges", (long long)a->bins);
+      QN_RETURN_IF_ERROR(qn_bin_axis_regular(&axes[k], a->column, a->bins, l, h, r->edges[k], err));
+    }
+    r->nbins[k] = axes[k].nbins;
+  }
+  return QN_OK;
+}
+
+static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *plan, int lanes,
+                              void **mem, void **ws, int nws, struct qn_error *err) {
+  int64_t gb = qn_bin_grid_bytes(plan);
+  char what[160], a[32];
+  snprintf(what, sizeof what, "the bin grids (%d lanes of %lld cells, %s each)", lanes,
+           (long long)plan->ncells, qn_format_size(gb, a, sizeof a));
+  if (gb > INT64_MAX / lanes - 64)
+    return qn_error_set(err, QN_ELIMIT, "%s do not fit in memory", what);
+  *mem = qn_mem_alloc(ctx, (size_t)(gb * lanes), what, err);
+  if (!*mem) return err ? err->code : QN_ELIMIT;
+  for (int w = 0; w < nws; w++) {
+    ws[w] = qn_mem_alloc(ctx, (size_t)qn_bin_workspace_size(plan), "bin kernel workspaces", err);
+    if (!ws[w]) return err ? err->code : QN_ELIMIT;
+  }
+  return QN_OK;
+}
+
+static void qn_bin_collect(struct qn_bin_result *r, const struct qn_bin_plan *plan,
+                           struct qn_bin_grid *grids, int lanes) {
+  for (int l = 0; l < lanes; l++) qn_bin_grid_finish(plan, &grids[l]);
+  for (int l = 1; l < lanes; l++) qn_bin_grid_fold(plan, &grids[0], &grids[l]);
+  r->out_of_range = grids[0].count[plan->ncells];
+}
+
+int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bin_options *opt,
+               struct qn_bin_result **out, struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_bin_result *r = NULL;
+  void *lane_mem = NULL, **ws = NULL;
+  struct qn_bin_grid *grids = NULL;
+  const int nw = qn_context_threads(ctx);
+  struct qn_bin_axis axes[QN_BIN_MAX_AXES];
+  struct qn_bin_plan plan;
+  int axis_cols[QN_BIN_MAX_AXES], value_col = -1, weight_col = -1;
+  int cols[QN_BIN_MAX_AXES + 2], ncols = 0;
+  double lo[QN_BIN_MAX_AXES], hi[QN_BIN_MAX_AXES];
+  memset(axes, 0, sizeof axes);
+
+  QN_CHECK(qn_bin_check_options(opt, err));
+  for (int k = 0; k < opt->naxes; k++)
+    QN_CHECK(qn_bin_find_numeric(src, opt->axes[k].column, "axis", &axis_cols[k], err));
+  if (opt->value) QN_CHECK(qn_bin_find_numeric(src, opt->value, "--value", &value_col, err));
+  if (opt->weight) QN_CHECK(qn_bin_find_numeric(src, opt->weight, "--weight", &weight_col, err));
+  QN_CHECK(qn_bin_result_new(ctx, src, opt, &r, err));
+  struct qn_bin_job j;
+  memset(&j, 0, sizeof j);
+  j.value_pos = j.weight_pos = -1;
+  for (int k = 0; k < opt->naxes; k++) j.axis_pos[k] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
+  if (value_col >= 0) j.value_pos = qn_bin_col_slot(cols, &ncols, value_col);
+  if (weight_col >= 0) j.weight_pos = qn_bin_col_slot(cols, &ncols, weight_col);
+  QN_CHECK(qn_source_rows(src, cols, ncols, &r->rows, err));
+
+  /* Size and reserve the grids first: their size depends on bin counts
+   * only, so a grid too large fails before any row is read. */
+  for (int k = 0; k < opt->naxes; k++)
+    axes[k].nbins = opt->axes[k].bins > 0 ? opt->axes[k].bins : opt->axes[k].nedges - 1;
+  QN_CHECK(qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err));
+  r->lanes = qn_bin_lanes_for(qn_bin_grid_bytes(&plan));
+  r->grid_bytes = qn_bin_grid_bytes(&plan) * r->lanes;
+  r->ncells = plan.ncells;
+  ws = calloc((size_t)nw, sizeof *ws);
+  grids = calloc((size_t)r->lanes, sizeof *grids);
+  if (!ws || !grids) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory");
+    goto done;
+  }
+  QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, &lane_mem, ws, nw, err));
+
+  for (int k = 0; k < opt->naxes; k++) {
+    lo[k] = opt->axes[k].lo;
+    hi[k] = opt->axes[k].hi;
+  }
+  QN_CHECK(qn_bin_range_pass(ctx, src, opt, axis_cols, r->rows, lo, hi, err));
+  QN_CHECK(qn_bin_build_axes(opt, lo, hi, r, axes, err));
+  QN_CHECK(qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err));
+  for (int l = 0; l < r->lanes; l++)
+    qn_bin_grid_init(&plan, &grids[l], (char *)lane_mem + (size_t)l * qn_bin_grid_bytes(&plan));
+
+  j.plan = &plan;
+  j.lanes = r->lanes;
+  j.grids = grids;
+  j.ws = ws;
+  struct qn_scan_kernel k = {.user = &j, .nlanes = r->lanes, .process = qn_bin_process};
+  struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin",
+                               .kernel_bytes = r->grid_bytes};
+  QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
+  qn_bin_collect(r, &plan, grids, r->lanes);
+
+  /* Lanes 1.. are folded: give their memory back before the outputs. */
+  for (int w = 0; w < nw; w++) {
+    qn_mem_free(ctx, ws[w]);
+    ws[w] = NULL;
+  }
+  int need[QN_BIN_NSTATS] = {0};
+  for (int i = 0; i < r->nstats; i++) need[r->stats[i]] = 1;
+  for (int s = 0; s < QN_BIN_NSTATS; s++) {
+    if (!need[s]) continue;
+    r->values[s] = qn_mem_alloc(ctx, (size_t)plan.ncells * sizeof(double), "bin results", err);
+    if (!r->values[s]) {
+      status = err ? err->code : QN_ELIMIT;
+      goto done;
+    }
+    static const enum qn_bin_kstat map[QN_BIN_NSTATS] = {QN_BIN_K_COUNT, QN_BIN_K_SUM,
+                                                         QN_BIN_K_MEAN, QN_BIN_K_STD,
+                                                         QN_BIN_K_MIN, QN_BIN_K_MAX};
+    qn_bin_grid_stat(&plan, &grids[0], map[s], r->values[s]);
+  }
+  *out = r;
+  r = NULL;
+done:
+  if (ws)
+    for (int w = 0; w < nw; w++) qn_mem_free(ctx, ws[w]);
+  free(ws);
+  qn_mem_free(ctx, lane_mem);
+  free(grids);
+  qn_bin_result_free(r);
+  return status;
+}
+
+/* ----- outputs ---------------------------------------------------------- */
+
+static int qn_bin_count_is_int(const struct qn_bin_result *r) { return r->weight == NULL; }
+
+static json_t *qn_bin_json_value(const struct qn_bin_result *r, int s, double v) {
+  if (s == QN_BIN_COUNT && qn_bin_count_is_int(r)) return json_integer((json_int_t)v);
+  return qn_json_double(v);
+}
+
+/* Nested arrays [i0][i1]... of statistic s starting at cell `base`. */
+static json_t *qn_bin_json_nested(const struct qn_bin_result *r, int s, int axis, int64_t base,
+                                  int64_t stride) {
+  json_t *a = json_array();
+  const int64_t sub = stride / r->nbins[axis];
+  for (int64_t i = 0; i < r->nbins[axis]; i++) {
+    int64_t c = base + i * sub;
+    json_array_append_new(a, axis == r->naxes - 1
+                                 ? qn_bin_json_value(r, s, r->values[s][c])
+                                 : qn_bin_json_nested(r, s, axis + 1, c, sub));
+  }
+  return a;
+}
+
+static json_t *qn_bin_json(const struct qn_bin_result *r) {
+  json_t *root = json_object();
+  json_object_set_new(root, "quern_version", json_string(qn_version()));
+  json_t *in = json_array();
+  for (int i = 0; i < r->ninputs; i++) json_array_append_new(in, json_string(r->inputs[i]));
+  json_object_set_new(root, "inputs", in);
+  json_object_set_new(root, "rows", json_integer(r->rows));
+  json_object_set_new(root, "out_of_range", json_integer(r->out_of_range));
+  if (r->value) json_object_set_new(root, "value", json_string(r->value));
+  if (r->weight) json_object_set_new(root, "weight", json_string(r->weight));
+  json_t *axes = json_array();
+  for (int k = 0; k < r->naxes; k++) {
+    json_t *ax = json_object(), *e = json_array();
+    json_object_set_new(ax, "name", json_string(r->names[k]));
+    for (int64_t i = 0; i <= r->nbins[k]; i++) json_array_append_new(e, qn_json_double(r->edges[k][i]));
+    json_object_set_new(ax, "edges", e);
+    json_array_append_new(axes, ax);
+  }
+  json_object_set_new(root, "axes", axes);
+  json_t *stats = json_object();
+  for (int i = 0; i < r->nstats; i++)
+    json_object_set_new(stats, qn_bin_stat_name(r->stats[i]),
+                        qn_bin_json_nested(r, r->stats[i], 0, 0, r->ncells));
+  json_object_set_new(root, "stats", stats);
+  return root;
+}
+
+static int qn_bin_write_json(const struct qn_bin_result *r, FILE *f, const char *path,
+                             struct qn_error *err) {
+  json_t *root = qn_bin_json(r);
+  if (!root) return qn_error_set(err, QN_ENOMEM, "out of memory building JSON");
+  int rc = json_dumpf(root, f, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+  json_decref(root);
+  if (rc != 0 || fputc('\n', f) == EOF)
+    return qn_error_set(err, QN_EIO, "cannot write %s", path ? path : "standard output");
+  return QN_OK;
+}
+
+static void qn_bin_csv_double(FILE *f, double v) {
+  if (isnan(v)) fputs("nan", f);
+  else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
+  else fprintf(f, "%.17g", v);
+}
+
+static int qn_bin_write_csv(const struct qn_bin_result *r, FILE *f, const char *path,
+                            struct qn_error *err) {
+  for (int k = 0; k < r->naxes; k++) fprintf(f, "%s%s_lo,%s_hi", k ? "," : "", r->names[k], r->names[k]);
+  for (int i = 0; i < r->nstats; i++) fprintf(f, ",%s", qn_bin_stat_name(r->stats[i]));
+  fputc('\n', f);
+  for (int64_t c = 0; c < r->ncells; c++) {
+    int64_t rest = c, idx[QN_BIN_MAX_AXES];
+    for (int k = r->naxes - 1; k >= 0; k--) {
+      idx[k] = rest % r->nbins[k];
+      rest /= r->nbins[k];
+    }
+    for (int k = 0; k < r->naxes; k++) {
+      if (k) fputc(',', f);
+      qn_bin_csv_double(f, r->edges[k][idx[k]]);
+      fputc(',', f);
+      qn_bin_csv_double(f, r->edges[k][idx[k] + 1]);
+    }
+    for (int i = 0; i < r->nstats; i++) {
+      const double v = r->values[r->stats[i]][c];
+      fputc(',', f);
+      if (r->stats[i] == QN_BIN_COUNT && qn_bin_count_is_int(r)) fprintf(f, "%lld", (long long)v);
+      else qn_bin_csv_double(f, v);
+    }
+    if (fputc('\n', f) == EOF) return qn_error_set(err, QN_EIO, "cannot write %s", path);
+  }
+  return ferror(f) ? qn_error_set(err, QN_EIO, "cannot write %s", path) : QN_OK;
+}
+
+/* A variable-length string array attribute. */
+static int qn_bin_h5_strings(hid_t obj, const char *name, const char *const *v, size_t n) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  hsize_t dims[1] = {n};
+  hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
+  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = (a >= 0 && H5Awrite(a, t, v) >= 0) ? 0 : -1;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+  return rc;
+}
+
+static int qn_bin_h5_int(hid_t obj, const char *name, int64_t v) {
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = (a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0) ? 0 : -1;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  return rc;
+}
+
+static int qn_bin_h5_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                             int as_int, const double *v, int64_t n) {
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  hid_t sp = H5Screate_simple(rank, dims, NULL);
+  hid_t d = H5Dcreate2(loc, name, as_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, sp, lcpl,
+                       H5P_DEFAULT, H5P_DEFAULT);
+  int rc = -1;
+  if (d >= 0) {
+    if (as_int) {
+      int64_t *iv = malloc((size_t)QN_MAX(n, 1) * sizeof *iv);
+      if (iv) {
+        for (int64_t i = 0; i < n; i++) iv[i] = (int64_t)v[i];
+        rc = H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, iv) >= 0 ? 0 : -1;
+        free(iv);
+      }
+    } else {
+      rc = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 ? 0 : -1;
+    }
+    H5Dclose(d);
+  }
+  H5Sclose(sp);
+  H5Pclose(lcpl);
+  return rc;
+}
+
+static int qn_bin_write_h5(const struct qn_bin_result *r, const char *tmp, const char *path,
+                           struct qn_error *err) {
+  int status = QN_OK;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) return qn_error_set(err, QN_EIO, "%s: cannot create HDF5 file", path);
+  hsize_t dims[QN_BIN_MAX_AXES];
+  for (int k = 0; k < r->naxes; k++) dims[k] = (hsize_t)r->nbins[k];
+  int rc = 0;
+  for (int i = 0; i < r->nstats && rc == 0; i++) {
+    int s = r->stats[i];
+    rc = qn_bin_h5_dataset(f, qn_bin_stat_name(s), r->naxes, dims,
+                           s == QN_BIN_COUNT && qn_bin_count_is_int(r), r->values[s], r->ncells);
+  }
+  for (int k = 0; k < r->naxes && rc == 0; k++) {
+    char name[1024];
+    snprintf(name, sizeof name, "edges/%s", r->names[k]);
+    hsize_t n[1] = {(hsize_t)r->nbins[k] + 1};
+    rc = qn_bin_h5_dataset(f, name, 1, n, 0, r->edges[k], r->nbins[k] + 1);
+  }
+  const char *ver = qn_version();
+  const char *names[QN_BIN_MAX_AXES], *stats[QN_BIN_NSTATS];
+  for (int k = 0; k < r->naxes; k++) names[k] = r->names[k];
+  for (int i = 0; i < r->nstats; i++) stats[i] = qn_bin_stat_name(r->stats[i]);
+  if (rc == 0) rc = qn_bin_h5_strings(f, "quern_version", &ver, 1);
+  if (rc == 0) rc = qn_bin_h5_strings(f, "inputs", (const char *const *)r->inputs, (size_t)r->ninputs);
+  if (rc == 0) rc = qn_bin_h5_strings(f, "axes", names, (size_t)r->naxes);
+  if (rc == 0) rc = qn_bin_h5_strings(f, "stats", stats, (size_t)r->nstats);
+  if (rc == 0 && r->value) rc = qn_bin_h5_strings(f, "value", (const char *const *)&r->value, 1);
+  if (rc == 0 && r->weight) rc = qn_bin_h5_strings(f, "weight", (const char *const *)&r->weight, 1);
+  if (rc == 0) rc = qn_bin_h5_int(f, "rows", r->rows);
+  if (rc == 0) rc = qn_bin_h5_int(f, "out_of_range", r->out_of_range);
+  if (rc != 0) status = qn_error_set(err, QN_EIO, "%s: cannot write the HDF5 datasets", path);
+  if (H5Fclose(f) < 0 && status == QN_OK)
+    status = qn_error_set(err, QN_EIO, "%s: cannot finish the HDF5 file", path);
+  return status;
+}
+
+static int qn_bin_plot(const struct qn_bin_result *r, const char *path, struct qn_error *err) {
+  const int s = r->stats[0];
+  char title[512], zlabel[256];
+  const char *sname = qn_bin_stat_name(s);
+  if (s == QN_BIN_COUNT)
+    snprintf(zlabel, sizeof zlabel, "%s%s", r->weight ? "sum of " : "count",
+             r->weight ? r->weight : "");
+  else
+    snprintf(zlabel, sizeof zlabel, "%s of %s", sname, r->value);
+  if (r->naxes == 1) {
+    snprintf(title, sizeof title, "%s per %s bin (%lld rows, %lld out of range)", zlabel,
+             r->names[0], (long long)r->rows, (long long)r->out_of_range);
+    return qn_plot_bars(path, 1000, 640, title, r->names[0], zlabel, r->edges[0], r->values[s],
+                        (size_t)r->nbins[0], err);
+  }
+  snprintf(title, sizeof title, "%s per (%s, %s) bin (%lld rows, %lld out of range)", zlabel,
+           r->names[0], r->names[1], (long long)r->rows, (long long)r->out_of_range);
+  return qn_plot_heatmap(path, 1000, 800, title, r->names[0], r->names[1], zlabel, r->edges[0],
+                         (size_t)r->nbins[0], r->edges[1], (size_t)r->nbins[1], r->values[s],
+                         err);
+}
+
+enum qn_bin_format { QN_BIN_FMT_JSON, QN_BIN_FMT_H5, QN_BIN_FMT_CSV };
+
+int qn_bin_save(const struct qn_bin_result *r, const char *path, const char *plot,
+                struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_outfile *out = NULL;
+  const int to_stdout = !path || !strcmp(path, "-");
+  enum qn_bin_format fmt = QN_BIN_FMT_JSON;
+  if (!to_stdout) {
+    if (qn_str_has_suffix(path, ".h5") || qn_str_has_suffix(path, ".hdf5")) fmt = QN_BIN_FMT_H5;
+    else if (qn_str_has_suffix(path, ".csv")) fmt = QN_BIN_FMT_CSV;
+    else if (!qn_str_has_suffix(path, ".json"))
+      return qn_error_set(err, QN_EINVAL, "-o %s: unknown output type (use .json, .h5 or .csv)",
+                          path);
+  }
+  if (plot && r->naxes > 2)
+    return qn_error_set(err, QN_EINVAL, "--plot draws 1-D and 2-D results; this one has %d axes",
+                        r->naxes);
+  if (!to_stdout) {
+    QN_CHECK(qn_outfile_open(path, &out, err));
+    if (fmt == QN_BIN_FMT_H5) {
+      QN_CHECK(qn_outfile_close_stream(out, err));
+      QN_CHECK(qn_bin_write_h5(r, qn_outfile_temp_path(out), path, err));
+    } else if (fmt == QN_BIN_FMT_CSV) {
+      QN_CHECK(qn_bin_write_csv(r, qn_outfile_stream(out), path, err));
+    } else {
+      QN_CHECK(qn_bin_write_json(r, qn_outfile_stream(out), path, err));
+    }
+  }
+  /* The plot is written (atomically) before the output is renamed into
+   * place, so a failed plot leaves neither file. */
+  if (plot) QN_CHECK(qn_bin_plot(r, plot, err));
+  if (out) {
+    status = qn_outfile_commit(out, err);
+    out = NULL;
+    if (status != QN_OK && plot) unlink(plot);
+  } else {
+    QN_CHECK(qn_bin_write_json(r, stdout, NULL, err));
+    if (fflush(stdout) != 0) status = qn_error_set(err, QN_EIO, "cannot write standard output");
+  }
+done:
+  qn_outfile_abort(out);
+  return status;
+}

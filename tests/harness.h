@@ -17,13 +17,13 @@ static struct qn_test_case qn_test_cases[256];
 static int qn_test_ncases;
 static int qn_test_failed;
 
-#define QN_TEST(name)                                                        \
-  static void qn_test_##name(void);                                          \
-  __attribute__((constructor)) static void qn_test_reg_##name(void) {        \
-    qn_test_cases[qn_test_ncases].name = #name;                              \
-    qn_test_cases[qn_test_ncases++].fn = qn_test_##name;                     \
+#define QN_TEST(id)                                                          \
+  static void qn_test_##id(void);                                            \
+  __attribute__((constructor)) static void qn_test_reg_##id(void) {          \
+    qn_test_cases[qn_test_ncases].name = #id;                                \
+    qn_test_cases[qn_test_ncases++].fn = qn_test_##id;                       \
   }                                                                          \
-  static void qn_test_##name(void)
+  static void qn_test_##id(void)
 
 #define QN_FAIL_AT(...)                                                      \
   do {                                                                       \

@@ -1,0 +1,158 @@
+/* test_stats.c — the stats kernel against a naive long-double reference on
+ * random data and the nasty cases: NaN, ±inf, empty, one value, float32,
+ * nulls, 64-bit integers past 2^53, and morsel merges in any split. */
+#include "harness.h"
+#include "kernels/qn_stats.h"
+
+static uint64_t rng_state = 88172645463325252ULL;
+static uint64_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+static double urand(void) { return (double)(rnd() >> 11) * 0x1.0p-53; }
+
+static struct qn_column_stats run(enum qn_type t, void *data, int64_t n, uint8_t *valid) {
+  struct qn_colbuf col = {t, n, data, valid, NULL};
+  struct qn_stats_acc a;
+  qn_stats_morsel(&col, &a);
+  struct qn_column_stats s;
+  qn_stats_finish(&a, t, &s);
+  return s;
+}
+
+QN_TEST(float64_against_reference) {
+  enum { N = 10007 };
+  static double x[N];
+  long double s = 0;
+  double lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < N; i++) {
+    x[i] = 1e6 + (urand() - 0.5) * 3.0; /* large mean, small spread */
+    s += x[i];
+    lo = fmin(lo, x[i]);
+    hi = fmax(hi, x[i]);
+  }
+  long double mean = s / N, q = 0;
+  for (int i = 0; i < N; i++) q += (x[i] - mean) * (x[i] - mean);
+  struct qn_column_stats st = run(QN_FLOAT64, x, N, NULL);
+  CHECK_EQ_INT(st.count, N);
+  CHECK_EQ_DBL(st.min, lo);
+  CHECK_EQ_DBL(st.max, hi);
+  CHECK_NEAR_REL(st.sum, (double)s, 1e-15);
+  CHECK_NEAR_REL(st.mean, (double)mean, 1e-15);
+  CHECK_NEAR_REL(st.var, (double)(q / N), 1e-12);
+}
+
+QN_TEST(nan_and_inf) {
+  double x[] = {1, NAN, 2, INFINITY, 3, NAN};
+  struct qn_column_stats st = run(QN_FLOAT64, x, 6, NULL);
+  CHECK_EQ_INT(st.count, 4);
+  CHECK_EQ_INT(st.nan, 2);
+  CHECK_EQ_DBL(st.min, 1);
+  CHECK_EQ_DBL(st.max, INFINITY);
+  CHECK_EQ_DBL(st.sum, INFINITY);
+  CHECK(isnan(st.var)); /* numpy: nanvar with inf is nan */
+  double y[] = {-INFINITY, INFINITY, 5};
+  st = run(QN_FLOAT64, y, 3, NULL);
+  CHECK(isnan(st.sum));
+  CHECK(isnan(st.mean));
+  double z[] = {NAN, NAN};
+  st = run(QN_FLOAT64, z, 2, NULL);
+  CHECK_EQ_INT(st.count, 0);
+  CHECK_EQ_INT(st.nan, 2);
+  CHECK(isnan(st.min) && isnan(st.mean));
+  CHECK_EQ_DBL(st.sum, 0);
+}
+
+QN_TEST(empty_and_single) {
+  struct qn_column_stats st = run(QN_FLOAT64, NULL, 0, NULL);
+  CHECK_EQ_INT(st.count, 0);
+  CHECK(isnan(st.min));
+  double one = -2.5;
+  st = run(QN_FLOAT64, &one, 1, NULL);
+  CHECK_EQ_DBL(st.min, -2.5);
+  CHECK_EQ_DBL(st.mean, -2.5);
+  CHECK_EQ_DBL(st.var, 0);
+}
+
+QN_TEST(float32_accumulates_in_double) {
+  enum { N = 4099 };
+  static float x[N];
+  long double s = 0;
+  for (int i = 0; i < N; i++) {
+    x[i] = (float)(urand() * 100);
+    s += x[i];
+  }
+  struct qn_column_stats st = run(QN_FLOAT32, x, N, NULL);
+  CHECK_NEAR_REL(st.sum, (double)s, 1e-15);
+}
+
+QN_TEST(int64_past_2_53_exact) {
+  enum { N = 1000 };
+  static int64_t x[N];
+  for (int i = 0; i < N; i++) x[i] = (INT64_C(1) << 62) + i;
+  struct qn_column_stats st = run(QN_INT64, x, N, NULL);
+  __int128 want = (__int128)N * ((__int128)1 << 62) + (__int128)N * (N - 1) / 2;
+  __int128 got = ((__int128)st.sum_hi << 64) | st.sum_lo;
+  CHECK(got == want);
+  CHECK_EQ_INT(st.imin, INT64_C(1) << 62);
+  CHECK_EQ_INT(st.imax, (INT64_C(1) << 62) + N - 1);
+  /* var of 0..N-1 is (N^2 - 1) / 12 exactly */
+  CHECK_NEAR_REL(st.var, (N * (double)N - 1) / 12.0, 1e-14);
+}
+
+QN_TEST(uint64_max_sum) {
+  uint64_t x[3] = {UINT64_MAX, UINT64_MAX, 1};
+  struct qn_column_stats st = run(QN_UINT64, x, 3, NULL);
+  CHECK(st.is_unsigned);
+  CHECK_EQ_U64(st.umax, UINT64_MAX);
+  CHECK_EQ_U64(st.umin, 1);
+  unsigned __int128 got = ((unsigned __int128)(uint64_t)st.sum_hi << 64) | st.sum_lo;
+  CHECK(got == (unsigned __int128)UINT64_MAX * 2 + 1);
+}
+
+QN_TEST(nulls_skipped) {
+  double x[] = {1, 100, 2, 100, 3};
+  uint8_t valid[] = {1, 0, 1, 0, 1};
+  struct qn_column_stats st = run(QN_FLOAT64, x, 5, valid);
+  CHECK_EQ_INT(st.count, 3);
+  CHECK_EQ_INT(st.null, 2);
+  CHECK_EQ_DBL(st.max, 3);
+  CHECK_EQ_DBL(st.mean, 2);
+}
+
+QN_TEST(merge_equals_whole) {
+  enum { N = 50000 };
+  static double x[N];
+  for (int i = 0; i < N; i++) x[i] = urand() < 0.01 ? NAN : urand() * 1e3 - 20;
+  struct qn_column_stats whole = run(QN_FLOAT64, x, N, NULL);
+  int cuts[] = {1, 777, 8192, 33333};
+  for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+    struct qn_colbuf a = {QN_FLOAT64, cuts[k], x, NULL, NULL};
+    struct qn_colbuf b = {QN_FLOAT64, N - cuts[k], x + cuts[k], NULL, NULL};
+    struct qn_stats_acc pa, pb;
+    qn_stats_morsel(&a, &pa);
+    qn_stats_morsel(&b, &pb);
+    qn_stats_merge(&pa, &pb, 0);
+    struct qn_column_stats st;
+    qn_stats_finish(&pa, QN_FLOAT64, &st);
+    CHECK_EQ_INT(st.count, whole.count);
+    CHECK_EQ_INT(st.nan, whole.nan);
+    CHECK_EQ_DBL(st.min, whole.min);
+    CHECK_NEAR_REL(st.sum, whole.sum, 1e-14);
+    CHECK_NEAR_REL(st.var, whole.var, 1e-13);
+  }
+}
+
+QN_TEST(narrow_ints) {
+  int8_t a[] = {-128, 127, 0, -1};
+  struct qn_column_stats st = run(QN_INT8, a, 4, NULL);
+  CHECK_EQ_INT(st.imin, -128);
+  CHECK_EQ_INT(st.imax, 127);
+  CHECK_EQ_INT(st.sum_lo, (uint64_t)(int64_t)-2);
+  CHECK_EQ_INT(st.sum_hi, -1);
+  uint32_t b[] = {UINT32_MAX, 0};
+  st = run(QN_UINT32, b, 2, NULL);
+  CHECK_NEAR_REL(st.var, (double)UINT32_MAX * UINT32_MAX / 4, 1e-15);
+}

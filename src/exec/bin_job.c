@@ -716,13 +716,14 @@ static int qn_bin_write_csv(const struct qn_bin_result *r, FILE *f, const char *
   return ferror(f) ? qn_error_set(err, QN_EIO, "cannot write %s", path) : QN_OK;
 }
 
-/* A variable-length string array attribute. */
+/* A variable-length string attribute: scalar when n == 0 (one value),
+ * else an array of n (lists stay arrays even with one element). */
 static int qn_bin_h5_strings(hid_t obj, const char *name, const char *const *v, size_t n) {
   hid_t t = H5Tcopy(H5T_C_S1);
   H5Tset_size(t, H5T_VARIABLE);
   H5Tset_cset(t, H5T_CSET_UTF8);
   hsize_t dims[1] = {n};
-  hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
+  hid_t sp = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
   hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
   int rc = (a >= 0 && H5Awrite(a, t, v) >= 0) ? 0 : -1;
   if (a >= 0) H5Aclose(a);
@@ -744,9 +745,12 @@ static int qn_bin_h5_dataset(hid_t loc, const char *name, int rank, const hsize_
                              int as_int, const double *v, int64_t n) {
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
+  /* No modification times in object headers: same result, same bytes. */
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_obj_track_times(dcpl, 0);
   hid_t sp = H5Screate_simple(rank, dims, NULL);
-  hid_t d = H5Dcreate2(loc, name, as_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, sp, lcpl,
-                       H5P_DEFAULT, H5P_DEFAULT);
+  hid_t d = H5Dcreate2(loc, name, as_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, sp, lcpl, dcpl,
+                       H5P_DEFAULT);
   int rc = -1;
   if (d >= 0) {
     if (as_int) {
@@ -762,6 +766,7 @@ static int qn_bin_h5_dataset(hid_t loc, const char *name, int rank, const hsize_
     H5Dclose(d);
   }
   H5Sclose(sp);
+  H5Pclose(dcpl);
   H5Pclose(lcpl);
   return rc;
 }
@@ -780,6 +785,12 @@ static int qn_bin_write_h5(const struct qn_bin_result *r, const char *tmp, const
     rc = qn_bin_h5_dataset(f, qn_bin_stat_name(s), r->naxes, dims,
                            s == QN_BIN_COUNT && qn_bin_count_is_int(r), r->values[s], r->ncells);
   }
+  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+  H5Pset_obj_track_times(gcpl, 0);
+  hid_t g = H5Gcreate2(f, "edges", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+  if (g < 0) rc = -1;
+  else H5Gclose(g);
+  H5Pclose(gcpl);
   for (int k = 0; k < r->naxes && rc == 0; k++) {
     char name[1024];
     snprintf(name, sizeof name, "edges/%s", r->names[k]);
@@ -790,12 +801,12 @@ static int qn_bin_write_h5(const struct qn_bin_result *r, const char *tmp, const
   const char *names[QN_BIN_MAX_AXES], *stats[QN_BIN_NSTATS];
   for (int k = 0; k < r->naxes; k++) names[k] = r->names[k];
   for (int i = 0; i < r->nstats; i++) stats[i] = qn_bin_stat_name(r->stats[i]);
-  if (rc == 0) rc = qn_bin_h5_strings(f, "quern_version", &ver, 1);
+  if (rc == 0) rc = qn_bin_h5_strings(f, "quern_version", &ver, 0);
   if (rc == 0) rc = qn_bin_h5_strings(f, "inputs", (const char *const *)r->inputs, (size_t)r->ninputs);
   if (rc == 0) rc = qn_bin_h5_strings(f, "axes", names, (size_t)r->naxes);
   if (rc == 0) rc = qn_bin_h5_strings(f, "stats", stats, (size_t)r->nstats);
-  if (rc == 0 && r->value) rc = qn_bin_h5_strings(f, "value", (const char *const *)&r->value, 1);
-  if (rc == 0 && r->weight) rc = qn_bin_h5_strings(f, "weight", (const char *const *)&r->weight, 1);
+  if (rc == 0 && r->value) rc = qn_bin_h5_strings(f, "value", (const char *const *)&r->value, 0);
+  if (rc == 0 && r->weight) rc = qn_bin_h5_strings(f, "weight", (const char *const *)&r->weight, 0);
   if (rc == 0) rc = qn_bin_h5_int(f, "rows", r->rows);
   if (rc == 0) rc = qn_bin_h5_int(f, "out_of_range", r->out_of_range);
   if (rc != 0) status = qn_error_set(err, QN_EIO, "%s: cannot write the HDF5 datasets", path);

@@ -18,10 +18,15 @@
 
 #define QN_PLOT_FONT "DejaVu Sans"
 
+#define QN_HEX(v) {((v) >> 16 & 255) / 255.0, ((v) >> 8 & 255) / 255.0, ((v) & 255) / 255.0}
 const struct qn_plot_rgb qn_plot_palette[8] = {
-    {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173},
-    {0.839, 0.153, 0.157}, {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294},
-    {0.890, 0.467, 0.761}, {0.498, 0.498, 0.498}};
+    QN_HEX(0x1f77b4), QN_HEX(0xff7f0e), QN_HEX(0x2ca02c), QN_HEX(0xd62728),
+    QN_HEX(0x9467bd), QN_HEX(0x8c564b), QN_HEX(0xe377c2), QN_HEX(0x7f7f7f)};
+
+struct qn_plot_rgb qn_plot_hex(uint32_t rgb) {
+  struct qn_plot_rgb c = QN_HEX(rgb);
+  return c;
+}
 
 int qn_plot_frame_begin(struct qn_plot_frame *f, int width, int height,
                         struct qn_error *err) {
@@ -259,9 +264,10 @@ void qn_plot_hatch(cairo_t *cr, double x, double y, double w, double h) {
   cairo_save(cr);
   cairo_rectangle(cr, x, y, w, h);
   cairo_clip_preserve(cr);
-  cairo_set_source_rgb(cr, 0.93, 0.93, 0.93);
+  struct qn_plot_rgb bg = qn_plot_hex(QN_PLOT_HATCH_BG_RGB), fg = qn_plot_hex(QN_PLOT_HATCH_LINE_RGB);
+  cairo_set_source_rgb(cr, bg.r, bg.g, bg.b);
   cairo_fill(cr);
-  cairo_set_source_rgb(cr, 0.72, 0.72, 0.72);
+  cairo_set_source_rgb(cr, fg.r, fg.g, fg.b);
   cairo_set_line_width(cr, 1);
   /* Lines at 45°, 6 px apart, anchored to device pixels so neighbouring
    * hatched cells join into one continuous pattern. */

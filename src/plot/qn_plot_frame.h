@@ -13,6 +13,7 @@
 #define QN_PLOT_FRAME_H
 
 #include <cairo.h>
+#include <stdint.h>
 
 #include "plot/qn_plot.h"
 
@@ -20,12 +21,17 @@
 #define QN_PLOT_MAX_SIZE 10000
 #define QN_PLOT_MAX_TICKS 32
 
+/* Colours as 0xRRGGBB. Given to cairo as n/255 so that an 8-bit PNG holds
+ * exactly these bytes (tests look for them). */
 struct qn_plot_rgb {
   double r, g, b;
 };
-
-/* The palette (matplotlib's "tab10" order), axis greys and the NaN hatch. */
+#define QN_PLOT_PEAK_RGB 0xd62728u       /* peak marker (tab10 red) */
+#define QN_PLOT_HATCH_BG_RGB 0xeeeeeeu   /* "no value" hatch: background */
+#define QN_PLOT_HATCH_LINE_RGB 0xbdbdbdu /* ... and its lines */
+/* The series palette, matplotlib's "tab10" order. */
 extern const struct qn_plot_rgb qn_plot_palette[8];
+struct qn_plot_rgb qn_plot_hex(uint32_t rgb);
 
 struct qn_plot_axis {
   double lo, hi;                    /* data range shown */

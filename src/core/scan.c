@@ -47,6 +47,8 @@ struct qn_scan_buffer {
   struct qn_scan_block block;
   struct qn_colbuf *cols; /* one per selected column, capacity B*M rows */
   uint8_t **valid_store;  /* validity storage per column (NULL if not nullable) */
+  void **data_store;      /* value storage per column */
+  void **map_token;       /* per column: a zero-copy mapping to release, or NULL */
 };
 
 struct qn_scan {
@@ -109,6 +111,19 @@ static int qn_scan_read_cols(struct qn_scan *s, struct qn_scan_buffer *buf, int 
     int fc = s->filecol[b->file * s->ncols + k];
     if (r->cols[fc].parallel_read != parallel) continue;
     struct qn_colbuf *cb = &buf->cols[k];
+    if (parallel && r->ops->map && !r->cols[fc].nullable) {
+      const void *p = NULL;
+      int st = r->ops->map(r, fc, b->row0, b->nrows, &p, &buf->map_token[k], err);
+      if (st == QN_OK) {
+        cb->data = (void *)p;
+        cb->valid = NULL;
+        cb->n = b->nrows;
+        continue;
+      }
+      buf->map_token[k] = NULL;
+      if (st != QN_EUNSUPPORTED) return st;
+    }
+    cb->data = buf->data_store[k];
     /* the reader leaves valid NULL when this range has no nulls */
     cb->valid = r->cols[fc].nullable ? buf->valid_store[k] : NULL;
     cb->n = b->nrows;
@@ -193,6 +208,16 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
   return status;
 }
 
+static void qn_scan_unmap(struct qn_scan *s, struct qn_scan_buffer *buf) {
+  struct qn_reader *r = s->src->files[buf->block.file];
+  for (int k = 0; k < s->ncols; k++) {
+    if (!buf->map_token[k]) continue;
+    r->ops->unmap(r, buf->map_token[k]);
+    buf->map_token[k] = NULL;
+    buf->cols[k].data = buf->data_store[k];
+  }
+}
+
 static void qn_scan_worker(void *arg, int worker) {
   struct qn_scan *s = arg;
   struct qn_error err;
@@ -224,6 +249,7 @@ static void qn_scan_worker(void *arg, int worker) {
     int64_t nm = (buf->block.nrows + QN_MORSEL_ROWS - 1) / QN_MORSEL_ROWS;
     for (int64_t i = 0; i < nm && st == QN_OK; i++)
       st = qn_scan_morsel(s, worker, buf, buf->block.morsel0 + i, view, &err);
+    qn_scan_unmap(s, buf);
     if (st != QN_OK) {
       qn_scan_fail(s, &err);
       break;
@@ -273,11 +299,13 @@ static void qn_scan_free(struct qn_scan *s) {
     for (int i = 0; i < s->nbuf; i++) {
       if (!s->bufs[i].cols) continue;
       for (int c = 0; c < s->ncols; c++) {
-        qn_mem_free(s->ctx, s->bufs[i].cols[c].data);
+        if (s->bufs[i].data_store) qn_mem_free(s->ctx, s->bufs[i].data_store[c]);
         if (s->bufs[i].valid_store) qn_mem_free(s->ctx, s->bufs[i].valid_store[c]);
       }
       free(s->bufs[i].cols);
       free(s->bufs[i].valid_store);
+      free(s->bufs[i].data_store);
+      free(s->bufs[i].map_token);
     }
   }
   free(s->bufs);
@@ -342,7 +370,10 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
     s->free_list[s->nfree++] = nbuf - 1 - i;
     s->bufs[i].cols = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].cols);
     s->bufs[i].valid_store = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].valid_store);
-    if (!s->bufs[i].cols || !s->bufs[i].valid_store) return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
+    s->bufs[i].data_store = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].data_store);
+    s->bufs[i].map_token = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].map_token);
+    if (!s->bufs[i].cols || !s->bufs[i].valid_store || !s->bufs[i].data_store ||
+        !s->bufs[i].map_token) return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
     for (int k = 0; k < s->ncols; k++) {
       const struct qn_column_info *ci = &src->cols[opt->cols[k]];
       struct qn_colbuf *cb = &s->bufs[i].cols[k];
@@ -350,6 +381,7 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
       cb->data = qn_mem_alloc(s->ctx, (size_t)s->block_rows * qn_type_size(ci->type),
                               "scan buffers", err);
       if (!cb->data) return err ? err->code : QN_ELIMIT;
+      s->bufs[i].data_store[k] = cb->data;
       if (ci->nullable) {
         s->bufs[i].valid_store[k] = qn_mem_alloc(s->ctx, (size_t)s->block_rows, "scan buffers", err);
         if (!s->bufs[i].valid_store[k]) return err ? err->code : QN_ELIMIT;

@@ -100,6 +100,7 @@ static int qn_gen_sim_h5(struct qn_context *ctx, const struct qn_gen_options *op
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   if (opt->rows > 0) H5Pset_chunk(dcpl, 1, cdims);
   H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+  H5Pset_obj_track_times(dcpl, 0); /* no timestamps: same seed, same bytes */
   H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
   for (int c = 0; c < 4; c++) {
     dsets[c] = H5Dcreate2(file, names[c], H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);

@@ -24,7 +24,40 @@ static json_t *qn_info_json(struct qn_reader *r) {
   return o;
 }
 
-/* Text: one line per column with its layout keys, then any other keys. */
+/* The layout keys of a column object as one short phrase, HDF5 style:
+ * "chunked 1048576, gzip, 80.0 MiB, fast path". Returns 1 if any. */
+static int qn_info_layout(json_t *c, char *buf, size_t cap) {
+  json_t *layout = json_object_get(c, "layout");
+  if (!json_is_string(layout)) return 0;
+  size_t u = (size_t)snprintf(buf, cap, "%s", json_string_value(layout));
+  json_t *chunk = json_object_get(c, "chunk");
+  size_t k;
+  json_t *d;
+  json_array_foreach(chunk, k, d) {
+    if (u < cap) u += (size_t)snprintf(buf + u, cap - u, "%s%lld", k ? "x" : " ", (long long)json_integer_value(d));
+  }
+  const char *f = json_string_value(json_object_get(c, "filters"));
+  if (u < cap) u += (size_t)snprintf(buf + u, cap - u, ", %s", f && *f ? f : "no filters");
+  char sz[32];
+  json_t *bytes = json_object_get(c, "storage_bytes");
+  if (json_is_integer(bytes) && u < cap)
+    u += (size_t)snprintf(buf + u, cap - u, ", %s stored",
+                          qn_format_size((int64_t)json_integer_value(bytes), sz, sizeof sz));
+  if (json_is_true(json_object_get(c, "fast_path")) && u < cap)
+    snprintf(buf + u, cap - u, ", fast path");
+  return 1;
+}
+
+static int qn_info_known(const char *key) {
+  static const char *known[] = {"name", "type", "rows", "nullable", "layout", "chunk",
+                                "filters", "storage_bytes", "fast_path", "dataset"};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (!strcmp(key, known[i])) return 1;
+  return 0;
+}
+
+/* Text: a header line, one line per column (with its layout phrase and any
+ * other per-column keys), then the other keys of the object. */
 static void qn_info_text(json_t *o, FILE *out) {
   json_t *cols = json_object_get(o, "columns");
   fprintf(out, "%s: %s, %zu column(s)\n", json_string_value(json_object_get(o, "path")),
@@ -35,11 +68,13 @@ static void qn_info_text(json_t *o, FILE *out) {
     fprintf(out, "  %-20s %-10s %12lld rows", json_string_value(json_object_get(c, "name")),
             json_string_value(json_object_get(c, "type")),
             (long long)json_integer_value(json_object_get(c, "rows")));
+    if (json_is_true(json_object_get(c, "nullable"))) fputs("  nullable", out);
+    char lay[256];
+    if (qn_info_layout(c, lay, sizeof lay)) fprintf(out, "  %s", lay);
     const char *key;
     json_t *v;
     json_object_foreach(c, key, v) {
-      if (!strcmp(key, "name") || !strcmp(key, "type") || !strcmp(key, "rows")) continue;
-      if (!strcmp(key, "nullable") && !json_is_true(v)) continue;
+      if (qn_info_known(key)) continue;
       char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
       fprintf(out, "  %s=%s", key, t ? t : "?");
       free(t);

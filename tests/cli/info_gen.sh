@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # quern gen sim and quern info: sizes, columns, layout, bad options.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 cd "$work"
 run_quern 0 gen sim --rows 2500000 -o s.h5
 run_quern 0 info s.h5

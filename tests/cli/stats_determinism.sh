@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # quern stats output bytes are identical for --threads 1, 2, 7 and for
 # --memory-limit 64M versus the default, over several files.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 cd "$work"
 "$QUERN" gen sim --rows 1500000 --seed 1 -o a.h5
 "$QUERN" gen sim --rows 333333 --seed 2 -o b.h5

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # quern stats on bad input: exit code, one clear error line naming the file
 # and column, no output file left, an existing output file untouched.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 py=/usr/bin/python3
 cd "$work"
 "$QUERN" gen sim --rows 200000 -o good.h5

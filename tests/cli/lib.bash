@@ -1,4 +1,4 @@
-# lib.sh — shared by the CLI test scripts (sourced, not a test itself).
+# lib.bash — shared by the CLI test scripts (sourced, not a test itself).
 # run_quern EXPECTED_RC ARGS...: runs quern, keeps stdout/stderr in $out/$err,
 # fails the test when the exit code differs.
 set -euo pipefail

@@ -33,6 +33,7 @@
 #include "qn_bin.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@
 #endif
 
 /* ----- edges ------------------------------------------------------------ */
+
+static void qn_bin_lut_build(struct qn_bin_axis *ax);
 
 void qn_bin_linspace(double lo, double hi, int64_t nbins, double *edges) {
   /* numpy: step = (stop - start) / div; y = arange(num) * step; y += start;
@@ -83,6 +86,14 @@ int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
   ax->hi = hi;
   ax->scale = (double)nbins / (hi - lo);
   ax->step = (hi - lo) / (double)nbins; /* 0 when it underflows: exact path */
+  /* Error of the guess t = fl(fl(x - lo) * scale), in bins: <= 3u * nbins;
+   * error of each linspace edge against the ideal lo + i (hi - lo) / nbins:
+   * <= 2u (|lo| + |hi|), i.e. 2u (|lo| + |hi|) / (hi - lo) * nbins bins.
+   * With their sum below 1/4 the guess is off by at most one bin and a
+   * single correction is exact (factor 4 of margin). */
+  const double u = DBL_EPSILON / 2;
+  const double err_bins = (double)nbins * u * (3.0 + 2.0 * (fabs(lo) + fabs(hi)) / (hi - lo));
+  ax->guess_exact = ax->step != 0.0 && err_bins < 0.25;
   return QN_OK;
 }
 
@@ -106,6 +117,7 @@ int qn_bin_axis_irregular(struct qn_bin_axis *ax, const char *name, const double
   ax->regular = 0;
   ax->lo = edges[0];
   ax->hi = edges[nedges - 1];
+  qn_bin_lut_build(ax);
   return QN_OK;
 }
 
@@ -120,6 +132,28 @@ static inline int64_t qn_bin_upper(const double *e, int64_t ne, double x) {
     len -= half;
   }
   return (int64_t)(base - e) + (base[0] <= x);
+}
+
+/* The irregular axis' lookup table: cell j covers [lo + j w, lo + (j+1) w)
+ * approximately; lut[j] is the bin of its left end. The kernel starts
+ * there and steps (down, then up) to the exact bin, so the table only has
+ * to be close; it is dropped when some cell spans many edges. */
+static void qn_bin_lut_build(struct qn_bin_axis *ax) {
+  ax->lut_cells = 0;
+  const double lo = ax->lo, hi = ax->hi;
+  if (!isfinite(lo) || !isfinite(hi) || !(hi > lo) || !isfinite(hi - lo)) return;
+  const int64_t cells = QN_MIN((int64_t)QN_BIN_LUT_CELLS, 4 * ax->nbins);
+  const double w = (hi - lo) / (double)cells;
+  for (int64_t j = 0; j < cells; j++) {
+    int64_t b = qn_bin_axis_find(ax, lo + (double)j * w);
+    ax->lut[j] = (uint32_t)(b < 0 ? 0 : b);
+  }
+  for (int64_t j = 0; j + 1 < cells; j++)
+    if (ax->lut[j + 1] - ax->lut[j] > QN_BIN_LUT_SPAN) return;
+  if ((int64_t)ax->nbins - 1 - ax->lut[cells - 1] > QN_BIN_LUT_SPAN) return;
+  if (ax->nbins > UINT32_MAX) return;
+  ax->lut_scale = (double)cells / (hi - lo);
+  ax->lut_cells = (int)cells;
 }
 
 int64_t qn_bin_axis_find(const struct qn_bin_axis *ax, double x) {
@@ -292,6 +326,64 @@ static int qn_bin_index_regular(const struct qn_bin_axis *ax, const double *rest
   return bad != 0;
 }
 
+/* The same without verification, for axes whose guess is provably within
+ * one bin (ax->guess_exact): one correction step each way is then exact. */
+QN_BIN_HOT
+static void qn_bin_index_regular_fast(const struct qn_bin_axis *ax, const double *restrict x,
+                                      int64_t n, double stride, double oor, int add,
+                                      double *restrict idx) {
+  const double lo = ax->lo, hi = ax->hi, scale = ax->scale, step = ax->step;
+  const double last = (double)(ax->nbins - 1);
+#define QN_BIN_FAST_BODY(ADD)                                               \
+  for (int64_t i = 0; i < n; i++) {                                         \
+    const double v = x[i];                                                  \
+    double t = (v - lo) * scale;                                            \
+    t = t >= 0.0 ? t : 0.0;                                                 \
+    t = t <= last ? t : last;                                               \
+    const double b = floor(t);                                              \
+    const double e0 = qn_bin_edge(b, step, lo);                             \
+    double e1 = qn_bin_edge(b + 1.0, step, lo);                             \
+    e1 = b < last ? e1 : hi;                                                \
+    double up = v >= e1 ? stride : 0.0;                                     \
+    up = b < last ? up : 0.0;                                               \
+    const double dn = v < e0 ? stride : 0.0;                                \
+    const double c = b * stride + up - dn;                                  \
+    const int64_t in = (v >= lo) & (v <= hi);                               \
+    const double cc = in ? c : oor;                                         \
+    idx[i] = ADD ? idx[i] + cc : cc;                                        \
+  }
+  if (add) {
+    QN_BIN_FAST_BODY(1)
+  } else {
+    QN_BIN_FAST_BODY(0)
+  }
+#undef QN_BIN_FAST_BODY
+}
+
+/* Irregular axis through the lookup table: start at the table's bin for
+ * the value's cell, step down while below the bin's left edge, up while at
+ * or past the next edge (a few steps at most: the table is built so). */
+QN_BIN_HOT
+static void qn_bin_index_lut(const struct qn_bin_axis *ax, const double *restrict x, int64_t n,
+                             double stride, double oor, int add, double *restrict idx) {
+  const double *restrict e = ax->edges;
+  const int64_t last = ax->nbins - 1;
+  const double lo = ax->lo, hi = ax->hi, ls = ax->lut_scale;
+  const double lastcell = (double)(ax->lut_cells - 1);
+  for (int64_t i = 0; i < n; i++) {
+    const double v = x[i];
+    double t = (v - lo) * ls;
+    t = t >= 0.0 ? t : 0.0;
+    t = t <= lastcell ? t : lastcell;
+    int64_t b = ax->lut[(int64_t)t];
+    while (b > 0 && v < e[b]) b--;
+    while (b < last && v >= e[b + 1]) b++;
+    const int in = (v >= lo) & (v <= hi);
+    const double c = in ? (double)b * stride : oor;
+    idx[i] = add ? idx[i] + c : c;
+  }
+}
+
 QN_BIN_HOT
 static void qn_bin_index_irregular(const struct qn_bin_axis *ax, const double *restrict x,
                                    int64_t n, double stride, double oor, int add,
@@ -381,7 +473,9 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
       const struct qn_bin_axis *ax = &plan->axes[k];
       const double *x = qn_bin_load(axes[k], r, m, xb);
       const double stride = (double)plan->strides[k];
-      if (ax->regular && ax->step != 0.0) {
+      if (ax->regular && ax->guess_exact) {
+        qn_bin_index_regular_fast(ax, x, m, stride, trash, k > 0, idx);
+      } else if (ax->regular && ax->step != 0.0) {
         /* On failure the axis' contribution is unknown: rebuild the
          * block's indices from axis 0 by the exact path. */
         if (qn_bin_index_regular(ax, x, m, stride, trash, k > 0, idx)) {
@@ -391,6 +485,8 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
         }
       } else if (ax->regular) {
         qn_bin_index_exact(ax, x, m, stride, trash, k > 0, idx);
+      } else if (ax->lut_cells > 0) {
+        qn_bin_index_lut(ax, x, m, stride, trash, k > 0, idx);
       } else {
         qn_bin_index_irregular(ax, x, m, stride, trash, k > 0, idx);
       }

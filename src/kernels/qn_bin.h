@@ -29,6 +29,8 @@
 /* Rows per kernel block: index pass, then accumulation pass. Small enough
  * that the block's scratch stays in L1/L2. Does not affect results. */
 #define QN_BIN_BLOCK 1024
+#define QN_BIN_LUT_CELLS 1024
+#define QN_BIN_LUT_SPAN 4
 
 /* One axis. `edges` is owned by the caller and must outlive the plan. */
 struct qn_bin_axis {
@@ -38,6 +40,15 @@ struct qn_bin_axis {
   double lo, hi;       /* edges[0], edges[nbins] */
   double scale;        /* regular: nbins / (hi - lo), the first guess */
   double step;         /* regular: (hi - lo) / nbins, linspace's step */
+  /* Regular: the guess is provably within one bin of the truth (error
+   * bound checked at setup), so one correction step needs no verification. */
+  int guess_exact;
+  /* Irregular: a lookup table over QN_BIN_LUT_CELLS (or fewer) equal cells
+   * of [lo, hi] giving the first bin a cell can hold; used when no cell
+   * spans more than QN_BIN_LUT_SPAN edges (else binary search). */
+  int lut_cells;       /* 0 = no table */
+  double lut_scale;    /* lut_cells / (hi - lo) */
+  uint32_t lut[1024];
 };
 
 /* Value accumulators of one cell (present when the plan has a value).

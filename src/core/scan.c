@@ -60,6 +60,8 @@ struct qn_scan {
   int *filecol;          /* [file * ncols + k]: column index within the file */
   int64_t *file_morsel0; /* first global morsel of each file */
   int64_t *file_block0;  /* first block of each file */
+  int64_t *file_done;    /* blocks of each file computed so far */
+  int released;          /* files [0, released) have been released */
   int64_t nblocks;
   int64_t block_rows;    /* B * M */
   int has_serial, has_parallel;
@@ -132,18 +134,40 @@ static int qn_scan_read_cols(struct qn_scan *s, struct qn_scan_buffer *buf, int 
   return QN_OK;
 }
 
-/* The reader thread: loads blocks in order into free buffers. */
+/* Files whose every block has been computed, not yet released: their
+ * handles and caches are given back (by this thread, the only one that
+ * calls a serial library such as libhdf5). Called with the lock held;
+ * drops it around each release. */
+static void qn_scan_release_done(struct qn_scan *s) {
+  while (s->released < s->src->nfiles) {
+    int f = s->released;
+    if (s->file_done[f] != s->file_block0[f + 1] - s->file_block0[f]) break;
+    s->released++;
+    struct qn_reader *r = s->src->files[f];
+    if (!r->ops->release) continue;
+    pthread_mutex_unlock(&s->lock);
+    r->ops->release(r);
+    pthread_mutex_lock(&s->lock);
+  }
+}
+
+/* The reader thread: loads blocks in order into free buffers, and releases
+ * each file once the workers are done with it. It stays until every file is
+ * released, so a table of many files never holds them all open. */
 static void *qn_scan_reader(void *arg) {
   struct qn_scan *s = arg;
   struct qn_error err;
   qn_error_init(&err);
   for (;;) {
     pthread_mutex_lock(&s->lock);
-    while (!s->failed && s->nfree == 0 && s->next_read < s->nblocks)
+    for (;;) {
+      qn_scan_release_done(s);
+      if (s->failed || (s->next_read >= s->nblocks && s->released == s->src->nfiles)) {
+        pthread_mutex_unlock(&s->lock);
+        return NULL;
+      }
+      if (s->nfree > 0 && s->next_read < s->nblocks) break;
       pthread_cond_wait(&s->cond, &s->lock);
-    if (s->failed || s->next_read >= s->nblocks) {
-      pthread_mutex_unlock(&s->lock);
-      return NULL;
     }
     int slot = s->free_list[--s->nfree];
     int64_t b = s->next_read++;
@@ -255,6 +279,7 @@ static void qn_scan_worker(void *arg, int worker) {
       break;
     }
     pthread_mutex_lock(&s->lock);
+    s->file_done[buf->block.file]++; /* the reader thread releases finished files */
     s->free_list[s->nfree++] = slot;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
@@ -316,6 +341,7 @@ static void qn_scan_free(struct qn_scan *s) {
   free(s->filecol);
   free(s->file_morsel0);
   free(s->file_block0);
+  free(s->file_done);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->cond);
 }
@@ -327,7 +353,8 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
   s->filecol = calloc((size_t)nf * (size_t)s->ncols + 1, sizeof *s->filecol);
   s->file_morsel0 = calloc((size_t)nf + 1, sizeof *s->file_morsel0);
   s->file_block0 = calloc((size_t)nf + 1, sizeof *s->file_block0);
-  if (!s->filecol || !s->file_morsel0 || !s->file_block0)
+  s->file_done = calloc((size_t)nf + 1, sizeof *s->file_done);
+  if (!s->filecol || !s->file_morsel0 || !s->file_block0 || !s->file_done)
     return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
   for (int k = 0; k < s->ncols; k++) {
     enum qn_type t = src->cols[opt->cols[k]].type;

@@ -34,7 +34,9 @@ struct qn_h5_col {
   enum qn_h5_kind kind;
   char *dset_path;   /* absolute path of the dataset */
   hid_t dset;        /* opened lazily by the reader thread, -1 until then */
-  hid_t memtype;     /* native type (or one-field compound) for H5Dread */
+  hid_t native;      /* native memory type of the values */
+  hid_t memtype;     /* what H5Dread converts to: native, or a one-field
+                        compound for a field (made in qn_h5_prepare) */
   int j;             /* column of a 2-D dataset */
   int64_t ncols2d;
   char *field;       /* compound field name */
@@ -46,10 +48,14 @@ struct qn_h5_col {
   int64_t cache_bytes; /* reserved from the budget for the chunk cache */
 };
 
+/* Handles are opened lazily and dropped by qn_h5_release once the scan is
+ * done with the file, so a table of a thousand files holds neither a
+ * thousand HDF5 metadata caches nor a thousand descriptors. */
 struct qn_h5_reader {
   struct qn_reader base;
-  hid_t file;
-  int fd;
+  hid_t file;           /* reader thread only */
+  int fd;               /* any thread, under fd_lock */
+  pthread_mutex_t fd_lock;
   char *prefix; /* group or dataset the columns are relative to ("/" = root) */
   struct qn_h5_col *hcols;
   int cap;
@@ -61,6 +67,44 @@ static void qn_h5_quiet(void) {
   /* libhdf5 prints its error stack to stderr by default; we report
    * errors ourselves. The setting is process-wide and idempotent. */
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static int qn_h5_get_file(struct qn_h5_reader *h, struct qn_error *err) {
+  if (h->file >= 0) return QN_OK;
+  h->file = H5Fopen(h->base.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (h->file < 0) return qn_error_set(err, QN_EIO, "%s: cannot reopen the HDF5 file", h->base.path);
+  return QN_OK;
+}
+
+static int qn_h5_get_fd(struct qn_h5_reader *h, int *fd, struct qn_error *err) {
+  pthread_mutex_lock(&h->fd_lock);
+  if (h->fd < 0) h->fd = open(h->base.path, O_RDONLY | O_CLOEXEC);
+  *fd = h->fd;
+  int e = errno;
+  pthread_mutex_unlock(&h->fd_lock);
+  if (*fd < 0) return qn_error_set(err, QN_EIO, "%s: %s", h->base.path, strerror(e));
+  return QN_OK;
+}
+
+/* Drops handles, datasets and chunk caches; the columns and the raw chunk
+ * addresses stay, and the next read reopens what it needs. */
+static void qn_h5_release(struct qn_reader *r) {
+  struct qn_h5_reader *h = (struct qn_h5_reader *)r;
+  for (int i = 0; i < r->ncols && h->hcols; i++) {
+    struct qn_h5_col *hc = &h->hcols[i];
+    if (hc->dset >= 0) H5Dclose(hc->dset);
+    hc->dset = -1;
+    if (hc->memtype >= 0 && hc->memtype != hc->native) H5Tclose(hc->memtype);
+    hc->memtype = hc->native;
+    if (hc->cache_bytes) qn_mem_release(r->ctx, hc->cache_bytes);
+    hc->cache_bytes = 0;
+  }
+  if (h->file >= 0) H5Fclose(h->file);
+  h->file = -1;
+  pthread_mutex_lock(&h->fd_lock);
+  if (h->fd >= 0) close(h->fd);
+  h->fd = -1;
+  pthread_mutex_unlock(&h->fd_lock);
 }
 
 static enum qn_type qn_h5_map_type(hid_t t, hid_t *native) {
@@ -147,7 +191,7 @@ static int qn_h5_add_dataset(struct qn_h5_reader *h, const char *path, int as_ta
         if (as_table || !*rel) snprintf(name, sizeof name, "%s", fname);
         else snprintf(name, sizeof name, "%s.%s", rel, fname);
         struct qn_h5_col hc = {.kind = QN_H5_FIELD, .dset_path = qn_strdup(path),
-                               .field = qn_strdup(fname), .memtype = native};
+                               .field = qn_strdup(fname), .native = native, .memtype = native};
         status = qn_h5_add(h, name, qt, (int64_t)dims[0], &hc, err);
       }
       H5Tclose(ft);
@@ -163,7 +207,7 @@ static int qn_h5_add_dataset(struct qn_h5_reader *h, const char *path, int as_ta
         if (rank == 2) snprintf(name, sizeof name, "%s[%lld]", rel, (long long)j);
         else snprintf(name, sizeof name, "%s", rel);
         struct qn_h5_col hc = {.kind = rank == 2 ? QN_H5_COLUMN2D : QN_H5_PLAIN,
-                               .dset_path = qn_strdup(path), .memtype = native,
+                               .dset_path = qn_strdup(path), .native = native, .memtype = native,
                                .j = (int)j, .ncols2d = k};
         status = qn_h5_add(h, name, qt, (int64_t)dims[0], &hc, err);
       }
@@ -252,6 +296,7 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
   h->base.path = qn_strdup(path);
   h->file = -1;
   h->fd = -1;
+  pthread_mutex_init(&h->fd_lock, NULL);
   h->prefix = qn_strdup(sub && *sub ? sub : "/");
   if (!h->base.path || !h->prefix) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
@@ -264,12 +309,6 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
     status = qn_error_set(err, QN_EFORMAT,
                           "%s: HDF5 signature at byte 0 but the file cannot be opened "
                           "(truncated or corrupt; %lld bytes)", path, size);
-    goto done;
-  }
-  h->fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (h->fd < 0) {
-    int e = errno;
-    status = qn_error_set(err, QN_EIO, "%s: %s", path, strerror(e));
     goto done;
   }
   H5O_info_t oi;
@@ -302,6 +341,7 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
     if (hc->raw && hc->chunk_rows < h->base.io_rows_hint) h->base.io_rows_hint = hc->chunk_rows;
     if (hc->raw && h->base.io_rows_hint == 0) h->base.io_rows_hint = hc->chunk_rows;
   }
+  qn_h5_release(&h->base);
   *out = &h->base;
   h = NULL;
 done:
@@ -311,19 +351,15 @@ done:
 
 static void qn_h5_close(struct qn_reader *r) {
   struct qn_h5_reader *h = (struct qn_h5_reader *)r;
+  qn_h5_release(r);
   for (int i = 0; i < r->ncols && h->hcols; i++) {
-    struct qn_h5_col *hc = &h->hcols[i];
-    if (hc->dset >= 0) H5Dclose(hc->dset);
-    if (hc->kind == QN_H5_FIELD && hc->memtype >= 0 && hc->dset >= 0) H5Tclose(hc->memtype);
-    if (hc->cache_bytes) qn_mem_release(r->ctx, hc->cache_bytes);
-    free(hc->dset_path);
-    free(hc->field);
-    free(hc->addr);
+    free(h->hcols[i].dset_path);
+    free(h->hcols[i].field);
+    free(h->hcols[i].addr);
   }
   free(h->hcols);
   qn_reader_free_columns(r);
-  if (h->file >= 0) H5Fclose(h->file);
-  if (h->fd >= 0) close(h->fd);
+  pthread_mutex_destroy(&h->fd_lock);
   free(h->prefix);
   free(r->path);
   free(h);
@@ -334,6 +370,8 @@ static int qn_h5_read_raw(struct qn_h5_reader *h, int col, int64_t row0, int64_t
   const struct qn_h5_col *hc = &h->hcols[col];
   size_t w = qn_type_size(h->base.cols[col].type);
   char *dst = out->data;
+  int fd;
+  QN_RETURN_IF_ERROR(qn_h5_get_fd(h, &fd, err));
   int64_t row = row0, end = row0 + n;
   while (row < end) {
     int64_t c = row / hc->chunk_rows;
@@ -343,7 +381,7 @@ static int qn_h5_read_raw(struct qn_h5_reader *h, int col, int64_t row0, int64_t
     off_t off = (off_t)(hc->addr[c] + in * (int64_t)w);
     size_t got = 0;
     while (got < bytes) {
-      ssize_t r = pread(h->fd, dst + got, bytes - got, off + (off_t)got);
+      ssize_t r = pread(fd, dst + got, bytes - got, off + (off_t)got);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
         return qn_error_set(err, r == 0 ? QN_EFORMAT : QN_EIO,
@@ -380,13 +418,15 @@ static int qn_h5_map(struct qn_reader *r, int col, int64_t row0, int64_t n, cons
   int64_t off = hc->addr[c] + (row0 - c * hc->chunk_rows) * (int64_t)w;
   if (off % (int64_t)w != 0) return QN_EUNSUPPORTED; /* keep values aligned */
   struct stat st;
-  if (fstat(h->fd, &st) != 0 || off + n * (int64_t)w > (int64_t)st.st_size)
+  int fd;
+  QN_RETURN_IF_ERROR(qn_h5_get_fd(h, &fd, err));
+  if (fstat(fd, &st) != 0 || off + n * (int64_t)w > (int64_t)st.st_size)
     return QN_EUNSUPPORTED; /* truncated: pread reports it with the offset */
   int64_t page = 4096, start = off / page * page;
   size_t len = (size_t)(off + n * (int64_t)w - start);
   struct qn_h5_mapping *m = malloc(sizeof *m);
   if (!m) return qn_error_set(err, QN_ENOMEM, "out of memory");
-  m->base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, h->fd, (off_t)start);
+  m->base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)start);
   if (m->base == MAP_FAILED) {
     free(m);
     return QN_EUNSUPPORTED;
@@ -408,6 +448,7 @@ static void qn_h5_unmap(struct qn_reader *r, void *token) {
  * chunk (budgeted) and build the memory type. Reader thread only. */
 static int qn_h5_prepare(struct qn_h5_reader *h, int col, struct qn_error *err) {
   struct qn_h5_col *hc = &h->hcols[col];
+  QN_RETURN_IF_ERROR(qn_h5_get_file(h, err));
   hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
   hid_t d = H5Dopen2(h->file, hc->dset_path, H5P_DEFAULT);
   if (d < 0) {
@@ -438,9 +479,8 @@ static int qn_h5_prepare(struct qn_h5_reader *h, int col, struct qn_error *err) 
   H5Pclose(dapl);
   if (hc->dset < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, hc->dset_path);
   if (hc->kind == QN_H5_FIELD) {
-    hid_t native = hc->memtype;
-    hc->memtype = H5Tcreate(H5T_COMPOUND, H5Tget_size(native));
-    if (hc->memtype < 0 || H5Tinsert(hc->memtype, hc->field, 0, native) < 0)
+    hc->memtype = H5Tcreate(H5T_COMPOUND, H5Tget_size(hc->native));
+    if (hc->memtype < 0 || H5Tinsert(hc->memtype, hc->field, 0, hc->native) < 0)
       return qn_error_set(err, QN_EFORMAT, "%s: cannot read field %s of %s", h->base.path,
                           hc->field, hc->dset_path);
   }
@@ -508,6 +548,7 @@ static void qn_h5_filters(hid_t plist, char *buf, size_t cap) {
 static int qn_h5_info(struct qn_reader *r, void *info, struct qn_error *err) {
   struct qn_h5_reader *h = (struct qn_h5_reader *)r;
   json_t *cols = json_object_get((json_t *)info, "columns");
+  QN_RETURN_IF_ERROR(qn_h5_get_file(h, err));
   for (int i = 0; i < r->ncols; i++) {
     const struct qn_h5_col *hc = &h->hcols[i];
     json_t *c = json_array_get(cols, (size_t)i);
@@ -538,5 +579,6 @@ static int qn_h5_info(struct qn_reader *r, void *info, struct qn_error *err) {
   return QN_OK;
 }
 
-static const struct qn_reader_ops qn_h5_ops = {"hdf5", qn_h5_read, qn_h5_close, qn_h5_info,
-                                               qn_h5_map, qn_h5_unmap};
+static const struct qn_reader_ops qn_h5_ops = {"hdf5",      qn_h5_read,  qn_h5_close,
+                                               qn_h5_info,  qn_h5_map,   qn_h5_unmap,
+                                               qn_h5_release};

@@ -52,6 +52,9 @@ struct qn_reader_ops {
   int (*map)(struct qn_reader *r, int col, int64_t row0, int64_t n, const void **data,
              void **token, struct qn_error *err);
   void (*unmap)(struct qn_reader *r, void *token);
+  /* Optional: the scan is done with this file for now (no read or map in
+   * flight); drop handles and caches. A later read must reopen them. */
+  void (*release)(struct qn_reader *r);
 };
 
 struct qn_reader {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# A glob of 150 files is one table, read in name order, with at most 48 file
+# descriptors: quern releases each file's handles when it is done with it.
+source "$(dirname "$0")/lib.bash"
+cd "$work"
+for i in $(seq -w 1 150); do "$QUERN" gen sim --rows 3000 --seed "$i" -o "f$i.h5"; done
+( ulimit -n 48; run_quern 0 stats 'f*.h5' --per-file -c x -o all.json; [ "$fails" = 0 ] )
+check "150 files under ulimit -n 48" test -s all.json
+check "rows, order and per-file counts" /usr/bin/python3 -c "
+import json, glob, h5py, numpy as np, math
+d = json.load(open('all.json'))
+files = sorted(glob.glob('f*.h5'))
+assert d['rows'] == 150 * 3000, d['rows']
+assert [f['path'] for f in d['files']] == files
+x = np.concatenate([h5py.File(f)['x'][:] for f in files])
+c = d['columns']['x']
+assert c['count'] == x.size and c['min'] == x.min() and c['max'] == x.max()
+assert abs(c['sum'] - math.fsum(x)) <= 1e-12 * abs(c['sum'])
+assert all(f['columns']['x']['count'] == 3000 for f in d['files'])"
+finish

@@ -36,21 +36,18 @@ typedef double qn_v4d __attribute__((vector_size(32)));
 typedef float qn_v4f __attribute__((vector_size(16)));
 typedef int64_t qn_v4l __attribute__((vector_size(32)));
 
-static inline qn_v4d qn_load4_f64(const double *p) {
-  qn_v4d v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-static inline qn_v4d qn_load4_f32(const float *p) {
-  qn_v4f v;
-  memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, qn_v4d);
-}
-
-/* Lane-wise select: m ? a : b (the ternary is C++-only on vectors). */
-static inline qn_v4d qn_sel(qn_v4l m, qn_v4d a, qn_v4d b) {
-  return (qn_v4d)(((qn_v4l)a & m) | ((qn_v4l)b & ~m));
-}
+/* Loads and selects are macros, not functions: a function taking or
+ * returning a 32-byte vector would change the ABI between the avx2 and
+ * default clones (clang rejects it). */
+#define QN_LOAD4_F64(dst, p) memcpy(&(dst), (p), sizeof(dst))
+#define QN_LOAD4_F32(dst, p)                    \
+  do {                                          \
+    qn_v4f qn_t_;                               \
+    memcpy(&qn_t_, (p), sizeof qn_t_);          \
+    (dst) = __builtin_convertvector(qn_t_, qn_v4d); \
+  } while (0)
+/* Lane-wise select: m ? a : b (the vector ternary is C++-only). */
+#define QN_SEL(m, a, b) ((qn_v4d)(((qn_v4l)(a) & (m)) | ((qn_v4l)(b) & ~(m))))
 
 /* One step of pass 1 on 4 values: NaN count, min, max, TwoSum. */
 #define QN_PASS1_STEP(x, s, e, mn, mx, nn)                                             \
@@ -61,8 +58,8 @@ static inline qn_v4d qn_sel(qn_v4l m, qn_v4d a, qn_v4d b) {
     e += (s - (t - bp)) + (y - bp);                                                    \
     s = t;                                                                             \
     nn -= ~ok; /* ok is -1 where x is a number, 0 where NaN: ~ok is -1 on NaN */     \
-    mn = qn_sel((x) < mn, (x), mn);                                                    \
-    mx = qn_sel((x) > mx, (x), mx);                                                    \
+    mn = QN_SEL((x) < mn, (x), mn);                                                    \
+    mx = QN_SEL((x) > mx, (x), mx);                                                    \
   } while (0)
 
 #define QN_STATS_FLOAT(NAME, T, LOAD4)                                                 \
@@ -74,7 +71,9 @@ static inline qn_v4d qn_sel(qn_v4l m, qn_v4d a, qn_v4d b) {
     qn_v4l nn0 = {0}, nn1 = {0};                                                       \
     int64_t i = 0;                                                                     \
     for (; i + 8 <= n; i += 8) {                                                       \
-      qn_v4d a = LOAD4(v + i), b = LOAD4(v + i + 4);                                   \
+      qn_v4d a, b;                                                                     \
+      LOAD4(a, v + i);                                                                 \
+      LOAD4(b, v + i + 4);                                                             \
       QN_PASS1_STEP(a, s0, e0, mn0, mx0, nn0);                                         \
       QN_PASS1_STEP(b, s1, e1, mn1, mx1, nn1);                                         \
     }                                                                                  \
@@ -119,7 +118,9 @@ static inline qn_v4d qn_sel(qn_v4l m, qn_v4d a, qn_v4d b) {
     const qn_v4d mv = {m, m, m, m}, zero = {0, 0, 0, 0};                               \
     qn_v4d c0 = zero, c1 = zero, q0 = zero, q1 = zero;                                 \
     for (i = 0; i + 8 <= n; i += 8) {                                                  \
-      qn_v4d a = LOAD4(v + i), b = LOAD4(v + i + 4);                                   \
+      qn_v4d a, b;                                                                     \
+      LOAD4(a, v + i);                                                                 \
+      LOAD4(b, v + i + 4);                                                             \
       qn_v4d da = (qn_v4d)((qn_v4l)(a - mv) & (a == a));                               \
       qn_v4d db = (qn_v4d)((qn_v4l)(b - mv) & (b == b));                               \
       c0 += da;                                                                        \
@@ -140,8 +141,8 @@ static inline qn_v4d qn_sel(qn_v4l m, qn_v4d a, qn_v4d b) {
     out->m2 = m2 > 0 ? m2 : 0;                                                         \
   }
 
-QN_STATS_FLOAT(qn_stats_f64, double, qn_load4_f64)
-QN_STATS_FLOAT(qn_stats_f32, float, qn_load4_f32)
+QN_STATS_FLOAT(qn_stats_f64, double, QN_LOAD4_F64)
+QN_STATS_FLOAT(qn_stats_f32, float, QN_LOAD4_F32)
 
 /* ----- integers ----- */
 

@@ -506,8 +506,8 @@ static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *
                               void **mem, void **ws, int nws, struct qn_error *err) {
   int64_t gb = qn_bin_grid_bytes(plan);
   char what[160], a[32];
-  snprintf(what, sizeof what, "the bin grids (%d lanes of %lld cells, %s each)", lanes,
-           (long long)plan->ncells, qn_format_size(gb, a, sizeof a));
+  snprintf(what, sizeof what, "the bin grids (%d lane%s of %lld cells, %s each)", lanes,
+           lanes == 1 ? "" : "s", (long long)plan->ncells, qn_format_size(gb, a, sizeof a));
   if (gb > INT64_MAX / lanes - 64)
     return qn_error_set(err, QN_ELIMIT, "%s do not fit in memory", what);
   *mem = qn_mem_alloc(ctx, (size_t)(gb * lanes), what, err);

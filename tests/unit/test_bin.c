@@ -12,18 +12,6 @@
 
 #include "kernels/qn_bin.h"
 
-/* harness.h's QN_TEST names its parameter `name`, which also rewrites the
- * `.name` member it assigns; until it is fixed there, a local copy with the
- * parameter renamed (same registration, same CTest scan). */
-#undef QN_TEST
-#define QN_TEST(tname)                                                      \
-  static void qn_test_##tname(void);                                        \
-  __attribute__((constructor)) static void qn_test_reg_##tname(void) {      \
-    qn_test_cases[qn_test_ncases].name = #tname;                            \
-    qn_test_cases[qn_test_ncases++].fn = qn_test_##tname;                   \
-  }                                                                         \
-  static void qn_test_##tname(void)
-
 /* ----- helpers ----------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;

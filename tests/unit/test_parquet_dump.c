@@ -67,6 +67,13 @@ static int64_t geti(const void *d, enum qn_type t, int64_t i) {
   }
 }
 
+static long double num(const void *d, enum qn_type t, int64_t i) {
+  if (t == QN_FLOAT32) return ((const float *)d)[i];
+  if (t == QN_FLOAT64) return ((const double *)d)[i];
+  if (t == QN_UINT64) return (long double)((const uint64_t *)d)[i];
+  return (long double)geti(d, t, i);
+}
+
 static void smin_max(struct part *p, const char *s, size_t n) {
   char *c = malloc(n + 1);
   memcpy(c, s, n);
@@ -98,13 +105,14 @@ static void fold_block(int c, int64_t row0, int64_t n, struct part *p) {
   qn_error_init(&err);
   if (g_r->ops->read(g_r, c, row0, n, &b, &err) != QN_OK) die(err.message);
   memset(p, 0, sizeof *p);
+  /* block mean first, so the sum of squares is taken around it */
   long double mean = 0;
-  if (qn_type_is_float(col->type)) {
+  if (col->type != QN_STRING) {
     long double s = 0;
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++) {
       if (b.valid && !b.valid[i]) continue;
-      double v = col->type == QN_FLOAT32 ? ((float *)data)[i] : ((double *)data)[i];
+      long double v = num(data, col->type, i);
       if (isnan(v)) continue;
       s += v;
       k++;
@@ -141,6 +149,8 @@ static void fold_block(int c, int64_t row0, int64_t n, struct part *p) {
       p->has = 1;
       p->count++;
       p->isum += v;
+      p->fsum += (long double)v;
+      p->fsq += ((long double)v - mean) * ((long double)v - mean);
     } else {
       int64_t v = geti(data, col->type, i);
       if (!p->has || v < p->imin) p->imin = v;
@@ -148,6 +158,8 @@ static void fold_block(int c, int64_t row0, int64_t n, struct part *p) {
       p->has = 1;
       p->count++;
       p->isum += v;
+      p->fsum += (long double)v;
+      p->fsq += ((long double)v - mean) * ((long double)v - mean);
     }
   }
   if (col->type == QN_STRING) qn_mem_free(g_ctx, b.data);
@@ -157,7 +169,7 @@ static void fold_block(int c, int64_t row0, int64_t n, struct part *p) {
 }
 
 static void merge(struct part *a, const struct part *b, enum qn_type t) {
-  if (qn_type_is_float(t) && b->count) {
+  if (t != QN_STRING && b->count) {
     /* Chan et al.: combine sums of squares around each part's mean */
     if (a->count) {
       long double na = a->count, nb = b->count;
@@ -271,16 +283,15 @@ static void cmd_stats(int threads) {
                tot.fmin, tot.fmax, tot.fsum, tot.fsum / tot.count, sqrtl(tot.fsq / tot.count));
       }
     } else if (tot.count) {
+      /* integers as strings: JSON numbers lose digits past 2^53 in JS */
       if (col->type == QN_UINT64)
-        printf(", \"min\": %" PRIu64 ", \"max\": %" PRIu64, tot.umin, tot.umax);
+        printf(", \"min\": \"%" PRIu64 "\", \"max\": \"%" PRIu64 "\"", tot.umin, tot.umax);
       else
-        printf(", \"min\": %" PRId64 ", \"max\": %" PRId64, tot.imin, tot.imax);
-      printf(", \"sum\": ");
+        printf(", \"min\": \"%" PRId64 "\", \"max\": \"%" PRId64 "\"", tot.imin, tot.imax);
+      printf(", \"sum\": \"");
       print_i128(tot.isum);
-      /* mean/std from a second exact-ish pass are not needed: the oracle
-       * checks avg and stddev_pop against these sums to 1e-9 */
       long double mean = (long double)tot.isum / tot.count;
-      printf(", \"mean\": %.17Lg", mean);
+      printf("\", \"mean\": %.17Lg, \"std\": %.17Lg", mean, sqrtl(tot.fsq / tot.count));
     }
     if (col->time_unit) printf(", \"time_unit\": %" PRId64, col->time_unit);
     printf("}\n");

@@ -15,10 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Readers that are still being built are weak, so the library links without
- * them; opening such a file then says the format is not supported. */
-int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
-               struct qn_error *err) __attribute__((weak));
+/* The CSV reader is still being built: weak, so the library links without
+ * it (a text file is then refused with a clear message). */
 int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
                 struct qn_error *err) __attribute__((weak));
 
@@ -66,10 +64,7 @@ int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
   if (sub)
     return qn_error_set(err, QN_EINVAL, "%s: not an HDF5 file, so ':%s' cannot address a group",
                         path, sub);
-  if (got >= 4 && memcmp(head, "PAR1", 4) == 0) {
-    if (!qn_pq_open) return qn_error_set(err, QN_EUNSUPPORTED, "%s: Parquet is not supported yet", path);
-    return qn_pq_open(ctx, path, out, err);
-  }
+  if (got >= 4 && memcmp(head, "PAR1", 4) == 0) return qn_pq_open(ctx, path, out, err);
   if (!qn_csv_open)
     return qn_error_set(err, QN_EFORMAT,
                         "%s: not an HDF5 or Parquet file (CSV input is not supported yet)", path);

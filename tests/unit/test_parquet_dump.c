@@ -16,6 +16,8 @@
  *     prints the values of one column, one per line ("null" for nulls).
  *   test_parquet_dump schema FILE
  *     one line per column: name, type name, nullable, rows.
+ *   test_parquet_dump write FILE ROWS CODEC [ROW_GROUP_BYTES [PAGE_BYTES]]
+ *     writes the table of test_parquet_gen.h with quern's writer.
  * Exit 0 on success, 1 with "error: MESSAGE" on stderr otherwise.
  */
 #include <inttypes.h>
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "io/qn_source.h"
+#include "test_parquet_gen.h"
 
 struct part {
   int64_t count, null, nan;
@@ -413,7 +416,23 @@ static void cmd_values(const char *name, int64_t r0, int64_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) die("usage: test_parquet_dump stats|random|values|schema FILE [options]");
+  if (argc < 3) die("usage: test_parquet_dump stats|random|values|schema|write FILE [options]");
+  if (strcmp(argv[1], "write") == 0) {
+    struct qn_context *wctx;
+    struct qn_error werr;
+    struct qn_pq_writer_options opt;
+    qn_error_init(&werr);
+    qn_pq_writer_options_init(&opt);
+    if (argc < 5) die("write needs FILE ROWS CODEC");
+    if (qn_pq_codec_parse(argv[4], &opt.codec, &werr)) die(werr.message);
+    if (argc > 5) opt.row_group_bytes = atoll(argv[5]);
+    if (argc > 6) opt.page_bytes = atoll(argv[6]);
+    if (qn_context_new(NULL, &wctx, &werr) != QN_OK) die(werr.message);
+    if (pqg_write(wctx, argv[2], atoll(argv[3]), &opt, &werr) != QN_OK) die(werr.message);
+    if (qn_context_used_bytes(wctx) != 0) die("budgeted memory leaked");
+    qn_context_free(wctx);
+    return 0;
+  }
   const char *cmd = argv[1];
   g_file = argv[2];
   int threads = 1;

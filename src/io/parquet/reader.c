@@ -72,6 +72,7 @@ struct qn_pq_reader {
   struct qn_pq_meta *meta;
   int *leaf_of;              /* exposed column -> leaf */
   struct qn_pq_colpool *pools;
+  pthread_mutex_t fd_lock;   /* guards reopening fd after release */
 };
 
 static const struct qn_reader_ops qn_pq_ops;
@@ -576,6 +577,18 @@ static int qn_pq_find_rg(const struct qn_pq_meta *m, int64_t row) {
   return lo;
 }
 
+static int qn_pq_reopen(struct qn_pq_reader *r, struct qn_error *err) {
+  int status = QN_OK;
+  pthread_mutex_lock(&r->fd_lock);
+  if (r->fd < 0) {
+    r->fd = open(r->base.path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0)
+      status = qn_error_set(err, QN_EIO, "%s: cannot reopen: %s", r->base.path, strerror(errno));
+  }
+  pthread_mutex_unlock(&r->fd_lock);
+  return status;
+}
+
 static int qn_pq_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
                       struct qn_colbuf *out, struct qn_error *err) {
   struct qn_pq_reader *r = (struct qn_pq_reader *)base;
@@ -599,6 +612,7 @@ static int qn_pq_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
     out->valid = NULL;
     return QN_OK;
   }
+  QN_RETURN_IF_ERROR(qn_pq_reopen(r, err));
   int rg = qn_pq_find_rg(r->meta, row0);
   struct qn_pq_cursor *c = qn_pq_cursor_take(r, leaf, rg, row0 - r->meta->rowgroups[rg].first_row);
   if (!c && !(c = qn_pq_cursor_new(r, leaf)))
@@ -703,12 +717,36 @@ static void qn_pq_close(struct qn_reader *base) {
   free(r->leaf_of);
   qn_pq_meta_free(r->meta);
   if (r->fd >= 0) close(r->fd);
+  pthread_mutex_destroy(&r->fd_lock);
   qn_reader_free_columns(base);
   free(base->path);
   free(r);
 }
 
-static const struct qn_reader_ops qn_pq_ops = {"parquet", qn_pq_read, qn_pq_close, qn_pq_info};
+/* The scan is done with this file for now: close the descriptor and drop
+ * every cursor (page buffers, dictionaries). A later read reopens. */
+static void qn_pq_release(struct qn_reader *base) {
+  struct qn_pq_reader *r = (struct qn_pq_reader *)base;
+  for (int l = 0; l < r->meta->nleaves; l++) {
+    pthread_mutex_lock(&r->pools[l].lock);
+    struct qn_pq_cursor *c = r->pools[l].idle;
+    r->pools[l].idle = NULL;
+    pthread_mutex_unlock(&r->pools[l].lock);
+    while (c) {
+      struct qn_pq_cursor *next = c->next;
+      qn_pq_cursor_free(base->ctx, c);
+      c = next;
+    }
+  }
+  pthread_mutex_lock(&r->fd_lock);
+  if (r->fd >= 0) close(r->fd);
+  r->fd = -1;
+  pthread_mutex_unlock(&r->fd_lock);
+}
+
+static const struct qn_reader_ops qn_pq_ops = {
+    .format = "parquet", .read = qn_pq_read, .close = qn_pq_close, .info = qn_pq_info,
+    .release = qn_pq_release};
 
 static int qn_pq_check_codecs(struct qn_pq_reader *r, struct qn_error *err) {
   const struct qn_pq_meta *m = r->meta;
@@ -757,6 +795,7 @@ int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
   struct qn_pq_reader *r = calloc(1, sizeof *r);
   if (!r) return qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
   r->fd = -1;
+  pthread_mutex_init(&r->fd_lock, NULL);
   r->base.ops = &qn_pq_ops;
   r->base.ctx = ctx;
   r->base.path = qn_strdup(path);

@@ -201,7 +201,9 @@ static void qn_plot_lines_draw(struct qn_plot_frame *f, const struct qn_plot_ser
     struct qn_plot_rgb c = qn_plot_palette[s % 8];
     cairo_set_source_rgb(cr, c.r, c.g, c.b);
     qn_plot_lines_path(f, &series[s]);
-    cairo_set_line_width(cr, fmax(1.5, f->font / 7));
+    /* Dense series (more points than pixel pairs) read better thin. */
+    int dense = (double)series[s].n > (f->right - f->left) / 2;
+    cairo_set_line_width(cr, dense ? 1.1 : fmax(1.5, f->font / 7));
     cairo_stroke(cr);
     if (series[s].n == 1 && isfinite(series[s].x[0]) && isfinite(series[s].y[0])) {
       cairo_arc(cr, qn_plot_frame_px(f, series[s].x[0]), qn_plot_frame_py(f, series[s].y[0]),

@@ -80,21 +80,20 @@ static int qn_mon_tree_push(struct qn_mon_tree *t, int pid) {
 
 /* Reads a whole small /proc file into buf (NUL-terminated); -1 if gone. */
 static ssize_t qn_mon_read(const char *path, char *buf, size_t cap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
   size_t n = 0;
-  ssize_t r;
+  ssize_t r, result = -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) goto done;
   while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) != 0) {
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      close(fd);
-      return -1;
-    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) goto done;
     n += (size_t)r;
   }
-  close(fd);
   buf[n] = '\0';
-  return (ssize_t)n;
+  result = (ssize_t)n;
+done:
+  if (fd >= 0) close(fd);
+  return result;
 }
 
 /* Appends the pids listed in one task's children file. The file is read in
@@ -452,45 +451,53 @@ static void qn_mon_leave(struct qn_mon_run *r) {
   sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
 }
 
+/* The forked child: back to the caller's signal state, then exec. On
+ * failure the errno goes up the close-on-exec pipe. Never returns. */
+static void qn_mon_child(struct qn_mon_run *r, int fd) {
+  sigaction(SIGCHLD, &r->old_chld, NULL);
+  sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+  execvp(r->opt->argv[0], (char *const *)r->opt->argv);
+  int e = errno;
+  ssize_t w = write(fd, &e, sizeof e);
+  (void)w;
+  _exit(QN_MONITOR_EXIT_NOT_STARTED);
+}
+
 /* Forks and execs CMD. Returns QN_OK once exec succeeded, QN_ECHILD with
  * the reason when it did not (the child is reaped). */
 static int qn_mon_spawn(struct qn_mon_run *r, struct qn_error *err) {
-  int fds[2];
+  int status = QN_OK, fds[2] = {-1, -1}, e = 0;
   const char *cmd = r->opt->argv[0];
-  if (pipe2(fds, O_CLOEXEC) != 0)
-    return qn_error_set(err, QN_ECHILD, "cannot run '%s': pipe: %s", cmd, strerror(errno));
+  ssize_t n;
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    status = qn_error_set(err, QN_ECHILD, "cannot run '%s': pipe: %s", cmd, strerror(errno));
+    goto done;
+  }
   fflush(NULL); /* no buffered output may be written twice */
   pid_t pid = fork();
   if (pid < 0) {
-    int e = errno;
-    close(fds[0]);
-    close(fds[1]);
-    return qn_error_set(err, QN_ECHILD, "cannot run '%s': fork: %s", cmd, strerror(e));
+    status = qn_error_set(err, QN_ECHILD, "cannot run '%s': fork: %s", cmd, strerror(errno));
+    goto done;
   }
   if (pid == 0) {
     close(fds[0]);
-    sigaction(SIGCHLD, &r->old_chld, NULL);
-    sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
-    execvp(cmd, (char *const *)r->opt->argv);
-    int e = errno;
-    ssize_t w = write(fds[1], &e, sizeof e);
-    (void)w;
-    _exit(QN_MONITOR_EXIT_NOT_STARTED);
+    qn_mon_child(r, fds[1]);
   }
   close(fds[1]);
-  int e = 0;
-  ssize_t n;
+  fds[1] = -1;
   do n = read(fds[0], &e, sizeof e);
   while (n < 0 && errno == EINTR);
-  close(fds[0]);
   r->child = pid;
   if (n == (ssize_t)sizeof e) { /* exec failed; EOF means it succeeded */
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
     r->child_done = 1;
-    return qn_error_set(err, QN_ECHILD, "cannot run '%s': %s", cmd, strerror(e));
+    status = qn_error_set(err, QN_ECHILD, "cannot run '%s': %s", cmd, strerror(e));
   }
-  return QN_OK;
+done:
+  if (fds[0] >= 0) close(fds[0]);
+  if (fds[1] >= 0) close(fds[1]);
+  return status;
 }
 
 /* "cmd arg1 arg2" for the plot title, cut with "..." past QN_MON_TITLE_MAX. */

@@ -333,7 +333,20 @@ int qn_bin_result_lanes(const struct qn_bin_result *res);
 int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *res);
 
 /* ===== 8. convert ====================================================== */
-/* QN_SECTION_CONVERT */
+/* Copies a table (or some of its columns) to Parquet, HDF5 or CSV, chosen
+ * by the output's extension (.parquet, .h5/.hdf5, .csv), atomically. Nulls
+ * survive in Parquet and CSV; in HDF5 a null float becomes NaN and a null
+ * of another type is an error (QN_EUNSUPPORTED naming column and row).
+ * Errors: QN_EINVAL (extension, codec), QN_ENOTFOUND (column), QN_EIO. */
+struct qn_convert_options {
+  const char *output;
+  const char *const *columns; /* NULL = every column */
+  int ncolumns;
+  const char *codec; /* Parquet: snappy (default), zstd, gzip, lz4, brotli,
+                        none; HDF5: gzip or none (default); CSV: none */
+};
+int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
+                   const struct qn_convert_options *opt, struct qn_error *err);
 
 /* ===== 9. monitor and plots ============================================ */
 /* `quern monitor`: run a command, sample the resident memory of it and of

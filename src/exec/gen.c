@@ -147,11 +147,11 @@ done:
   return status;
 }
 
-/* Formats still being built provide these; weak so the library links. */
+/* gen_parquet.c */
 int qn_gen_sim_parquet(struct qn_context *ctx, const struct qn_gen_options *opt,
-                       struct qn_error *err) __attribute__((weak));
+                       struct qn_error *err);
 int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt,
-                        struct qn_error *err) __attribute__((weak));
+                        struct qn_error *err);
 
 void qn_gen_options_init(struct qn_gen_options *opt) {
   memset(opt, 0, sizeof *opt);
@@ -167,18 +167,12 @@ int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt, struct 
   int hdf5 = qn_str_has_suffix(opt->output, ".h5") || qn_str_has_suffix(opt->output, ".hdf5");
   if (strcmp(opt->kind, "sim") == 0) {
     if (hdf5) return qn_gen_sim_h5(ctx, opt, err);
-    if (parquet) {
-      if (!qn_gen_sim_parquet)
-        return qn_error_set(err, QN_EUNSUPPORTED, "%s: Parquet output is not supported yet", opt->output);
-      return qn_gen_sim_parquet(ctx, opt, err);
-    }
+    if (parquet) return qn_gen_sim_parquet(ctx, opt, err);
     return qn_error_set(err, QN_EINVAL, "%s: output must end in .h5, .hdf5 or .parquet", opt->output);
   }
   if (strcmp(opt->kind, "measurements") == 0) {
     if (!parquet)
       return qn_error_set(err, QN_EINVAL, "%s: measurements are written as .parquet", opt->output);
-    if (!qn_gen_measurements)
-      return qn_error_set(err, QN_EUNSUPPORTED, "gen measurements is not supported yet");
     return qn_gen_measurements(ctx, opt, err);
   }
   return qn_error_set(err, QN_EINVAL, "gen: unknown kind '%s' (expected sim or measurements)", opt->kind);

@@ -104,3 +104,16 @@ int qn_cli_check_output(const char *opt, const char *path) {
   }
   return 0;
 }
+
+int qn_cli_split_list(char *text, char ***out, int *n) {
+  int cap = 1;
+  for (char *p = text; *p; p++) cap += *p == ',';
+  char **v = calloc((size_t)cap, sizeof *v);
+  if (!v) return -1;
+  int k = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) v[k++] = tok;
+  *out = v;
+  *n = k;
+  return 0;
+}

@@ -50,6 +50,9 @@ int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx);
 /* Before any work: fails (exit 1, message printed) when the directory of
  * output path `path` does not exist or is not writable. Returns 0 if fine. */
 int qn_cli_check_output(const char *opt, const char *path);
+/* Splits "a,b,c" in place into *n names (a malloc'd array the caller
+ * frees; the strings point into text). Returns -1 on ENOMEM. */
+int qn_cli_split_list(char *text, char ***out, int *n);
 /* Parses an integer option value in [lo, hi]; -1 with a message if bad. */
 int qn_cli_parse_i64(const char *opt, const char *text, long long lo, long long hi,
                      long long *out);

@@ -24,19 +24,6 @@ static const char qn_stats_help[] =
     "  quern stats 'runs/*.h5' -c energy,x --per-file -o summary.json\n"
     "  quern stats big.h5:/detector --memory-limit 512M\n";
 
-/* Splits "a,b,c" in place into names. */
-static int qn_split_list(char *text, char ***out, int *n) {
-  int cap = 1;
-  for (char *p = text; *p; p++) cap += *p == ',';
-  char **v = calloc((size_t)cap, sizeof *v);
-  if (!v) return -1;
-  int k = 0;
-  for (char *tok = strtok(text, ","); tok; tok = strtok(NULL, ",")) v[k++] = tok;
-  *out = v;
-  *n = k;
-  return 0;
-}
-
 int qn_cmd_stats(int argc, char **argv) {
   static const struct option longopts[] = {
       QN_CLI_COMMON_LONGOPTS,
@@ -75,7 +62,7 @@ int qn_cmd_stats(int argc, char **argv) {
   if (qn_cli_check_output("-o", output) != 0) return 1;
   char **names = NULL;
   if (columns) {
-    if (qn_split_list(columns, &names, &opt.ncolumns) != 0) return 1;
+    if (qn_cli_split_list(columns, &names, &opt.ncolumns) != 0) return 1;
     if (opt.ncolumns == 0) {
       free(names);
       return qn_cli_usage("stats", "-c needs at least one column name");

@@ -124,6 +124,7 @@ static int qn_pq_buf_reserve(struct qn_context *ctx, struct qn_pq_buf *b, size_t
 
 static int qn_pq_buf_put(struct qn_context *ctx, struct qn_pq_buf *b, const void *p, size_t n,
                          struct qn_error *err) {
+  if (n == 0) return QN_OK;
   QN_RETURN_IF_ERROR(qn_pq_buf_reserve(ctx, b, n, err));
   memcpy(b->p + b->len, p, n);
   b->len += n;

@@ -1,0 +1,1451 @@
+/* csv.c — the CSV reader: a header row of names, comma separated, RFC 4180
+ * quoting (a field that starts with '"' runs to the matching '"'; inside,
+ * '""' is one quote and commas and newlines are data), LF or CRLF line
+ * ends, a last line with or without its newline, a UTF-8 byte-order mark
+ * skipped. Empty lines are skipped (as numpy.loadtxt and Python's csv do).
+ * An empty field (after trimming spaces and tabs; "" counts as empty) is a
+ * null.
+ *
+ * Types, from every value of the file (never a sample): int64 when every
+ * non-null value of a column is an integer that fits int64; else float64
+ * when every one is a decimal float or nan / inf / infinity (any case);
+ * else string (listed, not numeric: `read` refuses it). A column with no
+ * value at all is float64. Numbers are converted exactly as strtoll /
+ * strtod (correctly rounded); see qn_csv_parse_double for the fast path.
+ *
+ * Open: one sequential pass (the "index pass", worker 0) finds where rows
+ * end, tracking quotes, and records the byte offset and line number of
+ * every QN_MORSEL_ROWS-th row; as soon as a morsel's byte range is known,
+ * pool workers tokenise it and infer types (the "infer pass"), so the two
+ * overlap. Errors of either pass name the file, line and byte offset; when
+ * a file has several, the one with the lowest byte offset among those
+ * found is reported, which does not depend on the thread count.
+ *
+ * Read: rows [row0, row0+n) are parsed from the indexed offset of the
+ * morsel holding row0 with pread, on any worker (parallel_read). The scan
+ * asks for one column at a time of the same range, so a parsed range is
+ * kept in a small cache of slots (one per worker, plus one) holding every
+ * column that the scan has been reading; the next column of that range is
+ * a copy. Which columns are "wanted" is learnt: at first all numeric ones,
+ * then those actually read from the last evicted range.
+ *
+ * Invariants: moff[k] is the offset at which row k*QN_MORSEL_ROWS starts
+ * (possibly after skipped empty lines), moff[nmorsels] the file size;
+ * mline[k] the 1-based line number at moff[k]. Every morsel range holds
+ * exactly its rows (the last one may be short) plus empty lines.
+ *
+ * Bounds: the index is 16 bytes per QN_MORSEL_ROWS rows; each parse holds
+ * one read buffer (256 KiB, grown only for a longer row); the cache holds
+ * at most threads+1 ranges of the wanted columns (9 bytes per value). All
+ * of it but the index comes from the budget; when the cache cannot have
+ * its memory, ranges are parsed straight into the caller's buffer (slower,
+ * same values). No buffer ever holds the whole file.
+ *
+ * Thread rule: `read` from any thread at once; open, release, info and
+ * close from one thread with no read in flight. Lock order: r->lock only
+ * (the cache, the fd); the budget lock is taken inside it by qn_mem_*.
+ */
+#include "qn_csv.h"
+#include "qn_source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <jansson.h>
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define QN_CSV_BUF_BYTES ((size_t)256 << 10)
+#define QN_CSV_MAX_COLUMNS 65536
+#define QN_CSV_MAX_SLOTS 17
+
+/* ===== numbers ========================================================= */
+
+static int qn_csv_space(char c) { return c == ' ' || c == '\t'; }
+
+static void qn_csv_trim(const char **s, size_t *len) {
+  const char *p = *s, *e = *s + *len;
+  while (p < e && qn_csv_space(*p)) p++;
+  while (e > p && qn_csv_space(e[-1])) e--;
+  *s = p;
+  *len = (size_t)(e - p);
+}
+
+static int qn_csv_lower_eq(const char *s, size_t len, const char *word) {
+  size_t n = strlen(word);
+  if (len != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if ((s[i] | 0x20) != word[i]) return 0;
+  return 1;
+}
+
+/* Special values: 1 = nan, 2 = inf, 0 = neither. */
+static int qn_csv_special(const char *s, size_t len) {
+  if (len && (*s == '+' || *s == '-')) s++, len--;
+  if (qn_csv_lower_eq(s, len, "nan")) return 1;
+  if (qn_csv_lower_eq(s, len, "inf") || qn_csv_lower_eq(s, len, "infinity")) return 2;
+  return 0;
+}
+
+/* Decimal float syntax: [+-] (d+ [. d*] | . d+) ([eE] [+-] d+)? */
+static int qn_csv_float_syntax(const char *p, const char *e) {
+  int digits = 0;
+  if (p < e && (*p == '+' || *p == '-')) p++;
+  while (p < e && (unsigned)(*p - '0') < 10) p++, digits++;
+  if (p < e && *p == '.') {
+    p++;
+    while (p < e && (unsigned)(*p - '0') < 10) p++, digits++;
+  }
+  if (!digits) return 0;
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < e && (*p == '+' || *p == '-')) p++;
+    if (p == e || (unsigned)(*p - '0') >= 10) return 0;
+    while (p < e && (unsigned)(*p - '0') < 10) p++;
+  }
+  return p == e;
+}
+
+int qn_csv_parse_int64(const char *s, size_t len, int64_t *out) {
+  qn_csv_trim(&s, &len);
+  const char *p = s, *e = s + len;
+  int neg = 0;
+  if (p < e && (*p == '+' || *p == '-')) neg = *p++ == '-';
+  if (p == e) return -1;
+  uint64_t v = 0;
+  /* |INT64_MIN| = 2^63: accumulate the magnitude, checking before it wraps */
+  const uint64_t limit = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+  for (; p < e; p++) {
+    unsigned d = (unsigned)(*p - '0');
+    if (d >= 10) return -1;
+    if (v > (limit - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *out = neg ? (int64_t)(0 - v) : (int64_t)v; /* 0 - 2^63 wraps to INT64_MIN */
+  return 0;
+}
+
+int qn_csv_classify(const char *s, size_t len) {
+  qn_csv_trim(&s, &len);
+  if (len == 0) return 0;
+  int64_t v;
+  if (qn_csv_parse_int64(s, len, &v) == 0) return QN_CSV_IS_INT | QN_CSV_IS_FLOAT;
+  if (qn_csv_float_syntax(s, s + len) || qn_csv_special(s, len)) return QN_CSV_IS_FLOAT;
+  return 0;
+}
+
+static locale_t qn_csv_c_locale;
+static pthread_once_t qn_csv_locale_once = PTHREAD_ONCE_INIT;
+static void qn_csv_locale_init(void) { qn_csv_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+/* The slow path: strtod in the C locale on a NUL-terminated copy. */
+static int qn_csv_strtod(const char *s, size_t len, double *out) {
+  char small[128];
+  char *buf = len < sizeof small ? small : malloc(len + 1);
+  if (!buf) return -1;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  pthread_once(&qn_csv_locale_once, qn_csv_locale_init);
+  char *end = NULL;
+  *out = qn_csv_c_locale ? strtod_l(buf, &end, qn_csv_c_locale) : strtod(buf, &end);
+  int ok = end == buf + len;
+  if (buf != small) free(buf);
+  return ok ? 0 : -1;
+}
+
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+/* Exact fast path on the x87 80-bit format. A decimal with at most 19
+ * significant digits has an integer mantissa m < 2^64, exact in long
+ * double, and 10^k for k <= 27 is exact too (5^27 < 2^63). m * 10^k (or
+ * m / 10^k) is then rounded once to 64 bits (value L, within half an ulp of
+ * the true x), and L once more to 53 bits. The second rounding can differ
+ * from rounding x directly only when L is exactly halfway between two
+ * doubles (the low 11 of its 64 significand bits are 0x400): then x is
+ * given to strtod. Results stay in [1e-27, 1.9e46], far from subnormals
+ * and overflow. Tested against strtod on millions of strings. */
+#define QN_CSV_FAST_EXP 27
+static const long double qn_csv_pow10l[QN_CSV_FAST_EXP + 1] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+
+static int qn_csv_fast(uint64_t m, int k, double *out) {
+  long double v = (long double)m;
+  v = k >= 0 ? v * qn_csv_pow10l[k] : v / qn_csv_pow10l[-k];
+  uint64_t sig;
+  memcpy(&sig, &v, sizeof sig); /* x87: bytes 0..7 are the significand */
+  if ((sig & 0x7ff) == 0x400) return -1;
+  *out = (double)v;
+  return 0;
+}
+#else
+/* Clinger's fast path: m and 10^k both exact doubles, one rounding. */
+#define QN_CSV_FAST_EXP 22
+static int qn_csv_fast(uint64_t m, int k, double *out) {
+  static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  if (m > ((uint64_t)1 << 53)) return -1;
+  *out = k >= 0 ? (double)m * p10[k] : (double)m / p10[-k];
+  return 0;
+}
+#endif
+
+int qn_csv_parse_double(const char *s, size_t len, double *out) {
+  qn_csv_trim(&s, &len);
+  const char *p = s, *e = s + len;
+  if (p == e) return -1;
+  int neg = 0;
+  if (*p == '+' || *p == '-') neg = *p++ == '-';
+  if (p < e && ((*p | 0x20) == 'n' || (*p | 0x20) == 'i')) {
+    int sp = qn_csv_special(s, len);
+    if (!sp) return -1;
+    double v = sp == 1 ? NAN : INFINITY;
+    *out = neg ? -v : v;
+    return 0;
+  }
+  uint64_t m = 0;
+  int nd = 0, digits = 0, trunc = 0;
+  int64_t k = 0;
+  for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++) {
+    unsigned d = (unsigned)(*p - '0');
+    if (nd < 19) {
+      m = m * 10 + d;
+      nd += m != 0; /* leading zeros are not significant */
+    } else {
+      k++;
+      trunc |= d != 0;
+    }
+  }
+  if (p < e && *p == '.') {
+    for (p++; p < e && (unsigned)(*p - '0') < 10; p++, digits++) {
+      unsigned d = (unsigned)(*p - '0');
+      if (nd < 19) {
+        m = m * 10 + d;
+        nd += m != 0;
+        k--;
+      } else {
+        trunc |= d != 0;
+      }
+    }
+  }
+  if (!digits) return -1;
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    p++;
+    int eneg = 0;
+    if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+    if (p == e || (unsigned)(*p - '0') >= 10) return -1;
+    int64_t x = 0;
+    for (; p < e && (unsigned)(*p - '0') < 10; p++)
+      if (x < 100000) x = x * 10 + (*p - '0'); /* beyond this it is 0 or inf anyway */
+    k += eneg ? -x : x;
+  }
+  if (p != e) return -1;
+  double v;
+  if (m == 0) {
+    v = 0.0;
+  } else if (trunc || k < -QN_CSV_FAST_EXP || k > QN_CSV_FAST_EXP ||
+             qn_csv_fast(m, (int)k, &v) != 0) {
+    return qn_csv_strtod(s, len, out);
+  }
+  *out = neg ? -v : v;
+  return 0;
+}
+
+int qn_csv_utf8_valid(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = s[i];
+    if (c < 0x80) { i++; continue; }
+    size_t n;
+    unsigned min;
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; }
+    else if ((c & 0xf0) == 0xe0) { n = 2; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; }
+    else return 0;
+    if (len - i <= n) return 0;
+    unsigned cp = c & (0x3fu >> n);
+    for (size_t j = 1; j <= n; j++) {
+      if ((s[i + j] & 0xc0) != 0x80) return 0;
+      cp = (cp << 6) | (s[i + j] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    i += n + 1;
+  }
+  return 1;
+}
+
+/* ===== the reader ====================================================== */
+
+/* What the infer pass learnt about one column (merged over workers). */
+struct qn_csv_infer {
+  int64_t values, nulls;
+  int64_t nonint_line, nonint_off;     /* first value that is not an int64; -1 none */
+  int64_t nonfloat_line, nonfloat_off; /* first value that is not a number; -1 none */
+};
+
+enum { QN_CSV_EMPTY = 0, QN_CSV_FILLING, QN_CSV_READY };
+
+/* One cached range: per column n values (8 bytes) then n validity bytes. */
+struct qn_csv_slot {
+  int64_t row0, n;
+  int state, users;
+  uint64_t used; /* LRU tick */
+  unsigned char *parsed, *read;
+  char **data;
+  int64_t *cap, *nulls;
+};
+
+struct qn_csv_reader {
+  struct qn_reader base;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int fd; /* under lock; -1 after release */
+  int64_t size, rows, data_off;
+  int bom, crlf_rows;
+  int64_t nmorsels, cap_morsels;
+  int64_t *moff, *mline;
+  struct qn_csv_infer *inf;
+  unsigned char *want;
+  int nslots;
+  struct qn_csv_slot *slots;
+  uint64_t tick;
+};
+
+static const struct qn_reader_ops qn_csv_ops;
+
+static int qn_csv_get_fd(struct qn_csv_reader *r, int *fd, struct qn_error *err) {
+  pthread_mutex_lock(&r->lock);
+  if (r->fd < 0) r->fd = open(r->base.path, O_RDONLY | O_CLOEXEC);
+  *fd = r->fd;
+  int e = errno;
+  pthread_mutex_unlock(&r->lock);
+  if (*fd < 0) return qn_error_set(err, QN_EIO, "%s: %s", r->base.path, strerror(e));
+  return QN_OK;
+}
+
+/* ----- the read buffer ----- */
+
+/* Bytes [beg, end) of buf are file bytes [off + beg, off + end); the file
+ * is read up to stop. */
+struct qn_csv_cursor {
+  struct qn_csv_reader *r;
+  int fd;
+  char *buf;
+  size_t cap, beg, end;
+  int64_t off, next, stop;
+};
+
+static int qn_csv_cursor_init(struct qn_csv_cursor *c, struct qn_csv_reader *r, int fd,
+                              int64_t start, int64_t stop, struct qn_error *err) {
+  memset(c, 0, sizeof *c);
+  c->r = r;
+  c->fd = fd;
+  c->off = c->next = start;
+  c->stop = stop;
+  c->cap = QN_CSV_BUF_BYTES;
+  c->buf = qn_mem_alloc(r->base.ctx, c->cap, "the CSV read buffer", err);
+  return c->buf ? QN_OK : (err && err->code ? err->code : QN_ENOMEM);
+}
+
+static void qn_csv_cursor_free(struct qn_csv_cursor *c) {
+  if (c->buf) qn_mem_free(c->r->base.ctx, c->buf);
+  c->buf = NULL;
+}
+
+static int qn_csv_cursor_eof(const struct qn_csv_cursor *c) { return c->next >= c->stop; }
+
+/* Keeps [beg, end), reads more after it (growing the buffer when it is
+ * full of one unfinished row). Sets *got to the bytes added. */
+static int qn_csv_cursor_fill(struct qn_csv_cursor *c, size_t *got, struct qn_error *err) {
+  *got = 0;
+  if (qn_csv_cursor_eof(c)) return QN_OK;
+  if (c->beg > 0) {
+    memmove(c->buf, c->buf + c->beg, c->end - c->beg);
+    c->off += (int64_t)c->beg;
+    c->end -= c->beg;
+    c->beg = 0;
+  }
+  if (c->end == c->cap) {
+    size_t cap = c->cap * 2;
+    char *nb = qn_mem_alloc(c->r->base.ctx, cap, "the CSV read buffer (a long row)", err);
+    if (!nb) return err && err->code ? err->code : QN_ENOMEM;
+    memcpy(nb, c->buf, c->end);
+    qn_mem_free(c->r->base.ctx, c->buf);
+    c->buf = nb;
+    c->cap = cap;
+  }
+  size_t want = (size_t)QN_MIN((int64_t)(c->cap - c->end), c->stop - c->next);
+  while (*got < want) {
+    ssize_t n = pread(c->fd, c->buf + c->end, want - *got, (off_t)c->next);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return qn_error_set(err, n == 0 ? QN_EFORMAT : QN_EIO,
+                          "%s: cannot read at byte offset %lld: %s", c->r->base.path,
+                          (long long)c->next,
+                          n == 0 ? "the file is shorter than when it was opened" : strerror(errno));
+    c->end += (size_t)n;
+    c->next += n;
+    *got += (size_t)n;
+  }
+  return QN_OK;
+}
+
+/* ----- tokeniser ----- */
+
+struct qn_csv_field {
+  size_t start, len; /* relative to the row start; the text inside quotes */
+  int quoted, esc;   /* esc: holds "" pairs */
+};
+
+enum { QN_CSV_ROW_MORE = 0, QN_CSV_ROW_UNTERMINATED = -1, QN_CSV_ROW_AFTER_QUOTE = -2 };
+
+/* Tokenises one row starting at s (s < e). Returns the bytes it spans with
+ * its line end (> 0), QN_CSV_ROW_MORE when the buffer ends inside it and
+ * more of the file follows, or an error (< 0) with *bad the offset from s
+ * of the culprit. *nf counts every field; the first cap are stored.
+ * *lines counts the newlines the row spans (quoted ones and its end). */
+static ptrdiff_t qn_csv_row(const char *s, const char *e, int eof, struct qn_csv_field *f,
+                            int cap, int *nf, int64_t *lines, size_t *bad) {
+  const char *p = s;
+  int n = 0;
+  int64_t nl = 0;
+  for (;;) {
+    size_t start;
+    size_t len;
+    int quoted = 0, esc = 0;
+    if (p < e && *p == '"') {
+      const char *open = p++;
+      quoted = 1;
+      start = (size_t)(p - s);
+      for (;;) {
+        const char *q = memchr(p, '"', (size_t)(e - p));
+        if (!q) {
+          if (!eof) return QN_CSV_ROW_MORE;
+          *bad = (size_t)(open - s);
+          return QN_CSV_ROW_UNTERMINATED;
+        }
+        for (const char *t = memchr(p, '\n', (size_t)(q - p)); t;
+             t = memchr(t + 1, '\n', (size_t)(q - t - 1)))
+          nl++;
+        if (q + 1 == e && !eof) return QN_CSV_ROW_MORE; /* "" split by the buffer? */
+        if (q + 1 < e && q[1] == '"') {
+          esc = 1;
+          p = q + 2;
+          continue;
+        }
+        len = (size_t)(q - s) - start;
+        p = q + 1;
+        break;
+      }
+      if (p < e && *p == '\r') {
+        if (p + 1 < e ? p[1] == '\n' : eof) p++;
+        else if (p + 1 == e) return QN_CSV_ROW_MORE;
+      }
+      if (p < e && *p != ',' && *p != '\n') {
+        *bad = (size_t)(p - s);
+        return QN_CSV_ROW_AFTER_QUOTE;
+      }
+    } else {
+      start = (size_t)(p - s);
+      while (p < e && *p != ',' && *p != '\n') p++;
+      len = (size_t)(p - s) - start;
+      if (p == e && !eof) return QN_CSV_ROW_MORE;
+      if (len && p[-1] == '\r' && (p == e || *p == '\n')) len--;
+    }
+    if (n < cap) f[n] = (struct qn_csv_field){start, len, quoted, esc};
+    n++;
+    if (p == e) break;
+    if (*p++ == '\n') {
+      nl++;
+      break;
+    }
+  }
+  *nf = n;
+  *lines = nl;
+  return p - s;
+}
+
+static int qn_csv_blank(int nf, const struct qn_csv_field *f) {
+  return nf == 1 && !f[0].quoted && f[0].len == 0;
+}
+
+static int qn_csv_row_error(struct qn_csv_reader *r, ptrdiff_t rc, int64_t line, int64_t off,
+                            struct qn_error *err) {
+  if (rc == QN_CSV_ROW_UNTERMINATED)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: line %lld (byte offset %lld): unterminated quoted field "
+                        "(the quote opened here is never closed)",
+                        r->base.path, (long long)line, (long long)off);
+  return qn_error_set(err, QN_EFORMAT,
+                      "%s: line %lld (byte offset %lld): unexpected character after a "
+                      "closing quote (a quoted field must end at a comma or line end)",
+                      r->base.path, (long long)line, (long long)off);
+}
+
+/* Line of byte `target` inside the buffer, counting from `line` at `from`. */
+static int64_t qn_csv_line_at(const char *buf, size_t from, size_t target, int64_t line) {
+  for (size_t i = from; i < target; i++) line += buf[i] == '\n';
+  return line;
+}
+
+/* ----- the header ----- */
+
+static int qn_csv_header(struct qn_csv_reader *r, struct qn_csv_cursor *c, int64_t *line,
+                         struct qn_error *err) {
+  int status = QN_OK;
+  int cap = 64, nf = 0;
+  struct qn_csv_field *f = malloc((size_t)cap * sizeof *f);
+  if (!f) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+  size_t got;
+  QN_CHECK(qn_csv_cursor_fill(c, &got, err));
+  if (c->end >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0) {
+    c->beg = 3;
+    r->bom = 1;
+  }
+  for (;;) {
+    if (c->beg == c->end) {
+      QN_CHECK(qn_csv_cursor_fill(c, &got, err));
+      if (got == 0) {
+        status = qn_error_set(err, QN_EFORMAT, "%s: empty file: a CSV file needs a header row",
+                              r->base.path);
+        goto done;
+      }
+    }
+    const char *s = c->buf + c->beg;
+    void *nul = memchr(s, 0, c->end - c->beg);
+    if (nul) {
+      size_t at = (size_t)((char *)nul - c->buf);
+      status = qn_error_set(err, QN_EFORMAT,
+                            "%s: line %lld (byte offset %lld): NUL byte: this is not a text "
+                            "CSV file", r->base.path,
+                            (long long)qn_csv_line_at(c->buf, c->beg, at, *line),
+                            (long long)(c->off + (int64_t)at));
+      goto done;
+    }
+    int64_t nl = 0;
+    size_t bad = 0;
+    ptrdiff_t rc = qn_csv_row(s, c->buf + c->end, qn_csv_cursor_eof(c), f, cap, &nf, &nl, &bad);
+    if (rc == QN_CSV_ROW_MORE) {
+      QN_CHECK(qn_csv_cursor_fill(c, &got, err));
+      continue;
+    }
+    if (rc < 0) {
+      status = qn_csv_row_error(r, rc, qn_csv_line_at(s, 0, bad, *line),
+                                c->off + (int64_t)c->beg + (int64_t)bad, err);
+      goto done;
+    }
+    if (nf > cap) {
+      if (nf > QN_CSV_MAX_COLUMNS) {
+        status = qn_error_set(err, QN_EUNSUPPORTED, "%s: line %lld: %d columns (at most %d)",
+                              r->base.path, (long long)*line, nf, QN_CSV_MAX_COLUMNS);
+        goto done;
+      }
+      cap = nf;
+      struct qn_csv_field *g = realloc(f, (size_t)cap * sizeof *f);
+      if (!g) {
+        status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+        goto done;
+      }
+      f = g;
+      continue; /* tokenise again with room for every field */
+    }
+    if (qn_csv_blank(nf, f)) { /* empty lines before the header */
+      c->beg += (size_t)rc;
+      *line += nl;
+      continue;
+    }
+    QN_CHECK(qn_reader_alloc_columns(&r->base, nf, err));
+    for (int i = 0; i < nf; i++) {
+      const char *t = s + f[i].start;
+      char *name = malloc(f[i].len + 1);
+      if (!name) {
+        status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+        goto done;
+      }
+      size_t k = 0;
+      for (size_t j = 0; j < f[i].len; j++) {
+        name[k++] = t[j];
+        if (f[i].esc && t[j] == '"') j++; /* "" is one quote */
+      }
+      name[k] = 0;
+      r->base.cols[i].name = name;
+      int64_t at = c->off + (int64_t)c->beg + (int64_t)f[i].start;
+      if (!qn_csv_utf8_valid((const unsigned char *)name, k) || memchr(name, 0, k)) {
+        status = qn_error_set(err, QN_EFORMAT,
+                              "%s: line %lld (byte offset %lld): header column %d is not valid "
+                              "UTF-8 text: this does not look like a CSV file",
+                              r->base.path, (long long)*line, (long long)at, i + 1);
+        goto done;
+      }
+      if (k == 0) {
+        status = qn_error_set(err, QN_EFORMAT,
+                              "%s: line %lld (byte offset %lld): header column %d has an empty "
+                              "name (every column needs a unique name)",
+                              r->base.path, (long long)*line, (long long)at, i + 1);
+        goto done;
+      }
+      for (int j = 0; j < i; j++)
+        if (strcmp(r->base.cols[j].name, name) == 0) {
+          status = qn_error_set(err, QN_EFORMAT,
+                                "%s: line %lld: duplicate column name '%s' (header columns %d "
+                                "and %d)", r->base.path, (long long)*line, name, j + 1, i + 1);
+          goto done;
+        }
+    }
+    c->beg += (size_t)rc;
+    *line += nl;
+    break;
+  }
+done:
+  free(f);
+  return status;
+}
+
+/* ----- open: the index pass and the infer pass ----- */
+
+struct qn_csv_open_job {
+  struct qn_csv_reader *r;
+  struct qn_csv_cursor *cur; /* the index pass's, after the header */
+  int64_t line;              /* line at cur's position */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int64_t ready;       /* morsels [0, ready) have a known byte range */
+  int index_done;
+  int rows_known;      /* the end sentinel is pushed: r->rows is final */
+  int64_t next;        /* next morsel to infer */
+  int64_t stop_after;  /* morsels past this one need no inferring (an error is earlier) */
+  /* the error with the lowest byte offset found so far */
+  int failed;
+  int64_t err_off;
+  struct qn_error err;
+  int hard; /* an error that is not about the file's bytes (memory, I/O): it wins */
+  int nworkers;
+  struct qn_csv_infer *winf; /* nworkers x ncols */
+};
+
+static void qn_csv_job_fail(struct qn_csv_open_job *j, int64_t morsel, int64_t off,
+                            const struct qn_error *e, int hard) {
+  pthread_mutex_lock(&j->lock);
+  if (hard && !j->hard) {
+    j->hard = 1;
+    j->failed = 1;
+    j->err = *e;
+    j->stop_after = -1;
+  } else if (!j->hard && (!j->failed || off < j->err_off)) {
+    j->failed = 1;
+    j->err_off = off;
+    j->err = *e;
+    if (morsel < j->stop_after) j->stop_after = morsel;
+  }
+  if (j->err.code == QN_OK) j->err.code = QN_EINTERNAL;
+  pthread_cond_broadcast(&j->cond);
+  pthread_mutex_unlock(&j->lock);
+}
+
+/* Appends a morsel start (or, with rows >= 0, the end sentinel). Returns
+ * 0, 1 when the job has already failed (stop indexing), -1 on ENOMEM. */
+static int qn_csv_push_morsel(struct qn_csv_open_job *j, int64_t off, int64_t line,
+                              int64_t rows) {
+  struct qn_csv_reader *r = j->r;
+  int status = 0;
+  pthread_mutex_lock(&j->lock);
+  if (r->nmorsels + 1 >= r->cap_morsels) {
+    int64_t cap = r->cap_morsels ? 2 * r->cap_morsels : 64;
+    int64_t *a = realloc(r->moff, (size_t)cap * sizeof *a);
+    if (a) r->moff = a;
+    int64_t *b = a ? realloc(r->mline, (size_t)cap * sizeof *b) : NULL;
+    if (b) r->mline = b;
+    if (!a || !b) status = -1;
+    else r->cap_morsels = cap;
+  }
+  if (status == 0) {
+    r->moff[r->nmorsels] = off;
+    r->mline[r->nmorsels] = line;
+    if (rows >= 0) { /* the end: every morsel is known, the last may be short */
+      r->rows = rows;
+      j->ready = r->nmorsels;
+      j->rows_known = 1;
+    } else {
+      r->nmorsels++;
+      j->ready = r->nmorsels - 1; /* a morsel is known once the next one starts */
+      if (j->failed) status = 1;
+    }
+    pthread_cond_broadcast(&j->cond);
+  }
+  pthread_mutex_unlock(&j->lock);
+  return status;
+}
+
+/* Rows of a buffer stretch without any quote: row ends are plain newlines.
+ * Takes whole rows (empty lines skipped, not counted) from *p up to `lim`
+ * until `left` rows are counted; *p moves past the last line taken. */
+static int64_t qn_csv_plain_rows(const char *buf, size_t *p, size_t lim, int64_t left,
+                                 int64_t *lines, int *crlf) {
+  size_t i = *p;
+  int64_t rows = 0;
+  while (rows < left && i < lim) {
+    const char *nl = memchr(buf + i, '\n', lim - i);
+    if (!nl) break;
+    size_t end = (size_t)(nl - buf);
+    size_t len = end - i;
+    if (len && buf[end - 1] == '\r') {
+      len--;
+      *crlf = 1;
+    }
+    rows += len > 0;
+    (*lines)++;
+    i = end + 1;
+  }
+  *p = i;
+  return rows;
+}
+
+static size_t qn_csv_next_quote(const struct qn_csv_cursor *c) {
+  const char *q = memchr(c->buf + c->beg, '"', c->end - c->beg);
+  return q ? (size_t)(q - c->buf) : c->end;
+}
+
+/* Reads more for the index pass, refusing NUL bytes (a binary file). */
+static int qn_csv_index_fill(struct qn_csv_cursor *c, int64_t line, size_t *got,
+                             struct qn_error *err) {
+  QN_RETURN_IF_ERROR(qn_csv_cursor_fill(c, got, err));
+  size_t from = c->end - *got;
+  const char *nul = memchr(c->buf + from, 0, *got);
+  if (!nul) return QN_OK;
+  size_t at = (size_t)(nul - c->buf);
+  return qn_error_set(err, QN_EFORMAT,
+                      "%s: line %lld (byte offset %lld): NUL byte: this is not a text CSV file",
+                      c->r->base.path, (long long)qn_csv_line_at(c->buf, c->beg, at, line),
+                      (long long)(c->off + (int64_t)at));
+}
+
+/* The index pass: finds row ends (quotes tracked) and pushes the offset
+ * and line of every QN_MORSEL_ROWS-th row. A morsel boundary is placed
+ * right after the last row of the previous morsel, and pushed only once a
+ * row follows it (so trailing empty lines never make an empty morsel). */
+static int qn_csv_index_pass(struct qn_csv_open_job *j, struct qn_error *err) {
+  struct qn_csv_reader *r = j->r;
+  struct qn_csv_cursor *c = j->cur;
+  int status = QN_OK;
+  int64_t rows = 0, line = j->line;
+  int64_t bound_off = c->off + (int64_t)c->beg, bound_line = line;
+  size_t quote = qn_csv_next_quote(c), got;
+  struct qn_csv_field f1[1];
+  for (;;) {
+    if (c->beg == c->end) {
+      QN_CHECK(qn_csv_index_fill(c, line, &got, err));
+      if (got == 0) break;
+      quote = qn_csv_next_quote(c);
+    }
+    int due = rows % QN_MORSEL_ROWS == 0 && r->nmorsels == rows / QN_MORSEL_ROWS;
+    int64_t due_off = bound_off, due_line = bound_line;
+    int64_t taken = 0;
+    size_t p = c->beg;
+    int64_t n = qn_csv_plain_rows(c->buf, &p, quote, due ? 1 : QN_MORSEL_ROWS - rows % QN_MORSEL_ROWS,
+                                  &line, &r->crlf_rows);
+    if (p != c->beg) {
+      taken = n;
+      c->beg = p;
+    } else { /* a row with a quote in it, or one whose end is not in the buffer */
+      int nf = 0;
+      int64_t nl = 0;
+      size_t bad = 0;
+      const char *s = c->buf + c->beg;
+      ptrdiff_t rc = qn_csv_row(s, c->buf + c->end, qn_csv_cursor_eof(c), f1, 1, &nf, &nl, &bad);
+      if (rc == QN_CSV_ROW_MORE) {
+        QN_CHECK(qn_csv_index_fill(c, line, &got, err));
+        quote = qn_csv_next_quote(c);
+        continue;
+      }
+      if (rc < 0) {
+        status = qn_csv_row_error(r, rc, qn_csv_line_at(s, 0, bad, line),
+                                  c->off + (int64_t)c->beg + (int64_t)bad, err);
+        goto done;
+      }
+      c->beg += (size_t)rc;
+      line += nl;
+      taken = !qn_csv_blank(nf, f1);
+      if (quote < c->beg) quote = qn_csv_next_quote(c);
+    }
+    if (taken) {
+      if (due) {
+        int st = qn_csv_push_morsel(j, due_off, due_line, -1);
+        if (st < 0) {
+          status = qn_error_set(err, QN_ENOMEM, "out of memory indexing %s", r->base.path);
+          goto done;
+        }
+        if (st > 0) goto done; /* the infer pass failed earlier in the file */
+      }
+      rows += taken;
+      bound_off = c->off + (int64_t)c->beg;
+      bound_line = line;
+    }
+  }
+  if (qn_csv_push_morsel(j, r->size, line, rows) < 0)
+    status = qn_error_set(err, QN_ENOMEM, "out of memory indexing %s", r->base.path);
+done:
+  return status;
+}
+
+/* ----- parsing a range (the infer pass and read) ----- */
+
+/* What to do with the fields of each row. */
+struct qn_csv_sink {
+  struct qn_csv_infer *inf; /* infer: per column; NULL when converting */
+  /* convert: per column, NULL = skip; values (8 bytes) and validity */
+  char **data;
+  uint8_t **valid;
+  int64_t *nulls;
+};
+
+static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t len, int esc,
+                               int64_t line, int64_t off, int *bad_utf8) {
+  int cls = esc ? -1 : qn_csv_classify(t, len);
+  if (cls == 0) {
+    const char *u = t;
+    size_t ul = len;
+    qn_csv_trim(&u, &ul);
+    if (ul == 0) {
+      in->nulls++;
+      return;
+    }
+  }
+  in->values++;
+  if (cls < 0) cls = 0;
+  if (!(cls & QN_CSV_IS_INT) && in->nonint_off < 0) {
+    in->nonint_off = off;
+    in->nonint_line = line;
+  }
+  if (!(cls & QN_CSV_IS_FLOAT)) {
+    if (in->nonfloat_off < 0) {
+      in->nonfloat_off = off;
+      in->nonfloat_line = line;
+    }
+    if (!qn_csv_utf8_valid((const unsigned char *)t, len)) *bad_utf8 = 1;
+  }
+}
+
+static int qn_csv_convert_field(struct qn_csv_reader *r, const struct qn_csv_sink *k, int c,
+                                int64_t i, const char *t, size_t len, int esc, int64_t line,
+                                int64_t off, struct qn_error *err) {
+  const char *u = t;
+  size_t ul = len;
+  qn_csv_trim(&u, &ul);
+  if (ul == 0) {
+    if (r->base.cols[c].type == QN_FLOAT64) ((double *)k->data[c])[i] = NAN;
+    else ((int64_t *)k->data[c])[i] = 0;
+    k->valid[c][i] = 0;
+    k->nulls[c]++;
+    return QN_OK;
+  }
+  int bad = esc;
+  if (!bad && r->base.cols[c].type == QN_FLOAT64)
+    bad = qn_csv_parse_double(u, ul, (double *)k->data[c] + i) != 0;
+  else if (!bad)
+    bad = qn_csv_parse_int64(u, ul, (int64_t *)k->data[c] + i) != 0;
+  if (bad)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: line %lld (byte offset %lld): column '%s': '%.*s' is not %s "
+                        "(the file changed since it was opened?)",
+                        r->base.path, (long long)line, (long long)off, r->base.cols[c].name,
+                        (int)QN_MIN(len, (size_t)40), t, r->base.cols[c].type_name);
+  if (k->valid[c]) k->valid[c][i] = 1;
+  return QN_OK;
+}
+
+/* Parses rows [skip, skip + nrows) of the byte range [start, stop), which
+ * begins at line `line`, into the sink. On a format error *err_off is its
+ * byte offset. */
+static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t stop, int64_t line,
+                              int64_t skip, int64_t nrows, const struct qn_csv_sink *k,
+                              int64_t *err_off, struct qn_error *err) {
+  int status = QN_OK;
+  int ncols = r->base.ncols, fd;
+  struct qn_csv_cursor c = {0};
+  struct qn_csv_field *f = malloc((size_t)(ncols + 1) * sizeof *f);
+  if (!f) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+  QN_CHECK(qn_csv_get_fd(r, &fd, err));
+  QN_CHECK(qn_csv_cursor_init(&c, r, fd, start, stop, err));
+  int64_t row = 0, end = skip + nrows;
+  *err_off = -1;
+  while (row < end) {
+    if (c.beg == c.end) {
+      size_t got;
+      QN_CHECK(qn_csv_cursor_fill(&c, &got, err));
+      if (got == 0) break;
+    }
+    const char *s = c.buf + c.beg;
+    int nf = 0;
+    int64_t nl = 0;
+    size_t bad = 0;
+    ptrdiff_t rc = qn_csv_row(s, c.buf + c.end, qn_csv_cursor_eof(&c), f, ncols + 1, &nf, &nl, &bad);
+    int64_t roff = c.off + (int64_t)c.beg;
+    if (rc == QN_CSV_ROW_MORE) {
+      size_t got;
+      QN_CHECK(qn_csv_cursor_fill(&c, &got, err));
+      continue;
+    }
+    if (rc < 0) {
+      *err_off = roff + (int64_t)bad;
+      status = qn_csv_row_error(r, rc, qn_csv_line_at(s, 0, bad, line), *err_off, err);
+      goto done;
+    }
+    if (!qn_csv_blank(nf, f)) {
+      if (nf != ncols) {
+        *err_off = roff;
+        status = qn_error_set(err, QN_EFORMAT,
+                              "%s: line %lld (byte offset %lld): %d field%s, but the header "
+                              "has %d column%s", r->base.path, (long long)line, (long long)roff,
+                              nf, nf == 1 ? "" : "s", ncols, ncols == 1 ? "" : "s");
+        goto done;
+      }
+      if (row >= skip) {
+        int64_t i = row - skip;
+        for (int col = 0; col < ncols; col++) {
+          const struct qn_csv_field *fi = &f[col];
+          int64_t foff = roff + (int64_t)fi->start;
+          if (k->inf) {
+            int bad_utf8 = 0;
+            qn_csv_infer_field(&k->inf[col], s + fi->start, fi->len, fi->esc, line, foff, &bad_utf8);
+            if (bad_utf8) {
+              *err_off = foff;
+              status = qn_error_set(err, QN_EFORMAT,
+                                    "%s: line %lld (byte offset %lld): column '%s' holds text "
+                                    "that is not valid UTF-8", r->base.path, (long long)line,
+                                    (long long)foff, r->base.cols[col].name);
+              goto done;
+            }
+          } else if (k->data[col]) {
+            QN_CHECK(qn_csv_convert_field(r, k, col, i, s + fi->start, fi->len, fi->esc, line,
+                                          foff, err));
+          }
+        }
+      }
+      row++;
+    }
+    c.beg += (size_t)rc;
+    line += nl;
+  }
+  if (row < end)
+    status = qn_error_set(err, QN_EFORMAT,
+                          "%s: rows %lld..%lld expected before byte offset %lld, found %lld (the "
+                          "file changed since it was opened?)", r->base.path, (long long)skip,
+                          (long long)end, (long long)stop, (long long)row);
+done:
+  qn_csv_cursor_free(&c);
+  free(f);
+  return status;
+}
+
+static void qn_csv_infer_init(struct qn_csv_infer *in, int n) {
+  for (int i = 0; i < n; i++)
+    in[i] = (struct qn_csv_infer){0, 0, -1, -1, -1, -1};
+}
+
+static void qn_csv_infer_merge(struct qn_csv_infer *a, const struct qn_csv_infer *b) {
+  a->values += b->values;
+  a->nulls += b->nulls;
+  if (b->nonint_off >= 0 && (a->nonint_off < 0 || b->nonint_off < a->nonint_off)) {
+    a->nonint_off = b->nonint_off;
+    a->nonint_line = b->nonint_line;
+  }
+  if (b->nonfloat_off >= 0 && (a->nonfloat_off < 0 || b->nonfloat_off < a->nonfloat_off)) {
+    a->nonfloat_off = b->nonfloat_off;
+    a->nonfloat_line = b->nonfloat_line;
+  }
+}
+
+/* The infer pass on one worker: takes known morsels in order. */
+static void qn_csv_infer_worker(struct qn_csv_open_job *j, int worker) {
+  struct qn_csv_reader *r = j->r;
+  struct qn_csv_infer *inf = j->winf + (size_t)worker * (size_t)r->base.ncols;
+  struct qn_csv_sink sink = {inf, NULL, NULL, NULL};
+  struct qn_error err;
+  qn_error_init(&err);
+  pthread_mutex_lock(&j->lock);
+  for (;;) {
+    if (j->hard || (j->index_done && j->next >= j->ready)) break;
+    if (j->next >= j->ready || j->next > j->stop_after) {
+      if (j->index_done) break;
+      pthread_cond_wait(&j->cond, &j->lock);
+      continue;
+    }
+    int64_t m = j->next++;
+    int64_t start = r->moff[m], stop = r->moff[m + 1], line = r->mline[m];
+    int64_t n = QN_MORSEL_ROWS, err_off = -1;
+    if (j->rows_known && m == j->ready - 1 && r->rows % QN_MORSEL_ROWS)
+      n = r->rows % QN_MORSEL_ROWS;
+    pthread_mutex_unlock(&j->lock);
+    qn_error_init(&err);
+    int st = qn_csv_parse_range(r, start, stop, line, 0, n, &sink, &err_off, &err);
+    if (st != QN_OK) qn_csv_job_fail(j, m, err_off, &err, err_off < 0);
+    pthread_mutex_lock(&j->lock);
+  }
+  pthread_mutex_unlock(&j->lock);
+}
+
+static void qn_csv_open_worker(void *arg, int worker) {
+  struct qn_csv_open_job *j = arg;
+  if (worker == 0) {
+    struct qn_error err;
+    qn_error_init(&err);
+    int st = qn_csv_index_pass(j, &err);
+    pthread_mutex_lock(&j->lock);
+    j->index_done = 1;
+    pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    /* an index error is about the bytes at its offset, a memory or I/O
+     * error is not: either way it is the latest possible, so earlier infer
+     * errors still win */
+    if (st != QN_OK)
+      qn_csv_job_fail(j, INT64_MAX, st == QN_EFORMAT ? INT64_MAX - 1 : 0, &err, st != QN_EFORMAT);
+  }
+  qn_csv_infer_worker(j, worker);
+}
+
+static const char *qn_csv_type_reason(const struct qn_csv_infer *in, enum qn_type t, char *buf,
+                                      size_t cap) {
+  if (in->values == 0) snprintf(buf, cap, "no values: float64 by default");
+  else if (t == QN_INT64) snprintf(buf, cap, "every value is an int64");
+  else if (t == QN_FLOAT64)
+    snprintf(buf, cap, "float64: first non-integer at line %lld", (long long)in->nonint_line);
+  else snprintf(buf, cap, "string: first non-number at line %lld", (long long)in->nonfloat_line);
+  return buf;
+}
+
+static int qn_csv_set_types(struct qn_csv_reader *r, struct qn_error *err) {
+  for (int i = 0; i < r->base.ncols; i++) {
+    struct qn_reader_column *rc = &r->base.cols[i];
+    const struct qn_csv_infer *in = &r->inf[i];
+    enum qn_type t = in->values == 0 || in->nonfloat_off < 0 ? QN_FLOAT64 : QN_STRING;
+    if (in->values > 0 && in->nonint_off < 0) t = QN_INT64;
+    rc->type = t;
+    rc->type_name = qn_strdup(qn_type_name(t));
+    if (!rc->type_name) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+    rc->nullable = in->nulls > 0;
+    rc->rows = r->rows;
+    rc->parallel_read = 1;
+  }
+  return QN_OK;
+}
+
+static int qn_csv_build(struct qn_csv_reader *r, struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_csv_cursor c = {0};
+  struct qn_csv_open_job j;
+  memset(&j, 0, sizeof j);
+  pthread_mutex_init(&j.lock, NULL);
+  pthread_cond_init(&j.cond, NULL);
+  int fd;
+  QN_CHECK(qn_csv_get_fd(r, &fd, err));
+  QN_CHECK(qn_csv_cursor_init(&c, r, fd, 0, r->size, err));
+  int64_t line = 1;
+  QN_CHECK(qn_csv_header(r, &c, &line, err));
+  int ncols = r->base.ncols;
+  r->data_off = c.off + (int64_t)c.beg;
+  j.r = r;
+  j.cur = &c;
+  j.line = line;
+  j.stop_after = INT64_MAX;
+  j.nworkers = QN_MAX(1, r->base.ctx->threads);
+  j.winf = malloc((size_t)j.nworkers * (size_t)ncols * sizeof *j.winf);
+  r->inf = malloc((size_t)ncols * sizeof *r->inf);
+  if (!j.winf || !r->inf) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+    goto done;
+  }
+  qn_csv_infer_init(j.winf, j.nworkers * ncols);
+  qn_csv_infer_init(r->inf, ncols);
+  QN_CHECK(qn_pool_run(r->base.ctx, j.nworkers, qn_csv_open_worker, &j, err));
+  if (j.failed) {
+    status = j.err.code;
+    if (err && err->code == QN_OK) *err = j.err;
+    goto done;
+  }
+  for (int w = 0; w < j.nworkers; w++)
+    for (int i = 0; i < ncols; i++) qn_csv_infer_merge(&r->inf[i], &j.winf[(size_t)w * ncols + i]);
+  QN_CHECK(qn_csv_set_types(r, err));
+done:
+  qn_csv_cursor_free(&c);
+  free(j.winf);
+  pthread_mutex_destroy(&j.lock);
+  pthread_cond_destroy(&j.cond);
+  return status;
+}
+
+/* ----- the cache of parsed ranges ----- */
+
+static void qn_csv_slot_drop(struct qn_csv_reader *r, struct qn_csv_slot *s, int col) {
+  qn_mem_free(r->base.ctx, s->data[col]);
+  s->data[col] = NULL;
+  s->cap[col] = 0;
+  s->parsed[col] = 0;
+}
+
+static void qn_csv_slots_free(struct qn_csv_reader *r) {
+  for (int i = 0; i < r->nslots && r->slots; i++) {
+    struct qn_csv_slot *s = &r->slots[i];
+    for (int c = 0; c < r->base.ncols && s->data; c++) qn_csv_slot_drop(r, s, c);
+    s->state = QN_CSV_EMPTY;
+    s->n = 0;
+  }
+}
+
+static int qn_csv_slots_new(struct qn_csv_reader *r) {
+  int ncols = r->base.ncols;
+  r->nslots = QN_MIN(QN_MAX(1, r->base.ctx->threads) + 1, QN_CSV_MAX_SLOTS);
+  r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
+  r->want = calloc((size_t)ncols + 1, 1);
+  if (!r->slots || !r->want) return QN_ENOMEM;
+  for (int c = 0; c < ncols; c++) r->want[c] = r->base.cols[c].type != QN_STRING;
+  for (int i = 0; i < r->nslots; i++) {
+    struct qn_csv_slot *s = &r->slots[i];
+    s->parsed = calloc((size_t)ncols + 1, 1);
+    s->read = calloc((size_t)ncols + 1, 1);
+    s->data = calloc((size_t)ncols + 1, sizeof *s->data);
+    s->cap = calloc((size_t)ncols + 1, sizeof *s->cap);
+    s->nulls = calloc((size_t)ncols + 1, sizeof *s->nulls);
+    if (!s->parsed || !s->read || !s->data || !s->cap || !s->nulls) return QN_ENOMEM;
+  }
+  return QN_OK;
+}
+
+static void qn_csv_slots_destroy(struct qn_csv_reader *r) {
+  qn_csv_slots_free(r);
+  for (int i = 0; i < r->nslots && r->slots; i++) {
+    free(r->slots[i].parsed);
+    free(r->slots[i].read);
+    free(r->slots[i].data);
+    free(r->slots[i].cap);
+    free(r->slots[i].nulls);
+  }
+  free(r->slots);
+  r->slots = NULL;
+  free(r->want);
+  r->want = NULL;
+}
+
+/* Byte range and starting line of rows [row0, row0 + n). */
+static void qn_csv_range(const struct qn_csv_reader *r, int64_t row0, int64_t n, int64_t *start,
+                         int64_t *stop, int64_t *line, int64_t *skip) {
+  int64_t k0 = row0 / QN_MORSEL_ROWS;
+  int64_t k1 = (row0 + n + QN_MORSEL_ROWS - 1) / QN_MORSEL_ROWS;
+  if (k1 > r->nmorsels) k1 = r->nmorsels;
+  *start = r->moff[k0];
+  *stop = r->moff[k1];
+  *line = r->mline[k0];
+  *skip = row0 - k0 * QN_MORSEL_ROWS;
+}
+
+/* Parses the columns marked in mask into per-column buffers dst[c]
+ * (n values then n validity bytes). */
+static int qn_csv_parse_cols(struct qn_csv_reader *r, int64_t row0, int64_t n, char **dst,
+                             int64_t *nulls, struct qn_error *err) {
+  int ncols = r->base.ncols;
+  uint8_t **valid = calloc((size_t)ncols + 1, sizeof *valid);
+  if (!valid) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+  for (int c = 0; c < ncols; c++) {
+    if (!dst[c]) continue;
+    valid[c] = (uint8_t *)dst[c] + n * 8;
+    nulls[c] = 0;
+  }
+  struct qn_csv_sink sink = {NULL, dst, valid, nulls};
+  int64_t start, stop, line, skip, off;
+  qn_csv_range(r, row0, n, &start, &stop, &line, &skip);
+  int status = qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err);
+  free(valid);
+  return status;
+}
+
+/* Copies column col of a parsed range into the caller's buffer, as the
+ * type the caller asked for (an int64 column may be read as float64: the
+ * cast rounds as strtod of the same digits does). */
+static int qn_csv_deliver(struct qn_csv_reader *r, int col, int64_t n, const char *src,
+                          int64_t nulls, struct qn_colbuf *out, struct qn_error *err) {
+  enum qn_type have = r->base.cols[col].type;
+  enum qn_type want = out->type == QN_TYPE_INVALID ? have : out->type;
+  if (want == have) {
+    if ((const char *)out->data != src) memcpy(out->data, src, (size_t)n * 8);
+  } else if (want == QN_FLOAT64 && have == QN_INT64) {
+    const int64_t *s = (const int64_t *)src;
+    double *d = out->data;
+    for (int64_t i = 0; i < n; i++) d[i] = (double)s[i];
+  } else {
+    return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' (%s) cannot be read as %s",
+                        r->base.path, r->base.cols[col].name, qn_type_name(have),
+                        qn_type_name(want));
+  }
+  if (nulls == 0) {
+    out->valid = NULL;
+  } else {
+    if (!out->valid)
+      return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
+                          r->base.path, r->base.cols[col].name);
+    memcpy(out->valid, src + n * 8, (size_t)n);
+    if (want == QN_FLOAT64 && have == QN_INT64) /* nulls read as NaN, as float columns do */
+      for (int64_t i = 0; i < n; i++)
+        if (!out->valid[i]) ((double *)out->data)[i] = NAN;
+  }
+  out->n = n;
+  return QN_OK;
+}
+
+/* No cache slot: parse the one column straight into the caller's buffer. */
+static int qn_csv_read_direct(struct qn_csv_reader *r, int col, int64_t row0, int64_t n,
+                              struct qn_colbuf *out, struct qn_error *err) {
+  int status = QN_OK;
+  int ncols = r->base.ncols;
+  char **dst = calloc((size_t)ncols + 1, sizeof *dst);
+  int64_t *nulls = calloc((size_t)ncols + 1, sizeof *nulls);
+  char *tmp = NULL;
+  if (!dst || !nulls) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+    goto done;
+  }
+  /* values and validity contiguous: only the validity needs scratch when
+   * the caller's data buffer is used in place */
+  tmp = qn_mem_alloc(r->base.ctx, (size_t)n * 9, "CSV column values", err);
+  if (!tmp) {
+    status = err && err->code ? err->code : QN_ENOMEM;
+    goto done;
+  }
+  dst[col] = tmp;
+  QN_CHECK(qn_csv_parse_cols(r, row0, n, dst, nulls, err));
+  QN_CHECK(qn_csv_deliver(r, col, n, tmp, nulls[col], out, err));
+done:
+  qn_mem_free(r->base.ctx, tmp);
+  free(dst);
+  free(nulls);
+  return status;
+}
+
+/* Picks a slot to refill: empty, else the least recently used idle one.
+ * Learns the wanted columns from what was read of the evicted range. */
+static struct qn_csv_slot *qn_csv_victim(struct qn_csv_reader *r) {
+  struct qn_csv_slot *best = NULL;
+  for (int i = 0; i < r->nslots; i++) {
+    struct qn_csv_slot *s = &r->slots[i];
+    if (s->state == QN_CSV_FILLING || s->users > 0) continue;
+    if (s->state == QN_CSV_EMPTY) return s;
+    if (!best || s->used < best->used) best = s;
+  }
+  if (best) {
+    int any = 0;
+    for (int c = 0; c < r->base.ncols; c++) any |= best->read[c];
+    if (any)
+      for (int c = 0; c < r->base.ncols; c++) r->want[c] = best->read[c];
+  }
+  return best;
+}
+
+/* Fills slot s (FILLING, owned by this thread) with col and the wanted
+ * columns it lacks. Budget refusals shrink the set; none leaves col out. */
+static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
+                       const unsigned char *mask, struct qn_error *err) {
+  int status = QN_OK, ncols = r->base.ncols;
+  char **dst = calloc((size_t)ncols + 1, sizeof *dst);
+  if (!dst) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+  for (int c = 0; c < ncols; c++) {
+    if (!mask[c] || s->parsed[c]) continue;
+    if (s->cap[c] < s->n) qn_csv_slot_drop(r, s, c);
+    if (!s->data[c]) {
+      struct qn_error e2;
+      qn_error_init(&e2);
+      s->data[c] = qn_mem_alloc(r->base.ctx, (size_t)s->n * 9, "the CSV range cache", &e2);
+      if (!s->data[c]) {
+        if (e2.code == QN_ELIMIT && c != col) continue; /* parse fewer columns */
+        status = e2.code == QN_ELIMIT ? QN_ELIMIT : qn_error_set(err, e2.code, "%s", e2.message);
+        goto done;
+      }
+      s->cap[c] = s->n;
+    }
+    dst[c] = s->data[c];
+  }
+  QN_CHECK(qn_csv_parse_cols(r, s->row0, s->n, dst, s->nulls, err));
+  for (int c = 0; c < ncols; c++)
+    if (dst[c]) s->parsed[c] = 1;
+done:
+  free(dst);
+  return status;
+}
+
+static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
+                       struct qn_colbuf *out, struct qn_error *err) {
+  struct qn_csv_reader *r = (struct qn_csv_reader *)base;
+  int status = QN_OK, ncols = base->ncols;
+  if (n <= 0) {
+    out->valid = NULL;
+    return QN_OK;
+  }
+  if (col < 0 || col >= ncols || row0 < 0 || row0 + n > r->rows)
+    return qn_error_set(err, QN_EINVAL, "%s: read of rows %lld..%lld of column %d is out of range",
+                        base->path, (long long)row0, (long long)(row0 + n), col);
+  if (base->cols[col].type == QN_STRING)
+    return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string column, not numeric",
+                        base->path, base->cols[col].name);
+  unsigned char *mask = calloc((size_t)ncols + 1, 1);
+  if (!mask) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", base->path);
+  struct qn_csv_slot *s = NULL;
+  pthread_mutex_lock(&r->lock);
+  for (;;) {
+    s = NULL;
+    for (int i = 0; i < r->nslots; i++)
+      if (r->slots[i].state != QN_CSV_EMPTY && r->slots[i].row0 == row0 && r->slots[i].n == n)
+        s = &r->slots[i];
+    if (s && s->state == QN_CSV_FILLING) {
+      pthread_cond_wait(&r->cond, &r->lock);
+      continue;
+    }
+    break;
+  }
+  if (s && s->parsed[col]) {
+    s->users++;
+    s->used = ++r->tick;
+    pthread_mutex_unlock(&r->lock);
+    status = qn_csv_deliver(r, col, n, s->data[col], s->nulls[col], out, err);
+    pthread_mutex_lock(&r->lock);
+    s->users--;
+    s->read[col] = 1;
+    pthread_mutex_unlock(&r->lock);
+    free(mask);
+    return status;
+  }
+  if (s && s->users > 0) s = NULL; /* someone copies from it: do not refill under them */
+  if (!s) {
+    s = qn_csv_victim(r);
+    if (s) {
+      s->row0 = row0;
+      s->n = n;
+      memset(s->parsed, 0, (size_t)ncols);
+      memset(s->read, 0, (size_t)ncols);
+    }
+  }
+  if (!s) {
+    pthread_mutex_unlock(&r->lock);
+    free(mask);
+    return qn_csv_read_direct(r, col, row0, n, out, err);
+  }
+  s->state = QN_CSV_FILLING;
+  r->want[col] = 1;
+  memcpy(mask, r->want, (size_t)ncols);
+  pthread_mutex_unlock(&r->lock);
+
+  status = qn_csv_fill(r, s, col, mask, err);
+  if (status != QN_OK) /* give the memory back at once: the budget is short */
+    for (int c = 0; c < ncols; c++) qn_csv_slot_drop(r, s, c);
+
+  pthread_mutex_lock(&r->lock);
+  s->state = status == QN_OK ? QN_CSV_READY : QN_CSV_EMPTY;
+  if (status == QN_OK) {
+    s->users++;
+    s->used = ++r->tick;
+  }
+  pthread_cond_broadcast(&r->cond);
+  pthread_mutex_unlock(&r->lock);
+  free(mask);
+  if (status == QN_ELIMIT && (!err || err->code == QN_OK))
+    return qn_csv_read_direct(r, col, row0, n, out, err); /* no room to cache this range */
+  if (status != QN_OK) return status;
+  status = qn_csv_deliver(r, col, n, s->data[col], s->nulls[col], out, err);
+  pthread_mutex_lock(&r->lock);
+  s->users--;
+  s->read[col] = 1;
+  pthread_mutex_unlock(&r->lock);
+  return status;
+}
+
+/* ----- release, close, info, open ----- */
+
+static void qn_csv_release(struct qn_reader *base) {
+  struct qn_csv_reader *r = (struct qn_csv_reader *)base;
+  pthread_mutex_lock(&r->lock);
+  qn_csv_slots_free(r);
+  if (r->fd >= 0) close(r->fd);
+  r->fd = -1;
+  pthread_mutex_unlock(&r->lock);
+}
+
+static void qn_csv_close(struct qn_reader *base) {
+  struct qn_csv_reader *r = (struct qn_csv_reader *)base;
+  qn_csv_release(base);
+  qn_csv_slots_destroy(r);
+  qn_reader_free_columns(base);
+  free(r->moff);
+  free(r->mline);
+  free(r->inf);
+  pthread_mutex_destroy(&r->lock);
+  pthread_cond_destroy(&r->cond);
+  free(base->path);
+  free(r);
+}
+
+static int qn_csv_info(struct qn_reader *base, void *info, struct qn_error *err) {
+  struct qn_csv_reader *r = (struct qn_csv_reader *)base;
+  json_t *o = info;
+  json_object_set_new(o, "delimiter", json_string(","));
+  json_object_set_new(o, "header", json_true());
+  json_object_set_new(o, "bytes", json_integer((json_int_t)r->size));
+  json_object_set_new(o, "line_ends", json_string(r->crlf_rows ? "crlf" : "lf"));
+  json_object_set_new(o, "utf8_bom", json_boolean(r->bom));
+  json_object_set_new(o, "index_entries", json_integer((json_int_t)r->nmorsels));
+  json_t *cols = json_object_get(o, "columns");
+  for (int i = 0; i < base->ncols; i++) {
+    json_t *c = json_array_get(cols, (size_t)i);
+    if (!c) break;
+    char why[160];
+    json_object_set_new(c, "nulls", json_integer((json_int_t)r->inf[i].nulls));
+    json_object_set_new(c, "inferred", json_string(qn_csv_type_reason(&r->inf[i],
+                                                    base->cols[i].type, why, sizeof why)));
+  }
+  (void)err;
+  return QN_OK;
+}
+
+int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
+                struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_csv_reader *r = calloc(1, sizeof *r);
+  if (!r) return qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
+  r->base.ops = &qn_csv_ops;
+  r->base.ctx = ctx;
+  r->base.path = qn_strdup(path);
+  r->fd = -1;
+  pthread_mutex_init(&r->lock, NULL);
+  pthread_cond_init(&r->cond, NULL);
+  if (!r->base.path) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
+    goto done;
+  }
+  int fd;
+  QN_CHECK(qn_csv_get_fd(r, &fd, err));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    status = qn_error_set(err, QN_EIO, "%s: %s", path, strerror(errno));
+    goto done;
+  }
+  r->size = (int64_t)st.st_size;
+  if (r->size == 0) {
+    status = qn_error_set(err, QN_EFORMAT, "%s: empty file: a CSV file needs a header row", path);
+    goto done;
+  }
+  QN_CHECK(qn_csv_build(r, err));
+  if (qn_csv_slots_new(r) != QN_OK) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
+    goto done;
+  }
+  qn_csv_release(&r->base);
+  *out = &r->base;
+  r = NULL;
+done:
+  if (r) qn_csv_close(&r->base);
+  return status;
+}
+
+static const struct qn_reader_ops qn_csv_ops = {"csv",        qn_csv_read, qn_csv_close,
+                                                qn_csv_info,  NULL,        NULL,
+                                                qn_csv_release};

@@ -513,14 +513,77 @@ static int qn_h5_read_lib(struct qn_h5_reader *h, int col, int64_t row0, int64_t
   return QN_OK;
 }
 
+/* Strings (for convert): fixed-length or variable-length string datasets
+ * through libhdf5, packed into out->offsets (caller's, n + 1 entries) and
+ * bytes the reader allocates from the budget (the caller frees them with
+ * qn_mem_free), as the Parquet reader does. Reader thread only. */
+static int qn_h5_read_strings(struct qn_h5_reader *h, int col, int64_t row0, int64_t n,
+                              struct qn_colbuf *out, struct qn_error *err) {
+  struct qn_h5_col *hc = &h->hcols[col];
+  const char *name = h->base.cols[col].name;
+  if (hc->kind != QN_H5_PLAIN || !out->offsets)
+    return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string field, not numeric",
+                        h->base.path, name);
+  if (hc->dset < 0) QN_RETURN_IF_ERROR(qn_h5_prepare(h, col, err));
+  int status = QN_OK;
+  hid_t ft = H5Dget_type(hc->dset), mt = H5Tcopy(H5T_C_S1);
+  hid_t fs = H5Dget_space(hc->dset), ms = -1;
+  int vlen = H5Tis_variable_str(ft) > 0;
+  size_t width = vlen ? sizeof(char *) : H5Tget_size(ft);
+  char *raw = qn_mem_alloc(h->base.ctx, (size_t)n * width + 1, "string read buffer", err);
+  char *bytes = NULL;
+  if (!raw) {
+    status = err ? err->code : QN_ELIMIT;
+    goto done;
+  }
+  H5Tset_size(mt, vlen ? H5T_VARIABLE : width);
+  H5Tset_cset(mt, H5Tget_cset(ft)); /* ASCII <-> UTF-8 is no conversion libhdf5 knows */
+  H5Tset_strpad(mt, H5Tget_strpad(ft));
+  hsize_t start[1] = {(hsize_t)row0}, count[1] = {(hsize_t)n};
+  ms = H5Screate_simple(1, count, NULL);
+  if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+      H5Dread(hc->dset, mt, ms, fs, H5P_DEFAULT, raw) < 0) {
+    status = qn_error_set(err, QN_EFORMAT, "%s: column '%s': cannot read strings at rows %lld..%lld",
+                          h->base.path, name, (long long)row0, (long long)(row0 + n));
+    goto done;
+  }
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const char *v = vlen ? ((char **)raw)[i] : raw + (size_t)i * width;
+    total += v ? (int64_t)(vlen ? strlen(v) : strnlen(v, width)) : 0;
+  }
+  bytes = qn_mem_alloc(h->base.ctx, (size_t)total + 1, "string values", err);
+  if (!bytes) status = err ? err->code : QN_ELIMIT;
+  out->offsets[0] = 0;
+  for (int64_t i = 0; i < n && bytes; i++) {
+    const char *v = vlen ? ((char **)raw)[i] : raw + (size_t)i * width;
+    size_t len = v ? (vlen ? strlen(v) : strnlen(v, width)) : 0;
+    memcpy(bytes + out->offsets[i], v, len);
+    out->offsets[i + 1] = out->offsets[i] + (int64_t)len;
+  }
+  if (vlen) H5Dvlen_reclaim(mt, ms, H5P_DEFAULT, raw);
+  out->data = bytes;
+  bytes = NULL;
+done:
+  qn_mem_free(h->base.ctx, bytes);
+  qn_mem_free(h->base.ctx, raw);
+  if (ms >= 0) H5Sclose(ms);
+  H5Sclose(fs);
+  H5Tclose(mt);
+  H5Tclose(ft);
+  return status;
+}
+
 static int qn_h5_read(struct qn_reader *r, int col, int64_t row0, int64_t n,
                       struct qn_colbuf *out, struct qn_error *err) {
   struct qn_h5_reader *h = (struct qn_h5_reader *)r;
   out->valid = NULL;
+  if (r->cols[col].type == QN_STRING) {
+    if (n == 0 && out->offsets) out->offsets[0] = 0;
+    if (n == 0) return QN_OK;
+    return qn_h5_read_strings(h, col, row0, n, out, err);
+  }
   if (n == 0) return QN_OK;
-  if (r->cols[col].type == QN_STRING)
-    return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string dataset, not numeric",
-                        r->path, r->cols[col].name);
   if (h->hcols[col].raw) return qn_h5_read_raw(h, col, row0, n, out, err);
   return qn_h5_read_lib(h, col, row0, n, out, err);
 }

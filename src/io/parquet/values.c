@@ -184,6 +184,10 @@ int qn_pq_vdec_init(struct qn_pq_vdec *d, int encoding, int phys, int width, con
   d->end = end;
   d->left = n;
   d->nvals = n;
+  if (width <= 0 && phys != QN_PQ_BYTE_ARRAY) {
+    d->why = "fixed-width type of zero width";
+    return QN_EUNSUPPORTED;
+  }
   switch (encoding) {
   case QN_PQ_PLAIN:
     d->kind = phys == QN_PQ_BOOLEAN ? QN_PQ_V_PLAIN_BOOL
@@ -193,13 +197,14 @@ int qn_pq_vdec_init(struct qn_pq_vdec *d, int encoding, int phys, int width, con
   case QN_PQ_RLE_DICTIONARY:
     if (!dict || (!dict->offs && !dict->vals))
       return qn_pq_vfail(d, "dictionary-encoded page without a dictionary page"), QN_EFORMAT;
-    if (p >= end) {
+    d->kind = QN_PQ_V_DICT;
+    d->dict = dict;
+    if (p >= end) { /* no bit width byte: only a page without values */
+      qn_pq_rle_init(&d->rle, end, end, 0);
       if (n == 0) return QN_OK;
       return qn_pq_vfail(d, "dictionary page data is empty"), QN_EFORMAT;
     }
     if (*p > 32) return qn_pq_vfail(d, "dictionary index bit width above 32"), QN_EFORMAT;
-    d->kind = QN_PQ_V_DICT;
-    d->dict = dict;
     qn_pq_rle_init(&d->rle, p + 1, end, *p);
     return QN_OK;
   case QN_PQ_RLE:

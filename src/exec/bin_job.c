@@ -293,16 +293,31 @@ int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *r) { return r->grid
 
 /* Lanes from the grid size alone (never threads or memory): many small
  * grids so every core has a lane, fewer as grids grow (at most ~64 MiB of
- * lanes unless one grid is larger), one for grids above 1 GiB. */
-static int qn_bin_lanes_for(int64_t grid_bytes) {
-  if (grid_bytes > ((int64_t)1 << 30)) return 1;
-  int64_t l = ((int64_t)64 << 20) / QN_MAX(grid_bytes, 1);
+ * lanes unless one grid is larger), one for grids above 1 GiB. The size
+ * is the nominal (cells + 1) x (8 + 8 with a weight + 48 with a value)
+ * bytes of the first grid layout, kept as the rule so that the lane count,
+ * hence every floating-point sum, is the same as in earlier releases. */
+static int qn_bin_lanes_for(const struct qn_bin_plan *plan) {
+  const int64_t cells = plan->ncells + 1;
+  int64_t bytes = (cells * 8 + 63) & ~(int64_t)63;
+  if (plan->has_weight) bytes += (cells * 8 + 63) & ~(int64_t)63;
+  if (plan->has_value) bytes += (cells * 48 + 63) & ~(int64_t)63;
+  if (bytes > ((int64_t)1 << 30)) return 1;
+  int64_t l = ((int64_t)64 << 20) / QN_MAX(bytes, 1);
   return (int)QN_MAX(2, QN_MIN(16, l));
+}
+
+/* Count-only jobs (no value, no weight) sum integers, whose result does
+ * not depend on the order: they skip lanes and give each worker thread one
+ * grid that stays in its core's cache (folded in worker order, exactly). */
+static int qn_bin_worker_grids(const struct qn_bin_plan *plan) {
+  return !plan->has_value && !plan->has_weight;
 }
 
 struct qn_bin_job {
   const struct qn_bin_plan *plan;
-  int lanes;
+  int lanes;          /* grids: lanes, or one per worker (per_worker) */
+  int per_worker;
   struct qn_bin_grid *grids;
   void **ws;          /* one workspace per worker */
   int axis_pos[QN_BIN_MAX_AXES], value_pos, weight_pos; /* in the scan's columns */
@@ -319,8 +334,8 @@ static int qn_bin_process(void *user, int worker, const struct qn_batch *b, stru
   for (int k = 0; k < j->plan->naxes; k++) axes[k] = &b->cols[j->axis_pos[k]];
   const struct qn_colbuf *value = j->value_pos >= 0 ? &b->cols[j->value_pos] : NULL;
   const struct qn_colbuf *weight = j->weight_pos >= 0 ? &b->cols[j->weight_pos] : NULL;
-  qn_bin_accumulate(j->plan, &j->grids[b->morsel % j->lanes], j->ws[worker], axes, value,
-                    weight, 0, b->nrows);
+  struct qn_bin_grid *g = j->per_worker ? &j->grids[worker] : &j->grids[b->morsel % j->lanes];
+  qn_bin_accumulate(j->plan, g, j->ws[worker], axes, value, weight, 0, b->nrows);
   return QN_OK;
 }
 
@@ -559,7 +574,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   for (int k = 0; k < opt->naxes; k++)
     axes[k].nbins = opt->axes[k].bins > 0 ? opt->axes[k].bins : opt->axes[k].nedges - 1;
   QN_CHECK(qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err));
-  r->lanes = qn_bin_lanes_for(qn_bin_grid_bytes(&plan));
+  j.per_worker = qn_bin_worker_grids(&plan);
+  r->lanes = j.per_worker ? nw : qn_bin_lanes_for(&plan);
   r->grid_bytes = qn_bin_grid_bytes(&plan) * r->lanes;
   r->ncells = plan.ncells;
   ws = calloc((size_t)nw, sizeof *ws);
@@ -577,6 +593,9 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   QN_CHECK(qn_bin_range_pass(ctx, src, opt, axis_cols, r->rows, lo, hi, err));
   QN_CHECK(qn_bin_build_axes(opt, lo, hi, r, axes, err));
   QN_CHECK(qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err));
+  plan.need_minmax = 0; /* min/max are the only statistics one can skip */
+  for (int i = 0; i < r->nstats; i++)
+    plan.need_minmax |= r->stats[i] == QN_BIN_MIN || r->stats[i] == QN_BIN_MAX;
   for (int l = 0; l < r->lanes; l++)
     qn_bin_grid_init(&plan, &grids[l], (char *)lane_mem + (size_t)l * qn_bin_grid_bytes(&plan));
 
@@ -584,7 +603,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   j.lanes = r->lanes;
   j.grids = grids;
   j.ws = ws;
-  struct qn_scan_kernel k = {.user = &j, .nlanes = r->lanes, .process = qn_bin_process};
+  struct qn_scan_kernel k = {.user = &j, .nlanes = j.per_worker ? 0 : r->lanes,
+                             .process = qn_bin_process};
   struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin",
                                .kernel_bytes = r->grid_bytes};
   QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));

@@ -94,6 +94,16 @@ int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
   const double u = DBL_EPSILON / 2;
   const double err_bins = (double)nbins * u * (3.0 + 2.0 * (fabs(lo) + fabs(hi)) / (hi - lo));
   ax->guess_exact = ax->step != 0.0 && err_bins < 0.25;
+  /* The fast path's tolerance (see qn_bin.h): t = fl(fl(x - lo) * scale)
+   * with scale = fl(nbins / fl(hi - lo)) is within 4u * nbins bins of the
+   * ideal position (x - lo) / (hi - lo) * nbins (four roundings; a
+   * subnormal x - lo is exact, an underflowing t has a fraction near 0 and
+   * is not trusted); a linspace edge fl(fl(i * step) + lo) is within
+   * 3u (hi - lo) + u max(|lo|, |hi|) of the ideal edge, i.e.
+   * nbins u (3 + max(|lo|, |hi|) / (hi - lo)) bins. Their sum, doubled: */
+  const double tol =
+      2.0 * (double)nbins * u * (8.0 + (fabs(lo) + fabs(hi)) / (hi - lo));
+  ax->frac_tol = ax->guess_exact && tol < 0.25 && isfinite(ax->scale) ? tol : 0.5;
   return QN_OK;
 }
 
@@ -134,24 +144,39 @@ static inline int64_t qn_bin_upper(const double *e, int64_t ne, double x) {
   return (int64_t)(base - e) + (base[0] <= x);
 }
 
-/* The irregular axis' lookup table: cell j covers [lo + j w, lo + (j+1) w)
- * approximately; lut[j] is the bin of its left end. The kernel starts
- * there and steps (down, then up) to the exact bin, so the table only has
- * to be close; it is dropped when some cell spans many edges. */
+/* The irregular axis' lookup table. The kernel computes the cell of x as
+ * j = min(max(fl(fl(x - lo) * lut_scale), 0), cells - 1) truncated; like
+ * the regular guess (see qn_bin_axis_regular) that is within
+ * 4u * cells + (rounding of lo + j w, below) of the ideal cell, far below
+ * the 0.01 cell of margin taken here when the table is used at all. So
+ * the bins a cell j can hold lie between the bin of lo + (j - 0.01) w and
+ * that of lo + (j + 1.01) w; lut[j] is the first, shifted down when needed
+ * so that lut[j] + span <= nbins (the kernel reads edges up to there). */
 static void qn_bin_lut_build(struct qn_bin_axis *ax) {
   ax->lut_cells = 0;
   const double lo = ax->lo, hi = ax->hi;
   if (!isfinite(lo) || !isfinite(hi) || !(hi > lo) || !isfinite(hi - lo)) return;
-  const int64_t cells = QN_MIN((int64_t)QN_BIN_LUT_CELLS, 4 * ax->nbins);
+  if (ax->nbins > UINT32_MAX / 2) return;
+  const int64_t cells = QN_MIN((int64_t)QN_BIN_LUT_CELLS, 16 * ax->nbins);
+  const double u = DBL_EPSILON / 2;
+  if ((double)cells * u * (8.0 + 4.0 * (fabs(lo) + fabs(hi)) / (hi - lo)) > 1e-3) return;
   const double w = (hi - lo) / (double)cells;
-  for (int64_t j = 0; j < cells; j++) {
-    int64_t b = qn_bin_axis_find(ax, lo + (double)j * w);
-    ax->lut[j] = (uint32_t)(b < 0 ? 0 : b);
+  const int64_t nb = ax->nbins;
+  int64_t span = 0;
+  /* first pass: the span; second: the starts */
+  for (int pass = 0; pass < 2; pass++) {
+    for (int64_t j = 0; j < cells; j++) {
+      const double a = QN_MAX(lo, lo + ((double)j - 0.01) * w);
+      const double z = QN_MIN(hi, lo + ((double)j + 1.01) * w);
+      const int64_t blo = QN_MAX(0, qn_bin_upper(ax->edges, nb + 1, a) - 1);
+      const int64_t bhi = qn_bin_upper(ax->edges, nb + 1, z) - 1; /* <= nb */
+      if (pass == 0) span = QN_MAX(span, bhi - blo);
+      else ax->lut[j] = (uint32_t)QN_MAX(0, QN_MIN(blo, nb - span));
+    }
+    if (span > QN_BIN_LUT_SPAN) return;
+    span = QN_MIN(span, nb);
   }
-  for (int64_t j = 0; j + 1 < cells; j++)
-    if (ax->lut[j + 1] - ax->lut[j] > QN_BIN_LUT_SPAN) return;
-  if ((int64_t)ax->nbins - 1 - ax->lut[cells - 1] > QN_BIN_LUT_SPAN) return;
-  if (ax->nbins > UINT32_MAX) return;
+  ax->lut_span = (int)span;
   ax->lut_scale = (double)cells / (hi - lo);
   ax->lut_cells = (int)cells;
 }
@@ -186,20 +211,33 @@ int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes, i
   plan->ncells = cells;
   plan->has_value = has_value;
   plan->has_weight = has_weight;
+  plan->need_minmax = 1;
+  /* The 32-bit path sums at most two contributions below 2^31 (the running
+   * index is clamped to the trash cell after each axis). */
+  plan->index32 = cells < INT32_MAX;
+  for (int k = 0; k < naxes; k++)
+    if (axes[k].regular && !axes[k].guess_exact) plan->index32 = 0;
   return QN_OK;
 }
 
 static int64_t qn_bin_round64(int64_t b) { return (b + 63) & ~(int64_t)63; }
 
+static int qn_bin_grid_ways(const struct qn_bin_plan *plan) {
+  return plan->ncells + 1 <= QN_BIN_WAYS_MAX_CELLS ? QN_BIN_WAYS : 1;
+}
+
 int64_t qn_bin_grid_bytes(const struct qn_bin_plan *plan) {
   const int64_t cells = plan->ncells + 1; /* <= 2^52 + 1: no overflow below */
   int64_t bytes = qn_bin_round64(cells * (int64_t)sizeof(int64_t));
+  if (!plan->has_value)
+    bytes += qn_bin_round64(cells * qn_bin_grid_ways(plan) * (int64_t)sizeof(uint32_t));
   if (plan->has_weight) bytes += qn_bin_round64(cells * (int64_t)sizeof(double));
   if (plan->has_value) bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_vcell));
   return bytes;
 }
 
-/* Workspace: idx, x, v, w (double), QN_BIN_BLOCK each. */
+/* Workspace: idx (float64 or uint32 indices), x, v, w (double),
+ * QN_BIN_BLOCK each. */
 #define QN_BIN_WS_ARRAYS 4
 int64_t qn_bin_workspace_size(const struct qn_bin_plan *plan) {
   (void)plan;
@@ -213,16 +251,35 @@ void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, 
   grid->count = (int64_t *)p;
   memset(grid->count, 0, (size_t)cells * sizeof(int64_t));
   p += qn_bin_round64(cells * (int64_t)sizeof(int64_t));
+  if (!plan->has_value) {
+    grid->ways = qn_bin_grid_ways(plan);
+    grid->c32 = (uint32_t *)p;
+    memset(grid->c32, 0, (size_t)(cells * grid->ways) * sizeof(uint32_t));
+    p += qn_bin_round64(cells * grid->ways * (int64_t)sizeof(uint32_t));
+  }
   if (plan->has_weight) {
     grid->wcount = (double *)p;
     for (int64_t i = 0; i < cells; i++) grid->wcount[i] = 0.0;
     p += qn_bin_round64(cells * (int64_t)sizeof(double));
   }
   if (plan->has_value) {
+    assert(((uintptr_t)p & 63) == 0 && sizeof(struct qn_bin_vcell) == 64);
     grid->v = (struct qn_bin_vcell *)p;
-    const struct qn_bin_vcell z = {0.0, 0.0, 0.0, 0.0, INFINITY, -INFINITY};
+    const struct qn_bin_vcell z = {0, 0.0, 0.0, 0.0, 0.0, INFINITY, -INFINITY, 0.0};
     for (int64_t i = 0; i < cells; i++) grid->v[i] = z;
   }
+}
+
+/* Adds the 32-bit counters into the 64-bit counts and clears them. */
+static void qn_bin_flush_counts(const struct qn_bin_plan *plan, struct qn_bin_grid *grid) {
+  if (!grid->c32 || grid->pending == 0) return;
+  const int64_t cells = plan->ncells + 1;
+  for (int w = 0; w < grid->ways; w++) {
+    uint32_t *c = grid->c32 + w * cells;
+    for (int64_t i = 0; i < cells; i++) grid->count[i] += c[i];
+    memset(c, 0, (size_t)cells * sizeof *c);
+  }
+  grid->pending = 0;
 }
 
 /* ----- loaders: one per column type, from one body -------------------- */
@@ -423,6 +480,176 @@ static void qn_bin_mask_nulls(const struct qn_colbuf *c, int64_t row0, int64_t n
   for (int64_t i = 0; i < n; i++) idx[i] = valid[i] ? idx[i] : trash;
 }
 
+/* ----- index pass, 32-bit -------------------------------------------- */
+
+/* The same cells as above, as uint32 (plan->index32): out-of-range rows
+ * get `trash`; after the first axis each contribution is added and the
+ * sum clamped to trash, so it stays below 2^32. The axis loops are
+ * instantiated for the first axis (store) and the others (add). */
+
+#define QN_BIN_IX_STORE(IX, I, U, TRASH, ADD)                              \
+  do {                                                                      \
+    if (ADD) {                                                              \
+      const uint32_t s_ = (IX)[I] + (U);                                    \
+      (IX)[I] = s_ < (TRASH) ? s_ : (TRASH);                                \
+    } else {                                                                \
+      (IX)[I] = (U);                                                        \
+    }                                                                       \
+  } while (0)
+
+/* Regular axis, fast path: floor((x - lo) * scale) when its fraction is
+ * clear of both bin edges by frac_tol (see qn_bin.h); returns nonzero when
+ * some in-range row was not, and the caller redoes the block by
+ * qn_bin_ix_regular_fix. No table, no gather: the loop vectorises. */
+QN_BIN_HOT
+static int qn_bin_ix_regular(const struct qn_bin_axis *ax, const double *restrict x, int64_t n,
+                             double stride, uint32_t trash, int add, uint32_t *restrict ix) {
+  const double lo = ax->lo, hi = ax->hi, scale = ax->scale;
+  const double tol = ax->frac_tol, tol1 = 1.0 - ax->frac_tol, dtrash = (double)trash;
+  int64_t bad = 0;
+#define QN_BIN_IXR_BODY(ADD)                                                \
+  for (int64_t i = 0; i < n; i++) {                                         \
+    const double v = x[i];                                                  \
+    const double t = (v - lo) * scale;                                      \
+    const double b = floor(t);                                              \
+    const double f = t - b; /* exact; NaN for NaN or inf */                 \
+    const int64_t in = (v >= lo) & (v <= hi);                               \
+    const int64_t ok = (f > tol) & (f < tol1);                              \
+    bad |= in & ~ok;                                                        \
+    /* in-range rows have 0 <= b <= nbins: the conversion is defined */     \
+    const double c = in ? b * stride : dtrash;                              \
+    const uint32_t u = (uint32_t)(int32_t)c;                                \
+    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                  \
+  }
+  if (add) {
+    QN_BIN_IXR_BODY(1)
+  } else {
+    QN_BIN_IXR_BODY(0)
+  }
+#undef QN_BIN_IXR_BODY
+  return bad != 0;
+}
+
+/* Regular axis (guess_exact), every row corrected by one step each way
+ * against the linspace edges (as qn_bin_index_regular_fast). */
+QN_BIN_HOT
+static void qn_bin_ix_regular_fix(const struct qn_bin_axis *ax, const double *restrict x,
+                                  int64_t n, double stride, uint32_t trash, int add,
+                                  uint32_t *restrict ix) {
+  const double lo = ax->lo, hi = ax->hi, scale = ax->scale, step = ax->step;
+  const double last = (double)(ax->nbins - 1), dtrash = (double)trash;
+#define QN_BIN_IXF_BODY(ADD)                                                \
+  for (int64_t i = 0; i < n; i++) {                                         \
+    const double v = x[i];                                                  \
+    double t = (v - lo) * scale;                                            \
+    t = t >= 0.0 ? t : 0.0;                                                 \
+    t = t <= last ? t : last;                                               \
+    const double b = floor(t);                                              \
+    const double e0 = qn_bin_edge(b, step, lo);                             \
+    double e1 = qn_bin_edge(b + 1.0, step, lo);                             \
+    e1 = b < last ? e1 : hi;                                                \
+    double up = v >= e1 ? stride : 0.0;                                     \
+    up = b < last ? up : 0.0;                                               \
+    const double dn = v < e0 ? stride : 0.0;                                \
+    const double c = b * stride + up - dn;                                  \
+    const int64_t in = (v >= lo) & (v <= hi);                               \
+    const uint32_t u = (uint32_t)(int32_t)(in ? c : dtrash);                \
+    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                  \
+  }
+  if (add) {
+    QN_BIN_IXF_BODY(1)
+  } else {
+    QN_BIN_IXF_BODY(0)
+  }
+#undef QN_BIN_IXF_BODY
+}
+
+/* Irregular axis through the table: lut[j] plus the number of the next
+ * SPAN edges that are <= x (see qn_bin_lut_build), clamped to the closed
+ * last bin. One body per span so the inner count unrolls. */
+#define QN_BIN_DEF_IX_LUT(SPAN)                                                           \
+  QN_BIN_HOT                                                                              \
+  static void qn_bin_ix_lut##SPAN(const struct qn_bin_axis *ax, const double *restrict x,  \
+                                  int64_t n, uint32_t stride, uint32_t trash, int add,     \
+                                  uint32_t *restrict ix) {                                \
+    const double *restrict e = ax->edges;                                                 \
+    const uint32_t *restrict lut = ax->lut;                                               \
+    const uint32_t last = (uint32_t)(ax->nbins - 1);                                      \
+    const double lo = ax->lo, hi = ax->hi, ls = ax->lut_scale;                            \
+    const double lastcell = (double)(ax->lut_cells - 1);                                  \
+    for (int64_t i = 0; i < n; i++) {                                                     \
+      const double v = x[i];                                                              \
+      double t = (v - lo) * ls;                                                           \
+      t = t >= 0.0 ? t : 0.0; /* NaN -> 0; masked by `in` */                              \
+      t = t <= lastcell ? t : lastcell;                                                   \
+      const uint32_t b0 = lut[(int32_t)t];                                                \
+      uint32_t b = b0;                                                                    \
+      for (int s = 1; s <= SPAN; s++) b += e[b0 + s] <= v;                                \
+      b = b < last ? b : last;                                                            \
+      const int in = (v >= lo) & (v <= hi);                                               \
+      const uint32_t u = in ? b * stride : trash;                                         \
+      QN_BIN_IX_STORE(ix, i, u, trash, add);                                              \
+    }                                                                                     \
+  }
+QN_BIN_DEF_IX_LUT(0)
+QN_BIN_DEF_IX_LUT(1)
+QN_BIN_DEF_IX_LUT(2)
+QN_BIN_DEF_IX_LUT(3)
+QN_BIN_DEF_IX_LUT(4)
+#undef QN_BIN_DEF_IX_LUT
+
+static void qn_bin_ix_search(const struct qn_bin_axis *ax, const double *restrict x, int64_t n,
+                             uint32_t stride, uint32_t trash, int add, uint32_t *restrict ix) {
+  const double *restrict e = ax->edges;
+  const int64_t nb = ax->nbins, ne = nb + 1;
+  const double lo = ax->lo, hi = ax->hi;
+  for (int64_t i = 0; i < n; i++) {
+    const double v = x[i];
+    int64_t b = qn_bin_upper(e, ne, v) - 1;
+    b = b < nb - 1 ? b : nb - 1;
+    const int in = (v >= lo) & (v <= hi);
+    const uint32_t u = in ? (uint32_t)b * stride : trash;
+    QN_BIN_IX_STORE(ix, i, u, trash, add);
+  }
+}
+
+/* Indices of the block's rows [r, r + m) into ix. `fix`: regular axes are
+ * corrected row by row instead of trusting the fast path. Returns nonzero
+ * when the fast path declined some row. */
+static int qn_bin_ix_block(const struct qn_bin_plan *plan, const struct qn_colbuf *const *axes,
+                           int64_t r, int64_t m, double *xb, int fix, uint32_t *ix) {
+  const uint32_t trash = (uint32_t)plan->ncells;
+  int bad = 0;
+  for (int k = 0; k < plan->naxes; k++) {
+    const struct qn_bin_axis *ax = &plan->axes[k];
+    const double *x = qn_bin_load(axes[k], r, m, xb);
+    const uint32_t stride = (uint32_t)plan->strides[k];
+    if (ax->regular && (fix || ax->frac_tol >= 0.5)) {
+      qn_bin_ix_regular_fix(ax, x, m, (double)stride, trash, k > 0, ix);
+    } else if (ax->regular) {
+      bad |= qn_bin_ix_regular(ax, x, m, (double)stride, trash, k > 0, ix);
+    } else if (ax->lut_cells > 0) {
+      switch (ax->lut_span) {
+      case 0: qn_bin_ix_lut0(ax, x, m, stride, trash, k > 0, ix); break;
+      case 1: qn_bin_ix_lut1(ax, x, m, stride, trash, k > 0, ix); break;
+      case 2: qn_bin_ix_lut2(ax, x, m, stride, trash, k > 0, ix); break;
+      case 3: qn_bin_ix_lut3(ax, x, m, stride, trash, k > 0, ix); break;
+      default: qn_bin_ix_lut4(ax, x, m, stride, trash, k > 0, ix); break;
+      }
+    } else {
+      qn_bin_ix_search(ax, x, m, stride, trash, k > 0, ix);
+    }
+  }
+  return bad;
+}
+
+static void qn_bin_mask_nulls32(const struct qn_colbuf *c, int64_t row0, int64_t n,
+                                uint32_t trash, uint32_t *ix) {
+  if (!c || !c->valid) return;
+  const uint8_t *valid = c->valid + row0;
+  for (int64_t i = 0; i < n; i++) ix[i] = valid[i] ? ix[i] : trash;
+}
+
 /* ----- accumulation pass ------------------------------------------------ */
 
 QN_BIN_HOT
@@ -430,37 +657,74 @@ static void qn_bin_acc_count(int64_t *restrict count, const double *restrict idx
   for (int64_t i = 0; i < n; i++) count[(int64_t)idx[i]]++;
 }
 
+/* 32-bit counters, row i in copy i mod ways (ways is 1 or QN_BIN_WAYS). */
 QN_BIN_HOT
-static void qn_bin_acc_weight(double *restrict wcount, const double *restrict idx,
-                              const double *restrict w, int64_t n) {
-  for (int64_t i = 0; i < n; i++) wcount[(int64_t)idx[i]] += w[i];
-}
-
-QN_BIN_HOT
-static void qn_bin_acc_value(int64_t *restrict count, struct qn_bin_vcell *restrict vc,
-                             const double *restrict idx, const double *restrict val,
-                             int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t c = (int64_t)idx[i];
-    const double v = val[i];
-    struct qn_bin_vcell *cell = &vc[c];
-    const int64_t k = count[c];
-    const double shift = k == 0 ? v : cell->shift;
-    const double d = v - shift;
-    cell->shift = shift;
-    cell->sum += v;
-    cell->s1 += d;
-    cell->s2 += d * d;
-    /* NaN sticks: once min is NaN no comparison replaces it. */
-    cell->min = (v < cell->min) | (v != v) ? v : cell->min;
-    cell->max = (v > cell->max) | (v != v) ? v : cell->max;
-    count[c] = k + 1;
+static void qn_bin_acc_count32(uint32_t *restrict c32, int ways, int64_t cells,
+                               const uint32_t *restrict ix, int64_t n) {
+  int64_t i = 0;
+  if (ways == QN_BIN_WAYS) {
+    uint32_t *restrict c0 = c32, *restrict c1 = c32 + cells;
+    uint32_t *restrict c2 = c32 + 2 * cells, *restrict c3 = c32 + 3 * cells;
+    for (; i + 4 <= n; i += 4) {
+      c0[ix[i]]++;
+      c1[ix[i + 1]]++;
+      c2[ix[i + 2]]++;
+      c3[ix[i + 3]]++;
+    }
   }
+  for (; i < n; i++) c32[ix[i]]++;
 }
 
-void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *ws,
-                       const struct qn_colbuf *const *axes, const struct qn_colbuf *value,
-                       const struct qn_colbuf *weight, int64_t row0, int64_t n) {
+/* Weight sums in row order per cell (the bits depend on it), for either
+ * index type. */
+#define QN_BIN_DEF_ACC_WEIGHT(NAME, IT)                                              \
+  QN_BIN_HOT                                                                         \
+  static void NAME(double *restrict wcount, const IT *restrict idx,                  \
+                   const double *restrict w, int64_t n) {                            \
+    for (int64_t i = 0; i < n; i++) wcount[(int64_t)idx[i]] += w[i];                 \
+  }
+QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight, double)
+QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight32, uint32_t)
+#undef QN_BIN_DEF_ACC_WEIGHT
+
+/* Value accumulators, one cache line per row, no branch: the shift is the
+ * cell's first value (selected, not branched on); min/max are NaN-sticky
+ * (once NaN, no comparison replaces it; a NaN value replaces any). With
+ * MINMAX 0 they are left alone (the plan's need_minmax). */
+#define QN_BIN_DEF_ACC_VALUE(NAME, IT, MINMAX)                                          \
+  QN_BIN_HOT                                                                            \
+  static void NAME(struct qn_bin_vcell *restrict vc, const IT *restrict idx,            \
+                   const double *restrict val, int64_t n) {                             \
+    for (int64_t i = 0; i < n; i++) {                                                   \
+      struct qn_bin_vcell *cell = &vc[(int64_t)idx[i]];                                 \
+      const double v = val[i];                                                          \
+      const int64_t k = cell->n;                                                        \
+      const double shift = k == 0 ? v : cell->shift;                                    \
+      const double d = v - shift;                                                       \
+      cell->n = k + 1;                                                                  \
+      cell->shift = shift;                                                              \
+      cell->sum += v;                                                                   \
+      cell->s1 += d;                                                                    \
+      cell->s2 += d * d;                                                                \
+      if (MINMAX) {                                                                     \
+        const double mn = cell->min, mx = cell->max;                                    \
+        const double a = v < mn ? v : mn, z = v > mx ? v : mx;                          \
+        cell->min = v != v ? v : a;                                                     \
+        cell->max = v != v ? v : z;                                                     \
+      }                                                                                 \
+    }                                                                                   \
+  }
+QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value, double, 1)
+QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value32, uint32_t, 1)
+QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value32_nominmax, uint32_t, 0)
+#undef QN_BIN_DEF_ACC_VALUE
+
+/* The float64 index path (plan->index32 == 0): grids of 2^31 cells or
+ * more, and regular axes whose guess cannot be proved within one bin. */
+static void qn_bin_accumulate64(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
+                                void *ws, const struct qn_colbuf *const *axes,
+                                const struct qn_colbuf *value, const struct qn_colbuf *weight,
+                                int64_t row0, int64_t n) {
   double *idx = ws;
   double *xb = idx + QN_BIN_BLOCK;
   double *vb = xb + QN_BIN_BLOCK;
@@ -498,9 +762,42 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
     if (plan->has_weight)
       qn_bin_acc_weight(grid->wcount, idx, qn_bin_load(weight, r, m, wb), m);
     if (plan->has_value)
-      qn_bin_acc_value(grid->count, grid->v, idx, qn_bin_load(value, r, m, vb), m);
+      qn_bin_acc_value(grid->v, idx, qn_bin_load(value, r, m, vb), m);
     else
       qn_bin_acc_count(grid->count, idx, m);
+  }
+}
+
+void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *ws,
+                       const struct qn_colbuf *const *axes, const struct qn_colbuf *value,
+                       const struct qn_colbuf *weight, int64_t row0, int64_t n) {
+  assert(!grid->finished);
+  if (!plan->index32) {
+    qn_bin_accumulate64(plan, grid, ws, axes, value, weight, row0, n);
+    return;
+  }
+  uint32_t *ix = ws;
+  double *xb = (double *)ws + QN_BIN_BLOCK;
+  double *vb = xb + QN_BIN_BLOCK;
+  double *wb = vb + QN_BIN_BLOCK;
+  const uint32_t trash = (uint32_t)plan->ncells;
+  for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
+    const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
+    if (qn_bin_ix_block(plan, axes, r, m, xb, 0, ix)) qn_bin_ix_block(plan, axes, r, m, xb, 1, ix);
+    for (int k = 0; k < plan->naxes; k++) qn_bin_mask_nulls32(axes[k], r, m, trash, ix);
+    if (plan->has_value) qn_bin_mask_nulls32(value, r, m, trash, ix);
+    if (plan->has_weight) qn_bin_mask_nulls32(weight, r, m, trash, ix);
+    if (plan->has_weight)
+      qn_bin_acc_weight32(grid->wcount, ix, qn_bin_load(weight, r, m, wb), m);
+    if (plan->has_value) {
+      const double *v = qn_bin_load(value, r, m, vb);
+      if (plan->need_minmax) qn_bin_acc_value32(grid->v, ix, v, m);
+      else qn_bin_acc_value32_nominmax(grid->v, ix, v, m);
+    } else {
+      if (grid->pending > (int64_t)UINT32_MAX - m) qn_bin_flush_counts(plan, grid);
+      grid->pending += m;
+      qn_bin_acc_count32(grid->c32, grid->ways, plan->ncells + 1, ix, m);
+    }
   }
 }
 
@@ -509,7 +806,11 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
 void qn_bin_grid_finish(const struct qn_bin_plan *plan, struct qn_bin_grid *grid) {
   if (grid->finished) return;
   grid->finished = 1;
-  if (!plan->has_value) return;
+  if (!plan->has_value) {
+    qn_bin_flush_counts(plan, grid);
+    return;
+  }
+  for (int64_t c = 0; c <= plan->ncells; c++) grid->count[c] += grid->v[c].n;
   for (int64_t c = 0; c < plan->ncells; c++) {
     struct qn_bin_vcell *v = &grid->v[c];
     const int64_t k = grid->count[c];

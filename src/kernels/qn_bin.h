@@ -29,8 +29,15 @@
 /* Rows per kernel block: index pass, then accumulation pass. Small enough
  * that the block's scratch stays in L1/L2. Does not affect results. */
 #define QN_BIN_BLOCK 1024
-#define QN_BIN_LUT_CELLS 1024
+/* Irregular axes: a table over at most QN_BIN_LUT_CELLS equal cells of
+ * [lo, hi]; a cell may hold at most QN_BIN_LUT_SPAN edges. */
+#define QN_BIN_LUT_CELLS 2048
 #define QN_BIN_LUT_SPAN 4
+/* Count grids with at most this many cells keep QN_BIN_WAYS interleaved
+ * copies of their 32-bit counters (row i counts in copy i mod WAYS), so a
+ * run of rows in one hot bin does not wait on its own previous store. */
+#define QN_BIN_WAYS 4
+#define QN_BIN_WAYS_MAX_CELLS 4096
 
 /* One axis. `edges` is owned by the caller and must outlive the plan. */
 struct qn_bin_axis {
@@ -43,21 +50,31 @@ struct qn_bin_axis {
   /* Regular: the guess is provably within one bin of the truth (error
    * bound checked at setup), so one correction step needs no verification. */
   int guess_exact;
-  /* Irregular: a lookup table over QN_BIN_LUT_CELLS (or fewer) equal cells
-   * of [lo, hi] giving the first bin a cell can hold; used when no cell
-   * spans more than QN_BIN_LUT_SPAN edges (else binary search). */
+  /* Regular, guess_exact: when the fraction of t = (x - lo) * scale lies in
+   * (frac_tol, 1 - frac_tol), floor(t) is provably the bin (frac_tol bounds
+   * the rounding error of t plus that of the linspace edges, in bins, with
+   * a factor 2 of margin); other rows take the corrected path. 0.5 = never. */
+  double frac_tol;
+  /* Irregular: a lookup table over lut_cells equal cells of [lo, hi]. A row
+   * whose computed cell is j lies in a bin in [lut[j], lut[j] + lut_span]:
+   * its bin is lut[j] plus the number of edges lut[j]+1 .. lut[j]+lut_span
+   * that are <= x (all such indices are <= nbins). Used when lut_span <=
+   * QN_BIN_LUT_SPAN (else binary search). */
   int lut_cells;       /* 0 = no table */
+  int lut_span;
   double lut_scale;    /* lut_cells / (hi - lo) */
-  uint32_t lut[1024];
+  uint32_t lut[QN_BIN_LUT_CELLS];
 };
 
-/* Value accumulators of one cell (present when the plan has a value).
- * Shifted sums: shift is the first value seen in the cell by this lane,
- * s1 = sum(v - shift), s2 = sum((v - shift)^2); qn_bin_grid_finish turns
- * them into the lane mean, kept as shift + s1 (s1 becomes the mean of
- * v - shift), and M2 (in `s2`) for Chan's merge. */
+/* Value accumulators of one cell (present when the plan has a value), one
+ * 64-byte cache line per cell so a row touches one line: n rows (the
+ * lane's count while accumulating), shift the first value seen in the cell
+ * by this lane, s1 = sum(v - shift), s2 = sum((v - shift)^2);
+ * qn_bin_grid_finish turns them into the lane mean, kept as shift + s1 (s1
+ * becomes the mean of v - shift), and M2 (in `s2`) for Chan's merge. */
 struct qn_bin_vcell {
-  double sum, shift, s1, s2, min, max;
+  int64_t n;
+  double sum, shift, s1, s2, min, max, pad_;
 };
 
 struct qn_bin_plan {
@@ -66,10 +83,28 @@ struct qn_bin_plan {
   int64_t strides[QN_BIN_MAX_AXES]; /* in cells */
   int64_t ncells;                   /* product of nbins; trash cell = ncells */
   int has_value, has_weight;
+  /* Set by qn_bin_plan_init to 1; a caller that will not ask for
+   * QN_BIN_K_MIN / QN_BIN_K_MAX may clear it to skip their work (the
+   * other statistics do not change by a bit). */
+  int need_minmax;
+  /* Set by qn_bin_plan_init: bin indices fit 32 bits and every regular axis
+   * has guess_exact, so the 32-bit index path is used (else the float64
+   * index path; both give the same cells). Tests clear it to check the
+   * other path. */
+  int index32;
 };
 
 struct qn_bin_grid {
-  int64_t *count;            /* ncells + 1 rows per cell */
+  /* ncells + 1 rows per cell, complete after qn_bin_grid_finish (while
+   * accumulating, rows are counted in c32 or v[].n). */
+  int64_t *count;
+  /* Without a value: `ways` interleaved copies of ncells + 1 32-bit
+   * counters, flushed into `count` before they can overflow (after at most
+   * UINT32_MAX rows: `pending`) and by qn_bin_grid_finish. A 50^3 grid's
+   * counters stay in a 1 MiB L2. */
+  uint32_t *c32;
+  int ways;
+  int64_t pending;
   double *wcount;            /* ncells + 1 weight sums (has_weight) or NULL */
   struct qn_bin_vcell *v;    /* ncells + 1 (has_value) or NULL */
   int finished;              /* shifted sums already turned into mean/M2 */
@@ -118,7 +153,8 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
                        const struct qn_colbuf *const *axes, const struct qn_colbuf *value,
                        const struct qn_colbuf *weight, int64_t row0, int64_t n);
 
-/* Turns a lane's shifted sums into (mean, M2). Idempotent. */
+/* Flushes the lane's counters into `count` and turns its shifted sums
+ * into (mean, M2). Idempotent; after it the grid takes no more rows. */
 void qn_bin_grid_finish(const struct qn_bin_plan *plan, struct qn_bin_grid *grid);
 /* dst += src (both finished): counts and sums added, mean/M2 by Chan's
  * formula, min/max NaN-propagating. The order of folds fixes the bits. */

@@ -358,6 +358,7 @@ QN_TEST(every_edge_lands_in_its_bin) {
   struct qn_colbuf c = col_f64(x, 303);
   const struct qn_colbuf *cp = &c;
   qn_bin_accumulate(&f.plan, &f.grid, f.ws, &cp, NULL, NULL, 0, 303);
+  qn_bin_grid_finish(&f.plan, &f.grid);
   /* bin 0: e0, e0+, e1-   ... bin i: e[i], e[i]+, e[i+1]-; last bin also e[100] */
   CHECK_EQ_INT(f.grid.count[0], 3);
   for (int i = 1; i < 99; i++) CHECK_EQ_INT(f.grid.count[i], 3);

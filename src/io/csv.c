@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #define QN_CSV_BUF_BYTES ((size_t)256 << 10)
+#define QN_CSV_BUF_MIN_BYTES ((size_t)16 << 10)
 #define QN_CSV_MAX_COLUMNS 65536
 #define QN_CSV_MAX_SLOTS 17
 
@@ -347,9 +348,17 @@ static int qn_csv_cursor_init(struct qn_csv_cursor *c, struct qn_csv_reader *r, 
   c->fd = fd;
   c->off = c->next = start;
   c->stop = stop;
+  struct qn_error e2;
+  qn_error_init(&e2);
   c->cap = QN_CSV_BUF_BYTES;
-  c->buf = qn_mem_alloc(r->base.ctx, c->cap, "the CSV read buffer", err);
-  return c->buf ? QN_OK : (err && err->code ? err->code : QN_ENOMEM);
+  c->buf = qn_mem_alloc(r->base.ctx, c->cap, "the CSV read buffer", &e2);
+  if (!c->buf && e2.code == QN_ELIMIT) { /* a tight budget: smaller reads, same result */
+    c->cap = QN_CSV_BUF_MIN_BYTES;
+    c->buf = qn_mem_alloc(r->base.ctx, c->cap, "the CSV read buffer", err);
+    return c->buf ? QN_OK : (err && err->code ? err->code : QN_ENOMEM);
+  }
+  if (!c->buf) return qn_error_set(err, e2.code, "%s", e2.message);
+  return QN_OK;
 }
 
 static void qn_csv_cursor_free(struct qn_csv_cursor *c) {
@@ -837,6 +846,11 @@ static int qn_csv_convert_field(struct qn_csv_reader *r, const struct qn_csv_sin
   size_t ul = len;
   qn_csv_trim(&u, &ul);
   if (ul == 0) {
+    if (!k->valid[c])
+      return qn_error_set(err, QN_EFORMAT,
+                          "%s: line %lld (byte offset %lld): column '%s' has an empty field, "
+                          "but had none when the file was opened (the file changed?)",
+                          r->base.path, (long long)line, (long long)off, r->base.cols[c].name);
     if (r->base.cols[c].type == QN_FLOAT64) ((double *)k->data[c])[i] = NAN;
     else ((int64_t *)k->data[c])[i] = 0;
     k->valid[c][i] = 0;
@@ -1142,37 +1156,31 @@ static void qn_csv_range(const struct qn_csv_reader *r, int64_t row0, int64_t n,
   *skip = row0 - k0 * QN_MORSEL_ROWS;
 }
 
-/* Parses the columns marked in mask into per-column buffers dst[c]
- * (n values then n validity bytes). */
+/* Parses rows [row0, row0 + n) of the columns whose dst[c] is set: values
+ * into dst[c], validity into valid[c] (may be NULL for a column without
+ * nulls), null counts into nulls[c]. */
 static int qn_csv_parse_cols(struct qn_csv_reader *r, int64_t row0, int64_t n, char **dst,
-                             int64_t *nulls, struct qn_error *err) {
-  int ncols = r->base.ncols;
-  uint8_t **valid = calloc((size_t)ncols + 1, sizeof *valid);
-  if (!valid) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
-  for (int c = 0; c < ncols; c++) {
-    if (!dst[c]) continue;
-    valid[c] = (uint8_t *)dst[c] + n * 8;
-    nulls[c] = 0;
-  }
+                             uint8_t **valid, int64_t *nulls, struct qn_error *err) {
+  for (int c = 0; c < r->base.ncols; c++)
+    if (dst[c]) nulls[c] = 0;
   struct qn_csv_sink sink = {NULL, dst, valid, nulls};
   int64_t start, stop, line, skip, off;
   qn_csv_range(r, row0, n, &start, &stop, &line, &skip);
-  int status = qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err);
-  free(valid);
-  return status;
+  return qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err);
 }
 
 /* Copies column col of a parsed range into the caller's buffer, as the
  * type the caller asked for (an int64 column may be read as float64: the
  * cast rounds as strtod of the same digits does). */
 static int qn_csv_deliver(struct qn_csv_reader *r, int col, int64_t n, const char *src,
-                          int64_t nulls, struct qn_colbuf *out, struct qn_error *err) {
+                          const uint8_t *src_valid, int64_t nulls, struct qn_colbuf *out,
+                          struct qn_error *err) {
   enum qn_type have = r->base.cols[col].type;
   enum qn_type want = out->type == QN_TYPE_INVALID ? have : out->type;
   if (want == have) {
     if ((const char *)out->data != src) memcpy(out->data, src, (size_t)n * 8);
   } else if (want == QN_FLOAT64 && have == QN_INT64) {
-    const int64_t *s = (const int64_t *)src;
+    const int64_t *s = (const int64_t *)src; /* may be out->data itself: same width */
     double *d = out->data;
     for (int64_t i = 0; i < n; i++) d[i] = (double)s[i];
   } else {
@@ -1186,7 +1194,7 @@ static int qn_csv_deliver(struct qn_csv_reader *r, int col, int64_t n, const cha
     if (!out->valid)
       return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
                           r->base.path, r->base.cols[col].name);
-    memcpy(out->valid, src + n * 8, (size_t)n);
+    if (out->valid != src_valid) memcpy(out->valid, src_valid, (size_t)n);
     if (want == QN_FLOAT64 && have == QN_INT64) /* nulls read as NaN, as float columns do */
       for (int64_t i = 0; i < n; i++)
         if (!out->valid[i]) ((double *)out->data)[i] = NAN;
@@ -1195,31 +1203,31 @@ static int qn_csv_deliver(struct qn_csv_reader *r, int col, int64_t n, const cha
   return QN_OK;
 }
 
-/* No cache slot: parse the one column straight into the caller's buffer. */
+/* No cache slot: parse the one column straight into the caller's buffers
+ * (an int64 column wanted as float64 is converted in place: same width). */
 static int qn_csv_read_direct(struct qn_csv_reader *r, int col, int64_t row0, int64_t n,
                               struct qn_colbuf *out, struct qn_error *err) {
   int status = QN_OK;
   int ncols = r->base.ncols;
   char **dst = calloc((size_t)ncols + 1, sizeof *dst);
+  uint8_t **valid = calloc((size_t)ncols + 1, sizeof *valid);
   int64_t *nulls = calloc((size_t)ncols + 1, sizeof *nulls);
-  char *tmp = NULL;
-  if (!dst || !nulls) {
+  if (!dst || !valid || !nulls) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
     goto done;
   }
-  /* values and validity contiguous: only the validity needs scratch when
-   * the caller's data buffer is used in place */
-  tmp = qn_mem_alloc(r->base.ctx, (size_t)n * 9, "CSV column values", err);
-  if (!tmp) {
-    status = err && err->code ? err->code : QN_ENOMEM;
+  dst[col] = out->data;
+  valid[col] = r->base.cols[col].nullable ? out->valid : NULL;
+  if (r->base.cols[col].nullable && !out->valid) {
+    status = qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
+                          r->base.path, r->base.cols[col].name);
     goto done;
   }
-  dst[col] = tmp;
-  QN_CHECK(qn_csv_parse_cols(r, row0, n, dst, nulls, err));
-  QN_CHECK(qn_csv_deliver(r, col, n, tmp, nulls[col], out, err));
+  QN_CHECK(qn_csv_parse_cols(r, row0, n, dst, valid, nulls, err));
+  QN_CHECK(qn_csv_deliver(r, col, n, out->data, out->valid, nulls[col], out, err));
 done:
-  qn_mem_free(r->base.ctx, tmp);
   free(dst);
+  free(valid);
   free(nulls);
   return status;
 }
@@ -1249,7 +1257,11 @@ static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
                        const unsigned char *mask, struct qn_error *err) {
   int status = QN_OK, ncols = r->base.ncols;
   char **dst = calloc((size_t)ncols + 1, sizeof *dst);
-  if (!dst) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+  uint8_t **valid = calloc((size_t)ncols + 1, sizeof *valid);
+  if (!dst || !valid) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+    goto done;
+  }
   for (int c = 0; c < ncols; c++) {
     if (!mask[c] || s->parsed[c]) continue;
     if (s->cap[c] < s->n) qn_csv_slot_drop(r, s, c);
@@ -1265,12 +1277,14 @@ static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
       s->cap[c] = s->n;
     }
     dst[c] = s->data[c];
+    valid[c] = (uint8_t *)s->data[c] + s->n * 8;
   }
-  QN_CHECK(qn_csv_parse_cols(r, s->row0, s->n, dst, s->nulls, err));
+  QN_CHECK(qn_csv_parse_cols(r, s->row0, s->n, dst, valid, s->nulls, err));
   for (int c = 0; c < ncols; c++)
     if (dst[c]) s->parsed[c] = 1;
 done:
   free(dst);
+  free(valid);
   return status;
 }
 
@@ -1307,7 +1321,8 @@ static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
     s->users++;
     s->used = ++r->tick;
     pthread_mutex_unlock(&r->lock);
-    status = qn_csv_deliver(r, col, n, s->data[col], s->nulls[col], out, err);
+    status = qn_csv_deliver(r, col, n, s->data[col], (uint8_t *)s->data[col] + n * 8,
+                            s->nulls[col], out, err);
     pthread_mutex_lock(&r->lock);
     s->users--;
     s->read[col] = 1;
@@ -1351,7 +1366,8 @@ static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
   if (status == QN_ELIMIT && (!err || err->code == QN_OK))
     return qn_csv_read_direct(r, col, row0, n, out, err); /* no room to cache this range */
   if (status != QN_OK) return status;
-  status = qn_csv_deliver(r, col, n, s->data[col], s->nulls[col], out, err);
+  status = qn_csv_deliver(r, col, n, s->data[col], (uint8_t *)s->data[col] + n * 8,
+                            s->nulls[col], out, err);
   pthread_mutex_lock(&r->lock);
   s->users--;
   s->read[col] = 1;

@@ -81,6 +81,7 @@ static int qn_gen_sim_h5(struct qn_context *ctx, const struct qn_gen_options *op
   struct qn_outfile *out = NULL;
   hid_t file = -1, dsets[4] = {-1, -1, -1, -1};
   double *buf = NULL;
+  struct qn_progress *prog = NULL;
   int64_t chunk = QN_MIN(QN_GEN_CHUNK_ROWS, QN_MAX(opt->rows, 1));
   QN_CHECK(qn_outfile_open(opt->output, &out, err));
   QN_CHECK(qn_outfile_close_stream(out, err));
@@ -110,7 +111,9 @@ static int qn_gen_sim_h5(struct qn_context *ctx, const struct qn_gen_options *op
   H5Sclose(space);
   if (status != QN_OK) goto done;
   int nworkers = qn_context_threads(ctx);
+  prog = qn_progress_start(ctx, "gen", opt->rows);
   for (int64_t row0 = 0; row0 < opt->rows; row0 += chunk) {
+    qn_progress_add(prog, QN_MIN(chunk, opt->rows - row0));
     int64_t n = QN_MIN(chunk, opt->rows - row0);
     struct qn_gen_fill g = {opt->seed, row0, n, {buf, buf + chunk, buf + 2 * chunk, buf + 3 * chunk},
                             (int)QN_MIN((int64_t)nworkers, QN_MAX(1, n / 65536))};
@@ -139,6 +142,7 @@ static int qn_gen_sim_h5(struct qn_context *ctx, const struct qn_gen_options *op
   status = qn_outfile_commit(out, err);
   out = NULL;
 done:
+  qn_progress_finish(prog);
   for (int c = 0; c < 4; c++)
     if (dsets[c] >= 0) H5Dclose(dsets[c]);
   if (file >= 0) H5Fclose(file);

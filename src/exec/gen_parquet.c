@@ -77,6 +77,7 @@ int qn_gen_sim_parquet(struct qn_context *ctx, const struct qn_gen_options *opt,
   struct qn_pq_writer_options wo;
   int64_t batch = QN_MIN(QN_GEN_BATCH, QN_MAX(opt->rows, 1));
   double *buf = NULL;
+  struct qn_progress *prog = NULL;
   QN_CHECK(qn_gen_codec(opt, &wo, err));
   buf = qn_mem_alloc(ctx, (size_t)batch * 4 * sizeof(double), "generator buffers", err);
   if (!buf) {
@@ -84,8 +85,10 @@ int qn_gen_sim_parquet(struct qn_context *ctx, const struct qn_gen_options *opt,
     goto done;
   }
   QN_CHECK(qn_pq_writer_open(ctx, opt->output, cols, 4, &wo, &w, err));
+  prog = qn_progress_start(ctx, "gen", opt->rows);
   for (int64_t row0 = 0; row0 < opt->rows; row0 += batch) {
     int64_t n = QN_MIN(batch, opt->rows - row0);
+    qn_progress_add(prog, n);
     struct qn_gen_sim_batch g = {opt->seed, row0, n,
                                  {buf, buf + batch, buf + 2 * batch, buf + 3 * batch},
                                  (int)QN_MIN((int64_t)qn_context_threads(ctx), QN_MAX(1, n / 65536))};
@@ -97,6 +100,7 @@ int qn_gen_sim_parquet(struct qn_context *ctx, const struct qn_gen_options *opt,
   status = qn_pq_writer_close(w, err);
   w = NULL;
 done:
+  qn_progress_finish(prog);
   qn_pq_writer_abort(w);
   qn_mem_free(ctx, buf);
   return status;
@@ -216,6 +220,7 @@ int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt
   memset(&g, 0, sizeof g);
   char *buf = NULL, *text = NULL;
   int64_t *offsets = NULL;
+  struct qn_progress *prog = NULL;
   if (opt->keys < 1 || opt->keys > opt->rows)
     return qn_error_set(err, QN_EINVAL, "--keys must be between 1 and --rows (%lld), got %lld",
                         (long long)opt->rows, (long long)opt->keys);
@@ -243,7 +248,9 @@ int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt
   g.quality = (int32_t *)(g.value + batch);
   g.label = (uint8_t *)(g.quality + batch);
   QN_CHECK(qn_pq_writer_open(ctx, opt->output, cols, 5, &wo, &w, err));
+  prog = qn_progress_start(ctx, "gen", opt->rows);
   for (int64_t row0 = 0; row0 < opt->rows; row0 += batch) {
+    qn_progress_add(prog, QN_MIN(batch, opt->rows - row0));
     g.row0 = row0;
     g.n = QN_MIN(batch, opt->rows - row0);
     g.nworkers = (int)QN_MIN((int64_t)qn_context_threads(ctx), QN_MAX(1, g.n / 65536));
@@ -264,6 +271,7 @@ int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt
   status = qn_pq_writer_close(w, err);
   w = NULL;
 done:
+  qn_progress_finish(prog);
   qn_pq_writer_abort(w);
   qn_mem_free(ctx, g.start);
   qn_mem_free(ctx, buf);

@@ -117,3 +117,9 @@ int qn_cli_split_list(char *text, char ***out, int *n) {
   *n = k;
   return 0;
 }
+
+int qn_cli_help_or_version(const struct qn_cli_common *c, const char *help) {
+  if (c->help) fputs(help, stdout);
+  else if (c->version) printf("quern %s\n", qn_version());
+  return c->help || c->version;
+}

@@ -37,6 +37,9 @@ void qn_cli_common_init(struct qn_cli_common *c);
 /* Handles a common option. Returns 1 when handled, 0 when `opt` is not a
  * common option, -1 on a bad value (message printed; exit 2). */
 int qn_cli_common_option(struct qn_cli_common *c, int opt, const char *arg);
+/* After option parsing: prints the help text for --help or the version for
+ * --version and returns 1 (the command then exits 0); else returns 0. */
+int qn_cli_help_or_version(const struct qn_cli_common *c, const char *help);
 /* For a getopt result of '?' or ':'; prints a hint and returns 2. */
 int qn_cli_bad_option(const char *cmd);
 /* Prints "quern: error: MESSAGE" and returns the exit code for status. */

@@ -107,14 +107,7 @@ int qn_cmd_bin(int argc, char **argv) {
     default: return qn_cli_bad_option("bin");
     }
   }
-  if (common.help) {
-    fputs(qn_bin_help, stdout);
-    return 0;
-  }
-  if (common.version) {
-    printf("quern %s\n", qn_version());
-    return 0;
-  }
+  if (qn_cli_help_or_version(&common, qn_bin_help)) return 0;
   if (optind >= argc) return qn_cli_usage("bin", "no input file given");
   if (naxis_text == 0) return qn_cli_usage("bin", "give at least one --axis NAME:BINS:LO:HI");
   if (too_many)

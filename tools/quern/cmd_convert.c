@@ -52,14 +52,7 @@ int qn_cmd_convert(int argc, char **argv) {
     default: return qn_cli_bad_option("convert");
     }
   }
-  if (common.help) {
-    fputs(qn_convert_help, stdout);
-    return 0;
-  }
-  if (common.version) {
-    printf("quern %s\n", qn_version());
-    return 0;
-  }
+  if (qn_cli_help_or_version(&common, qn_convert_help)) return 0;
   if (optind >= argc) return qn_cli_usage("convert", "no input file given");
   if (!opt.output) return qn_cli_usage("convert", "-o OUTPUT is required");
   if (qn_cli_check_output("-o", opt.output) != 0) return 1;

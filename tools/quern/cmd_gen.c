@@ -83,14 +83,7 @@ int qn_cmd_gen(int argc, char **argv) {
     default: return qn_cli_bad_option("gen");
     }
   }
-  if (common.help) {
-    fputs(qn_gen_help, stdout);
-    return 0;
-  }
-  if (common.version) {
-    printf("quern %s\n", qn_version());
-    return 0;
-  }
+  if (qn_cli_help_or_version(&common, qn_gen_help)) return 0;
   if (optind >= argc) return qn_cli_usage("gen", "which data? 'sim' or 'measurements'");
   if (optind + 1 < argc) return qn_cli_usage("gen", "unexpected argument '%s'", argv[optind + 1]);
   opt.kind = argv[optind];

@@ -29,14 +29,7 @@ int qn_cmd_info(int argc, char **argv) {
     if (c == 'J') as_json = 1;
     else return qn_cli_bad_option("info");
   }
-  if (common.help) {
-    fputs(qn_info_help, stdout);
-    return 0;
-  }
-  if (common.version) {
-    printf("quern %s\n", qn_version());
-    return 0;
-  }
+  if (qn_cli_help_or_version(&common, qn_info_help)) return 0;
   if (optind >= argc) return qn_cli_usage("info", "no input file given");
   if (optind + 1 < argc) return qn_cli_usage("info", "one file at a time");
   struct qn_context *ctx = NULL;

@@ -146,14 +146,7 @@ int qn_cmd_monitor(int argc, char **argv) {
   qn_error_init(&err);
   int code = qn_monitor_parse(&c, argc, argv);
   if (code >= 0) return code;
-  if (c.common.help) {
-    fputs(qn_monitor_help, stdout);
-    return 0;
-  }
-  if (c.common.version) {
-    printf("quern %s\n", qn_version());
-    return 0;
-  }
+  if (qn_cli_help_or_version(&c.common, qn_monitor_help)) return 0;
   int st = qn_monitor_run(&c.opt, &res, &err);
   if (res.started && !c.common.ctx.quiet) qn_monitor_summary(&c, &res);
   if (st == QN_OK) return res.exit_code;

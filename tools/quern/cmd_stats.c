@@ -50,14 +50,7 @@ int qn_cmd_stats(int argc, char **argv) {
     default: return qn_cli_bad_option("stats");
     }
   }
-  if (common.help) {
-    fputs(qn_stats_help, stdout);
-    return 0;
-  }
-  if (common.version) {
-    printf("quern %s\n", qn_version());
-    return 0;
-  }
+  if (qn_cli_help_or_version(&common, qn_stats_help)) return 0;
   if (optind >= argc) return qn_cli_usage("stats", "no input file given");
   if (qn_cli_check_output("-o", output) != 0) return 1;
   char **names = NULL;

@@ -38,7 +38,7 @@ struct qn_stats_job {
   struct qn_source *src;
   const int *cols;
   int ncols;
-  int is_integer[256];
+  int *is_integer;            /* [ncols] */
   struct qn_stats_acc *slots; /* [window * ncols] */
   struct qn_stats_acc *total; /* [ncols] */
   struct qn_stats_acc *file;  /* [ncols], the file being committed */
@@ -121,10 +121,6 @@ static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options
     }
     idx[k++] = c;
   }
-  if (k > 256) {
-    free(idx);
-    return qn_error_set(err, QN_EUNSUPPORTED, "at most 256 columns at once (got %d); use -c", k);
-  }
   *cols = idx;
   *ncols = k;
   return QN_OK;
@@ -195,7 +191,9 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src, const struct qn_
   j.slots = qn_mem_alloc(ctx, acc * QN_STATS_WINDOW, "statistics accumulators", err);
   j.total = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
   j.file = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
-  if (!j.slots || !j.total || !j.file) {
+  j.is_integer = calloc((size_t)ncols, sizeof *j.is_integer);
+  if (!j.is_integer) status = qn_error_set(err, QN_ENOMEM, "out of memory");
+  if (!j.slots || !j.total || !j.file || !j.is_integer) {
     status = err ? err->code : QN_ELIMIT;
     goto done;
   }
@@ -224,6 +222,7 @@ done:
   qn_mem_free(ctx, j.slots);
   qn_mem_free(ctx, j.total);
   qn_mem_free(ctx, j.file);
+  free(j.is_integer);
   qn_stats_result_free(res);
   free(cols);
   return status;

@@ -187,6 +187,27 @@ int qn_pq_rle_skip(struct qn_pq_rle *d, int64_t n) {
   return 0;
 }
 
+int qn_pq_rle_count(struct qn_pq_rle *d, int64_t n, uint32_t value, int64_t *count) {
+  uint32_t tmp[512];
+  int64_t c = 0;
+  while (n > 0) {
+    if (d->run_left == 0 && qn_pq_rle_next(d)) return -1;
+    int64_t k = QN_MIN(n, (int64_t)d->run_left);
+    if (!d->packed) {
+      c += d->value == value ? k : 0;
+    } else {
+      k = QN_MIN(k, 512);
+      if (qn_pq_unpack32(d->bits, d->bits + d->bitlen / 8, d->bitpos, d->width, tmp, k)) return -1;
+      d->bitpos += (uint64_t)k * (uint64_t)d->width;
+      for (int64_t i = 0; i < k; i++) c += tmp[i] == value;
+    }
+    d->run_left -= (uint32_t)k;
+    n -= k;
+  }
+  *count = c;
+  return 0;
+}
+
 /* Encoder: RLE runs for stretches of >= 8 equal values, bit-packed groups
  * of 8 elsewhere (the tail group padded with zeros). */
 static int64_t qn_pq_run_len(const uint8_t *v, int64_t i, int64_t n) {

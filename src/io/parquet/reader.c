@@ -224,16 +224,7 @@ static int qn_pq_read_header(struct qn_pq_reader *r, struct qn_pq_cursor *c, int
 
 /* Counts defined values among the first n levels of a copy of `def`. */
 static int qn_pq_count_defined(struct qn_pq_rle def, int max_def, int64_t n, int64_t *k) {
-  uint8_t lv[1024];
-  int64_t cnt = 0;
-  while (n > 0) {
-    int64_t m = QN_MIN(n, 1024);
-    if (qn_pq_rle_get8(&def, lv, m)) return -1;
-    for (int64_t i = 0; i < m; i++) cnt += lv[i] == max_def;
-    n -= m;
-  }
-  *k = cnt;
-  return 0;
+  return qn_pq_rle_count(&def, n, (uint32_t)max_def, k);
 }
 
 static int qn_pq_bit_width(int v) {
@@ -363,17 +354,8 @@ static int qn_pq_page_skip(struct qn_pq_reader *r, struct qn_pq_cursor *c, int64
                            struct qn_error *err) {
   const struct qn_pq_leaf *L = &r->meta->leaves[c->leaf];
   int64_t k = s;
-  if (L->max_def > 0) {
-    uint8_t lv[1024];
-    k = 0;
-    for (int64_t left = s; left > 0;) {
-      int64_t m = QN_MIN(left, 1024);
-      if (qn_pq_rle_get8(&c->def, lv, m))
-        return qn_pq_page_fail(r, c, c->page_off, "corrupt definition levels", err);
-      for (int64_t i = 0; i < m; i++) k += lv[i] == L->max_def;
-      left -= m;
-    }
-  }
+  if (L->max_def > 0 && qn_pq_rle_count(&c->def, s, (uint32_t)L->max_def, &k))
+    return qn_pq_page_fail(r, c, c->page_off, "corrupt definition levels", err);
   if (qn_pq_vdec_skip(&c->vals, k)) return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
   c->page_pos += s;
   return QN_OK;

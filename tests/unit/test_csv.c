@@ -12,6 +12,13 @@
 
 /* ----- helpers ----- */
 
+static char qn_test_made[64][256];
+static int qn_test_nmade;
+
+__attribute__((destructor)) static void remove_files(void) {
+  for (int i = 0; i < qn_test_nmade; i++) unlink(qn_test_made[i]);
+}
+
 static char *tmp_path(const char *tag) {
   static char buf[8][256];
   static int k;
@@ -22,6 +29,7 @@ static char *tmp_path(const char *tag) {
 
 static const char *write_file(const char *tag, const char *text, size_t len) {
   const char *p = tmp_path(tag);
+  if (qn_test_nmade < 64) snprintf(qn_test_made[qn_test_nmade++], 256, "%s", p);
   FILE *f = fopen(p, "wb");
   fwrite(text, 1, len, f);
   fclose(f);
@@ -427,6 +435,7 @@ static const char *big_file(void) {
   static const char *path;
   if (path) return path;
   FILE *f = fopen(path = tmp_path("big"), "wb");
+  snprintf(qn_test_made[qn_test_nmade++], 256, "%s", path);
   fprintf(f, "k,x,\"q\"\n");
   for (int i = 0; i < BIG_ROWS; i++) {
     if (i % 1000 == 7) fprintf(f, "%d,,\"multi\nline, %d\"\n", i, i); /* null x, newline in q */

@@ -657,6 +657,15 @@ static void qn_bin_acc_count(int64_t *restrict count, const double *restrict idx
   for (int64_t i = 0; i < n; i++) count[(int64_t)idx[i]]++;
 }
 
+/* Rows ahead whose cell is prefetched: a lane's grid is cold when its
+ * morsel starts (L lanes take turns), and a large grid lives in L2/L3. */
+#define QN_BIN_PREFETCH 64
+#if defined(__GNUC__)
+#define QN_BIN_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+#else
+#define QN_BIN_PREFETCH_W(p) ((void)0)
+#endif
+
 /* 32-bit counters, row i in copy i mod ways (ways is 1 or QN_BIN_WAYS). */
 QN_BIN_HOT
 static void qn_bin_acc_count32(uint32_t *restrict c32, int ways, int64_t cells,
@@ -671,6 +680,10 @@ static void qn_bin_acc_count32(uint32_t *restrict c32, int ways, int64_t cells,
       c2[ix[i + 2]]++;
       c3[ix[i + 3]]++;
     }
+  }
+  for (; i + QN_BIN_PREFETCH < n; i++) {
+    QN_BIN_PREFETCH_W(&c32[ix[i + QN_BIN_PREFETCH]]);
+    c32[ix[i]]++;
   }
   for (; i < n; i++) c32[ix[i]]++;
 }
@@ -696,6 +709,7 @@ QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight32, uint32_t)
   static void NAME(struct qn_bin_vcell *restrict vc, const IT *restrict idx,            \
                    const double *restrict val, int64_t n) {                             \
     for (int64_t i = 0; i < n; i++) {                                                   \
+      if (i + QN_BIN_PREFETCH < n) QN_BIN_PREFETCH_W(&vc[(int64_t)idx[i + QN_BIN_PREFETCH]]); \
       struct qn_bin_vcell *cell = &vc[(int64_t)idx[i]];                                 \
       const double v = val[i];                                                          \
       const int64_t k = cell->n;                                                        \
@@ -881,11 +895,11 @@ void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *
 
 int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n,
                              double *mn, double *mx) {
-  double buf[QN_BIN_BLOCK];
+  double buf[1024]; /* on the stack: a small block */
   double lo = *mn, hi = *mx;
   int64_t seen = 0;
-  for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
-    const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
+  for (int64_t r = row0; r < row0 + n; r += 1024) {
+    const int64_t m = QN_MIN((int64_t)1024, row0 + n - r);
     const double *x = qn_bin_load(col, r, m, buf);
     const uint8_t *valid = col->valid ? col->valid + r : NULL;
     for (int64_t i = 0; i < m; i++) {

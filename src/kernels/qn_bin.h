@@ -26,9 +26,12 @@
 #ifndef QN_BIN_MAX_AXES
 #define QN_BIN_MAX_AXES 8
 #endif
-/* Rows per kernel block: index pass, then accumulation pass. Small enough
- * that the block's scratch stays in L1/L2. Does not affect results. */
-#define QN_BIN_BLOCK 1024
+/* Rows per kernel block: index pass, then accumulation pass. Large enough
+ * that each column is read in long sequential runs (the hardware
+ * prefetcher loses a stream at each switch between columns: 16384 rows
+ * cut the 3-D 50^3 time by a fifth against 1024), small enough that the
+ * block's indices (64 KiB) stay in L2. Does not affect results. */
+#define QN_BIN_BLOCK 16384
 /* Irregular axes: a table over at most QN_BIN_LUT_CELLS equal cells of
  * [lo, hi]; a cell may hold at most QN_BIN_LUT_SPAN edges. */
 #define QN_BIN_LUT_CELLS 2048

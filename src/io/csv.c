@@ -92,25 +92,6 @@ static int qn_csv_special(const char *s, size_t len) {
   return 0;
 }
 
-/* Decimal float syntax: [+-] (d+ [. d*] | . d+) ([eE] [+-] d+)? */
-static int qn_csv_float_syntax(const char *p, const char *e) {
-  int digits = 0;
-  if (p < e && (*p == '+' || *p == '-')) p++;
-  while (p < e && (unsigned)(*p - '0') < 10) p++, digits++;
-  if (p < e && *p == '.') {
-    p++;
-    while (p < e && (unsigned)(*p - '0') < 10) p++, digits++;
-  }
-  if (!digits) return 0;
-  if (p < e && (*p == 'e' || *p == 'E')) {
-    p++;
-    if (p < e && (*p == '+' || *p == '-')) p++;
-    if (p == e || (unsigned)(*p - '0') >= 10) return 0;
-    while (p < e && (unsigned)(*p - '0') < 10) p++;
-  }
-  return p == e;
-}
-
 int qn_csv_parse_int64(const char *s, size_t len, int64_t *out) {
   qn_csv_trim(&s, &len);
   const char *p = s, *e = s + len;
@@ -118,25 +99,74 @@ int qn_csv_parse_int64(const char *s, size_t len, int64_t *out) {
   if (p < e && (*p == '+' || *p == '-')) neg = *p++ == '-';
   if (p == e) return -1;
   uint64_t v = 0;
-  /* |INT64_MIN| = 2^63: accumulate the magnitude, checking before it wraps */
-  const uint64_t limit = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
-  for (; p < e; p++) {
-    unsigned d = (unsigned)(*p - '0');
-    if (d >= 10) return -1;
-    if (v > (limit - d) / 10) return -1;
-    v = v * 10 + d;
+  if (e - p <= 18) { /* 18 digits cannot overflow: no check per digit */
+    for (; p < e; p++) {
+      unsigned d = (unsigned)(*p - '0');
+      if (d >= 10) return -1;
+      v = v * 10 + d;
+    }
+  } else {
+    /* |INT64_MIN| = 2^63: accumulate the magnitude, checking for wrap */
+    const uint64_t limit = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+    for (; p < e; p++) {
+      unsigned d = (unsigned)(*p - '0');
+      if (d >= 10 || __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
+        return -1;
+    }
+    if (v > limit) return -1;
   }
   *out = neg ? (int64_t)(0 - v) : (int64_t)v; /* 0 - 2^63 wraps to INT64_MIN */
   return 0;
 }
 
+/* End of the run of ASCII digits at p, eight bytes at a time. A byte b is
+ * a digit iff (b & 0xf0) == 0x30 and ((b + 6) & 0xf0) == 0x30; the +6 can
+ * carry only out of a non-digit byte, into bytes above the first non-digit,
+ * so the lowest flagged byte is exact. */
+static inline const char *qn_csv_digits(const char *p, const char *e) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t hi = 0xf0f0f0f0f0f0f0f0ull, zero = 0x3030303030303030ull;
+  while (e - p >= 8) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    uint64_t x = ((v & hi) ^ zero) | (((v + 0x0606060606060606ull) & hi) ^ zero);
+    if (x) return p + (__builtin_ctzll(x) >> 3);
+    p += 8;
+  }
+#endif
+  while (p < e && (unsigned)(*p - '0') < 10) p++;
+  return p;
+}
+
+/* One pass over the field: an integer, a decimal float, a special, or not
+ * a number: [+-] (d+ [. d*] | . d+) ([eE] [+-] d+)?, or nan / inf / infinity. */
 int qn_csv_classify(const char *s, size_t len) {
   qn_csv_trim(&s, &len);
   if (len == 0) return 0;
-  int64_t v;
-  if (qn_csv_parse_int64(s, len, &v) == 0) return QN_CSV_IS_INT | QN_CSV_IS_FLOAT;
-  if (qn_csv_float_syntax(s, s + len) || qn_csv_special(s, len)) return QN_CSV_IS_FLOAT;
-  return 0;
+  const char *p = s, *e = s + len;
+  if (*p == '+' || *p == '-') p++;
+  const char *d0 = p;
+  p = qn_csv_digits(p, e);
+  if (p == e && p > d0) { /* all digits: an int64 unless it overflows */
+    int64_t v;
+    if (e - d0 <= 18 || qn_csv_parse_int64(s, len, &v) == 0) return QN_CSV_IS_INT | QN_CSV_IS_FLOAT;
+    return QN_CSV_IS_FLOAT;
+  }
+  ptrdiff_t digits = p - d0;
+  if (p < e && *p == '.') {
+    const char *q = qn_csv_digits(++p, e);
+    digits += q - p;
+    p = q;
+  }
+  if (!digits) return qn_csv_special(s, len) ? QN_CSV_IS_FLOAT : 0;
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < e && (*p == '+' || *p == '-')) p++;
+    const char *q = qn_csv_digits(p, e);
+    if (q == p) return 0;
+    p = q;
+  }
+  return p == e ? QN_CSV_IS_FLOAT : 0;
 }
 
 static locale_t qn_csv_c_locale;
@@ -196,6 +226,37 @@ static int qn_csv_fast(uint64_t m, int k, double *out) {
 }
 #endif
 
+/* Value of eight ASCII digits loaded little-endian (first digit lowest):
+ * pairs, then quads, then the eight, by multiply-and-shift. */
+static inline uint64_t qn_csv_eight(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  v -= 0x3030303030303030ull;
+  v = v * 10 + (v >> 8); /* each even byte: two digits */
+  v = ((v & 0x000000ff000000ffull) * (100 + (1000000ull << 32)) +
+       ((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32))) >> 32;
+  return v;
+}
+
+/* Adds the digits [p, end) to the mantissa *m while it holds fewer than 19
+ * significant digits (so it stays below 10^19 < 2^64); returns how many it
+ * took and sets *trunc when a nonzero digit had to be dropped. */
+static inline int64_t qn_csv_take(const char *p, const char *end, uint64_t *m, int *nd,
+                                  int *trunc) {
+  const char *p0 = p;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  while (end - p >= 8 && *nd <= 11) {
+    *m = *m * 100000000u + qn_csv_eight(p);
+    *nd += 8;
+    p += 8;
+  }
+#endif
+  for (; p < end && *nd < 19; p++, ++*nd) *m = *m * 10 + (unsigned)(*p - '0');
+  int64_t took = p - p0;
+  for (; p < end; p++) *trunc |= *p != '0';
+  return took;
+}
+
 int qn_csv_parse_double(const char *s, size_t len, double *out) {
   qn_csv_trim(&s, &len);
   const char *p = s, *e = s + len;
@@ -210,29 +271,22 @@ int qn_csv_parse_double(const char *s, size_t len, double *out) {
     return 0;
   }
   uint64_t m = 0;
-  int nd = 0, digits = 0, trunc = 0;
-  int64_t k = 0;
-  for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++) {
-    unsigned d = (unsigned)(*p - '0');
-    if (nd < 19) {
-      m = m * 10 + d;
-      nd += m != 0; /* leading zeros are not significant */
-    } else {
-      k++;
-      trunc |= d != 0;
-    }
-  }
+  int nd = 0, trunc = 0; /* nd: significant digits in m (leading zeros skipped) */
+  int64_t k = 0;         /* value = m * 10^k (before dropped digits) */
+  const char *d = p;
+  while (p < e && *p == '0') p++;
+  const char *ie = qn_csv_digits(p, e);
+  int64_t digits = ie - d;
+  k += (ie - p) - qn_csv_take(p, ie, &m, &nd, &trunc); /* integer digits dropped */
+  p = ie;
   if (p < e && *p == '.') {
-    for (p++; p < e && (unsigned)(*p - '0') < 10; p++, digits++) {
-      unsigned d = (unsigned)(*p - '0');
-      if (nd < 19) {
-        m = m * 10 + d;
-        nd += m != 0;
-        k--;
-      } else {
-        trunc |= d != 0;
-      }
-    }
+    const char *f = ++p;
+    if (m == 0)
+      while (p < e && *p == '0') p++, k--;
+    const char *fe = qn_csv_digits(p, e);
+    digits += fe - f;
+    k -= qn_csv_take(p, fe, &m, &nd, &trunc);
+    p = fe;
   }
   if (!digits) return -1;
   if (p < e && (*p == 'e' || *p == 'E')) {
@@ -260,6 +314,14 @@ int qn_csv_parse_double(const char *s, size_t len, double *out) {
 int qn_csv_utf8_valid(const unsigned char *s, size_t len) {
   size_t i = 0;
   while (i < len) {
+    if (len - i >= 8) { /* eight ASCII bytes at a time */
+      uint64_t v;
+      memcpy(&v, s + i, 8);
+      if (!(v & 0x8080808080808080ull)) {
+        i += 8;
+        continue;
+      }
+    }
     unsigned c = s[i];
     if (c < 0x80) { i++; continue; }
     size_t n;
@@ -411,6 +473,25 @@ struct qn_csv_field {
   int quoted, esc;   /* esc: holds "" pairs */
 };
 
+/* First ',' or '\n' in [p, e), or e: eight bytes at a time. The zero-byte
+ * test (x - 0x01..) & ~x & 0x80.. may flag bytes above a true zero (borrow),
+ * never below one, so its lowest flag is exact. */
+static inline const char *qn_csv_scan_plain(const char *p, const char *e) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  while (e - p >= 8) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    uint64_t a = v ^ (ones * ','), b = v ^ (ones * '\n');
+    uint64_t t = (((a - ones) & ~a) | ((b - ones) & ~b)) & highs;
+    if (t) return p + (__builtin_ctzll(t) >> 3); /* little-endian: lowest byte first */
+    p += 8;
+  }
+#endif
+  while (p < e && *p != ',' && *p != '\n') p++;
+  return p;
+}
+
 enum { QN_CSV_ROW_MORE = 0, QN_CSV_ROW_UNTERMINATED = -1, QN_CSV_ROW_AFTER_QUOTE = -2 };
 
 /* Tokenises one row starting at s (s < e). Returns the bytes it spans with
@@ -461,7 +542,7 @@ static ptrdiff_t qn_csv_row(const char *s, const char *e, int eof, struct qn_csv
       }
     } else {
       start = (size_t)(p - s);
-      while (p < e && *p != ',' && *p != '\n') p++;
+      p = qn_csv_scan_plain(p, e);
       len = (size_t)(p - s) - start;
       if (p == e && !eof) return QN_CSV_ROW_MORE;
       if (len && p[-1] == '\r' && (p == e || *p == '\n')) len--;
@@ -814,8 +895,10 @@ struct qn_csv_sink {
 
 static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t len, int esc,
                                int64_t line, int64_t off, int *bad_utf8) {
-  int cls = esc ? -1 : qn_csv_classify(t, len);
-  if (cls == 0) {
+  /* a column already known to be text only needs its UTF-8 checked; an
+   * escaped field holds a quote, so it is text and not empty */
+  int cls = esc || in->nonfloat_off >= 0 ? 0 : qn_csv_classify(t, len);
+  if (cls == 0 && !esc) {
     const char *u = t;
     size_t ul = len;
     qn_csv_trim(&u, &ul);
@@ -825,7 +908,6 @@ static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t le
     }
   }
   in->values++;
-  if (cls < 0) cls = 0;
   if (!(cls & QN_CSV_IS_INT) && in->nonint_off < 0) {
     in->nonint_off = off;
     in->nonint_line = line;

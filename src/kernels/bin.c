@@ -223,16 +223,18 @@ int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes, i
 static int64_t qn_bin_round64(int64_t b) { return (b + 63) & ~(int64_t)63; }
 
 static int qn_bin_grid_ways(const struct qn_bin_plan *plan) {
-  return plan->ncells + 1 <= QN_BIN_WAYS_MAX_CELLS ? QN_BIN_WAYS : 1;
+  return !plan->has_value && plan->ncells + 1 <= QN_BIN_WAYS_MAX_CELLS ? QN_BIN_WAYS : 1;
 }
 
 int64_t qn_bin_grid_bytes(const struct qn_bin_plan *plan) {
   const int64_t cells = plan->ncells + 1; /* <= 2^52 + 1: no overflow below */
   int64_t bytes = qn_bin_round64(cells * (int64_t)sizeof(int64_t));
-  if (!plan->has_value)
-    bytes += qn_bin_round64(cells * qn_bin_grid_ways(plan) * (int64_t)sizeof(uint32_t));
+  bytes += qn_bin_round64(cells * qn_bin_grid_ways(plan) * (int64_t)sizeof(uint32_t));
   if (plan->has_weight) bytes += qn_bin_round64(cells * (int64_t)sizeof(double));
-  if (plan->has_value) bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_vcell));
+  if (plan->has_value) {
+    bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_vcell));
+    bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_mcell));
+  }
   return bytes;
 }
 
@@ -251,35 +253,49 @@ void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, 
   grid->count = (int64_t *)p;
   memset(grid->count, 0, (size_t)cells * sizeof(int64_t));
   p += qn_bin_round64(cells * (int64_t)sizeof(int64_t));
-  if (!plan->has_value) {
-    grid->ways = qn_bin_grid_ways(plan);
-    grid->c32 = (uint32_t *)p;
-    memset(grid->c32, 0, (size_t)(cells * grid->ways) * sizeof(uint32_t));
-    p += qn_bin_round64(cells * grid->ways * (int64_t)sizeof(uint32_t));
-  }
+  grid->ways = qn_bin_grid_ways(plan);
+  grid->c32 = (uint32_t *)p;
+  memset(grid->c32, 0, (size_t)(cells * grid->ways) * sizeof(uint32_t));
+  p += qn_bin_round64(cells * grid->ways * (int64_t)sizeof(uint32_t));
   if (plan->has_weight) {
     grid->wcount = (double *)p;
     for (int64_t i = 0; i < cells; i++) grid->wcount[i] = 0.0;
     p += qn_bin_round64(cells * (int64_t)sizeof(double));
   }
   if (plan->has_value) {
-    assert(((uintptr_t)p & 63) == 0 && sizeof(struct qn_bin_vcell) == 64);
     grid->v = (struct qn_bin_vcell *)p;
-    const struct qn_bin_vcell z = {0, 0.0, 0.0, 0.0, 0.0, INFINITY, -INFINITY, 0.0};
+    const struct qn_bin_vcell z = {0.0, 0.0, 0.0, 0.0};
     for (int64_t i = 0; i < cells; i++) grid->v[i] = z;
+    p += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_vcell));
+    grid->mm = (struct qn_bin_mcell *)p;
+    const struct qn_bin_mcell zm = {INFINITY, -INFINITY};
+    for (int64_t i = 0; i < cells; i++) grid->mm[i] = zm;
   }
 }
 
-/* Adds the 32-bit counters into the 64-bit counts and clears them. */
-static void qn_bin_flush_counts(const struct qn_bin_plan *plan, struct qn_bin_grid *grid) {
-  if (!grid->c32 || grid->pending == 0) return;
+/* Moves the 32-bit counters into the 64-bit counts. While accumulating
+ * (`keep`), a counter that is not 0 keeps 1 so that "the lane has seen
+ * this cell" (the value shift's test) survives; the counters are then at
+ * most 1 (`pending`). */
+static void qn_bin_flush_counts(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
+                                int keep) {
   const int64_t cells = plan->ncells + 1;
   for (int w = 0; w < grid->ways; w++) {
     uint32_t *c = grid->c32 + w * cells;
-    for (int64_t i = 0; i < cells; i++) grid->count[i] += c[i];
-    memset(c, 0, (size_t)cells * sizeof *c);
+    for (int64_t i = 0; i < cells; i++) {
+      const uint32_t left = keep && c[i] > 0;
+      grid->count[i] += c[i] - left;
+      c[i] = left;
+    }
   }
-  grid->pending = 0;
+  grid->pending = keep;
+}
+
+/* Before adding m rows: flush when a counter could pass UINT32_MAX. */
+static void qn_bin_count_room(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
+                              int64_t m) {
+  if (grid->pending > (int64_t)UINT32_MAX - m) qn_bin_flush_counts(plan, grid, 1);
+  grid->pending += m;
 }
 
 /* ----- loaders: one per column type, from one body -------------------- */
@@ -700,35 +716,42 @@ QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight, double)
 QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight32, uint32_t)
 #undef QN_BIN_DEF_ACC_WEIGHT
 
-/* Value accumulators, one cache line per row, no branch: the shift is the
- * cell's first value (selected, not branched on); min/max are NaN-sticky
- * (once NaN, no comparison replaces it; a NaN value replaces any). With
- * MINMAX 0 they are left alone (the plan's need_minmax). */
+/* Value accumulators, no branch: the shift is the cell's first value in
+ * this lane (selected, not branched on); min/max are NaN-sticky (once NaN,
+ * no comparison replaces it; a NaN value replaces any). With MINMAX 0 they
+ * are left alone (the plan's need_minmax). The cell `PF` rows ahead is
+ * prefetched: a lane's grid is cold when its morsel starts. */
 #define QN_BIN_DEF_ACC_VALUE(NAME, IT, MINMAX)                                          \
   QN_BIN_HOT                                                                            \
-  static void NAME(struct qn_bin_vcell *restrict vc, const IT *restrict idx,            \
+  static void NAME(uint32_t *restrict cnt, struct qn_bin_vcell *restrict vc,            \
+                   struct qn_bin_mcell *restrict mm, const IT *restrict idx,            \
                    const double *restrict val, int64_t n) {                             \
     for (int64_t i = 0; i < n; i++) {                                                   \
-      if (i + QN_BIN_PREFETCH < n) QN_BIN_PREFETCH_W(&vc[(int64_t)idx[i + QN_BIN_PREFETCH]]); \
-      struct qn_bin_vcell *cell = &vc[(int64_t)idx[i]];                                 \
+      if (i + QN_BIN_PREFETCH < n) {                                                    \
+        QN_BIN_PREFETCH_W(&vc[(int64_t)idx[i + QN_BIN_PREFETCH]]);                      \
+        if (MINMAX) QN_BIN_PREFETCH_W(&mm[(int64_t)idx[i + QN_BIN_PREFETCH]]);          \
+      }                                                                                 \
+      const int64_t c = (int64_t)idx[i];                                                \
+      struct qn_bin_vcell *cell = &vc[c];                                               \
       const double v = val[i];                                                          \
-      const int64_t k = cell->n;                                                        \
+      const uint32_t k = cnt[c];                                                        \
       const double shift = k == 0 ? v : cell->shift;                                    \
       const double d = v - shift;                                                       \
-      cell->n = k + 1;                                                                  \
+      cnt[c] = k + 1;                                                                   \
       cell->shift = shift;                                                              \
       cell->sum += v;                                                                   \
       cell->s1 += d;                                                                    \
       cell->s2 += d * d;                                                                \
       if (MINMAX) {                                                                     \
-        const double mn = cell->min, mx = cell->max;                                    \
+        const double mn = mm[c].min, mx = mm[c].max;                                    \
         const double a = v < mn ? v : mn, z = v > mx ? v : mx;                          \
-        cell->min = v != v ? v : a;                                                     \
-        cell->max = v != v ? v : z;                                                     \
+        mm[c].min = v != v ? v : a;                                                     \
+        mm[c].max = v != v ? v : z;                                                     \
       }                                                                                 \
     }                                                                                   \
   }
 QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value, double, 1)
+QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value_nominmax, double, 0)
 QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value32, uint32_t, 1)
 QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value32_nominmax, uint32_t, 0)
 #undef QN_BIN_DEF_ACC_VALUE
@@ -775,10 +798,14 @@ static void qn_bin_accumulate64(const struct qn_bin_plan *plan, struct qn_bin_gr
     if (plan->has_weight) qn_bin_mask_nulls(weight, r, m, trash, idx);
     if (plan->has_weight)
       qn_bin_acc_weight(grid->wcount, idx, qn_bin_load(weight, r, m, wb), m);
-    if (plan->has_value)
-      qn_bin_acc_value(grid->v, idx, qn_bin_load(value, r, m, vb), m);
-    else
+    if (plan->has_value) {
+      const double *v = qn_bin_load(value, r, m, vb);
+      qn_bin_count_room(plan, grid, m);
+      if (plan->need_minmax) qn_bin_acc_value(grid->c32, grid->v, grid->mm, idx, v, m);
+      else qn_bin_acc_value_nominmax(grid->c32, grid->v, grid->mm, idx, v, m);
+    } else {
       qn_bin_acc_count(grid->count, idx, m);
+    }
   }
 }
 
@@ -803,13 +830,12 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
     if (plan->has_weight) qn_bin_mask_nulls32(weight, r, m, trash, ix);
     if (plan->has_weight)
       qn_bin_acc_weight32(grid->wcount, ix, qn_bin_load(weight, r, m, wb), m);
+    qn_bin_count_room(plan, grid, m);
     if (plan->has_value) {
       const double *v = qn_bin_load(value, r, m, vb);
-      if (plan->need_minmax) qn_bin_acc_value32(grid->v, ix, v, m);
-      else qn_bin_acc_value32_nominmax(grid->v, ix, v, m);
+      if (plan->need_minmax) qn_bin_acc_value32(grid->c32, grid->v, grid->mm, ix, v, m);
+      else qn_bin_acc_value32_nominmax(grid->c32, grid->v, grid->mm, ix, v, m);
     } else {
-      if (grid->pending > (int64_t)UINT32_MAX - m) qn_bin_flush_counts(plan, grid);
-      grid->pending += m;
       qn_bin_acc_count32(grid->c32, grid->ways, plan->ncells + 1, ix, m);
     }
   }
@@ -820,11 +846,8 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
 void qn_bin_grid_finish(const struct qn_bin_plan *plan, struct qn_bin_grid *grid) {
   if (grid->finished) return;
   grid->finished = 1;
-  if (!plan->has_value) {
-    qn_bin_flush_counts(plan, grid);
-    return;
-  }
-  for (int64_t c = 0; c <= plan->ncells; c++) grid->count[c] += grid->v[c].n;
+  qn_bin_flush_counts(plan, grid, 0);
+  if (!plan->has_value) return;
   for (int64_t c = 0; c < plan->ncells; c++) {
     struct qn_bin_vcell *v = &grid->v[c];
     const int64_t k = grid->count[c];
@@ -852,6 +875,7 @@ void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
     const struct qn_bin_vcell *b = &src->v[c];
     if (na == 0) {
       *a = *b;
+      dst->mm[c] = src->mm[c];
       continue;
     }
     /* Chan et al.: combine (na, mean_a, M2_a) and (nb, mean_b, M2_b); each
@@ -863,8 +887,10 @@ void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
     a->s1 = a->s1 + delta * (fb / n);
     a->s2 = a->s2 + b->s2 + delta * delta * (fa * fb / n);
     a->sum += b->sum;
-    a->min = (b->min < a->min) | (b->min != b->min) ? b->min : a->min;
-    a->max = (b->max > a->max) | (b->max != b->max) ? b->max : a->max;
+    struct qn_bin_mcell *am = &dst->mm[c];
+    const struct qn_bin_mcell *bm = &src->mm[c];
+    am->min = (bm->min < am->min) | (bm->min != bm->min) ? bm->min : am->min;
+    am->max = (bm->max > am->max) | (bm->max != bm->max) ? bm->max : am->max;
   }
 }
 
@@ -884,8 +910,8 @@ void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *
        * M2 is NaN then, except when a finite sum overflowed. */
       r = (v && k) ? (isfinite(v->sum) ? sqrt(v->s2 / (double)k) : NAN) : NAN;
       break;
-    case QN_BIN_K_MIN: r = (v && k) ? v->min : NAN; break;
-    case QN_BIN_K_MAX: r = (v && k) ? v->max : NAN; break;
+    case QN_BIN_K_MIN: r = (v && k) ? grid->mm[c].min : NAN; break;
+    case QN_BIN_K_MAX: r = (v && k) ? grid->mm[c].max : NAN; break;
     }
     out[c] = r;
   }

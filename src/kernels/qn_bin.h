@@ -69,15 +69,18 @@ struct qn_bin_axis {
   uint32_t lut[QN_BIN_LUT_CELLS];
 };
 
-/* Value accumulators of one cell (present when the plan has a value), one
- * 64-byte cache line per cell so a row touches one line: n rows (the
- * lane's count while accumulating), shift the first value seen in the cell
- * by this lane, s1 = sum(v - shift), s2 = sum((v - shift)^2);
- * qn_bin_grid_finish turns them into the lane mean, kept as shift + s1 (s1
- * becomes the mean of v - shift), and M2 (in `s2`) for Chan's merge. */
+/* Value accumulators of one cell (present when the plan has a value), 32
+ * bytes so that two share a cache line: shift is the first value seen in
+ * the cell by this lane, s1 = sum(v - shift), s2 = sum((v - shift)^2);
+ * qn_bin_grid_finish turns them into the lane mean, kept as shift + s1
+ * (s1 becomes the mean of v - shift), and M2 (in `s2`) for Chan's merge.
+ * The cell's row count is in the grid's counters, min and max in a
+ * separate array (touched only when asked for). */
 struct qn_bin_vcell {
-  int64_t n;
-  double sum, shift, s1, s2, min, max, pad_;
+  double sum, s1, s2, shift;
+};
+struct qn_bin_mcell {
+  double min, max;
 };
 
 struct qn_bin_plan {
@@ -99,17 +102,18 @@ struct qn_bin_plan {
 
 struct qn_bin_grid {
   /* ncells + 1 rows per cell, complete after qn_bin_grid_finish (while
-   * accumulating, rows are counted in c32 or v[].n). */
+   * accumulating, rows are counted in c32). */
   int64_t *count;
-  /* Without a value: `ways` interleaved copies of ncells + 1 32-bit
-   * counters, flushed into `count` before they can overflow (after at most
-   * UINT32_MAX rows: `pending`) and by qn_bin_grid_finish. A 50^3 grid's
-   * counters stay in a 1 MiB L2. */
+  /* `ways` interleaved copies of ncells + 1 32-bit counters (ways > 1 only
+   * for small grids without a value), added into `count` before they can
+   * overflow (`pending` bounds them) and by qn_bin_grid_finish. Small
+   * counters keep a 50^3 count grid in a 1 MiB L2. */
   uint32_t *c32;
   int ways;
   int64_t pending;
   double *wcount;            /* ncells + 1 weight sums (has_weight) or NULL */
   struct qn_bin_vcell *v;    /* ncells + 1 (has_value) or NULL */
+  struct qn_bin_mcell *mm;   /* ncells + 1 (has_value) or NULL */
   int finished;              /* shifted sums already turned into mean/M2 */
 };
 

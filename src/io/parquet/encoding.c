@@ -187,6 +187,8 @@ int qn_pq_rle_skip(struct qn_pq_rle *d, int64_t n) {
   return 0;
 }
 
+int qn_pq_rle_refill(struct qn_pq_rle *d) { return d->run_left == 0 ? qn_pq_rle_next(d) : 0; }
+
 int qn_pq_rle_count(struct qn_pq_rle *d, int64_t n, uint32_t value, int64_t *count) {
   uint32_t tmp[512];
   int64_t c = 0;

@@ -238,6 +238,8 @@ void qn_pq_rle_init(struct qn_pq_rle *d, const uint8_t *p, const uint8_t *end, i
 int qn_pq_rle_get32(struct qn_pq_rle *d, uint32_t *out, int64_t n);
 int qn_pq_rle_get8(struct qn_pq_rle *d, uint8_t *out, int64_t n);
 int qn_pq_rle_skip(struct qn_pq_rle *d, int64_t n);
+/* Loads the next run header when the current run is used up. */
+int qn_pq_rle_refill(struct qn_pq_rle *d);
 /* Consumes n values and counts those equal to `value` (RLE runs counted
  * without expanding them). */
 int qn_pq_rle_count(struct qn_pq_rle *d, int64_t n, uint32_t value, int64_t *count);

@@ -503,12 +503,19 @@ static int qn_pq_take(struct qn_pq_reader *r, struct qn_pq_cursor *c, int64_t m,
     valid = out->valid ? out->valid + at
                        : qn_pq_scratch_get(&c->scr, 1, (size_t)m, "Parquet levels", err);
     if (!valid) return err ? err->code : QN_ELIMIT;
-    if (qn_pq_rle_get8(&c->def, valid, m))
-      return qn_pq_page_fail(r, c, c->page_off, "corrupt definition levels", err);
-    k = 0;
-    for (int64_t i = 0; i < m; i++) {
-      valid[i] = valid[i] == L->max_def;
-      k += valid[i];
+    struct qn_pq_rle *def = &c->def;
+    if (qn_pq_rle_refill(def) == 0 && !def->packed && def->run_left >= m && def->value == (uint32_t)L->max_def) {
+      /* the common case: one RLE run of "defined" covers the range */
+      memset(valid, 1, (size_t)m);
+      def->run_left -= (uint32_t)m;
+    } else {
+      if (qn_pq_rle_get8(def, valid, m))
+        return qn_pq_page_fail(r, c, c->page_off, "corrupt definition levels", err);
+      k = 0;
+      for (int64_t i = 0; i < m; i++) {
+        valid[i] = valid[i] == L->max_def;
+        k += valid[i];
+      }
     }
     if (k < m) {
       if (!out->valid)

@@ -38,7 +38,7 @@
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(QN_NO_CLONES)
-#define QN_BIN_HOT __attribute__((target_clones("avx2", "default")))
+#define QN_BIN_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define QN_BIN_HOT
 #endif

@@ -39,8 +39,14 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(QN_NO_CLONES)
 #define QN_BIN_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+/* For loops that GCC if-converts (hence vectorises, with gathers) only
+ * when comparisons may not trap; no result changes (no reassociation, no
+ * contraction: ISO C mode keeps -ffp-contract=off). */
+#define QN_BIN_HOT_GATHER \
+  __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("no-trapping-math")))
 #else
 #define QN_BIN_HOT
+#define QN_BIN_HOT_GATHER
 #endif
 
 /* ----- edges ------------------------------------------------------------ */
@@ -583,28 +589,34 @@ static void qn_bin_ix_regular_fix(const struct qn_bin_axis *ax, const double *re
 /* Irregular axis through the table: lut[j] plus the number of the next
  * SPAN edges that are <= x (see qn_bin_lut_build), clamped to the closed
  * last bin. One body per span so the inner count unrolls. */
+#define QN_BIN_IX_LUT_BODY(SPAN, ADD)                                                    \
+  for (int64_t i = 0; i < n; i++) {                                                       \
+    const double v = x[i];                                                                \
+    double t = (v - lo) * ls;                                                             \
+    t = t >= 0.0 ? t : 0.0; /* NaN -> 0; masked by `in` */                                \
+    t = t <= lastcell ? t : lastcell;                                                     \
+    const int32_t b0 = (int32_t)lut[(int32_t)t];                                          \
+    int32_t b = b0;                                                                       \
+    for (int s = 1; s <= SPAN; s++) b += (int32_t)(e[b0 + s] <= v ? 1 : 0);               \
+    b = b < last ? b : last;                                                              \
+    const int32_t in = (int32_t)(v >= lo ? 1 : 0) & (int32_t)(v <= hi ? 1 : 0);           \
+    const uint32_t u = in ? (uint32_t)b * stride : trash;                                 \
+    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                                \
+  }
 #define QN_BIN_DEF_IX_LUT(SPAN)                                                           \
-  QN_BIN_HOT                                                                              \
+  QN_BIN_HOT_GATHER                                                                       \
   static void qn_bin_ix_lut##SPAN(const struct qn_bin_axis *ax, const double *restrict x,  \
                                   int64_t n, uint32_t stride, uint32_t trash, int add,     \
                                   uint32_t *restrict ix) {                                \
     const double *restrict e = ax->edges;                                                 \
     const uint32_t *restrict lut = ax->lut;                                               \
-    const uint32_t last = (uint32_t)(ax->nbins - 1);                                      \
+    const int32_t last = (int32_t)(ax->nbins - 1);                                        \
     const double lo = ax->lo, hi = ax->hi, ls = ax->lut_scale;                            \
     const double lastcell = (double)(ax->lut_cells - 1);                                  \
-    for (int64_t i = 0; i < n; i++) {                                                     \
-      const double v = x[i];                                                              \
-      double t = (v - lo) * ls;                                                           \
-      t = t >= 0.0 ? t : 0.0; /* NaN -> 0; masked by `in` */                              \
-      t = t <= lastcell ? t : lastcell;                                                   \
-      const uint32_t b0 = lut[(int32_t)t];                                                \
-      uint32_t b = b0;                                                                    \
-      for (int s = 1; s <= SPAN; s++) b += e[b0 + s] <= v;                                \
-      b = b < last ? b : last;                                                            \
-      const int in = (v >= lo) & (v <= hi);                                               \
-      const uint32_t u = in ? b * stride : trash;                                         \
-      QN_BIN_IX_STORE(ix, i, u, trash, add);                                              \
+    if (add) {                                                                            \
+      QN_BIN_IX_LUT_BODY(SPAN, 1)                                                         \
+    } else {                                                                              \
+      QN_BIN_IX_LUT_BODY(SPAN, 0)                                                         \
     }                                                                                     \
   }
 QN_BIN_DEF_IX_LUT(0)
@@ -613,6 +625,7 @@ QN_BIN_DEF_IX_LUT(2)
 QN_BIN_DEF_IX_LUT(3)
 QN_BIN_DEF_IX_LUT(4)
 #undef QN_BIN_DEF_IX_LUT
+#undef QN_BIN_IX_LUT_BODY
 
 static void qn_bin_ix_search(const struct qn_bin_axis *ax, const double *restrict x, int64_t n,
                              uint32_t stride, uint32_t trash, int add, uint32_t *restrict ix) {

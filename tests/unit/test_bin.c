@@ -701,3 +701,184 @@ QN_TEST(finite_minmax) {
   mx = -INFINITY;
   CHECK_EQ_INT(qn_bin_finite_minmax(&cn, 0, 2, &mn, &mx), 0);
 }
+
+/* ----- kernel paths --------------------------------------------------------- */
+
+/* All statistics and out_of_range of n rows through one lane, as bytes:
+ * [0] out_of_range, then ncells doubles per statistic. `index32` and
+ * `minmax` override the plan's choices; `pending` starts the 32-bit
+ * counters that close to their flush. Caller frees. */
+static double *run_stats(const struct qn_bin_axis *axes, int naxes, double *const *cols,
+                         const double *val, const double *w, int64_t n, int index32,
+                         int minmax, int64_t pending, int64_t *nout) {
+  struct qn_bin_plan plan;
+  if (qn_bin_plan_init(&plan, axes, naxes, val != NULL, w != NULL, NULL) != QN_OK) return NULL;
+  plan.index32 = plan.index32 && index32;
+  plan.need_minmax = minmax;
+  void *gmem = aligned_alloc(64, (size_t)qn_bin_grid_bytes(&plan));
+  void *ws = aligned_alloc(64, (size_t)qn_bin_workspace_size(&plan));
+  struct qn_bin_grid g;
+  qn_bin_grid_init(&plan, &g, gmem);
+  g.pending = pending;
+  struct qn_colbuf cb[QN_BIN_MAX_AXES], vb = col_f64((double *)val, n), wb = col_f64((double *)w, n);
+  const struct qn_colbuf *cp[QN_BIN_MAX_AXES];
+  for (int k = 0; k < naxes; k++) {
+    cb[k] = col_f64(cols[k], n);
+    cp[k] = &cb[k];
+  }
+  for (int64_t r = 0; r < n;) {
+    const int64_t piece = (int64_t)(1 + rng_next() % 40000);
+    const int64_t m = QN_MIN(n - r, piece);
+    qn_bin_accumulate(&plan, &g, ws, cp, val ? &vb : NULL, w ? &wb : NULL, r, m);
+    r += m;
+  }
+  qn_bin_grid_finish(&plan, &g);
+  const int nst = val ? (minmax ? 6 : 4) : 1;
+  *nout = 1 + nst * plan.ncells;
+  double *out = malloc((size_t)*nout * sizeof(double));
+  out[0] = (double)g.count[plan.ncells];
+  for (int s = 0; s < nst; s++) qn_bin_grid_stat(&plan, &g, (enum qn_bin_kstat)s, out + 1 + s * plan.ncells);
+  free(gmem);
+  free(ws);
+  return out;
+}
+
+/* Bit equality of two run_stats results (NaN payloads included). */
+static int same_bits(const double *a, const double *b, int64_t n, const char *what) {
+  for (int64_t i = 0; i < n; i++)
+    if (memcmp(&a[i], &b[i], sizeof(double)) != 0) {
+      fprintf(stderr, "%s: element %lld: %.17g != %.17g\n", what, (long long)i, a[i], b[i]);
+      return 0;
+    }
+  return 1;
+}
+
+/* The 32-bit index path (fast regular guess, span table) against the
+ * float64 one, and both against the reference: 1-D regular, integer data
+ * on every edge, 3-D regular x irregular (table) x irregular (search),
+ * with values and weights. Skipping min/max leaves the rest unchanged. */
+QN_TEST(index_paths_agree) {
+  const int64_t n = 70000;
+  double er[101], eq[56], ei[12];
+  const double *eu = NULL;
+  double euneven[40];
+  euneven[0] = 0; /* steps from 1e-9 to 1: no table */
+  for (int i = 1; i < 40; i++) euneven[i] = euneven[i - 1] + pow(10.0, -9.0 + 9.0 * i / 39.0);
+  eu = euneven;
+  for (int i = 0; i < 12; i++) ei[i] = i < 3 ? -1.0 + i * 0.001 : (i - 3) * 0.15;
+  struct qn_bin_axis ax[3];
+  double *cols[3], *v = malloc((size_t)n * 8), *w = malloc((size_t)n * 8);
+  for (int k = 0; k < 3; k++) cols[k] = malloc((size_t)n * 8);
+  for (int64_t i = 0; i < n; i++) {
+    v[i] = 1e6 + rng_normal();
+    w[i] = rng_unif();
+  }
+  v[3] = NAN;
+  v[4] = -INFINITY;
+  for (int t = 0; t < 3; t++) {
+    int naxes = 1;
+    if (t == 0) { /* regular, nasty values */
+      CHECK_OK(qn_bin_axis_regular(&ax[0], "x", 100, -3, 7, er, NULL));
+      nasty_fill(&ax[0], cols[0], n);
+    } else if (t == 1) { /* integers, every one on an edge */
+      CHECK_OK(qn_bin_axis_regular(&ax[0], "i", 55, -5, 50, eq, NULL));
+      for (int64_t i = 0; i < n; i++) cols[0][i] = (double)((int64_t)(rng_next() % 60) - 7);
+    } else {
+      naxes = 3;
+      CHECK_OK(qn_bin_axis_regular(&ax[0], "x", 100, -3, 7, er, NULL));
+      CHECK_OK(qn_bin_axis_irregular(&ax[1], "y", ei, 12, NULL));
+      CHECK_OK(qn_bin_axis_irregular(&ax[2], "z", eu, 40, NULL));
+      CHECK(ax[1].lut_cells > 0);
+      CHECK_EQ_INT(ax[2].lut_cells, 0);
+      for (int k = 0; k < 3; k++) nasty_fill(&ax[k], cols[k], n);
+    }
+    for (int k = 0; k < naxes; k++) shuffle(cols[k], n);
+    struct fixture f = {.naxes = naxes};
+    memcpy(f.axes, ax, sizeof ax);
+    CHECK_OK(fixture_init(&f, 1, 1));
+    CHECK(f.plan.index32);
+    int64_t oor;
+    CHECK_EQ_INT(run_and_compare(&f, cols, v, w, n, &oor), -1);
+    fixture_free(&f);
+    for (int withv = 0; withv < 2; withv++) {
+      int64_t na, nb, nc;
+      double *a = run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 1, 1, 0, &na);
+      double *b = run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 0, 1, 0, &nb);
+      double *c = run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 1, 0, 0, &nc);
+      CHECK(a && b && c);
+      CHECK_EQ_INT(na, nb);
+      CHECK(same_bits(a, b, na, "index32 vs float64 index"));
+      CHECK(same_bits(a, c, nc, "min/max skipped"));
+      free(a); free(b); free(c);
+    }
+  }
+  for (int k = 0; k < 3; k++) free(cols[k]);
+  free(v);
+  free(w);
+}
+
+/* The span table: edges packed closer than a table cell give spans 1..4
+ * (each checked against the reference); more than 4 edges in a cell fall
+ * back to the binary search. */
+QN_TEST(irregular_table_spans_vs_reference) {
+  for (int cluster = 1; cluster <= 6; cluster++) {
+    double e[40];
+    int ne = 0;
+    for (int i = 0; i <= 30; i++) {
+      e[ne++] = i;
+      if (i == 13) /* `cluster` more edges within 1e-6 */
+        for (int j = 1; j <= cluster; j++) e[ne++] = 13 + j * 1e-7;
+    }
+    struct fixture f = {.naxes = 1};
+    CHECK_OK(qn_bin_axis_irregular(&f.axes[0], "x", e, ne, NULL));
+    if (cluster + 1 <= QN_BIN_LUT_SPAN) {
+      CHECK(f.axes[0].lut_cells > 0);
+      CHECK(f.axes[0].lut_span >= cluster && f.axes[0].lut_span <= QN_BIN_LUT_SPAN);
+    } else {
+      CHECK_EQ_INT(f.axes[0].lut_cells, 0);
+    }
+    CHECK_OK(fixture_init(&f, 0, 0));
+    const int64_t n = 20000;
+    double *x = malloc((size_t)n * 8);
+    nasty_fill(&f.axes[0], x, n);
+    for (int64_t i = n / 2; i < n; i++) x[i] = 13 + (double)(rng_next() % 2000) * 1e-9;
+    shuffle(x, n);
+    int64_t oor;
+    CHECK_EQ_INT(run_and_compare(&f, &x, NULL, NULL, n, &oor), -1);
+    fixture_free(&f);
+    free(x);
+  }
+}
+
+/* 32-bit counters near overflow are flushed into the 64-bit counts; a
+ * value grid keeps "cell seen" (its shift) across the flush: every
+ * statistic stays bit-identical. Also the interleaved counters of a
+ * small count grid and the single ones of a large grid. */
+QN_TEST(counter_flush_keeps_results) {
+  const int64_t n = 50000;
+  double e[3][5000];
+  struct qn_bin_axis ax[2];
+  double *cols[2], *v = malloc((size_t)n * 8);
+  for (int k = 0; k < 2; k++) cols[k] = malloc((size_t)n * 8);
+  for (int64_t i = 0; i < n; i++) {
+    cols[0][i] = rng_unif();
+    cols[1][i] = rng_normal();
+    v[i] = -2e5 + rng_normal();
+  }
+  for (int t = 0; t < 2; t++) {
+    CHECK_OK(qn_bin_axis_regular(&ax[0], "x", t ? 4000 : 10, 0, 1, e[0], NULL));
+    CHECK_OK(qn_bin_axis_regular(&ax[1], "y", 7, -2, 2, e[1], NULL));
+    for (int withv = 0; withv < 2; withv++) {
+      int64_t na, nb;
+      const double *val = withv ? v : NULL;
+      double *a = run_stats(ax, 2, cols, val, NULL, n, 1, 1, 0, &na);
+      double *b = run_stats(ax, 2, cols, val, NULL, n, 1, 1, (int64_t)UINT32_MAX - 30000, &nb);
+      CHECK(a && b);
+      CHECK(same_bits(a, b, na, "flushed counters"));
+      free(a);
+      free(b);
+    }
+  }
+  for (int k = 0; k < 2; k++) free(cols[k]);
+  free(v);
+}

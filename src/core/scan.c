@@ -94,8 +94,12 @@ static void qn_scan_fail(struct qn_scan *s, const struct qn_error *e) {
 }
 
 static void qn_scan_block_of(const struct qn_scan *s, int64_t b, struct qn_scan_block *out) {
-  int f = 0;
-  while (f + 1 < s->src->nfiles && s->file_block0[f + 1] <= b) f++;
+  int f = 0, hi = s->src->nfiles - 1; /* last file whose first block is <= b */
+  while (f < hi) {
+    int mid = f + (hi - f + 1) / 2;
+    if (s->file_block0[mid] <= b) f = mid;
+    else hi = mid - 1;
+  }
   int64_t local = b - s->file_block0[f];
   int64_t rows = qn_source_file_rows(s->src, f, s->opt->cols, s->opt->ncols);
   out->index = b;

@@ -272,6 +272,12 @@ static int qn_pq_page_finish(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
     status = qn_error_set(err, QN_ENOMEM, "out of memory writing a page header");
     goto done;
   }
+  if (c->chunk.cap == 0) {
+    /* size the chunk buffer once for its share of a row group, so it does
+     * not grow by doubling (and copying) page after page */
+    int64_t share = w->opt.row_group_bytes / w->ncols + (int64_t)(hdr.len + cn);
+    QN_CHECK(qn_pq_buf_reserve(ctx, &c->chunk, (size_t)QN_MIN(share, (int64_t)64 << 20), err));
+  }
   QN_CHECK(qn_pq_buf_put(ctx, &c->chunk, hdr.buf, hdr.len, err));
   QN_CHECK(qn_pq_buf_put(ctx, &c->chunk, w->comp.p, cn, err));
   c->chunk_uncompressed += (int64_t)(hdr.len + w->page.len);

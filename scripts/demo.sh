@@ -16,8 +16,8 @@ step "what is in the file" quern info "$out/sim.h5"
 "$quern" info "$out/sim.h5" | tee "$out/info.txt"
 
 step "per-column statistics, under the memory monitor" \
-  quern monitor -o "$out/stats-memory.csv" --plot "$out/stats-memory.png" -- quern stats "$out/sim.h5" -o "$out/stats.json"
-"$quern" monitor -o "$out/stats-memory.csv" --plot "$out/stats-memory.png" -- \
+  quern monitor --interval 10 -o "$out/stats-memory.csv" --plot "$out/stats-memory.png" -- quern stats "$out/sim.h5" -o "$out/stats.json"
+"$quern" monitor --interval 10 -o "$out/stats-memory.csv" --plot "$out/stats-memory.png" -- \
   "$quern" stats "$out/sim.h5" -o "$out/stats.json"
 head -24 "$out/stats.json"
 

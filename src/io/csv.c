@@ -1504,9 +1504,29 @@ static int qn_csv_info(struct qn_reader *base, void *info, struct qn_error *err)
   return QN_OK;
 }
 
+/* A file named like HDF5 or Parquet that lacks the format's magic bytes is
+ * far more often a broken file than a CSV one: say so, instead of a CSV
+ * error about its first line. */
+static int qn_csv_misnamed(const char *path, struct qn_error *err) {
+  static const char *const h5[] = {".h5", ".hdf5", ".he5", ".hdf"};
+  static const char *const pq[] = {".parquet", ".pq"};
+  for (size_t i = 0; i < sizeof h5 / sizeof *h5; i++)
+    if (qn_str_has_suffix(path, h5[i]))
+      return qn_error_set(err, QN_EFORMAT,
+                          "%s: named like an HDF5 file but has no HDF5 signature at byte 0 "
+                          "(truncated, corrupt or not HDF5); rename it to read it as CSV", path);
+  for (size_t i = 0; i < sizeof pq / sizeof *pq; i++)
+    if (qn_str_has_suffix(path, pq[i]))
+      return qn_error_set(err, QN_EFORMAT,
+                          "%s: named like a Parquet file but does not start with PAR1 "
+                          "(truncated, corrupt or not Parquet); rename it to read it as CSV", path);
+  return QN_OK;
+}
+
 int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
                 struct qn_error *err) {
   int status = QN_OK;
+  QN_RETURN_IF_ERROR(qn_csv_misnamed(path, err));
   struct qn_csv_reader *r = calloc(1, sizeof *r);
   if (!r) return qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
   r->base.ops = &qn_csv_ops;

@@ -32,6 +32,9 @@ run_quern 1 stats nul.csv -o new.json;          expect_err nul.csv "NUL byte" "l
 run_quern 1 stats binary.dat -o new.json;       expect_err binary.dat "not a text CSV file"
 run_quern 1 stats latin1.csv -o new.json;       expect_err latin1.csv "line 2" "'b'" "UTF-8"
 run_quern 2 stats strings.csv -c name -o new.json; expect_err strings.csv "'name'" "string column"
+printf 'a\n1\n' > looks.parquet; : > empty.h5
+run_quern 1 stats looks.parquet -o new.json;    expect_err looks.parquet "does not start with PAR1"
+run_quern 1 stats empty.h5 -o new.json;         expect_err empty.h5 "no HDF5 signature"
 run_quern 1 info short.csv;                     expect_err short.csv "line 3"
 run_quern 1 bin long.csv --axis a:2:0:4 -o new.json; expect_err long.csv "line 3"
 # a bad file in a glob of good ones is named

@@ -48,6 +48,29 @@ function aggSql(name, qcol, k) {
     stddev_pop(${e})::varchar AS std_${k}`;
 }
 
+// Runs `quern stats FILE` (the CLI) and returns {name: stats} in the shape
+// of quernStats (numeric columns only; strings are not summarised). Large
+// integers are kept exact by quoting them before JSON.parse.
+export function quernCliStats(quern, file, threads = 2) {
+  const out = execFileSync(quern, ['stats', file, '-t', String(threads), '--no-progress'], { encoding: 'utf8' });
+  const d = JSON.parse(out.replace(/([:\[,]\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"$2"'));
+  const res = {};
+  for (const [name, c] of Object.entries(d.columns)) {
+    const unit = /^timestamp\[(ms|us|ns)\]$/.exec(c.type);
+    const o = {
+      name, rows: d.rows, count: c.count, null: c.null, nan: c.nan,
+      type: unit ? 'timestamp' : c.type, type_name: c.type,
+      time_unit: unit ? { ms: 1000, us: 1000000, ns: 1000000000 }[unit[1]] : 0,
+      min: c.min, max: c.max, sum: c.sum, mean: c.mean, std: c.std,
+    };
+    for (const k of ['min', 'max', 'sum']) if (o[k] !== null && typeof o[k] !== 'number') o[k] = String(o[k]);
+    if (['min', 'max', 'sum'].every((k) => o[k] !== null) && !['float32', 'float64'].includes(o.type))
+      for (const k of ['min', 'max', 'sum']) o[k] = String(o[k]);
+    res[name] = o;
+  }
+  return res;
+}
+
 // DuckDB's statistics of the given quern columns of `file`, one query.
 export async function duckStats(con, file, qcols) {
   const parts = qcols.map((qc, k) => aggSql(qc.name, qc, k));
@@ -102,7 +125,7 @@ export function compare(qs, ds, label) {
 }
 
 // Checks every column of `file`; returns mismatches (empty = all equal).
-export async function checkFile(con, dump, file, label, threads = 1) {
+export async function checkFile(con, dump, file, label, threads = 1, quern = null) {
   const qstats = quernStats(dump, file, threads);
   const cols = await rows(con, `select name from parquet_schema('${file}') where num_children is null`);
   const bad = [];
@@ -115,5 +138,15 @@ export async function checkFile(con, dump, file, label, threads = 1) {
   }
   const ds = await duckStats(con, file, qcols);
   qcols.forEach((qs, k) => bad.push(...compare(qs, ds[k], label)));
+  if (quern) {
+    // the same check through the CLI: `quern stats` on the file
+    const cli = quernCliStats(quern, file);
+    qcols.forEach((qs, k) => {
+      if (qs.type === 'string') return;
+      const c = cli[qs.name];
+      if (!c) bad.push(`${label} quern stats: column ${qs.name} missing`);
+      else bad.push(...compare({ ...c, type_name: qs.type_name }, ds[k], `${label} (quern stats)`));
+    });
+  }
   return bad;
 }

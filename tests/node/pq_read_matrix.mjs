@@ -6,6 +6,9 @@
 // DELTA_BYTE_ARRAY, RLE booleans), then checks that quern's reader gives
 // DuckDB's own count, min, max, sum, avg and stddev_pop of every column.
 //
+// With QUERN set in the environment, `quern stats` (the CLI) is checked the
+// same way on every file.
+//
 // usage: node pq_read_matrix.mjs OUTDIR DUMP_EXE [--quick]
 import { parquetWriteFile } from 'hyparquet-writer';
 import { duck, rows, checkFile, quernStats } from './pq_common.mjs';
@@ -13,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 
 const [outdir, dump] = process.argv.slice(2);
 const quick = process.argv.includes('--quick');
+const quern = process.env.QUERN || null;
 if (!outdir || !dump) {
   console.error('usage: node pq_read_matrix.mjs OUTDIR DUMP_EXE [--quick]');
   process.exit(2);
@@ -62,7 +66,7 @@ for (const v of versions) for (const codec of codecs) for (const rg of rowGroups
   // its files hold the first 12000 rows only.
   const from = codec === 'brotli' ? '(SELECT * FROM src LIMIT 12000)' : 'src';
   await con.run(`COPY ${from} TO '${file}' (FORMAT parquet, COMPRESSION ${codec}, PARQUET_VERSION ${v}, ROW_GROUP_SIZE ${rg})`);
-  bad.push(...await checkFile(con, dump, file, `duckdb ${v} ${codec} rg=${rg}`, rg === 5000 ? 3 : 1));
+  bad.push(...await checkFile(con, dump, file, `duckdb ${v} ${codec} rg=${rg}`, rg === 5000 ? 3 : 1, quern));
   files++;
 }
 
@@ -100,7 +104,7 @@ const hcols = [
 for (const codec of ['UNCOMPRESSED', 'SNAPPY']) for (const rgs of [4000, 100000]) {
   const file = `${outdir}/hyparquet_${codec}_${rgs}.parquet`;
   parquetWriteFile({ filename: file, columnData: hcols, codec, rowGroupSize: rgs, pageSize: 16384 });
-  bad.push(...await checkFile(con, dump, file, `hyparquet ${codec} rg=${rgs}`, 2));
+  bad.push(...await checkFile(con, dump, file, `hyparquet ${codec} rg=${rgs}`, 2, quern));
   files++;
 }
 // INT32/INT64 BYTE_STREAM_SPLIT (format 2.11) is beyond DuckDB's reader, so

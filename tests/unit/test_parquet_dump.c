@@ -18,6 +18,10 @@
  *     one line per column: name, type name, nullable, rows.
  *   test_parquet_dump write FILE ROWS CODEC [ROW_GROUP_BYTES [PAGE_BYTES]]
  *     writes the table of test_parquet_gen.h with quern's writer.
+ *   test_parquet_dump corrupt DIR
+ *     writes hand-built damaged files into DIR: bad_dict_index.parquet,
+ *     lying_children.parquet, deep_schema.parquet (and a good
+ *     fallback.parquet with INT96 and a dictionary-to-PLAIN fallback).
  * Exit 0 on success, 1 with "error: MESSAGE" on stderr otherwise.
  */
 #include <inttypes.h>
@@ -29,6 +33,7 @@
 
 #include "io/qn_source.h"
 #include "test_parquet_gen.h"
+#include "test_parquet_build.h"
 
 struct part {
   int64_t count, null, nan;
@@ -417,6 +422,18 @@ static void cmd_values(const char *name, int64_t r0, int64_t n) {
 
 int main(int argc, char **argv) {
   if (argc < 3) die("usage: test_parquet_dump stats|random|values|schema|write FILE [options]");
+  if (strcmp(argv[1], "corrupt") == 0) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/bad_dict_index.parquet", argv[2]);
+    build_fallback_file(p, 1, 0);
+    snprintf(p, sizeof p, "%s/lying_children.parquet", argv[2]);
+    build_fallback_file(p, 0, 5);
+    snprintf(p, sizeof p, "%s/deep_schema.parquet", argv[2]);
+    build_deep_schema_file(p, 101);
+    snprintf(p, sizeof p, "%s/fallback.parquet", argv[2]);
+    build_fallback_file(p, 0, 0);
+    return 0;
+  }
   if (strcmp(argv[1], "write") == 0) {
     struct qn_context *wctx;
     struct qn_error werr;

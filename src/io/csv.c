@@ -27,7 +27,12 @@
  * kept in a small cache of slots (one per worker, plus one) holding every
  * column that the scan has been reading; the next column of that range is
  * a copy. Which columns are "wanted" is learnt: at first all numeric ones,
- * then those actually read from the last evicted range.
+ * then those actually read from the last evicted range. Values never depend
+ * on the cache: a range with no slot is parsed straight into the caller's
+ * buffer.
+ *
+ * A file named .h5 / .parquet (and kin) that reached us lacks its format's
+ * magic bytes: it is reported as broken rather than parsed as CSV.
  *
  * Invariants: moff[k] is the offset at which row k*QN_MORSEL_ROWS starts
  * (possibly after skipped empty lines), moff[nmorsels] the file size;
@@ -1370,10 +1375,60 @@ done:
   return status;
 }
 
+enum { QN_CSV_HIT, QN_CSV_FILL, QN_CSV_DIRECT };
+
+/* Under r->lock: finds the slot of rows [row0, row0 + n) (waiting while
+ * another thread fills it). HIT: col is parsed there, *sp is pinned
+ * (users++). FILL: *sp is ours to fill (FILLING) with the columns in mask.
+ * DIRECT: no slot can be had. */
+static int qn_csv_claim(struct qn_csv_reader *r, int col, int64_t row0, int64_t n,
+                        unsigned char *mask, struct qn_csv_slot **sp) {
+  struct qn_csv_slot *s;
+  for (;;) {
+    s = NULL;
+    for (int i = 0; i < r->nslots; i++)
+      if (r->slots[i].state != QN_CSV_EMPTY && r->slots[i].row0 == row0 && r->slots[i].n == n)
+        s = &r->slots[i];
+    if (!s || s->state != QN_CSV_FILLING) break;
+    pthread_cond_wait(&r->cond, &r->lock);
+  }
+  *sp = s;
+  if (s && s->parsed[col]) {
+    s->users++;
+    s->used = ++r->tick;
+    return QN_CSV_HIT;
+  }
+  if (s && s->users > 0) s = NULL; /* someone copies from it: do not refill under them */
+  if (!s && (s = qn_csv_victim(r)) != NULL) {
+    s->row0 = row0;
+    s->n = n;
+    memset(s->parsed, 0, (size_t)r->base.ncols);
+    memset(s->read, 0, (size_t)r->base.ncols);
+  }
+  *sp = s;
+  if (!s) return QN_CSV_DIRECT;
+  s->state = QN_CSV_FILLING;
+  r->want[col] = 1;
+  memcpy(mask, r->want, (size_t)r->base.ncols);
+  return QN_CSV_FILL;
+}
+
+/* Copies col out of a pinned slot and unpins it. */
+static int qn_csv_copy_out(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
+                           struct qn_colbuf *out, struct qn_error *err) {
+  int status = qn_csv_deliver(r, col, s->n, s->data[col], (uint8_t *)s->data[col] + s->n * 8,
+                              s->nulls[col], out, err);
+  pthread_mutex_lock(&r->lock);
+  s->users--;
+  s->read[col] = 1;
+  pthread_mutex_unlock(&r->lock);
+  return status;
+}
+
 static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
                        struct qn_colbuf *out, struct qn_error *err) {
   struct qn_csv_reader *r = (struct qn_csv_reader *)base;
-  int status = QN_OK, ncols = base->ncols;
+  int ncols = base->ncols;
   if (n <= 0) {
     out->valid = NULL;
     return QN_OK;
@@ -1388,73 +1443,28 @@ static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
   if (!mask) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", base->path);
   struct qn_csv_slot *s = NULL;
   pthread_mutex_lock(&r->lock);
-  for (;;) {
-    s = NULL;
-    for (int i = 0; i < r->nslots; i++)
-      if (r->slots[i].state != QN_CSV_EMPTY && r->slots[i].row0 == row0 && r->slots[i].n == n)
-        s = &r->slots[i];
-    if (s && s->state == QN_CSV_FILLING) {
-      pthread_cond_wait(&r->cond, &r->lock);
-      continue;
-    }
-    break;
-  }
-  if (s && s->parsed[col]) {
-    s->users++;
-    s->used = ++r->tick;
-    pthread_mutex_unlock(&r->lock);
-    status = qn_csv_deliver(r, col, n, s->data[col], (uint8_t *)s->data[col] + n * 8,
-                            s->nulls[col], out, err);
+  int kind = qn_csv_claim(r, col, row0, n, mask, &s);
+  pthread_mutex_unlock(&r->lock);
+  int status = QN_OK;
+  if (kind == QN_CSV_FILL) {
+    status = qn_csv_fill(r, s, col, mask, err);
+    if (status != QN_OK) /* give the memory back at once: the budget may be short */
+      for (int c = 0; c < ncols; c++) qn_csv_slot_drop(r, s, c);
     pthread_mutex_lock(&r->lock);
-    s->users--;
-    s->read[col] = 1;
-    pthread_mutex_unlock(&r->lock);
-    free(mask);
-    return status;
-  }
-  if (s && s->users > 0) s = NULL; /* someone copies from it: do not refill under them */
-  if (!s) {
-    s = qn_csv_victim(r);
-    if (s) {
-      s->row0 = row0;
-      s->n = n;
-      memset(s->parsed, 0, (size_t)ncols);
-      memset(s->read, 0, (size_t)ncols);
+    s->state = status == QN_OK ? QN_CSV_READY : QN_CSV_EMPTY;
+    if (status == QN_OK) {
+      s->users++;
+      s->used = ++r->tick;
     }
-  }
-  if (!s) {
+    pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
-    free(mask);
-    return qn_csv_read_direct(r, col, row0, n, out, err);
+    if (status == QN_ELIMIT && (!err || err->code == QN_OK))
+      kind = QN_CSV_DIRECT; /* no room to cache this range */
   }
-  s->state = QN_CSV_FILLING;
-  r->want[col] = 1;
-  memcpy(mask, r->want, (size_t)ncols);
-  pthread_mutex_unlock(&r->lock);
-
-  status = qn_csv_fill(r, s, col, mask, err);
-  if (status != QN_OK) /* give the memory back at once: the budget is short */
-    for (int c = 0; c < ncols; c++) qn_csv_slot_drop(r, s, c);
-
-  pthread_mutex_lock(&r->lock);
-  s->state = status == QN_OK ? QN_CSV_READY : QN_CSV_EMPTY;
-  if (status == QN_OK) {
-    s->users++;
-    s->used = ++r->tick;
-  }
-  pthread_cond_broadcast(&r->cond);
-  pthread_mutex_unlock(&r->lock);
   free(mask);
-  if (status == QN_ELIMIT && (!err || err->code == QN_OK))
-    return qn_csv_read_direct(r, col, row0, n, out, err); /* no room to cache this range */
+  if (kind == QN_CSV_DIRECT) return qn_csv_read_direct(r, col, row0, n, out, err);
   if (status != QN_OK) return status;
-  status = qn_csv_deliver(r, col, n, s->data[col], (uint8_t *)s->data[col] + n * 8,
-                            s->nulls[col], out, err);
-  pthread_mutex_lock(&r->lock);
-  s->users--;
-  s->read[col] = 1;
-  pthread_mutex_unlock(&r->lock);
-  return status;
+  return qn_csv_copy_out(r, s, col, out, err);
 }
 
 /* ----- release, close, info, open ----- */

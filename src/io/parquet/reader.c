@@ -636,6 +636,17 @@ done:
 
 /* ----- info, close, open ----- */
 
+/* Encodings of a bit set as a JSON array of names. */
+static json_t *qn_pq_encodings_json(uint32_t set) {
+  json_t *enc = json_array();
+  for (int e = 0; e < 32; e++)
+    if (set & (1u << e)) json_array_append_new(enc, json_string(qn_pq_encoding_name(e)));
+  return enc;
+}
+
+/* `quern info`: per column the physical type, codec(s), encodings and
+ * sizes over all row groups; then the row groups (with per-chunk detail
+ * only for files of at most 16 row groups, so big files stay readable). */
 static int qn_pq_info(struct qn_reader *base, void *info, struct qn_error *err) {
   struct qn_pq_reader *r = (struct qn_pq_reader *)base;
   const struct qn_pq_meta *m = r->meta;
@@ -645,32 +656,50 @@ static int qn_pq_info(struct qn_reader *base, void *info, struct qn_error *err) 
   json_object_set_new(o, "rows", json_integer(m->num_rows));
   json_t *cols = json_object_get(o, "columns");
   for (int i = 0; i < base->ncols && cols; i++) {
-    const struct qn_pq_leaf *L = &m->leaves[r->leaf_of[i]];
+    int l = r->leaf_of[i];
     json_t *co = json_array_get(cols, (size_t)i);
     if (!co) continue;
-    json_object_set_new(co, "physical", json_string(qn_pq_phys_name(L->phys)));
+    uint32_t codecs = 0, encs = 0;
+    int64_t cb = 0, ub = 0;
+    for (int g = 0; g < m->nrowgroups; g++) {
+      const struct qn_pq_chunk *ch = &m->rowgroups[g].chunks[l];
+      if (ch->codec >= 0 && ch->codec < 32) codecs |= 1u << ch->codec;
+      encs |= ch->encodings;
+      cb += ch->size;
+      ub += ch->uncompressed_size;
+    }
+    json_object_set_new(co, "physical", json_string(qn_pq_phys_name(m->leaves[l].phys)));
+    json_t *cj = json_array();
+    for (int c = 0; c < 32; c++)
+      if (codecs & (1u << c)) json_array_append_new(cj, json_string(qn_pq_codec_name(c)));
+    json_object_set_new(co, "codec", cj);
+    json_object_set_new(co, "encodings", qn_pq_encodings_json(encs));
+    json_object_set_new(co, "compressed_bytes", json_integer(cb));
+    json_object_set_new(co, "uncompressed_bytes", json_integer(ub));
   }
   json_t *rgs = json_array();
   for (int g = 0; g < m->nrowgroups; g++) {
     const struct qn_pq_rowgroup *rg = &m->rowgroups[g];
     json_t *go = json_object(), *cc = json_array();
-    int64_t bytes = 0;
+    int64_t bytes = 0, ubytes = 0;
     for (int l = 0; l < m->nleaves; l++) {
       const struct qn_pq_chunk *ch = &rg->chunks[l];
-      json_t *co = json_object(), *enc = json_array();
       bytes += ch->size;
+      ubytes += ch->uncompressed_size;
+      if (m->nrowgroups > 16) continue;
+      json_t *co = json_object();
       json_object_set_new(co, "name", json_string(m->leaves[l].name));
       json_object_set_new(co, "codec", json_string(qn_pq_codec_name(ch->codec)));
-      for (int e = 0; e < 32; e++)
-        if (ch->encodings & (1u << e)) json_array_append_new(enc, json_string(qn_pq_encoding_name(e)));
-      json_object_set_new(co, "encodings", enc);
+      json_object_set_new(co, "encodings", qn_pq_encodings_json(ch->encodings));
       json_object_set_new(co, "compressed_bytes", json_integer(ch->size));
       json_object_set_new(co, "uncompressed_bytes", json_integer(ch->uncompressed_size));
       json_array_append_new(cc, co);
     }
     json_object_set_new(go, "rows", json_integer(rg->num_rows));
-    json_object_set_new(go, "bytes", json_integer(bytes));
-    json_object_set_new(go, "columns", cc);
+    json_object_set_new(go, "compressed_bytes", json_integer(bytes));
+    json_object_set_new(go, "uncompressed_bytes", json_integer(ubytes));
+    if (m->nrowgroups <= 16) json_object_set_new(go, "columns", cc);
+    else json_decref(cc);
     json_array_append_new(rgs, go);
   }
   json_object_set_new(o, "row_groups", rgs);

@@ -1,15 +1,17 @@
 /* bin_job.c — `quern bin`: source → (range pass) → scan with lanes → bin
  * kernel → fold → JSON / HDF5 / CSV (+ PNG).
  *
- * Determinism. The job picks L lanes from the grid size alone
- * (qn_bin_lanes_for); the scan gives morsel i to lane i mod L and runs each
- * lane's morsels in index order; lanes fold 0..L-1 at the end. So the
- * floating-point order is a function of the input and the options only:
- * output bytes do not change with --threads or --memory-limit.
+ * Determinism. With a value or a weight the job picks L lanes from the
+ * grid size alone (qn_bin_lanes_for); the scan gives morsel i to lane
+ * i mod L and runs each lane's morsels in index order; lanes fold 0..L-1 at
+ * the end. So the floating-point order is a function of the input and the
+ * options only: output bytes do not change with --threads or
+ * --memory-limit. Count-only jobs sum integers: one grid per worker, no
+ * lane order needed (qn_bin_worker_grids), the same bytes.
  *
- * Memory. Before any row is read the L grids (L × qn_bin_grid_bytes) and one
- * kernel workspace per thread are taken from the budget; QN_ELIMIT names
- * what they need. Then the scan sizes its buffers from what is left. After
+ * Memory. Before any row is read the grids (L or threads ×
+ * qn_bin_grid_bytes) and one kernel workspace per thread are taken from
+ * the budget; QN_ELIMIT names what they need. Then the scan sizes its buffers from what is left. After
  * the fold the lanes are freed before the result arrays are allocated.
  *
  * Range pass (axes given as NAME:BINS): numpy's rules, except that NaN and

@@ -3,20 +3,29 @@
  * Design. Rows are processed in blocks of QN_BIN_BLOCK: (1) each axis
  * column is converted to float64 (one loader per column type, instantiated
  * by a macro) and turned into that axis' contribution to the linear cell
- * index; (2) the block's cell indices are folded into the grid by a loop
- * with no branch: rows in no bin go to the trash cell (index ncells).
+ * index, 32-bit when plan->index32 (else float64, the original path);
+ * (2) the block's cell indices are folded into the grid by a loop with no
+ * branch: rows in no bin go to the trash cell (index ncells). Counts go to
+ * 32-bit counters (flushed into 64-bit ones before they can overflow),
+ * value sums to 32-byte cells, the cell 64 rows ahead prefetched.
  *
  * Exactness. The result must equal an exact comparison against the edges
  * (numpy.histogramdd's searchsorted(side='right') plus its closed last
  * bin), never an approximation:
- *  - regular axes guess b = (x - lo) * scale, clamp to [0, nbins-1], then
- *    correct by one step each way against the true linspace edges, and
- *    verify edges[b] <= x < edges[b+1] (or x <= hi in the last bin). The
- *    guess is off by at most one in practice; when the verification fails
- *    anywhere in the block (pathological edges that round onto each other,
- *    a subnormal width) the block's axis is recomputed by binary search.
- *  - irregular axes use a branchless binary search: the number of edges
- *    <= x (np.searchsorted side='right'), then the last-edge rule.
+ *  - regular axes, 32-bit path: b = floor((x - lo) * scale) is trusted when
+ *    its fraction is clear of 0 and 1 by frac_tol, a proved bound on the
+ *    rounding of the guess and of the linspace edges (qn_bin_axis_regular);
+ *    a block with any other in-range row is redone with every row
+ *    corrected by one step each way against the true linspace edges, which
+ *    is exact when the guess is provably within one bin (guess_exact).
+ *  - regular axes without that proof (pathological edges that round onto
+ *    each other, a subnormal width) take the float64 path: correct,
+ *    verify edges[b] <= x < edges[b+1] (or x <= hi in the last bin), and
+ *    redo a failing block by binary search.
+ *  - irregular axes: a table giving the first bin each of up to 2048 cells
+ *    of [lo, hi] can hold, plus a fixed count of the next `span` edges
+ *    <= x (qn_bin_lut_build); else a branchless binary search: the number
+ *    of edges <= x (np.searchsorted side='right'), then the last-edge rule.
  *  NaN fails every comparison and lands in the trash cell.
  *
  * Accuracy. Per cell and lane: sum of v in row order (what np.bincount
@@ -25,10 +34,12 @@
  * digits. Lanes become (n, mean, M2) and fold with Chan's formula in lane
  * order. Mean is reported as sum / n (scipy's formula); std as sqrt(M2/n).
  * Any non-finite value in a cell makes its M2 (hence std) NaN, as in scipy.
+ * Block size, index width, counter width and prefetching change no bit:
+ * every cell still adds its rows in row order.
  *
  * Bounds. No allocation: the caller provides the grid and a workspace of
- * qn_bin_workspace_size() bytes. Work is O(rows * (axes * log2(edges))) for
- * irregular axes and O(rows * axes) for regular ones.
+ * qn_bin_workspace_size() bytes. Work is O(rows * axes) for regular and
+ * tabled irregular axes, O(rows * axes * log2(edges)) for the others.
  */
 #include "qn_bin.h"
 

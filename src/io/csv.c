@@ -41,7 +41,7 @@
  *
  * Bounds: the index is 16 bytes per QN_MORSEL_ROWS rows; each parse holds
  * one read buffer (256 KiB, grown only for a longer row); the cache holds
- * at most threads+1 ranges of the wanted columns (9 bytes per value). All
+ * at most threads+1 ranges of the wanted columns (8 or 9 bytes a value). All
  * of it but the index comes from the budget; when the cache cannot have
  * its memory, ranges are parsed straight into the caller's buffer (slower,
  * same values). No buffer ever holds the whole file.
@@ -358,7 +358,8 @@ struct qn_csv_infer {
 
 enum { QN_CSV_EMPTY = 0, QN_CSV_FILLING, QN_CSV_READY };
 
-/* One cached range: per column n values (8 bytes) then n validity bytes. */
+/* One cached range: per column n values (8 bytes), then n validity bytes
+ * when the column is nullable. */
 struct qn_csv_slot {
   int64_t row0, n;
   int state, users;
@@ -1355,7 +1356,8 @@ static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
     if (!s->data[c]) {
       struct qn_error e2;
       qn_error_init(&e2);
-      s->data[c] = qn_mem_alloc(r->base.ctx, (size_t)s->n * 9, "the CSV range cache", &e2);
+      size_t per_row = r->base.cols[c].nullable ? 9 : 8; /* value, and validity if nullable */
+      s->data[c] = qn_mem_alloc(r->base.ctx, (size_t)s->n * per_row, "the CSV range cache", &e2);
       if (!s->data[c]) {
         if (e2.code == QN_ELIMIT && c != col) continue; /* parse fewer columns */
         status = e2.code == QN_ELIMIT ? QN_ELIMIT : qn_error_set(err, e2.code, "%s", e2.message);
@@ -1364,7 +1366,7 @@ static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
       s->cap[c] = s->n;
     }
     dst[c] = s->data[c];
-    valid[c] = (uint8_t *)s->data[c] + s->n * 8;
+    valid[c] = r->base.cols[c].nullable ? (uint8_t *)s->data[c] + s->n * 8 : NULL;
   }
   QN_CHECK(qn_csv_parse_cols(r, s->row0, s->n, dst, valid, s->nulls, err));
   for (int c = 0; c < ncols; c++)
@@ -1416,7 +1418,8 @@ static int qn_csv_claim(struct qn_csv_reader *r, int col, int64_t row0, int64_t 
 /* Copies col out of a pinned slot and unpins it. */
 static int qn_csv_copy_out(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
                            struct qn_colbuf *out, struct qn_error *err) {
-  int status = qn_csv_deliver(r, col, s->n, s->data[col], (uint8_t *)s->data[col] + s->n * 8,
+  const uint8_t *valid = r->base.cols[col].nullable ? (uint8_t *)s->data[col] + s->n * 8 : NULL;
+  int status = qn_csv_deliver(r, col, s->n, s->data[col], valid,
                               s->nulls[col], out, err);
   pthread_mutex_lock(&r->lock);
   s->users--;

@@ -98,6 +98,9 @@ struct qn_bin_plan {
    * index path; both give the same cells). Tests clear it to check the
    * other path. */
   int index32;
+  /* Set by qn_bin_plan_init: 2 or 3 regular axes with the fast path, whose
+   * indices are computed in one pass over the columns. */
+  int fused;
 };
 
 struct qn_bin_grid {

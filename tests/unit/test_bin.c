@@ -753,10 +753,10 @@ static int same_bits(const double *a, const double *b, int64_t n, const char *wh
   return 1;
 }
 
-/* The 32-bit index path (fast regular guess, span table) against the
- * float64 one, and both against the reference: 1-D regular, integer data
- * on every edge, 3-D regular x irregular (table) x irregular (search),
- * with values and weights. Skipping min/max leaves the rest unchanged. */
+/* The 32-bit index path (fast regular guess, span table, fused regular
+ * axes) against the float64 one, and both against the reference: 1-D
+ * regular, integer data on every edge, 3-D regular x irregular (table) x
+ * irregular (search), 2-D and 3-D regular, with values and weights. Skipping min/max leaves the rest unchanged. */
 QN_TEST(index_paths_agree) {
   const int64_t n = 70000;
   double er[101], eq[56], ei[12];
@@ -775,7 +775,8 @@ QN_TEST(index_paths_agree) {
   }
   v[3] = NAN;
   v[4] = -INFINITY;
-  for (int t = 0; t < 3; t++) {
+  double er2[8], er3[31];
+  for (int t = 0; t < 5; t++) {
     int naxes = 1;
     if (t == 0) { /* regular, nasty values */
       CHECK_OK(qn_bin_axis_regular(&ax[0], "x", 100, -3, 7, er, NULL));
@@ -783,6 +784,12 @@ QN_TEST(index_paths_agree) {
     } else if (t == 1) { /* integers, every one on an edge */
       CHECK_OK(qn_bin_axis_regular(&ax[0], "i", 55, -5, 50, eq, NULL));
       for (int64_t i = 0; i < n; i++) cols[0][i] = (double)((int64_t)(rng_next() % 60) - 7);
+    } else if (t >= 3) { /* 2 or 3 regular axes: the fused pass */
+      naxes = t - 1;
+      CHECK_OK(qn_bin_axis_regular(&ax[0], "x", 100, -3, 7, er, NULL));
+      CHECK_OK(qn_bin_axis_regular(&ax[1], "y", 7, 0.1, 0.8, er2, NULL));
+      CHECK_OK(qn_bin_axis_regular(&ax[2], "z", 30, -1e3, 2e3, er3, NULL));
+      for (int k = 0; k < naxes; k++) nasty_fill(&ax[k], cols[k], n);
     } else {
       naxes = 3;
       CHECK_OK(qn_bin_axis_regular(&ax[0], "x", 100, -3, 7, er, NULL));
@@ -797,6 +804,7 @@ QN_TEST(index_paths_agree) {
     memcpy(f.axes, ax, sizeof ax);
     CHECK_OK(fixture_init(&f, 1, 1));
     CHECK(f.plan.index32);
+    CHECK_EQ_INT(f.plan.fused, t >= 3);
     int64_t oor;
     CHECK_EQ_INT(run_and_compare(&f, cols, v, w, n, &oor), -1);
     fixture_free(&f);

@@ -1339,6 +1339,32 @@ static struct qn_csv_slot *qn_csv_victim(struct qn_csv_reader *r) {
   return best;
 }
 
+/* Memory the cache must leave in the budget: a read buffer for every
+ * worker that may be parsing at once, so a range that gets no cache slot
+ * can always be parsed straight into the caller's buffer. */
+static int64_t qn_csv_headroom(const struct qn_csv_reader *r) {
+  return (int64_t)(QN_MAX(1, r->base.ctx->threads) + 2) * (int64_t)(QN_CSV_BUF_BYTES + 4096);
+}
+
+/* Allocates column c of slot s for s->n rows, or QN_ELIMIT when that would
+ * leave less than the headroom. Checked and taken under r->lock, so that
+ * cache allocations of concurrent readers of this file cannot together eat
+ * the headroom. */
+static int qn_csv_cache_alloc(struct qn_csv_reader *r, struct qn_csv_slot *s, int c,
+                              struct qn_error *err) {
+  size_t bytes = (size_t)s->n * (r->base.cols[c].nullable ? 9 : 8); /* values (+ validity) */
+  struct qn_error e2;
+  qn_error_init(&e2);
+  pthread_mutex_lock(&r->lock);
+  if (qn_mem_available(r->base.ctx) - (int64_t)bytes < qn_csv_headroom(r)) e2.code = QN_ELIMIT;
+  else s->data[c] = qn_mem_alloc(r->base.ctx, bytes, "the CSV range cache", &e2);
+  pthread_mutex_unlock(&r->lock);
+  if (!s->data[c] && e2.code == QN_ELIMIT) return QN_ELIMIT; /* err untouched: not a failure */
+  if (!s->data[c]) return qn_error_set(err, e2.code ? e2.code : QN_ENOMEM, "%s", e2.message);
+  s->cap[c] = s->n;
+  return QN_OK;
+}
+
 /* Fills slot s (FILLING, owned by this thread) with col and the wanted
  * columns it lacks. Budget refusals shrink the set; none leaves col out. */
 static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
@@ -1354,16 +1380,12 @@ static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
     if (!mask[c] || s->parsed[c]) continue;
     if (s->cap[c] < s->n) qn_csv_slot_drop(r, s, c);
     if (!s->data[c]) {
-      struct qn_error e2;
-      qn_error_init(&e2);
-      size_t per_row = r->base.cols[c].nullable ? 9 : 8; /* value, and validity if nullable */
-      s->data[c] = qn_mem_alloc(r->base.ctx, (size_t)s->n * per_row, "the CSV range cache", &e2);
-      if (!s->data[c]) {
-        if (e2.code == QN_ELIMIT && c != col) continue; /* parse fewer columns */
-        status = e2.code == QN_ELIMIT ? QN_ELIMIT : qn_error_set(err, e2.code, "%s", e2.message);
+      int st = qn_csv_cache_alloc(r, s, c, err);
+      if (st == QN_ELIMIT && c != col) continue; /* parse fewer columns */
+      if (st != QN_OK) { /* ELIMIT for col: the caller parses straight into its buffer */
+        status = st;
         goto done;
       }
-      s->cap[c] = s->n;
     }
     dst[c] = s->data[c];
     valid[c] = r->base.cols[c].nullable ? (uint8_t *)s->data[c] + s->n * 8 : NULL;

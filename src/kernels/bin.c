@@ -894,8 +894,11 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
   double *vb = xb + 3 * QN_BIN_BLOCK;
   double *wb = vb + QN_BIN_BLOCK;
   const uint32_t trash = (uint32_t)plan->ncells;
-  for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
-    const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
+  /* One column streams well in short blocks, whose indices stay in L1. */
+  const int64_t block = plan->naxes + plan->has_value + plan->has_weight == 1
+                            ? QN_BIN_BLOCK_1COL : QN_BIN_BLOCK;
+  for (int64_t r = row0; r < row0 + n; r += block) {
+    const int64_t m = QN_MIN(block, row0 + n - r);
     if (qn_bin_ix_block(plan, axes, r, m, xb, 0, ix)) qn_bin_ix_block(plan, axes, r, m, xb, 1, ix);
     for (int k = 0; k < plan->naxes; k++) qn_bin_mask_nulls32(axes[k], r, m, trash, ix);
     if (plan->has_value) qn_bin_mask_nulls32(value, r, m, trash, ix);

@@ -32,6 +32,7 @@
  * cut the 3-D 50^3 time by a fifth against 1024), small enough that the
  * block's indices (64 KiB) stay in L2. Does not affect results. */
 #define QN_BIN_BLOCK 16384
+#define QN_BIN_BLOCK_1COL 2048 /* a single column: its indices stay in L1 */
 /* Irregular axes: a table over at most QN_BIN_LUT_CELLS equal cells of
  * [lo, hi]; a cell may hold at most QN_BIN_LUT_SPAN edges. */
 #define QN_BIN_LUT_CELLS 2048

@@ -311,9 +311,13 @@ static int qn_bin_lanes_for(const struct qn_bin_plan *plan) {
 
 /* Count-only jobs (no value, no weight) sum integers, whose result does
  * not depend on the order: they skip lanes and give each worker thread one
- * grid that stays in its core's cache (folded in worker order, exactly). */
-static int qn_bin_worker_grids(const struct qn_bin_plan *plan) {
-  return !plan->has_value && !plan->has_weight;
+ * grid that stays in its core's cache (folded in worker order, exactly),
+ * unless that would take more memory than the lanes and over 64 MiB (many
+ * threads, large grids). Either choice gives the same bytes. */
+static int qn_bin_worker_grids(const struct qn_bin_plan *plan, int threads) {
+  if (plan->has_value || plan->has_weight) return 0;
+  const int64_t gb = qn_bin_grid_bytes(plan);
+  return threads <= qn_bin_lanes_for(plan) || gb <= (((int64_t)64 << 20) / threads);
 }
 
 struct qn_bin_job {
@@ -520,11 +524,13 @@ static int qn_bin_build_axes(const struct qn_bin_options *opt, const double *lo,
 }
 
 static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *plan, int lanes,
-                              void **mem, void **ws, int nws, struct qn_error *err) {
+                              int per_worker, void **mem, void **ws, int nws,
+                              struct qn_error *err) {
   int64_t gb = qn_bin_grid_bytes(plan);
   char what[160], a[32];
-  snprintf(what, sizeof what, "the bin grids (%d lane%s of %lld cells, %s each)", lanes,
-           lanes == 1 ? "" : "s", (long long)plan->ncells, qn_format_size(gb, a, sizeof a));
+  snprintf(what, sizeof what, "the bin grids (%d %s%s of %lld cells, %s each)", lanes,
+           per_worker ? "worker grid" : "lane", lanes == 1 ? "" : "s", (long long)plan->ncells,
+           qn_format_size(gb, a, sizeof a));
   if (gb > INT64_MAX / lanes - 64)
     return qn_error_set(err, QN_ELIMIT, "%s do not fit in memory", what);
   *mem = qn_mem_alloc(ctx, (size_t)(gb * lanes), what, err);
@@ -576,7 +582,7 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   for (int k = 0; k < opt->naxes; k++)
     axes[k].nbins = opt->axes[k].bins > 0 ? opt->axes[k].bins : opt->axes[k].nedges - 1;
   QN_CHECK(qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err));
-  j.per_worker = qn_bin_worker_grids(&plan);
+  j.per_worker = qn_bin_worker_grids(&plan, nw);
   r->lanes = j.per_worker ? nw : qn_bin_lanes_for(&plan);
   r->grid_bytes = qn_bin_grid_bytes(&plan) * r->lanes;
   r->ncells = plan.ncells;
@@ -586,7 +592,7 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     status = qn_error_set(err, QN_ENOMEM, "out of memory");
     goto done;
   }
-  QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, &lane_mem, ws, nw, err));
+  QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, j.per_worker, &lane_mem, ws, nw, err));
 
   for (int k = 0; k < opt->naxes; k++) {
     lo[k] = opt->axes[k].lo;

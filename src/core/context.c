@@ -13,9 +13,23 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define QN_MEM_HEADER 64
+/* Blocks from this size up are mapped directly and unmapped on free, so
+ * their memory leaves the process at once: malloc's adaptive mmap threshold
+ * would otherwise keep freed buffers in the heap and RSS above the limit. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QN_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(QN_ASAN)
+#define QN_MEM_MMAP_MIN INT64_MAX /* under ASan everything goes through malloc, */
+#else                             /* so bounds and leaks are checked */
+#define QN_MEM_MMAP_MIN ((int64_t)256 << 10)
+#endif
 
 void qn_context_options_init(struct qn_context_options *opt) {
   memset(opt, 0, sizeof *opt);
@@ -152,7 +166,13 @@ void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what,
   int64_t total = (int64_t)size + QN_MEM_HEADER;
   if (qn_mem_reserve(ctx, total, what, err) != QN_OK) return NULL;
   void *p = NULL;
-  if (posix_memalign(&p, 64, (size_t)total) != 0) {
+  if (total >= QN_MEM_MMAP_MIN) {
+    p = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) p = NULL;
+  } else if (posix_memalign(&p, 64, (size_t)total) != 0) {
+    p = NULL;
+  }
+  if (!p) {
     qn_mem_release(ctx, total);
     char a[32];
     qn_error_set(err, QN_ENOMEM, "out of memory allocating %s (%s)", what,
@@ -166,7 +186,8 @@ void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what,
 void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
                     struct qn_error *err) {
   void *p = qn_mem_alloc(ctx, size, what, err);
-  if (p) memset(p, 0, size);
+  /* fresh anonymous mappings are already zero */
+  if (p && (int64_t)size + QN_MEM_HEADER < QN_MEM_MMAP_MIN) memset(p, 0, size);
   return p;
 }
 
@@ -176,5 +197,6 @@ void qn_mem_free(struct qn_context *ctx, void *ptr) {
   int64_t total;
   memcpy(&total, base, sizeof total);
   qn_mem_release(ctx, total);
-  free(base);
+  if (total >= QN_MEM_MMAP_MIN) munmap(base, (size_t)total);
+  else free(base);
 }

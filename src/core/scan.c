@@ -300,20 +300,45 @@ static int64_t qn_scan_row_bytes(struct qn_source *src, const int *cols, int nco
   return bytes > 0 ? bytes : 1;
 }
 
-int64_t qn_scan_min_bytes(struct qn_source *src, const int *cols, int ncols) {
-  /* two single-morsel buffers: one being read, one being computed */
-  return 2 * (qn_scan_row_bytes(src, cols, ncols) * QN_MORSEL_ROWS + 64 * (ncols + 1));
+/* Working memory the readers of the selected columns may hold per worker
+ * (the largest over files, summed over columns). */
+static int64_t qn_scan_reader_bytes(struct qn_source *src, const int *cols, int ncols) {
+  int64_t total = 0;
+  for (int k = 0; k < ncols; k++) {
+    int64_t most = 0;
+    for (int f = 0; f < src->nfiles; f++) {
+      const struct qn_reader *r = src->files[f];
+      most = QN_MAX(most, r->cols[qn_source_file_column(src, f, cols[k])].work_bytes);
+    }
+    total += most;
+  }
+  return total;
 }
 
-/* Chooses buffers (K) and morsels per block (B) from budget and threads. */
+static int64_t qn_scan_morsel_bytes(struct qn_source *src, const int *cols, int ncols) {
+  return qn_scan_row_bytes(src, cols, ncols) * QN_MORSEL_ROWS + 64 * (ncols + 1);
+}
+
+int64_t qn_scan_min_bytes(struct qn_source *src, const int *cols, int ncols) {
+  /* two one-morsel buffers (one being read, one computed) and one worker's
+   * reader memory */
+  return 2 * qn_scan_morsel_bytes(src, cols, ncols) + qn_scan_reader_bytes(src, cols, ncols);
+}
+
+/* Chooses buffers (K) and morsels per block (B) from budget and threads.
+ * The minimum is two one-morsel buffers plus one worker's reader memory;
+ * beyond it, readers get their share for every worker first. */
 static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
                         struct qn_error *err) {
-  int64_t row_bytes = qn_scan_row_bytes(s->src, s->opt->cols, s->opt->ncols);
-  int64_t morsel_bytes = row_bytes * QN_MORSEL_ROWS + 64 * (s->ncols + 1);
+  int64_t morsel_bytes = qn_scan_morsel_bytes(s->src, s->opt->cols, s->opt->ncols);
+  int64_t per_worker = qn_scan_reader_bytes(s->src, s->opt->cols, s->opt->ncols);
   int64_t avail = qn_mem_available(s->ctx);
-  int64_t need = 2 * morsel_bytes;
+  int64_t need = qn_scan_min_bytes(s->src, s->opt->cols, s->opt->ncols);
   if (avail < need) return qn_mem_require(s->ctx, need, "reading the columns", err);
-  int64_t budget = QN_MIN(avail, QN_SCAN_TARGET_BYTES);
+  /* Half of what the readers leave, at most: kernels and readers take
+   * their working memory from the same budget. */
+  int64_t left = avail - per_worker * QN_MAX(1, s->ctx->threads);
+  int64_t budget = QN_MIN(QN_MAX(left / 2, 2 * morsel_bytes), QN_SCAN_TARGET_BYTES);
   int k = s->ctx->threads + 2;
   int64_t bm = QN_SCAN_MAX_BLOCK_MORSELS;
   while (bm > 1 && (int64_t)k * bm * morsel_bytes > budget) bm /= 2;

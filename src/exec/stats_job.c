@@ -287,7 +287,8 @@ static json_t *qn_stats_column_json(const struct qn_column_stats *s, const char 
   } else if (s->is_integer) {
     json_object_set_new(o, "min", s->is_unsigned ? qn_json_int128(s->umin) : json_integer(s->imin));
     json_object_set_new(o, "max", s->is_unsigned ? qn_json_int128(s->umax) : json_integer(s->imax));
-    __int128 sum = ((__int128)s->sum_hi << 64) | (__int128)s->sum_lo;
+    /* shift as unsigned: left-shifting a negative value is undefined */
+    __int128 sum = (__int128)(((unsigned __int128)(uint64_t)s->sum_hi << 64) | s->sum_lo);
     json_object_set_new(o, "sum", qn_json_int128(sum));
   } else {
     json_object_set_new(o, "min", qn_json_double(s->min));

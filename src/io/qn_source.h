@@ -27,6 +27,10 @@ struct qn_reader_column {
   int parallel_read;   /* `read` of this column may run on any worker */
   /* timestamps: units per second (1e3 ms, 1e6 us, 1e9 ns); else 0 */
   int64_t time_unit;
+  /* Budgeted working memory one concurrent read of this column may hold
+   * (page buffers, decode scratch): the scan keeps this much per worker
+   * aside when it sizes its own buffers. 0 = none. */
+  int64_t work_bytes;
 };
 
 struct qn_reader_ops {

@@ -154,6 +154,16 @@ static int qn_expand_input(const char *input, struct qn_pathlist *l, struct qn_e
 
 /* ----- the table ----- */
 
+/* CSV types are inferred per file: a column that is int64 in one file and
+ * float64 in another is read as float64 everywhere (the CSV reader converts
+ * on request). Other formats store their types, which must agree. */
+static int qn_source_unifiable(const struct qn_reader *a, const struct qn_reader_column *ca,
+                               const struct qn_reader *b, const struct qn_reader_column *cb) {
+  int num_a = ca->type == QN_INT64 || ca->type == QN_FLOAT64;
+  int num_b = cb->type == QN_INT64 || cb->type == QN_FLOAT64;
+  return num_a && num_b && !strcmp(a->ops->format, "csv") && !strcmp(b->ops->format, "csv");
+}
+
 static int qn_source_check_schema(struct qn_source *src, int f, struct qn_error *err) {
   const struct qn_reader *first = src->files[0], *r = src->files[f];
   for (int i = 0; i < first->ncols; i++) {
@@ -163,7 +173,8 @@ static int qn_source_check_schema(struct qn_source *src, int f, struct qn_error 
     if (found < 0)
       return qn_error_set(err, QN_ESCHEMA, "%s: has no column '%s', which %s has", r->path,
                           first->cols[i].name, first->path);
-    if (first->cols[i].type != r->cols[found].type)
+    if (first->cols[i].type != r->cols[found].type &&
+        !qn_source_unifiable(first, &first->cols[i], r, &r->cols[found]))
       return qn_error_set(err, QN_ESCHEMA, "%s: column '%s' is %s but %s in %s", r->path,
                           first->cols[i].name, r->cols[found].type_name,
                           first->cols[i].type_name, first->path);
@@ -223,6 +234,10 @@ int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninput
       const struct qn_reader_column *rc = &src->files[f]->cols[qn_source_file_column(src, f, c)];
       ci->rows += rc->rows;
       ci->nullable |= rc->nullable;
+      if (rc->type != ci->type) { /* unified (CSV): int64 and float64 read as float64 */
+        ci->type = QN_FLOAT64;
+        ci->type_name = "float64";
+      }
     }
   }
   *out = src;

@@ -803,6 +803,9 @@ static int qn_pq_fill_columns(struct qn_pq_reader *r, struct qn_error *err) {
     rc->rows = m->num_rows;
     rc->parallel_read = 1;
     rc->time_unit = L->time_unit;
+    /* a cursor's I/O window and decompressed page (writers cut pages near
+     * 1 MiB) plus level and conversion scratch */
+    rc->work_bytes = (int64_t)3 << 20;
   }
   return QN_OK;
 }

@@ -799,14 +799,17 @@ QN_TEST(index_paths_agree) {
       CHECK_EQ_INT(ax[2].lut_cells, 0);
       for (int k = 0; k < 3; k++) nasty_fill(&ax[k], cols[k], n);
     }
-    for (int k = 0; k < naxes; k++) shuffle(cols[k], n);
+    for (int k = 0; k < naxes; k++) { /* the nasty values stay in the first 5000 */
+      shuffle(cols[k], 5000);
+      shuffle(cols[k] + 5000, n - 5000);
+    }
     struct fixture f = {.naxes = naxes};
     memcpy(f.axes, ax, sizeof ax);
     CHECK_OK(fixture_init(&f, 1, 1));
     CHECK(f.plan.index32);
     CHECK_EQ_INT(f.plan.fused, t >= 3);
-    int64_t oor;
-    CHECK_EQ_INT(run_and_compare(&f, cols, v, w, n, &oor), -1);
+    int64_t oor; /* the reference is O(rows x cells): a prefix suffices */
+    CHECK_EQ_INT(run_and_compare(&f, cols, v, w, 5000, &oor), -1);
     fixture_free(&f);
     for (int withv = 0; withv < 2; withv++) {
       int64_t na, nb, nc;

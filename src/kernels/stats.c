@@ -178,25 +178,49 @@ QN_STATS_INT(qn_stats_u8, uint8_t)
 QN_STATS_INT(qn_stats_u16, uint16_t)
 QN_STATS_INT(qn_stats_u32, uint32_t)
 
-/* 64-bit integers: 128-bit sums. When the morsel's range is below 2^40 the
- * deviations d = v - min are exact and so are Σd and Σd² (< 2^96), giving
- * M2 = (n·Σd² - (Σd)²) / n from an exact numerator; a wider range falls
- * back to double deviations accumulated in 8 lanes. */
+/* 64-bit integers. Pass 1 finds min and max (vectorisable). The sum is
+ * exact either way: in int64 lanes when every value is below 2^47 in
+ * magnitude (a morsel of 2^16 such values cannot overflow), else in 128
+ * bits. M2 from deviations d = v - min: when the range is below 2^24,
+ * d² < 2^48 and Σd² over a morsel fits uint64 (vectorisable); below 2^40
+ * Σd² is exact in 128 bits; either gives M2 = (n·Σd² - (Σd)²) / n from an
+ * exact numerator. A wider range falls back to double deviations in 8
+ * lanes. */
 #define QN_STATS_WIDE(NAME, T)                                                         \
-  static void NAME(const T *restrict v, int64_t n, struct qn_stats_acc *out) {         \
-    __int128 s = 0;                                                                    \
+  __attribute__((target_clones("avx2", "default"))) static void NAME(                  \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {                      \
     T lo = v[0], hi = v[0];                                                            \
     for (int64_t i = 0; i < n; i++) {                                                  \
-      s += v[i];                                                                       \
       lo = v[i] < lo ? v[i] : lo;                                                      \
       hi = v[i] > hi ? v[i] : hi;                                                      \
+    }                                                                                  \
+    __int128 s = 0;                                                                    \
+    const __int128 small = (__int128)1 << 47;                                          \
+    if ((__int128)lo > -small && (__int128)hi < small) {                               \
+      int64_t s64 = 0;                                                                 \
+      for (int64_t i = 0; i < n; i++) s64 += (int64_t)v[i];                            \
+      s = s64;                                                                         \
+    } else {                                                                           \
+      for (int64_t i = 0; i < n; i++) s += v[i];                                       \
     }                                                                                  \
     out->count = n;                                                                    \
     out->isum = s;                                                                     \
     out->imin = lo;                                                                    \
     out->imax = hi;                                                                    \
     out->mean = (long double)s / (long double)n;                                       \
-    if ((__int128)hi - (__int128)lo < ((__int128)1 << 40)) {                           \
+    __int128 range = (__int128)hi - (__int128)lo;                                      \
+    if (range < ((__int128)1 << 24)) {                                                 \
+      uint64_t sd = 0, sq = 0;                                                         \
+      for (int64_t i = 0; i < n; i++) {                                                \
+        uint64_t d = (uint64_t)v[i] - (uint64_t)lo;                                      \
+        sd += d;                                                                       \
+        sq += d * d;                                                                   \
+      }                                                                                \
+      __int128 num = (__int128)sq * n - (__int128)sd * sd;                             \
+      out->m2 = (double)((long double)num / (long double)n);                           \
+      return;                                                                          \
+    }                                                                                  \
+    if (range < ((__int128)1 << 40)) {                                                 \
       __int128 sd = 0, sq = 0;                                                         \
       for (int64_t i = 0; i < n; i++) {                                                \
         int64_t d = (int64_t)((__int128)v[i] - (__int128)lo);                          \
@@ -209,10 +233,17 @@ QN_STATS_INT(qn_stats_u32, uint32_t)
     }                                                                                  \
     double md = (double)(s - (__int128)lo * n) / (double)n;                            \
     double c[QN_LANES] = {0}, q[QN_LANES] = {0};                                       \
-    for (int64_t i = 0; i < n; i++) {                                                  \
-      double d = (double)((__int128)v[i] - (__int128)lo) - md;                         \
-      c[i % QN_LANES] += d;                                                            \
-      q[i % QN_LANES] += d * d;                                                        \
+    int64_t i = 0;                                                                     \
+    for (; i + QN_LANES <= n; i += QN_LANES)                                           \
+      for (int l = 0; l < QN_LANES; l++) {                                             \
+        double d = (double)((uint64_t)v[i + l] - (uint64_t)lo) - md;                        \
+        c[l] += d;                                                                     \
+        q[l] += d * d;                                                                 \
+      }                                                                                \
+    for (; i < n; i++) {                                                               \
+      double d = (double)((uint64_t)v[i] - (uint64_t)lo) - md;                              \
+      c[0] += d;                                                                       \
+      q[0] += d * d;                                                                   \
     }                                                                                  \
     double cs = 0, qs = 0;                                                             \
     for (int l = 0; l < QN_LANES; l++) cs += c[l], qs += q[l];                         \

@@ -156,3 +156,40 @@ QN_TEST(narrow_ints) {
   st = run(QN_UINT32, b, 2, NULL);
   CHECK_NEAR_REL(st.var, (double)UINT32_MAX * UINT32_MAX / 4, 1e-15);
 }
+
+/* Each M2 path of 64-bit integers (range < 2^24, < 2^40, wider up to the
+ * full int64 range) against an exact reference: deviations from x[0] are
+ * exact in 128 bits, and so are Σd and Σd² while the range is below 2^56. */
+QN_TEST(int64_every_range_path) {
+  const int64_t spans[] = {1000, INT64_C(1) << 30, INT64_C(1) << 50, INT64_MAX};
+  for (size_t k = 0; k < sizeof spans / sizeof spans[0]; k++) {
+    enum { N = 5003 };
+    static int64_t x[N];
+    for (int i = 0; i < N; i++) {
+      uint64_t u = rnd() % ((uint64_t)spans[k] + 1);
+      x[i] = (int64_t)(u - (uint64_t)(spans[k] / 2)) + (k == 0 ? (INT64_C(1) << 60) : 0);
+    }
+    if (k == 3) x[0] = INT64_MIN, x[1] = INT64_MAX;
+    __int128 sum = 0, sd = 0, sq = 0;
+    long double ld_mean = 0, ld_q = 0;
+    for (int i = 0; i < N; i++) {
+      sum += x[i];
+      __int128 d = (__int128)x[i] - x[0];
+      sd += d;
+      if (k < 3) sq += d * d;
+    }
+    double want_var;
+    if (k < 3) {
+      want_var = (double)((long double)(sq * N - sd * sd) / ((long double)N * N));
+    } else { /* full range: long double is accurate to ~1e-19 relative here */
+      for (int i = 0; i < N; i++) ld_mean += (long double)x[i];
+      ld_mean /= N;
+      for (int i = 0; i < N; i++) ld_q += ((long double)x[i] - ld_mean) * ((long double)x[i] - ld_mean);
+      want_var = (double)(ld_q / N);
+    }
+    struct qn_column_stats st = run(QN_INT64, x, N, NULL);
+    __int128 got = (__int128)(((unsigned __int128)(uint64_t)st.sum_hi << 64) | st.sum_lo);
+    CHECK(got == sum);
+    CHECK_NEAR_REL(st.var, want_var, 1e-12);
+  }
+}

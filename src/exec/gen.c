@@ -20,18 +20,6 @@
 
 #define QN_GEN_CHUNK_ROWS ((int64_t)1 << 20)
 
-static inline uint64_t qn_mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) with 53 random bits, for stream `stream` at `counter`. */
-static inline double qn_gen_uniform(uint64_t seed, uint64_t stream, uint64_t counter) {
-  uint64_t key = qn_mix64(seed * 0x9e3779b97f4a7c15ULL + stream);
-  return (double)(qn_mix64(key + counter * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1.0p-53;
-}
-
 void qn_gen_sim_fill(uint64_t seed, int64_t row0, int64_t n, double *x, double *y, double *z,
                      double *v) {
   for (int64_t i = 0; i < n; i++) {
@@ -59,7 +47,7 @@ void qn_gen_sim_fill(uint64_t seed, int64_t row0, int64_t n, double *x, double *
 struct qn_gen_fill {
   uint64_t seed;
   int64_t row0, n;
-  double *cols[4];
+  double *const *cols;
   int nworkers;
 };
 
@@ -72,6 +60,13 @@ static void qn_gen_fill_worker(void *arg, int w) {
   if (b > a)
     qn_gen_sim_fill(g->seed, g->row0 + a, b - a, g->cols[0] + a, g->cols[1] + a, g->cols[2] + a,
                     g->cols[3] + a);
+}
+
+int qn_gen_sim_fill_parallel(struct qn_context *ctx, uint64_t seed, int64_t row0, int64_t n,
+                             double *const cols[4], struct qn_error *err) {
+  struct qn_gen_fill g = {seed, row0, n, cols,
+                          (int)QN_MIN((int64_t)qn_context_threads(ctx), QN_MAX(1, n / 65536))};
+  return qn_pool_run(ctx, g.nworkers, qn_gen_fill_worker, &g, err);
 }
 
 static int qn_gen_sim_h5(struct qn_context *ctx, const struct qn_gen_options *opt,
@@ -110,15 +105,13 @@ static int qn_gen_sim_h5(struct qn_context *ctx, const struct qn_gen_options *op
   H5Pclose(dcpl);
   H5Sclose(space);
   if (status != QN_OK) goto done;
-  int nworkers = qn_context_threads(ctx);
   prog = qn_progress_start(ctx, "gen", opt->rows);
+  double *const cols[4] = {buf, buf + chunk, buf + 2 * chunk, buf + 3 * chunk};
   for (int64_t row0 = 0; row0 < opt->rows; row0 += chunk) {
-    qn_progress_add(prog, QN_MIN(chunk, opt->rows - row0));
     int64_t n = QN_MIN(chunk, opt->rows - row0);
-    struct qn_gen_fill g = {opt->seed, row0, n, {buf, buf + chunk, buf + 2 * chunk, buf + 3 * chunk},
-                            (int)QN_MIN((int64_t)nworkers, QN_MAX(1, n / 65536))};
+    qn_progress_add(prog, n);
     if (n < chunk) memset(buf, 0, (size_t)chunk * 4 * sizeof(double)); /* pad the edge chunk */
-    QN_CHECK(qn_pool_run(ctx, g.nworkers, qn_gen_fill_worker, &g, err));
+    QN_CHECK(qn_gen_sim_fill_parallel(ctx, opt->seed, row0, n, cols, err));
     hsize_t off[1] = {(hsize_t)row0};
     for (int c = 0; c < 4; c++) {
       if (H5Dwrite_chunk(dsets[c], H5P_DEFAULT, 0, off, (size_t)chunk * sizeof(double),

@@ -28,17 +28,8 @@
 
 #define QN_GEN_BATCH ((int64_t)1 << 20)
 
-static inline uint64_t qn_gmix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static inline double qn_gunif(uint64_t seed, uint64_t stream, uint64_t ctr) {
-  uint64_t key = qn_gmix(seed * 0x9e3779b97f4a7c15ULL + stream);
-  return (double)(qn_gmix(key + ctr * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1.0p-53;
-}
 static inline double qn_gnormal(uint64_t seed, uint64_t stream, uint64_t ctr) {
-  double u1 = 1.0 - qn_gunif(seed, stream, 2 * ctr), u2 = qn_gunif(seed, stream, 2 * ctr + 1);
+  double u1 = 1.0 - qn_gen_uniform(seed, stream, 2 * ctr), u2 = qn_gen_uniform(seed, stream, 2 * ctr + 1);
   return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
@@ -50,22 +41,6 @@ static int qn_gen_codec(const struct qn_gen_options *opt, struct qn_pq_writer_op
 }
 
 /* ----- sim ----- */
-
-struct qn_gen_sim_batch {
-  uint64_t seed;
-  int64_t row0, n;
-  double *cols[4];
-  int nworkers;
-};
-
-static void qn_gen_sim_worker(void *arg, int w) {
-  struct qn_gen_sim_batch *g = arg;
-  int64_t per = ((g->n / g->nworkers) + 1) & ~(int64_t)1; /* keep Box-Muller pairs */
-  int64_t a = QN_MIN(g->n, per * w), b = w == g->nworkers - 1 ? g->n : QN_MIN(g->n, per * (w + 1));
-  if (b > a)
-    qn_gen_sim_fill(g->seed, g->row0 + a, b - a, g->cols[0] + a, g->cols[1] + a, g->cols[2] + a,
-                    g->cols[3] + a);
-}
 
 int qn_gen_sim_parquet(struct qn_context *ctx, const struct qn_gen_options *opt,
                        struct qn_error *err) {
@@ -86,15 +61,13 @@ int qn_gen_sim_parquet(struct qn_context *ctx, const struct qn_gen_options *opt,
   }
   QN_CHECK(qn_pq_writer_open(ctx, opt->output, cols, 4, &wo, &w, err));
   prog = qn_progress_start(ctx, "gen", opt->rows);
+  double *const cols4[4] = {buf, buf + batch, buf + 2 * batch, buf + 3 * batch};
   for (int64_t row0 = 0; row0 < opt->rows; row0 += batch) {
     int64_t n = QN_MIN(batch, opt->rows - row0);
     qn_progress_add(prog, n);
-    struct qn_gen_sim_batch g = {opt->seed, row0, n,
-                                 {buf, buf + batch, buf + 2 * batch, buf + 3 * batch},
-                                 (int)QN_MIN((int64_t)qn_context_threads(ctx), QN_MAX(1, n / 65536))};
-    QN_CHECK(qn_pool_run(ctx, g.nworkers, qn_gen_sim_worker, &g, err));
+    QN_CHECK(qn_gen_sim_fill_parallel(ctx, opt->seed, row0, n, cols4, err));
     struct qn_colbuf cb[4];
-    for (int c = 0; c < 4; c++) cb[c] = (struct qn_colbuf){QN_FLOAT64, n, g.cols[c], NULL, NULL};
+    for (int c = 0; c < 4; c++) cb[c] = (struct qn_colbuf){QN_FLOAT64, n, cols4[c], NULL, NULL};
     QN_CHECK(qn_pq_writer_write(w, cb, n, err));
   }
   status = qn_pq_writer_close(w, err);
@@ -129,7 +102,7 @@ struct qn_gen_meas {
 static uint64_t qn_feistel(const struct qn_gen_meas *g, uint64_t x) {
   uint64_t l = x >> g->half_bits, r = x & g->half_mask;
   for (uint64_t round = 0; round < 4; round++) {
-    uint64_t f = qn_gmix(r ^ qn_gmix(g->seed * 0xd6e8feb86659fd93ULL + round)) & g->half_mask;
+    uint64_t f = qn_mix64(r ^ qn_mix64(g->seed * 0xd6e8feb86659fd93ULL + round)) & g->half_mask;
     uint64_t t = l ^ f;
     l = r;
     r = t;
@@ -165,11 +138,11 @@ static void qn_gen_meas_worker(void *arg, int w) {
     uint64_t r = (uint64_t)(g->row0 + i);
     int64_t k = qn_gen_key_at(g, qn_gen_perm(g, (int64_t)r));
     g->probe[i] = 1000000 + k;
-    g->ts[i] = t0 + (int64_t)(qn_gunif(g->seed, 11, r) * year_us);
+    g->ts[i] = t0 + (int64_t)(qn_gen_uniform(g->seed, 11, r) * year_us);
     double level = 10.0 * qn_gnormal(g->seed, 12, (uint64_t)k);
     g->value[i] = level + qn_gnormal(g->seed, 13, r);
-    g->quality[i] = (int32_t)(qn_gunif(g->seed, 14, r) * 101.0);
-    double u = qn_gunif(g->seed, 15, r);
+    g->quality[i] = (int32_t)(qn_gen_uniform(g->seed, 14, r) * 101.0);
+    double u = qn_gen_uniform(g->seed, 15, r);
     g->label[i] = u < 0.85 ? 0 : u < 0.93 ? 1 : u < 0.98 ? 2 : 3;
   }
 }
@@ -180,14 +153,14 @@ static void qn_gen_sizes(struct qn_gen_meas *g) {
   double total = 0;
   int64_t *size = g->start + 1; /* sizes first, prefix sums after */
   for (int64_t k = 0; k < K; k++)
-    if (qn_gunif(g->seed, 20, (uint64_t)k) >= 0.05) total += exp(0.6 * qn_gnormal(g->seed, 21, (uint64_t)k));
+    if (qn_gen_uniform(g->seed, 20, (uint64_t)k) >= 0.05) total += exp(0.6 * qn_gnormal(g->seed, 21, (uint64_t)k));
   double scale = total > 0 ? (double)(rows - K) / total : 0;
   int64_t sum = 0;
   for (int64_t k = 0; k < K; k++) {
     size[k] = 1;
-    if (qn_gunif(g->seed, 20, (uint64_t)k) >= 0.05)
+    if (qn_gen_uniform(g->seed, 20, (uint64_t)k) >= 0.05)
       size[k] += (int64_t)(exp(0.6 * qn_gnormal(g->seed, 21, (uint64_t)k)) * scale +
-                           qn_gunif(g->seed, 22, (uint64_t)k));
+                           qn_gen_uniform(g->seed, 22, (uint64_t)k));
     sum += size[k];
   }
   /* settle the rounding: one row more on multi-row keys (on any key when

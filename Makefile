@@ -15,11 +15,13 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DQN_SANITIZE=ON -DCMAKE_C_COMPILER=clang >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DQN_SANITIZE=ON -DQN_FUZZ=ON \
+	  -DCMAKE_C_COMPILER=clang >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
-# The whole suite: release build (unit, CLI and oracle tests) and the unit
-# tests again under AddressSanitizer + UBSan.
+# The whole suite: release build (unit, CLI and oracle tests), then the unit
+# tests again under AddressSanitizer + UBSan, and a short libFuzzer run of
+# the Parquet decoder (fuzz.parquet_short, 30 s).
 test: build build-asan
 	@bash scripts/setup-node.sh
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -891,13 +891,48 @@ done:
 /* ----- parsing a range (the infer pass and read) ----- */
 
 /* What to do with the fields of each row. */
+/* Text of one string column being read: offsets are the caller's
+ * (n + 1 entries), the bytes grow in a budgeted buffer handed over to the
+ * caller (who frees it with qn_mem_free), as the Parquet reader does. */
+struct qn_csv_strings {
+  int col;
+  int64_t *offsets;
+  uint8_t *valid; /* NULL: the column has no nulls */
+  char *bytes;
+  int64_t len, cap;
+};
+
 struct qn_csv_sink {
   struct qn_csv_infer *inf; /* infer: per column; NULL when converting */
   /* convert: per column, NULL = skip; values (8 bytes) and validity */
   char **data;
   uint8_t **valid;
   int64_t *nulls;
+  struct qn_csv_strings *str; /* a string column to read, or NULL */
 };
+
+/* Appends field text (outer quotes already stripped; "" pairs undone) as
+ * row i of the string column; an empty unquoted field is a null. */
+static int qn_csv_string_field(struct qn_csv_reader *r, struct qn_csv_strings *st, int64_t i,
+                               const char *t, size_t len, int quoted, int esc,
+                               struct qn_error *err) {
+  if (st->len + (int64_t)len > st->cap) {
+    int64_t cap = QN_MAX(st->cap * 2, st->len + (int64_t)len + 4096);
+    char *b = qn_mem_alloc(r->base.ctx, (size_t)cap, "CSV string values", err);
+    if (!b) return err ? err->code : QN_ELIMIT;
+    if (st->len) memcpy(b, st->bytes, (size_t)st->len);
+    qn_mem_free(r->base.ctx, st->bytes);
+    st->bytes = b;
+    st->cap = cap;
+  }
+  if (st->valid) st->valid[i] = len > 0 || quoted;
+  for (size_t j = 0; j < len; j++) {
+    st->bytes[st->len++] = t[j];
+    if (esc && t[j] == '"') j++; /* "" is one quote */
+  }
+  st->offsets[i + 1] = st->len;
+  return QN_OK;
+}
 
 static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t len, int esc,
                                int64_t line, int64_t off, int *bad_utf8) {
@@ -1025,6 +1060,9 @@ static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t st
           } else if (k->data[col]) {
             QN_CHECK(qn_csv_convert_field(r, k, col, i, s + fi->start, fi->len, fi->esc, line,
                                           foff, err));
+          } else if (k->str && k->str->col == col) {
+            QN_CHECK(qn_csv_string_field(r, k->str, i, s + fi->start, fi->len, fi->quoted,
+                                         fi->esc, err));
           }
         }
       }
@@ -1066,7 +1104,7 @@ static void qn_csv_infer_merge(struct qn_csv_infer *a, const struct qn_csv_infer
 static void qn_csv_infer_worker(struct qn_csv_open_job *j, int worker) {
   struct qn_csv_reader *r = j->r;
   struct qn_csv_infer *inf = j->winf + (size_t)worker * (size_t)r->base.ncols;
-  struct qn_csv_sink sink = {inf, NULL, NULL, NULL};
+  struct qn_csv_sink sink = {inf, NULL, NULL, NULL, NULL};
   struct qn_error err;
   qn_error_init(&err);
   pthread_mutex_lock(&j->lock);
@@ -1251,7 +1289,7 @@ static int qn_csv_parse_cols(struct qn_csv_reader *r, int64_t row0, int64_t n, c
                              uint8_t **valid, int64_t *nulls, struct qn_error *err) {
   for (int c = 0; c < r->base.ncols; c++)
     if (dst[c]) nulls[c] = 0;
-  struct qn_csv_sink sink = {NULL, dst, valid, nulls};
+  struct qn_csv_sink sink = {NULL, dst, valid, nulls, NULL};
   int64_t start, stop, line, skip, off;
   qn_csv_range(r, row0, n, &start, &stop, &line, &skip);
   return qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err);
@@ -1318,6 +1356,38 @@ done:
   free(valid);
   free(nulls);
   return status;
+}
+
+/* A string column is parsed straight into the caller's offsets and a byte
+ * buffer this reader allocates from the budget (no cache: strings are read
+ * by convert, once). */
+static int qn_csv_read_strings(struct qn_csv_reader *r, int col, int64_t row0, int64_t n,
+                               struct qn_colbuf *out, struct qn_error *err) {
+  if (!out->offsets)
+    return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string column, not numeric",
+                        r->base.path, r->base.cols[col].name);
+  int ncols = r->base.ncols;
+  char **dst = calloc((size_t)ncols + 1, sizeof *dst);
+  if (!dst) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+  struct qn_csv_strings st = {col, out->offsets, r->base.cols[col].nullable ? out->valid : NULL,
+                              NULL, 0, 0};
+  out->offsets[0] = 0;
+  struct qn_csv_sink sink = {NULL, dst, NULL, NULL, &st};
+  int64_t start, stop, line, skip, off;
+  qn_csv_range(r, row0, n, &start, &stop, &line, &skip);
+  int status = qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err);
+  free(dst);
+  if (status != QN_OK) {
+    qn_mem_free(r->base.ctx, st.bytes);
+    return status;
+  }
+  int nulls = 0;
+  for (int64_t i = 0; st.valid && i < n && !nulls; i++) nulls = !st.valid[i];
+  if (!nulls) out->valid = NULL;
+  out->data = st.bytes ? st.bytes : qn_mem_alloc(r->base.ctx, 1, "CSV string values", err);
+  if (!out->data) return err ? err->code : QN_ELIMIT;
+  out->n = n;
+  return QN_OK;
 }
 
 /* Picks a slot to refill: empty, else the least recently used idle one.
@@ -1461,9 +1531,7 @@ static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
   if (col < 0 || col >= ncols || row0 < 0 || row0 + n > r->rows)
     return qn_error_set(err, QN_EINVAL, "%s: read of rows %lld..%lld of column %d is out of range",
                         base->path, (long long)row0, (long long)(row0 + n), col);
-  if (base->cols[col].type == QN_STRING)
-    return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string column, not numeric",
-                        base->path, base->cols[col].name);
+  if (base->cols[col].type == QN_STRING) return qn_csv_read_strings(r, col, row0, n, out, err);
   unsigned char *mask = calloc((size_t)ncols + 1, 1);
   if (!mask) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", base->path);
   struct qn_csv_slot *s = NULL;

@@ -79,6 +79,17 @@ a, b = h5py.File('str.h5'), h5py.File('str2.h5')
 assert [v.decode() for v in b['vl'][:]] == [v.decode() for v in a['vl'][:]]
 assert [v.decode() for v in b['fixed'][:]] == ['a', 'bb', '', 'dddd', 'e']"
 
+# CSV input with strings converts too: quoted commas, "" escapes, empty
+# string vs null (an empty unquoted field), and CSV -> Parquet -> CSV is exact
+printf 'a,s\n1,"x, y"\n2,\n3,""\n4,"q""q"\n' > sq.csv
+run_quern 0 convert sq.csv -o sq.parquet
+got=$(sql "SELECT string_agg(coalesce(s, '<null>'), '|' ORDER BY a) AS s FROM 'sq.parquet'")
+check "CSV strings via DuckDB: $got" test "$got" = '[{"s":"x, y|<null>||q\"q"}]'
+run_quern 0 convert m-snappy.parquet -o m1.csv
+run_quern 0 convert m1.csv -o m2.parquet
+run_quern 0 convert m2.parquet -o m3.csv
+check "measurements CSV -> Parquet -> CSV identical" cmp m1.csv m3.csv
+
 # bad input
 run_quern 2 convert sim.h5 -o out.txt;              expect_err out.txt
 run_quern 2 convert sim.h5 -o out.parquet --codec lzma; expect_err lzma

@@ -372,6 +372,28 @@ static inline double qn_bin_edge(double b, double step, double lo) {
   return y + lo;
 }
 
+/* The corrected cell offset of v on a regular axis: the scaled guess,
+ * clamped, then one step up or down against the true linspace edges (the
+ * last bin is closed at hi). Returns b*stride +/- stride; *in says whether
+ * v lies in [lo, hi] at all. Shared by the float64 and uint32 index paths
+ * so both land every value in the same bin. */
+static inline double qn_bin_regular_cell(double v, double lo, double hi, double scale,
+                                         double step, double last, double stride,
+                                         int64_t *in) {
+  double t = (v - lo) * scale;
+  t = t >= 0.0 ? t : 0.0;
+  t = t <= last ? t : last;
+  const double b = floor(t);
+  const double e0 = qn_bin_edge(b, step, lo);
+  double e1 = qn_bin_edge(b + 1.0, step, lo);
+  e1 = b < last ? e1 : hi;
+  double up = v >= e1 ? stride : 0.0;
+  up = b < last ? up : 0.0;
+  const double dn = v < e0 ? stride : 0.0;
+  *in = (v >= lo) & (v <= hi);
+  return b * stride + up - dn;
+}
+
 /* idx[i] (+)= b * stride for x[i] in bin b, else `oor`. The guess
  * floor((x - lo) * scale) is corrected one step each way against edges
  * recomputed with linspace's own arithmetic (no table, no gather), then
@@ -429,19 +451,9 @@ static void qn_bin_index_regular_fast(const struct qn_bin_axis *ax, const double
   const double last = (double)(ax->nbins - 1);
 #define QN_BIN_FAST_BODY(ADD)                                               \
   for (int64_t i = 0; i < n; i++) {                                         \
-    const double v = x[i];                                                  \
-    double t = (v - lo) * scale;                                            \
-    t = t >= 0.0 ? t : 0.0;                                                 \
-    t = t <= last ? t : last;                                               \
-    const double b = floor(t);                                              \
-    const double e0 = qn_bin_edge(b, step, lo);                             \
-    double e1 = qn_bin_edge(b + 1.0, step, lo);                             \
-    e1 = b < last ? e1 : hi;                                                \
-    double up = v >= e1 ? stride : 0.0;                                     \
-    up = b < last ? up : 0.0;                                               \
-    const double dn = v < e0 ? stride : 0.0;                                \
-    const double c = b * stride + up - dn;                                  \
-    const int64_t in = (v >= lo) & (v <= hi);                               \
+    int64_t in;                                                             \
+    const double c =                                                        \
+        qn_bin_regular_cell(x[i], lo, hi, scale, step, last, stride, &in);  \
     const double cc = in ? c : oor;                                         \
     idx[i] = ADD ? idx[i] + cc : cc;                                        \
   }
@@ -593,7 +605,7 @@ static int qn_bin_ix_regular(const struct qn_bin_axis *ax, const double *restric
         const double b = floor(t);                                                       \
         const double f = t - b;                                                          \
         const int64_t ink = (v >= lo[k]) & (v <= hi[k]);                                 \
-        bad |= ink & ~((f > tol[k]) & (f < tol1[k]));                                    \
+        bad |= ink & ((f <= tol[k]) | (f >= tol1[k])); /* too near an edge */           \
         in &= ink;                                                                       \
         c += ink ? b * st[k] : 0.0;                                                      \
       }                                                                                  \
@@ -615,19 +627,9 @@ static void qn_bin_ix_regular_fix(const struct qn_bin_axis *ax, const double *re
   const double last = (double)(ax->nbins - 1), dtrash = (double)trash;
 #define QN_BIN_IXF_BODY(ADD)                                                \
   for (int64_t i = 0; i < n; i++) {                                         \
-    const double v = x[i];                                                  \
-    double t = (v - lo) * scale;                                            \
-    t = t >= 0.0 ? t : 0.0;                                                 \
-    t = t <= last ? t : last;                                               \
-    const double b = floor(t);                                              \
-    const double e0 = qn_bin_edge(b, step, lo);                             \
-    double e1 = qn_bin_edge(b + 1.0, step, lo);                             \
-    e1 = b < last ? e1 : hi;                                                \
-    double up = v >= e1 ? stride : 0.0;                                     \
-    up = b < last ? up : 0.0;                                               \
-    const double dn = v < e0 ? stride : 0.0;                                \
-    const double c = b * stride + up - dn;                                  \
-    const int64_t in = (v >= lo) & (v <= hi);                               \
+    int64_t in;                                                             \
+    const double c =                                                        \
+        qn_bin_regular_cell(x[i], lo, hi, scale, step, last, stride, &in);  \
     const uint32_t u = (uint32_t)(int32_t)(in ? c : dtrash);                \
     QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                  \
   }
@@ -964,8 +966,8 @@ void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
     a->sum += b->sum;
     struct qn_bin_mcell *am = &dst->mm[c];
     const struct qn_bin_mcell *bm = &src->mm[c];
-    am->min = (bm->min < am->min) | (bm->min != bm->min) ? bm->min : am->min;
-    am->max = (bm->max > am->max) | (bm->max != bm->max) ? bm->max : am->max;
+    am->min = ((bm->min < am->min) | (bm->min != bm->min)) ? bm->min : am->min;
+    am->max = ((bm->max > am->max) | (bm->max != bm->max)) ? bm->max : am->max;
   }
 }
 

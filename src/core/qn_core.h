@@ -134,7 +134,6 @@ struct qn_scan_options {
   const int *cols; /* source column indices to read */
   int ncols;
   const char *label; /* progress bar label */
-  int64_t kernel_bytes; /* budget the kernel already holds (for messages) */
 };
 
 /* Reads the selected columns of every file morsel by morsel and feeds them

@@ -36,7 +36,6 @@
 #define QN_SCAN_TARGET_BYTES ((int64_t)40 << 20)
 
 struct qn_scan_block {
-  int64_t index;   /* block number */
   int file;
   int64_t row0;    /* first row within the file */
   int64_t nrows;
@@ -102,7 +101,6 @@ static void qn_scan_block_of(const struct qn_scan *s, int64_t b, struct qn_scan_
   }
   int64_t local = b - s->file_block0[f];
   int64_t rows = qn_source_file_rows(s->src, f, s->opt->cols, s->opt->ncols);
-  out->index = b;
   out->file = f;
   out->row0 = local * s->block_rows;
   out->nrows = QN_MIN(s->block_rows, rows - out->row0);

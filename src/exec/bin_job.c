@@ -613,8 +613,7 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   j.ws = ws;
   struct qn_scan_kernel k = {.user = &j, .nlanes = j.per_worker ? 0 : r->lanes,
                              .process = qn_bin_process};
-  struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin",
-                               .kernel_bytes = r->grid_bytes};
+  struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin"};
   QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
   qn_bin_collect(r, &plan, grids, r->lanes);
 

@@ -338,8 +338,6 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
     if (hc->kind == QN_H5_PLAIN && h->base.cols[i].type != QN_STRING)
       QN_CHECK(qn_h5_plan_raw(h, hc, &h->base.cols[i], err));
     h->base.cols[i].parallel_read = hc->raw;
-    if (hc->raw && hc->chunk_rows < h->base.io_rows_hint) h->base.io_rows_hint = hc->chunk_rows;
-    if (hc->raw && h->base.io_rows_hint == 0) h->base.io_rows_hint = hc->chunk_rows;
   }
   qn_h5_release(&h->base);
   *out = &h->base;

@@ -67,9 +67,6 @@ struct qn_reader {
   char *path;      /* as given, for messages */
   int ncols;
   struct qn_reader_column *cols;
-  /* The row grid the format prefers for I/O (HDF5 chunk rows, Parquet row
-   * group rows); 0 = none. Only an I/O hint: morsels never depend on it. */
-  int64_t io_rows_hint;
 };
 
 /* Format openers. `sub` is the part after "file.h5:" (NULL if none). */

@@ -787,9 +787,6 @@ static int qn_pq_fill_columns(struct qn_pq_reader *r, struct qn_error *err) {
   if (!r->leaf_of || !r->pools) return qn_error_set(err, QN_ENOMEM, "%s: out of memory", r->base.path);
   for (int l = 0; l < m->nleaves; l++) pthread_mutex_init(&r->pools[l].lock, NULL);
   QN_RETURN_IF_ERROR(qn_reader_alloc_columns(&r->base, n, err));
-  int64_t max_rg = 0;
-  for (int g = 0; g < m->nrowgroups; g++) max_rg = QN_MAX(max_rg, m->rowgroups[g].num_rows);
-  r->base.io_rows_hint = max_rg;
   for (int l = 0, i = 0; l < m->nleaves; l++) {
     const struct qn_pq_leaf *L = &m->leaves[l];
     if (L->type == QN_TYPE_INVALID) continue;

@@ -502,6 +502,13 @@ static int qn_convert_columns(struct qn_source *src, const struct qn_convert_opt
     free(idx);
     return qn_error_set(err, QN_EINVAL, "%s: no columns to convert", src->files[0]->path);
   }
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < i; j++)
+      if (idx[i] == idx[j]) {
+        int c = idx[i];
+        free(idx);
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c", src->cols[c].name);
+      }
   *cols = idx;
   *ncols = n;
   return QN_OK;

@@ -119,6 +119,11 @@ static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options
     } else if (src->cols[c].type == QN_STRING) {
       continue;
     }
+    for (int j = 0; j < k; j++)
+      if (idx[j] == c) {
+        free(idx);
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c", src->cols[c].name);
+      }
     idx[k++] = c;
   }
   *cols = idx;

@@ -20,6 +20,7 @@ cp keep.json keep.orig
 run_quern 2 stats missing.h5 -o new.json;           expect_err missing.h5
 run_quern 1 stats truncated.h5 -o new.json;         expect_err truncated.h5
 run_quern 2 stats good.h5 -c x,nope -o new.json;    expect_err good.h5 "'nope'"
+run_quern 2 stats good.h5 -c x,y,x -o new.json;     expect_err "'x'" twice
 run_quern 2 stats mixed.h5 -o new.json;             expect_err mixed.h5 "'a'" "'b'" differ
 run_quern 2 stats mixed.h5 -c s -o new.json;        expect_err mixed.h5 "'s'" string
 run_quern 2 stats good.h5 --memory-limit lots;      expect_err memory-limit lots

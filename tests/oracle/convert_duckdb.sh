@@ -95,6 +95,7 @@ run_quern 2 convert sim.h5 -o out.txt;              expect_err out.txt
 run_quern 2 convert sim.h5 -o out.parquet --codec lzma; expect_err lzma
 run_quern 2 convert sim.h5 -o out.parquet -c nope;  expect_err nope sim.h5
 run_quern 2 convert sim.h5;                         expect_err "-o"
+run_quern 2 convert sim.h5 -c x,v,x -o out.parquet; expect_err "'x'" twice
 run_quern 1 convert sim.h5 -o nodir/out.parquet;    expect_err nodir
 run_quern 2 gen measurements --rows 10 --keys 11 -o k.parquet; expect_err keys
 check "no partial outputs" test ! -e out.txt -a ! -e out.parquet -a ! -e k.parquet

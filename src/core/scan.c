@@ -66,7 +66,11 @@ struct qn_scan {
   int has_serial, has_parallel;
 
   pthread_mutex_t lock;
-  pthread_cond_t cond;
+  /* Two conditions, so that a worker finishing a morsel does not wake the
+   * reader and a freed buffer does not wake every worker: */
+  pthread_cond_t reader_cond; /* a buffer was freed or a file finished */
+  pthread_cond_t work_cond;   /* a block is ready, a lane or commit moved */
+  int work_waiting;           /* workers blocked on work_cond */
   int nbuf;
   struct qn_scan_buffer *bufs;
   int *free_list, nfree;      /* buffers nobody holds */
@@ -88,7 +92,8 @@ static void qn_scan_fail(struct qn_scan *s, const struct qn_error *e) {
     s->err = *e;
     if (s->err.code == QN_OK) s->err.code = QN_EINTERNAL;
   }
-  pthread_cond_broadcast(&s->cond);
+  pthread_cond_broadcast(&s->reader_cond);
+  pthread_cond_broadcast(&s->work_cond);
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -169,7 +174,7 @@ static void *qn_scan_reader(void *arg) {
         return NULL;
       }
       if (s->nfree > 0 && s->next_read < s->nblocks) break;
-      pthread_cond_wait(&s->cond, &s->lock);
+      pthread_cond_wait(&s->reader_cond, &s->lock);
     }
     int slot = s->free_list[--s->nfree];
     int64_t b = s->next_read++;
@@ -183,7 +188,7 @@ static void *qn_scan_reader(void *arg) {
     }
     pthread_mutex_lock(&s->lock);
     s->ready_slot[b % s->nbuf] = slot;
-    pthread_cond_broadcast(&s->cond);
+    if (s->work_waiting) pthread_cond_broadcast(&s->work_cond);
     pthread_mutex_unlock(&s->lock);
   }
 }
@@ -198,8 +203,11 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
 
   pthread_mutex_lock(&s->lock);
   while (!s->failed && ((k->nlanes > 0 && s->lane_next[lane] != m) ||
-                        (k->commit && m >= s->next_commit + k->window)))
-    pthread_cond_wait(&s->cond, &s->lock);
+                        (k->commit && m >= s->next_commit + k->window))) {
+    s->work_waiting++;
+    pthread_cond_wait(&s->work_cond, &s->lock);
+    s->work_waiting--;
+  }
   int failed = s->failed;
   pthread_mutex_unlock(&s->lock);
   if (failed) return QN_EINTERNAL;
@@ -229,7 +237,7 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
       s->next_commit++;
     }
   }
-  pthread_cond_broadcast(&s->cond);
+  if (s->work_waiting) pthread_cond_broadcast(&s->work_cond);
   pthread_mutex_unlock(&s->lock);
   return status;
 }
@@ -258,8 +266,11 @@ static void qn_scan_worker(void *arg, int worker) {
     pthread_mutex_lock(&s->lock);
     int64_t b;
     while (!s->failed && s->next_take < s->nblocks &&
-           s->ready_slot[s->next_take % s->nbuf] < 0)
-      pthread_cond_wait(&s->cond, &s->lock);
+           s->ready_slot[s->next_take % s->nbuf] < 0) {
+      s->work_waiting++;
+      pthread_cond_wait(&s->work_cond, &s->lock);
+      s->work_waiting--;
+    }
     if (s->failed || s->next_take >= s->nblocks) {
       pthread_mutex_unlock(&s->lock);
       break;
@@ -283,7 +294,7 @@ static void qn_scan_worker(void *arg, int worker) {
     pthread_mutex_lock(&s->lock);
     s->file_done[buf->block.file]++; /* the reader thread releases finished files */
     s->free_list[s->nfree++] = slot;
-    pthread_cond_broadcast(&s->cond);
+    pthread_cond_signal(&s->reader_cond); /* the reader is its only waiter */
     pthread_mutex_unlock(&s->lock);
   }
   free(view);
@@ -370,7 +381,8 @@ static void qn_scan_free(struct qn_scan *s) {
   free(s->file_block0);
   free(s->file_done);
   pthread_mutex_destroy(&s->lock);
-  pthread_cond_destroy(&s->cond);
+  pthread_cond_destroy(&s->reader_cond);
+  pthread_cond_destroy(&s->work_cond);
 }
 
 static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
@@ -469,7 +481,8 @@ int qn_scan_run(struct qn_context *ctx, struct qn_source *src,
   s.ncols = opt->ncols;
   qn_error_init(&s.err);
   pthread_mutex_init(&s.lock, NULL);
-  pthread_cond_init(&s.cond, NULL);
+  pthread_cond_init(&s.reader_cond, NULL);
+  pthread_cond_init(&s.work_cond, NULL);
   int status = qn_scan_setup(&s, err);
   if (status == QN_OK && s.nblocks > 0) {
     pthread_t reader;

@@ -652,26 +652,90 @@ done:
 
 static int qn_bin_count_is_int(const struct qn_bin_result *r) { return r->weight == NULL; }
 
-static json_t *qn_bin_json_value(const struct qn_bin_result *r, int s, double v) {
-  if (s == QN_BIN_COUNT && qn_bin_count_is_int(r)) return json_integer((json_int_t)v);
-  return qn_json_double(v);
+/* The statistics are streamed, not built as a jansson tree: a tree costs
+ * ~60 bytes of unbudgeted memory per cell and its dump dominates the time
+ * of a large grid. The bytes are the ones json_dumpf writes (", " and ": "
+ * separators, reals as %.17g with ".0" added to integral values and the
+ * exponent without '+' or leading zeros, NaN as null, infinities as
+ * "inf"/"-inf"); the head of the document still comes from jansson. */
+struct qn_bin_jw {
+  FILE *f;
+  char buf[1 << 16];
+  size_t n;
+  int failed;
+};
+
+static void qn_bin_jw_flush(struct qn_bin_jw *w) {
+  if (w->n && fwrite(w->buf, 1, w->n, w->f) != w->n) w->failed = 1;
+  w->n = 0;
+}
+
+static void qn_bin_jw_put(struct qn_bin_jw *w, const char *s, size_t len) {
+  if (w->n + len > sizeof w->buf) qn_bin_jw_flush(w);
+  if (len > sizeof w->buf) {
+    if (fwrite(s, 1, len, w->f) != len) w->failed = 1;
+    return;
+  }
+  memcpy(w->buf + w->n, s, len);
+  w->n += len;
+}
+
+static void qn_bin_jw_int(struct qn_bin_jw *w, long long v) {
+  char t[24];
+  int i = (int)sizeof t;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    t[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) t[--i] = '-';
+  qn_bin_jw_put(w, t + i, sizeof t - (size_t)i);
+}
+
+static void qn_bin_jw_real(struct qn_bin_jw *w, double v) {
+  if (isnan(v)) {
+    qn_bin_jw_put(w, "null", 4);
+    return;
+  }
+  if (isinf(v)) {
+    qn_bin_jw_put(w, v > 0 ? "\"inf\"" : "\"-inf\"", v > 0 ? 5 : 6);
+    return;
+  }
+  char t[40];
+  int len = snprintf(t, sizeof t - 2, "%.17g", v);
+  char *e = strchr(t, 'e');
+  if (!e && !strchr(t, '.')) {
+    memcpy(t + len, ".0", 3);
+    len += 2;
+  } else if (e) { /* e+05 -> e5, e-05 -> e-5 */
+    char *from = e + 1, *to = e + 1;
+    if (*from == '+') from++;
+    else if (*from == '-') from++, to++;
+    while (*from == '0' && from[1]) from++;
+    memmove(to, from, strlen(from) + 1);
+    len = (int)strlen(t);
+  }
+  qn_bin_jw_put(w, t, (size_t)len);
 }
 
 /* Nested arrays [i0][i1]... of statistic s starting at cell `base`. */
-static json_t *qn_bin_json_nested(const struct qn_bin_result *r, int s, int axis, int64_t base,
-                                  int64_t stride) {
-  json_t *a = json_array();
+static void qn_bin_jw_nested(struct qn_bin_jw *w, const struct qn_bin_result *r, int s,
+                             int axis, int64_t base, int64_t stride) {
   const int64_t sub = stride / r->nbins[axis];
+  const int ints = s == QN_BIN_COUNT && qn_bin_count_is_int(r);
+  qn_bin_jw_put(w, "[", 1);
   for (int64_t i = 0; i < r->nbins[axis]; i++) {
     int64_t c = base + i * sub;
-    json_array_append_new(a, axis == r->naxes - 1
-                                 ? qn_bin_json_value(r, s, r->values[s][c])
-                                 : qn_bin_json_nested(r, s, axis + 1, c, sub));
+    if (i) qn_bin_jw_put(w, ", ", 2);
+    if (axis < r->naxes - 1) qn_bin_jw_nested(w, r, s, axis + 1, c, sub);
+    else if (ints) qn_bin_jw_int(w, (long long)r->values[s][c]);
+    else qn_bin_jw_real(w, r->values[s][c]);
   }
-  return a;
+  qn_bin_jw_put(w, "]", 1);
 }
 
-static json_t *qn_bin_json(const struct qn_bin_result *r) {
+/* Everything but "stats", which is streamed after it. */
+static json_t *qn_bin_json_head(const struct qn_bin_result *r) {
   json_t *root = json_object();
   json_object_set_new(root, "quern_version", json_string(qn_version()));
   json_t *in = json_array();
@@ -690,22 +754,39 @@ static json_t *qn_bin_json(const struct qn_bin_result *r) {
     json_array_append_new(axes, ax);
   }
   json_object_set_new(root, "axes", axes);
-  json_t *stats = json_object();
-  for (int i = 0; i < r->nstats; i++)
-    json_object_set_new(stats, qn_bin_stat_name(r->stats[i]),
-                        qn_bin_json_nested(r, r->stats[i], 0, 0, r->ncells));
-  json_object_set_new(root, "stats", stats);
   return root;
 }
 
 static int qn_bin_write_json(const struct qn_bin_result *r, FILE *f, const char *path,
                              struct qn_error *err) {
-  json_t *root = qn_bin_json(r);
-  if (!root) return qn_error_set(err, QN_ENOMEM, "out of memory building JSON");
-  int rc = json_dumpf(root, f, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+  json_t *root = qn_bin_json_head(r);
+  char *head = root ? json_dumps(root, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
   json_decref(root);
-  if (rc != 0 || fputc('\n', f) == EOF)
-    return qn_error_set(err, QN_EIO, "cannot write %s", path ? path : "standard output");
+  if (!head) return qn_error_set(err, QN_ENOMEM, "out of memory building JSON");
+  struct qn_bin_jw *w = malloc(sizeof *w);
+  if (!w) {
+    free(head);
+    return qn_error_set(err, QN_ENOMEM, "out of memory writing JSON");
+  }
+  w->f = f;
+  w->n = 0;
+  w->failed = 0;
+  qn_bin_jw_put(w, head, strlen(head) - 1); /* without the closing brace */
+  free(head);
+  qn_bin_jw_put(w, ", \"stats\": {", 12);
+  for (int i = 0; i < r->nstats; i++) {
+    const char *name = qn_bin_stat_name(r->stats[i]);
+    if (i) qn_bin_jw_put(w, ", ", 2);
+    qn_bin_jw_put(w, "\"", 1);
+    qn_bin_jw_put(w, name, strlen(name));
+    qn_bin_jw_put(w, "\": ", 3);
+    qn_bin_jw_nested(w, r, r->stats[i], 0, 0, r->ncells);
+  }
+  qn_bin_jw_put(w, "}}\n", 3);
+  qn_bin_jw_flush(w);
+  int failed = w->failed;
+  free(w);
+  if (failed || ferror(f)) return qn_error_set(err, QN_EIO, "cannot write %s", path ? path : "standard output");
   return QN_OK;
 }
 

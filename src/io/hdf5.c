@@ -110,6 +110,7 @@ static void qn_h5_release(struct qn_reader *r) {
   h->map = NULL;
   h->map_len = 0;
   h->map_failed = 0;
+  atomic_store(&h->map_returned, 0);
   if (h->fd >= 0) close(h->fd);
   h->fd = -1;
   pthread_mutex_unlock(&h->fd_lock);
@@ -422,7 +423,7 @@ static int qn_h5_read_raw(struct qn_h5_reader *h, int col, int64_t row0, int64_t
 #define QN_H5_AROUND ((int64_t)64 << 10)
 #define QN_H5_SWEEP ((int64_t)1 << 30)
 struct qn_h5_mapping {
-  void *base; /* page-aligned start of the block's range */
+  void *base; /* the block's bytes widened by QN_H5_AROUND each side */
   size_t len;
 };
 
@@ -436,6 +437,11 @@ static int qn_h5_get_map(struct qn_h5_reader *h, int64_t need_end, char **map,
     if (fstat(fd, &st) == 0 && st.st_size > 0) {
       void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
       if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+        /* pages read from disk through this mapping come in 2 MiB folios,
+         * mapped by one entry each, in this run and the next ones */
+        madvise(p, (size_t)st.st_size, MADV_HUGEPAGE);
+#endif
         h->map = p;
         h->map_len = (size_t)st.st_size;
       }

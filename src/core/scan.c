@@ -34,6 +34,13 @@
 #define QN_SCAN_MAX_BLOCK_MORSELS 4
 /* Enough in flight to keep the cores busy; more only costs memory. */
 #define QN_SCAN_TARGET_BYTES ((int64_t)40 << 20)
+/* A column block read through a mapping of the page cache (reader op
+ * `map`) may keep up to this much resident beyond its own bytes while a
+ * worker computes it: a 2 MiB folio straddling each end, mapped whole. The
+ * scan maps only when the budget holds it for every worker and column
+ * (its share of the budget is reserved); otherwise it reads into its
+ * buffers, which the budget already counts. */
+#define QN_SCAN_MAP_SLACK ((int64_t)4 << 20)
 
 struct qn_scan_block {
   int file;
@@ -64,6 +71,9 @@ struct qn_scan {
   int64_t nblocks;
   int64_t block_rows;    /* B * M */
   int has_serial, has_parallel;
+  int use_map;           /* workers may map columns (see QN_SCAN_MAP_SLACK) */
+  int64_t map_reserved;  /* budget reserved for it */
+  int workers;
 
   pthread_mutex_t lock;
   /* Two conditions, so that a worker finishing a morsel does not wake the
@@ -120,7 +130,7 @@ static int qn_scan_read_cols(struct qn_scan *s, struct qn_scan_buffer *buf, int 
     int fc = s->filecol[b->file * s->ncols + k];
     if (r->cols[fc].parallel_read != parallel) continue;
     struct qn_colbuf *cb = &buf->cols[k];
-    if (parallel && r->ops->map && !r->cols[fc].nullable) {
+    if (parallel && s->use_map && r->ops->map && !r->cols[fc].nullable) {
       const void *p = NULL;
       int st = r->ops->map(r, fc, b->row0, b->nrows, &p, &buf->map_token[k], err);
       if (st == QN_OK) {
@@ -380,6 +390,7 @@ static void qn_scan_free(struct qn_scan *s) {
   free(s->file_morsel0);
   free(s->file_block0);
   free(s->file_done);
+  if (s->map_reserved) qn_mem_release(s->ctx, s->map_reserved);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->reader_cond);
   pthread_cond_destroy(&s->work_cond);
@@ -454,6 +465,25 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
       }
     }
   }
+  s->workers = (int)QN_MIN((int64_t)s->ctx->threads, QN_MAX(1, nbuf - 1));
+  s->workers = (int)QN_MAX(1, QN_MIN((int64_t)s->workers, s->nblocks));
+  int nmap = 0; /* columns some file could map */
+  for (int k = 0; k < s->ncols; k++) {
+    for (int f = 0; f < nf; f++) {
+      const struct qn_reader *r = src->files[f];
+      const struct qn_reader_column *ci = &r->cols[s->filecol[f * s->ncols + k]];
+      if (r->ops->map && ci->parallel_read && !ci->nullable) {
+        nmap++;
+        break;
+      }
+    }
+  }
+  int64_t slack = (int64_t)s->workers * nmap * QN_SCAN_MAP_SLACK;
+  if (nmap > 0 && slack <= qn_mem_available(s->ctx) / 2) {
+    QN_RETURN_IF_ERROR(qn_mem_reserve(s->ctx, slack, "mapped reads", err));
+    s->use_map = 1;
+    s->map_reserved = slack;
+  }
   const struct qn_scan_kernel *k = s->k;
   if (k->nlanes > 0) {
     s->lane_next = calloc((size_t)k->nlanes, sizeof *s->lane_next);
@@ -489,9 +519,7 @@ int qn_scan_run(struct qn_context *ctx, struct qn_source *src,
     if (pthread_create(&reader, NULL, qn_scan_reader, &s) != 0) {
       status = qn_error_set(err, QN_ENOMEM, "cannot start the reader thread");
     } else {
-      int workers = (int)QN_MIN((int64_t)ctx->threads, QN_MAX(1, s.nbuf - 1));
-      workers = (int)QN_MIN((int64_t)workers, s.nblocks);
-      status = qn_pool_run(ctx, workers, qn_scan_worker, &s, err);
+      status = qn_pool_run(ctx, s.workers, qn_scan_worker, &s, err);
       pthread_join(reader, NULL);
       if (status == QN_OK && s.failed) {
         status = s.err.code;

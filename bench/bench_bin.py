@@ -139,8 +139,10 @@ SCALING = [("2-D mean/std", ["-a", "x:100:0:1", "-a", "y:100:0:1", "-v", "v", "-
            ("3-D 50^3 count", ["-a", "x:50:0:1", "-a", "y:50:0:1", "-a", "z:50:0:1"])]
 if not ONLY or "scaling" in ONLY:
     for label, args in SCALING:
-        r1 = [quern(args, "1") for _ in range(REPEAT)]
-        r2 = [quern(args, "2") for _ in range(REPEAT)]
+        r1, r2 = [], []
+        for _ in range(REPEAT):  # interleaved, so that drifting load hits both alike
+            r1.append(quern(args, "1"))
+            r2.append(quern(args, "2"))
         t1 = statistics.median(r[0] for r in r1)
         t2 = statistics.median(r[0] for r in r2)
         c1 = statistics.median(r[1] for r in r1)

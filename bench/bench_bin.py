@@ -137,7 +137,17 @@ for name, peer_name, kind, setup, call, args, goal in CASES:
 
 SCALING = [("2-D mean/std", ["-a", "x:100:0:1", "-a", "y:100:0:1", "-v", "v", "-s", "count,mean,std"]),
            ("3-D 50^3 count", ["-a", "x:50:0:1", "-a", "y:50:0:1", "-a", "z:50:0:1"])]
+
+
+def membw():
+    """The machine's 1 -> 2 thread memory-read scaling right now (bench/membw.c)."""
+    if os.environ.get("BENCH_MEMBW"):
+        p = subprocess.run([os.environ["BENCH_MEMBW"]], capture_output=True, text=True)
+        print(p.stdout.strip(), flush=True)
+
+
 if not ONLY or "scaling" in ONLY:
+    membw()
     for label, args in SCALING:
         r1, r2 = [], []
         for _ in range(REPEAT):  # interleaved, so that drifting load hits both alike
@@ -149,4 +159,5 @@ if not ONLY or "scaling" in ONLY:
         c2 = statistics.median(r[1] for r in r2)
         print(f"thread scaling ({label}): 1 thread {t1:.3f}s (CPU {c1:.2f}s), 2 threads {t2:.3f}s "
               f"(CPU {c2:.2f}s): {t1 / t2:.2f}x (goal 1.7x)", flush=True)
+    membw()
 print(f"load average at the end: {loadavg()}")

@@ -34,5 +34,9 @@ if command -v node >/dev/null && [ -d "$HERE/../tests/node/node_modules/@duckdb/
   cat "$PARQUET" > /dev/null
 fi
 cat "$DATA" > /dev/null # into the page cache
-QUERN=$QUERN BENCH_DATA=$DATA BENCH_OUT=$DIR BENCH_PARQUET=$PARQUET BENCH_DUCK=$DUCK \
+MEMBW=
+if command -v cc >/dev/null && cc -O2 -pthread "$HERE/membw.c" -o "$DIR/membw"; then
+  MEMBW="$DIR/membw" # the machine's own 1 -> 2 thread read scaling, next to quern's
+fi
+BENCH_MEMBW=$MEMBW QUERN=$QUERN BENCH_DATA=$DATA BENCH_OUT=$DIR BENCH_PARQUET=$PARQUET BENCH_DUCK=$DUCK \
   exec /usr/bin/python3 "$HERE/bench_bin.py"

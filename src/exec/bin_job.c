@@ -796,12 +796,48 @@ static void qn_bin_csv_double(FILE *f, double v) {
   else fprintf(f, "%.17g", v);
 }
 
+/* A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line
+ * break, as a column name may. */
+static void qn_bin_csv_field(FILE *f, const char *s, const char *suffix) {
+  if (!strpbrk(s, ",\"\r\n")) {
+    fprintf(f, "%s%s", s, suffix);
+    return;
+  }
+  fputc('"', f);
+  for (const char *p = s; *p; p++) {
+    if (*p == '"') fputc('"', f);
+    fputc(*p, f);
+  }
+  fprintf(f, "%s\"", suffix);
+}
+
+#define QN_BIN_EDGE_TEXT 32 /* "%.17g" of a finite double: at most 24 bytes */
+
 static int qn_bin_write_csv(const struct qn_bin_result *r, FILE *f, const char *path,
                             struct qn_error *err) {
-  for (int k = 0; k < r->naxes; k++) fprintf(f, "%s%s_lo,%s_hi", k ? "," : "", r->names[k], r->names[k]);
+  /* Each axis's edges are formatted once, not once per cell: a 1000 x 1000
+   * grid has two million edge fields and %.17g is slow. */
+  int64_t nedges = 0;
+  for (int k = 0; k < r->naxes; k++) nedges += r->nbins[k] + 1;
+  char *text = qn_mem_alloc(r->ctx, (size_t)nedges * QN_BIN_EDGE_TEXT, "CSV edge text", err);
+  if (!text) return err ? err->code : QN_ELIMIT;
+  const char *etext[QN_BIN_MAX_AXES];
+  char *t = text;
+  for (int k = 0; k < r->naxes; k++) {
+    etext[k] = t;
+    for (int64_t i = 0; i <= r->nbins[k]; i++, t += QN_BIN_EDGE_TEXT)
+      snprintf(t, QN_BIN_EDGE_TEXT, "%.17g", r->edges[k][i]);
+  }
+  for (int k = 0; k < r->naxes; k++) {
+    if (k) fputc(',', f);
+    qn_bin_csv_field(f, r->names[k], "_lo");
+    fputc(',', f);
+    qn_bin_csv_field(f, r->names[k], "_hi");
+  }
   for (int i = 0; i < r->nstats; i++) fprintf(f, ",%s", qn_bin_stat_name(r->stats[i]));
   fputc('\n', f);
-  for (int64_t c = 0; c < r->ncells; c++) {
+  int status = QN_OK;
+  for (int64_t c = 0; c < r->ncells && status == QN_OK; c++) {
     int64_t rest = c, idx[QN_BIN_MAX_AXES];
     for (int k = r->naxes - 1; k >= 0; k--) {
       idx[k] = rest % r->nbins[k];
@@ -809,9 +845,9 @@ static int qn_bin_write_csv(const struct qn_bin_result *r, FILE *f, const char *
     }
     for (int k = 0; k < r->naxes; k++) {
       if (k) fputc(',', f);
-      qn_bin_csv_double(f, r->edges[k][idx[k]]);
+      fputs(etext[k] + idx[k] * QN_BIN_EDGE_TEXT, f);
       fputc(',', f);
-      qn_bin_csv_double(f, r->edges[k][idx[k] + 1]);
+      fputs(etext[k] + (idx[k] + 1) * QN_BIN_EDGE_TEXT, f);
     }
     for (int i = 0; i < r->nstats; i++) {
       const double v = r->values[r->stats[i]][c];
@@ -819,9 +855,11 @@ static int qn_bin_write_csv(const struct qn_bin_result *r, FILE *f, const char *
       if (r->stats[i] == QN_BIN_COUNT && qn_bin_count_is_int(r)) fprintf(f, "%lld", (long long)v);
       else qn_bin_csv_double(f, v);
     }
-    if (fputc('\n', f) == EOF) return qn_error_set(err, QN_EIO, "cannot write %s", path);
+    if (fputc('\n', f) == EOF) status = qn_error_set(err, QN_EIO, "cannot write %s", path);
   }
-  return ferror(f) ? qn_error_set(err, QN_EIO, "cannot write %s", path) : QN_OK;
+  qn_mem_free(r->ctx, text);
+  if (status == QN_OK && ferror(f)) status = qn_error_set(err, QN_EIO, "cannot write %s", path);
+  return status;
 }
 
 /* A variable-length string attribute: scalar when n == 0 (one value),

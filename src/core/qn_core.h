@@ -34,7 +34,13 @@
  * within 1e-12 of numpy) and therefore output bytes. */
 #define QN_MORSEL_ROWS 65536
 
-/* ----- strings and small helpers (util.c) ----- */
+/* ----- strings and small helpers (util.c, format.c) ----- */
+/* snprintf(buf, QN_FORMAT_G17_CAP, "%.17g", v), the same bytes, about 10
+ * times faster for the usual magnitudes; qn_format_g: "%.*g" with a
+ * precision of 1 to 17. Return the length. */
+#define QN_FORMAT_G17_CAP 32
+int qn_format_g17(double v, char *buf);
+int qn_format_g(double v, int prec, char *buf);
 char *qn_strdup(const char *s);                 /* malloc'd; NULL on ENOMEM */
 int qn_str_has_suffix(const char *s, const char *suffix); /* case-insensitive */
 /* Physical memory in bytes (sysconf), and resident set size of this process

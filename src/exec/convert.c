@@ -351,9 +351,9 @@ static void qn_csv_double(FILE *f, double v) {
     fputs(v > 0 ? "inf" : "-inf", f);
     return;
   }
-  char buf[40];
+  char buf[QN_FORMAT_G17_CAP];
   for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    qn_format_g(v, prec, buf);
     if (prec == 17 || strtod(buf, NULL) == v) break;
   }
   fputs(buf, f);

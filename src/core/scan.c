@@ -67,7 +67,12 @@ struct qn_scan {
   int64_t *file_morsel0; /* first global morsel of each file */
   int64_t *file_block0;  /* first block of each file */
   int64_t *file_done;    /* blocks of each file computed so far */
-  int released;          /* files [0, released) have been released */
+  /* Files whose every block is computed, in the order they finished, not
+   * necessarily file order: a worker held up on one file must not keep the
+   * files others finished after it open (under load that was hundreds of
+   * descriptors). [release_head, release_tail) are still to release. */
+  int *release_queue;
+  int release_head, release_tail;
   int64_t nblocks;
   int64_t block_rows;    /* B * M */
   int has_serial, has_parallel;
@@ -156,10 +161,8 @@ static int qn_scan_read_cols(struct qn_scan *s, struct qn_scan_buffer *buf, int 
  * calls a serial library such as libhdf5). Called with the lock held;
  * drops it around each release. */
 static void qn_scan_release_done(struct qn_scan *s) {
-  while (s->released < s->src->nfiles) {
-    int f = s->released;
-    if (s->file_done[f] != s->file_block0[f + 1] - s->file_block0[f]) break;
-    s->released++;
+  while (s->release_head < s->release_tail) {
+    int f = s->release_queue[s->release_head++];
     struct qn_reader *r = s->src->files[f];
     if (!r->ops->release) continue;
     pthread_mutex_unlock(&s->lock);
@@ -179,7 +182,7 @@ static void *qn_scan_reader(void *arg) {
     pthread_mutex_lock(&s->lock);
     for (;;) {
       qn_scan_release_done(s);
-      if (s->failed || (s->next_read >= s->nblocks && s->released == s->src->nfiles)) {
+      if (s->failed || (s->next_read >= s->nblocks && s->release_head == s->src->nfiles)) {
         pthread_mutex_unlock(&s->lock);
         return NULL;
       }
@@ -302,7 +305,9 @@ static void qn_scan_worker(void *arg, int worker) {
       break;
     }
     pthread_mutex_lock(&s->lock);
-    s->file_done[buf->block.file]++; /* the reader thread releases finished files */
+    int f = buf->block.file; /* the reader thread releases finished files */
+    if (++s->file_done[f] == s->file_block0[f + 1] - s->file_block0[f])
+      s->release_queue[s->release_tail++] = f;
     s->free_list[s->nfree++] = slot;
     pthread_cond_signal(&s->reader_cond); /* the reader is its only waiter */
     pthread_mutex_unlock(&s->lock);
@@ -390,6 +395,7 @@ static void qn_scan_free(struct qn_scan *s) {
   free(s->file_morsel0);
   free(s->file_block0);
   free(s->file_done);
+  free(s->release_queue);
   if (s->map_reserved) qn_mem_release(s->ctx, s->map_reserved);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->reader_cond);
@@ -404,7 +410,8 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
   s->file_morsel0 = calloc((size_t)nf + 1, sizeof *s->file_morsel0);
   s->file_block0 = calloc((size_t)nf + 1, sizeof *s->file_block0);
   s->file_done = calloc((size_t)nf + 1, sizeof *s->file_done);
-  if (!s->filecol || !s->file_morsel0 || !s->file_block0 || !s->file_done)
+  s->release_queue = calloc((size_t)nf + 1, sizeof *s->release_queue);
+  if (!s->filecol || !s->file_morsel0 || !s->file_block0 || !s->file_done || !s->release_queue)
     return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
   for (int k = 0; k < s->ncols; k++) {
     enum qn_type t = src->cols[opt->cols[k]].type;
@@ -432,6 +439,7 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
     morsels += (rows + QN_MORSEL_ROWS - 1) / QN_MORSEL_ROWS;
     blocks += (rows + s->block_rows - 1) / s->block_rows;
     rows_total += rows;
+    if (blocks == s->file_block0[f]) s->release_queue[s->release_tail++] = f; /* no rows */
   }
   s->file_morsel0[nf] = morsels;
   s->file_block0[nf] = blocks;

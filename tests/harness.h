@@ -11,6 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* QN_TEST_ASAN is 1 in an AddressSanitizer build, with gcc (which defines
+ * __SANITIZE_ADDRESS__) or clang (which has only __has_feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define QN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QN_TEST_ASAN 1
+#endif
+#endif
+#ifndef QN_TEST_ASAN
+#define QN_TEST_ASAN 0
+#endif
+
 typedef void (*qn_test_fn)(void);
 struct qn_test_case { const char *name; qn_test_fn fn; };
 static struct qn_test_case qn_test_cases[256];

@@ -15,7 +15,7 @@
 /* Under AddressSanitizer every process carries shadow memory (1/8 of what
  * it touches, plus a fixed part), so RSS bounds get that much slack there;
  * the plain build checks them tightly. */
-#if defined(__SANITIZE_ADDRESS__)
+#if QN_TEST_ASAN
 #define RSS_REL 0.20
 #define RSS_FIXED (48 * MIB)
 #else

@@ -34,13 +34,14 @@
 #define QN_SCAN_MAX_BLOCK_MORSELS 4
 /* Enough in flight to keep the cores busy; more only costs memory. */
 #define QN_SCAN_TARGET_BYTES ((int64_t)40 << 20)
-/* A column block read through a mapping of the page cache (reader op
- * `map`) may keep up to this much resident beyond its own bytes while a
- * worker computes it: a 2 MiB folio straddling each end, mapped whole. The
- * scan maps only when the budget holds it for every worker and column
- * (its share of the budget is reserved); otherwise it reads into its
- * buffers, which the budget already counts. */
-#define QN_SCAN_MAP_SLACK ((int64_t)4 << 20)
+/* A block is read into a buffer and computed while it is still in the
+ * caches: blocks of about 1 MiB were the fastest measured (1 to 4 float64
+ * columns, 1e8 rows, 1 and 2 threads; 4-column blocks of 8 MiB took 10-25%
+ * longer). Reading through a mapping of the page cache instead was tried
+ * and dropped: on these VMs it cost 3-4x more than pread whenever the file
+ * was cached in 4 KiB pages (as after writing it), and it won only on one
+ * thread with 2 MiB pages (bench/RESULTS.md, "read path"). */
+#define QN_SCAN_BLOCK_BYTES ((int64_t)1 << 20)
 
 struct qn_scan_block {
   int file;
@@ -54,7 +55,6 @@ struct qn_scan_buffer {
   struct qn_colbuf *cols; /* one per selected column, capacity B*M rows */
   uint8_t **valid_store;  /* validity storage per column (NULL if not nullable) */
   void **data_store;      /* value storage per column */
-  void **map_token;       /* per column: a zero-copy mapping to release, or NULL */
 };
 
 struct qn_scan {
@@ -76,8 +76,6 @@ struct qn_scan {
   int64_t nblocks;
   int64_t block_rows;    /* B * M */
   int has_serial, has_parallel;
-  int use_map;           /* workers may map columns (see QN_SCAN_MAP_SLACK) */
-  int64_t map_reserved;  /* budget reserved for it */
   int workers;
 
   pthread_mutex_t lock;
@@ -135,18 +133,6 @@ static int qn_scan_read_cols(struct qn_scan *s, struct qn_scan_buffer *buf, int 
     int fc = s->filecol[b->file * s->ncols + k];
     if (r->cols[fc].parallel_read != parallel) continue;
     struct qn_colbuf *cb = &buf->cols[k];
-    if (parallel && s->use_map && r->ops->map && !r->cols[fc].nullable) {
-      const void *p = NULL;
-      int st = r->ops->map(r, fc, b->row0, b->nrows, &p, &buf->map_token[k], err);
-      if (st == QN_OK) {
-        cb->data = (void *)p;
-        cb->valid = NULL;
-        cb->n = b->nrows;
-        continue;
-      }
-      buf->map_token[k] = NULL;
-      if (st != QN_EUNSUPPORTED) return st;
-    }
     cb->data = buf->data_store[k];
     /* the reader leaves valid NULL when this range has no nulls */
     cb->valid = r->cols[fc].nullable ? buf->valid_store[k] : NULL;
@@ -255,16 +241,6 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
   return status;
 }
 
-static void qn_scan_unmap(struct qn_scan *s, struct qn_scan_buffer *buf) {
-  struct qn_reader *r = s->src->files[buf->block.file];
-  for (int k = 0; k < s->ncols; k++) {
-    if (!buf->map_token[k]) continue;
-    r->ops->unmap(r, buf->map_token[k]);
-    buf->map_token[k] = NULL;
-    buf->cols[k].data = buf->data_store[k];
-  }
-}
-
 static void qn_scan_worker(void *arg, int worker) {
   struct qn_scan *s = arg;
   struct qn_error err;
@@ -299,7 +275,6 @@ static void qn_scan_worker(void *arg, int worker) {
     int64_t nm = (buf->block.nrows + QN_MORSEL_ROWS - 1) / QN_MORSEL_ROWS;
     for (int64_t i = 0; i < nm && st == QN_OK; i++)
       st = qn_scan_morsel(s, worker, buf, buf->block.morsel0 + i, view, &err);
-    qn_scan_unmap(s, buf);
     if (st != QN_OK) {
       qn_scan_fail(s, &err);
       break;
@@ -365,6 +340,7 @@ static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
   int64_t budget = QN_MIN(QN_MAX(left / 2, 2 * morsel_bytes), QN_SCAN_TARGET_BYTES);
   int k = s->ctx->threads + 2;
   int64_t bm = QN_SCAN_MAX_BLOCK_MORSELS;
+  while (bm > 1 && bm * morsel_bytes > QN_SCAN_BLOCK_BYTES) bm /= 2;
   while (bm > 1 && (int64_t)k * bm * morsel_bytes > budget) bm /= 2;
   while (k > 2 && (int64_t)k * bm * morsel_bytes > budget) k--;
   *nbuf = k;
@@ -383,7 +359,6 @@ static void qn_scan_free(struct qn_scan *s) {
       free(s->bufs[i].cols);
       free(s->bufs[i].valid_store);
       free(s->bufs[i].data_store);
-      free(s->bufs[i].map_token);
     }
   }
   free(s->bufs);
@@ -396,7 +371,6 @@ static void qn_scan_free(struct qn_scan *s) {
   free(s->file_block0);
   free(s->file_done);
   free(s->release_queue);
-  if (s->map_reserved) qn_mem_release(s->ctx, s->map_reserved);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->reader_cond);
   pthread_cond_destroy(&s->work_cond);
@@ -456,9 +430,8 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
     s->bufs[i].cols = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].cols);
     s->bufs[i].valid_store = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].valid_store);
     s->bufs[i].data_store = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].data_store);
-    s->bufs[i].map_token = calloc((size_t)s->ncols + 1, sizeof *s->bufs[i].map_token);
-    if (!s->bufs[i].cols || !s->bufs[i].valid_store || !s->bufs[i].data_store ||
-        !s->bufs[i].map_token) return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
+    if (!s->bufs[i].cols || !s->bufs[i].valid_store || !s->bufs[i].data_store)
+      return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
     for (int k = 0; k < s->ncols; k++) {
       const struct qn_column_info *ci = &src->cols[opt->cols[k]];
       struct qn_colbuf *cb = &s->bufs[i].cols[k];
@@ -475,23 +448,6 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
   }
   s->workers = (int)QN_MIN((int64_t)s->ctx->threads, QN_MAX(1, nbuf - 1));
   s->workers = (int)QN_MAX(1, QN_MIN((int64_t)s->workers, s->nblocks));
-  int nmap = 0; /* columns some file could map */
-  for (int k = 0; k < s->ncols; k++) {
-    for (int f = 0; f < nf; f++) {
-      const struct qn_reader *r = src->files[f];
-      const struct qn_reader_column *ci = &r->cols[s->filecol[f * s->ncols + k]];
-      if (r->ops->map && ci->parallel_read && !ci->nullable) {
-        nmap++;
-        break;
-      }
-    }
-  }
-  int64_t slack = (int64_t)s->workers * nmap * QN_SCAN_MAP_SLACK;
-  if (nmap > 0 && slack <= qn_mem_available(s->ctx) / 2) {
-    QN_RETURN_IF_ERROR(qn_mem_reserve(s->ctx, slack, "mapped reads", err));
-    s->use_map = 1;
-    s->map_reserved = slack;
-  }
   const struct qn_scan_kernel *k = s->k;
   if (k->nlanes > 0) {
     s->lane_next = calloc((size_t)k->nlanes, sizeof *s->lane_next);

@@ -1667,6 +1667,6 @@ done:
   return status;
 }
 
-static const struct qn_reader_ops qn_csv_ops = {"csv",        qn_csv_read, qn_csv_close,
-                                                qn_csv_info,  NULL,        NULL,
-                                                qn_csv_release};
+static const struct qn_reader_ops qn_csv_ops = {.format = "csv", .read = qn_csv_read,
+                                                .close = qn_csv_close, .info = qn_csv_info,
+                                                .release = qn_csv_release};

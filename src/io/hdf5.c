@@ -24,7 +24,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,10 +55,6 @@ struct qn_h5_reader {
   hid_t file;           /* reader thread only */
   int fd;               /* any thread, under fd_lock */
   pthread_mutex_t fd_lock;
-  char *map;            /* the whole file mapped read-only, or NULL; under fd_lock */
-  size_t map_len;       /* bytes mapped (the file size when mapped) */
-  int map_failed;       /* mmap refused once: pread from then on */
-  _Atomic int64_t map_returned; /* bytes returned since the last sweep */
   char *prefix; /* group or dataset the columns are relative to ("/" = root) */
   struct qn_h5_col *hcols;
   int cap;
@@ -106,11 +101,6 @@ static void qn_h5_release(struct qn_reader *r) {
   if (h->file >= 0) H5Fclose(h->file);
   h->file = -1;
   pthread_mutex_lock(&h->fd_lock);
-  if (h->map) munmap(h->map, h->map_len);
-  h->map = NULL;
-  h->map_len = 0;
-  h->map_failed = 0;
-  atomic_store(&h->map_returned, 0);
   if (h->fd >= 0) close(h->fd);
   h->fd = -1;
   pthread_mutex_unlock(&h->fd_lock);
@@ -405,92 +395,6 @@ static int qn_h5_read_raw(struct qn_h5_reader *h, int col, int64_t row0, int64_t
   return QN_OK;
 }
 
-/* Zero-copy path: a range inside one raw chunk is read straight from the
- * page cache through one read-only mapping of the whole file, made on the
- * first request. One mapping rather than one per block matters: the kernel
- * places it on a 2 MiB boundary, so the page cache's large folios are mapped
- * a page-table entry per 2 MiB, and no mmap/munmap pair (with its exclusive
- * address-space lock) is paid per block. Mapped pages count in RSS only
- * while mapped: the scan returns each block's range when it is computed
- * (MADV_DONTNEED drops the page-table entries, never file data), so RSS
- * stays at the blocks in flight, not the file. A fault maps the pages
- * around the one touched (fault-around, 64 KiB by default), which may lie
- * before or after the block: the returned range is widened by that much,
- * and every QN_H5_SWEEP bytes returned the whole mapping is dropped, so
- * pages mapped by a larger fault-around cannot accumulate either. A page
- * dropped while a neighbouring block reads it is faulted back from the
- * page cache: it costs a fault, never a wrong value. */
-#define QN_H5_AROUND ((int64_t)64 << 10)
-#define QN_H5_SWEEP ((int64_t)1 << 30)
-struct qn_h5_mapping {
-  void *base; /* the block's bytes widened by QN_H5_AROUND each side */
-  size_t len;
-};
-
-static int qn_h5_get_map(struct qn_h5_reader *h, int64_t need_end, char **map,
-                         struct qn_error *err) {
-  int fd;
-  QN_RETURN_IF_ERROR(qn_h5_get_fd(h, &fd, err));
-  pthread_mutex_lock(&h->fd_lock);
-  if (!h->map && !h->map_failed) {
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size > 0) {
-      void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-      if (p != MAP_FAILED) {
-#ifdef MADV_HUGEPAGE
-        /* pages read from disk through this mapping come in 2 MiB folios,
-         * mapped by one entry each, in this run and the next ones */
-        madvise(p, (size_t)st.st_size, MADV_HUGEPAGE);
-#endif
-        h->map = p;
-        h->map_len = (size_t)st.st_size;
-      }
-    }
-    if (!h->map) h->map_failed = 1;
-  }
-  *map = h->map && need_end <= (int64_t)h->map_len ? h->map : NULL;
-  pthread_mutex_unlock(&h->fd_lock);
-  return QN_OK;
-}
-
-static int qn_h5_map(struct qn_reader *r, int col, int64_t row0, int64_t n, const void **data,
-                     void **token, struct qn_error *err) {
-  struct qn_h5_reader *h = (struct qn_h5_reader *)r;
-  const struct qn_h5_col *hc = &h->hcols[col];
-  size_t w = qn_type_size(r->cols[col].type);
-  if (!hc->raw || n <= 0) return QN_EUNSUPPORTED;
-  int64_t c = row0 / hc->chunk_rows;
-  if ((row0 + n - 1) / hc->chunk_rows != c) return QN_EUNSUPPORTED; /* spans two chunks */
-  int64_t off = hc->addr[c] + (row0 - c * hc->chunk_rows) * (int64_t)w;
-  if (off % (int64_t)w != 0) return QN_EUNSUPPORTED; /* keep values aligned */
-  int64_t end = off + n * (int64_t)w;
-  char *map;
-  QN_RETURN_IF_ERROR(qn_h5_get_map(h, end, &map, err));
-  if (!map) return QN_EUNSUPPORTED; /* truncated file: pread reports it with the offset */
-  int64_t start = QN_MAX(off / QN_H5_AROUND * QN_H5_AROUND - QN_H5_AROUND, 0);
-  int64_t stop = QN_MIN((end + 2 * QN_H5_AROUND - 1) / QN_H5_AROUND * QN_H5_AROUND,
-                        (int64_t)h->map_len);
-  struct qn_h5_mapping *m = malloc(sizeof *m);
-  if (!m) return qn_error_set(err, QN_ENOMEM, "out of memory");
-  m->base = map + start;
-  m->len = (size_t)(stop - start);
-  *data = map + off;
-  *token = m;
-  return QN_OK;
-}
-
-static void qn_h5_unmap(struct qn_reader *r, void *token) {
-  struct qn_h5_reader *h = (struct qn_h5_reader *)r;
-  struct qn_h5_mapping *m = token;
-  if (!m) return;
-  madvise(m->base, m->len, MADV_DONTNEED);
-  if (atomic_fetch_add(&h->map_returned, (int64_t)m->len) + (int64_t)m->len >= QN_H5_SWEEP) {
-    atomic_store(&h->map_returned, 0);
-    madvise(h->map, h->map_len, MADV_DONTNEED); /* the mapping lives until release */
-  }
-  free(m);
-}
-
 /* First library read of a column: open the dataset with a chunk cache of one
  * chunk (budgeted) and build the memory type. Reader thread only. */
 static int qn_h5_prepare(struct qn_h5_reader *h, int col, struct qn_error *err) {
@@ -689,6 +593,6 @@ static int qn_h5_info(struct qn_reader *r, void *info, struct qn_error *err) {
   return QN_OK;
 }
 
-static const struct qn_reader_ops qn_h5_ops = {"hdf5",      qn_h5_read,  qn_h5_close,
-                                               qn_h5_info,  qn_h5_map,   qn_h5_unmap,
-                                               qn_h5_release};
+static const struct qn_reader_ops qn_h5_ops = {.format = "hdf5", .read = qn_h5_read,
+                                               .close = qn_h5_close, .info = qn_h5_info,
+                                               .release = qn_h5_release};

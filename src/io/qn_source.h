@@ -49,14 +49,7 @@ struct qn_reader_ops {
    * adds "row_groups" (rows, bytes, per column codec, encodings, sizes).
    * `quern info` prints the object as JSON or renders it as text. */
   int (*info)(struct qn_reader *r, void *info, struct qn_error *err);
-  /* Optional zero-copy read of a parallel_read column: maps rows
-   * [row0, row0 + n) read-only and points *data at them until unmap(token).
-   * Returns QN_EUNSUPPORTED (without touching err) when this range cannot
-   * be mapped; the caller then uses `read`. Same thread rule as read. */
-  int (*map)(struct qn_reader *r, int col, int64_t row0, int64_t n, const void **data,
-             void **token, struct qn_error *err);
-  void (*unmap)(struct qn_reader *r, void *token);
-  /* Optional: the scan is done with this file for now (no read or map in
+  /* Optional: the scan is done with this file for now (no read in
    * flight); drop handles and caches. A later read must reopen them. */
   void (*release)(struct qn_reader *r);
 };

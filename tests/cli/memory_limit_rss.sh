@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # --memory-limit is a hard budget for the whole process: the peak resident
 # set (the kernel's high-water mark, from /usr/bin/time) of quern stats and
-# quern bin stays within the limit, page-cache pages mapped by the
-# zero-copy HDF5 path included, and the output is the one of the default
-# budget. With the default budget stats stays within 64 MiB.
+# quern bin stays within the limit, and the output is the one of the
+# default budget. With the default budget stats stays within 64 MiB.
 source "$(dirname "$0")/lib.bash"
 cd "$work"
-"$QUERN" gen sim --rows 8000000 --seed 3 -o a.h5 -q # 256 MB, mapped in 2 MiB blocks
+"$QUERN" gen sim --rows 8000000 --seed 3 -o a.h5 -q # 256 MB
 
 peak_mib() { # peak_mib ARGS...: runs quern, prints its peak RSS in MiB
   /usr/bin/time -f %M -o rss.txt "$QUERN" "$@" --no-progress >/dev/null 2>"$err" || {

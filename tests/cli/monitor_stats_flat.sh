@@ -2,10 +2,9 @@
 # quern monitor on quern itself: `quern stats` over 40 files (2.6 GB of
 # float64 in all) holds a flat line: the mean memory of the second half of
 # the run is no higher than that of the first half (no growth from file to
-# file), and the peak stays far below the data size. Means, not maxima: the
-# blocks a worker has mapped from the page cache make single samples jump
-# by up to a few 2 MiB pages per column, while a leak of even half a MiB per
-# file moves the second half's mean by 10 MiB.
+# file), and the peak stays far below the data size. Means, not maxima:
+# single samples jump as buffers and library caches come and go, while a
+# leak of even half a MiB per file moves the second half's mean by 10 MiB.
 set -u
 QUERN=${QUERN:?path to quern}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

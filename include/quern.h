@@ -316,6 +316,10 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
  * Errors: QN_EIO naming the path, QN_EINVAL (unknown extension). */
 int qn_bin_save(const struct qn_bin_result *res, const char *path, const char *plot,
                 struct qn_error *err);
+/* Checks, before any work, that qn_bin_save can write `path` (its
+ * extension) and `plot` (a .png, and at most 2 axes for `naxes`): QN_OK or
+ * QN_EINVAL naming the option. Touches no file. */
+int qn_bin_output_check(const char *path, const char *plot, int naxes, struct qn_error *err);
 void qn_bin_result_free(struct qn_bin_result *res); /* NULL is a no-op */
 
 int qn_bin_result_naxes(const struct qn_bin_result *res);

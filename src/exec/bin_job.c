@@ -989,22 +989,33 @@ static int qn_bin_plot(const struct qn_bin_result *r, const char *path, struct q
 
 enum qn_bin_format { QN_BIN_FMT_JSON, QN_BIN_FMT_H5, QN_BIN_FMT_CSV };
 
+/* The output format by the extension of `path`; -1 when unknown. */
+static int qn_bin_format_of(const char *path) {
+  if (!path || !strcmp(path, "-") || qn_str_has_suffix(path, ".json")) return QN_BIN_FMT_JSON;
+  if (qn_str_has_suffix(path, ".h5") || qn_str_has_suffix(path, ".hdf5")) return QN_BIN_FMT_H5;
+  if (qn_str_has_suffix(path, ".csv")) return QN_BIN_FMT_CSV;
+  return -1;
+}
+
+int qn_bin_output_check(const char *path, const char *plot, int naxes, struct qn_error *err) {
+  if (qn_bin_format_of(path) < 0)
+    return qn_error_set(err, QN_EINVAL, "-o %s: unknown output type (use .json, .h5 or .csv)",
+                        path);
+  if (plot && !qn_str_has_suffix(plot, ".png"))
+    return qn_error_set(err, QN_EINVAL, "--plot %s: the plot is a PNG file (FILE.png)", plot);
+  if (plot && naxes > 2)
+    return qn_error_set(err, QN_EINVAL, "--plot draws 1-D and 2-D results; this one has %d axes",
+                        naxes);
+  return QN_OK;
+}
+
 int qn_bin_save(const struct qn_bin_result *r, const char *path, const char *plot,
                 struct qn_error *err) {
   int status = QN_OK;
   struct qn_outfile *out = NULL;
   const int to_stdout = !path || !strcmp(path, "-");
-  enum qn_bin_format fmt = QN_BIN_FMT_JSON;
-  if (!to_stdout) {
-    if (qn_str_has_suffix(path, ".h5") || qn_str_has_suffix(path, ".hdf5")) fmt = QN_BIN_FMT_H5;
-    else if (qn_str_has_suffix(path, ".csv")) fmt = QN_BIN_FMT_CSV;
-    else if (!qn_str_has_suffix(path, ".json"))
-      return qn_error_set(err, QN_EINVAL, "-o %s: unknown output type (use .json, .h5 or .csv)",
-                          path);
-  }
-  if (plot && r->naxes > 2)
-    return qn_error_set(err, QN_EINVAL, "--plot draws 1-D and 2-D results; this one has %d axes",
-                        r->naxes);
+  QN_RETURN_IF_ERROR(qn_bin_output_check(path, plot, r->naxes, err));
+  const int fmt = qn_bin_format_of(path);
   if (!to_stdout) {
     QN_CHECK(qn_outfile_open(path, &out, err));
     if (fmt == QN_BIN_FMT_H5) {

@@ -66,6 +66,15 @@ expect 1 "cannot read edge file"        -- "$S" -a "x@$T/missing-edges.txt"
 # an axis without a finite value cannot take its range from the data
 /usr/bin/python3 -c "import h5py,numpy as np; h5py.File('$T/nan.h5','w')['x']=np.array([np.nan,np.inf])"
 expect 2 "axis x: no finite value"      -- "$T/nan.h5" -a x:10
+# a bad -o is refused before any input is read (here, before the missing
+# input is even opened), not after the whole computation
+n=$((n + 1))
+"$QUERN" bin --no-progress "$T/missing.h5" -a x:10:0:1 -o "$T/out.txt" >/dev/null 2>"$T/stderr"
+rc=$?
+if [ $rc -ne 2 ] || ! grep -q "^quern: error: -o .*out.txt: unknown output type" "$T/stderr"; then
+  echo "FAIL [-o out.txt]: exit $rc, stderr: $(cat "$T/stderr")" >&2
+  fails=$((fails + 1))
+fi
 # an existing output survives a failed run untouched
 echo keep > "$T/keep.json"
 "$QUERN" bin --no-progress "$S" -a x:0:0:1 -o "$T/keep.json" 2>/dev/null

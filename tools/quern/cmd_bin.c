@@ -131,13 +131,8 @@ int qn_cmd_bin(int argc, char **argv) {
     opt.naxes = k + 1;
   }
   opt.axes = axes;
-  if (plot && naxis_text > 2) {
-    rc = qn_cli_usage("bin", "--plot draws 1-D and 2-D results; this one has %d axes",
-                      naxis_text);
-    goto done;
-  }
-  if (plot && !(strlen(plot) > 4 && !strcasecmp(plot + strlen(plot) - 4, ".png"))) {
-    rc = qn_cli_usage("bin", "--plot %s: the plot is a PNG file (FILE.png)", plot);
+  if (qn_bin_output_check(output, plot, naxis_text, &err) != QN_OK) {
+    rc = qn_cli_usage("bin", "%s", err.message);
     goto done;
   }
   if (qn_cli_check_output("-o", output) != 0 || qn_cli_check_output("--plot", plot) != 0) {

@@ -34,10 +34,12 @@
 #define QN_SCAN_MAX_BLOCK_MORSELS 4
 /* Enough in flight to keep the cores busy; more only costs memory. */
 #define QN_SCAN_TARGET_BYTES ((int64_t)40 << 20)
-/* A block is read into a buffer and computed while it is still in the
- * caches: blocks of about 1 MiB were the fastest measured (1 to 4 float64
- * columns, 1e8 rows, 1 and 2 threads; 4-column blocks of 8 MiB took 10-25%
- * longer). Reading through a mapping of the page cache instead was tried
+/* A block of plain_read columns is read into a buffer and computed while
+ * it is still in the caches: blocks of about 1 MiB were the fastest
+ * measured (1 to 4 float64 columns, 1e8 rows, 1 and 2 threads; 4-column
+ * blocks of 8 MiB took 10-25% longer). Decoding readers (Parquet, CSV) keep
+ * blocks of up to QN_SCAN_MAX_BLOCK_MORSELS: with 2 MiB blocks, stats on a
+ * 20M-row Parquet file took 25% more CPU (pages cut at block ends). Reading through a mapping of the page cache instead was tried
  * and dropped: on these VMs it cost 3-4x more than pread whenever the file
  * was cached in 4 KiB pages (as after writing it), and it won only on one
  * thread with 2 MiB pages (bench/RESULTS.md, "read path"). */
@@ -77,6 +79,7 @@ struct qn_scan {
   int64_t nblocks;
   int64_t block_rows;    /* B * M */
   int has_serial, has_parallel;
+  int plain_read;        /* every selected column of every file is plain_read */
   int workers;
 
   pthread_mutex_t lock;
@@ -342,7 +345,7 @@ static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
   int64_t budget = QN_MIN(QN_MAX(left / 2, 2 * morsel_bytes), QN_SCAN_TARGET_BYTES);
   int k = s->ctx->threads + 2;
   int64_t bm = QN_SCAN_MAX_BLOCK_MORSELS;
-  while (bm > 1 && bm * morsel_bytes > QN_SCAN_BLOCK_BYTES) bm /= 2;
+  while (s->plain_read && bm > 1 && bm * morsel_bytes > QN_SCAN_BLOCK_BYTES) bm /= 2;
   while (bm > 1 && (int64_t)k * bm * morsel_bytes > budget) bm /= 2;
   while (k > 2 && (int64_t)k * bm * morsel_bytes > budget) k--;
   *nbuf = k;
@@ -392,10 +395,12 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
       return qn_error_set(err, QN_EUNSUPPORTED, "column '%s' is a string column",
                           src->cols[opt->cols[k]].name);
   }
+  s->plain_read = 1;
   for (int f = 0; f < nf; f++) {
     for (int k = 0; k < s->ncols; k++) {
       int fc = qn_source_file_column(src, f, opt->cols[k]);
       s->filecol[f * s->ncols + k] = fc;
+      s->plain_read &= src->files[f]->cols[fc].plain_read;
       if (src->files[f]->cols[fc].parallel_read) s->has_parallel = 1;
       else s->has_serial = 1;
     }

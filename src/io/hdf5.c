@@ -337,6 +337,7 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
     if (hc->kind == QN_H5_PLAIN && h->base.cols[i].type != QN_STRING)
       QN_CHECK(qn_h5_plan_raw(h, hc, &h->base.cols[i], err));
     h->base.cols[i].parallel_read = hc->raw;
+    h->base.cols[i].plain_read = hc->raw;
   }
   qn_h5_release(&h->base);
   *out = &h->base;

@@ -25,6 +25,10 @@ struct qn_reader_column {
   int nullable;
   int64_t rows;
   int parallel_read;   /* `read` of this column may run on any worker */
+  /* `read` of any row range costs only its bytes (a plain pread of stored
+   * values): the scan then keeps blocks cache-sized. Readers that decode
+   * pages leave it 0 and get larger blocks (fewer pages cut in two). */
+  int plain_read;
   /* timestamps: units per second (1e3 ms, 1e6 us, 1e9 ns); else 0 */
   int64_t time_unit;
   /* Budgeted working memory one concurrent read of this column may hold

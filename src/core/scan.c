@@ -78,6 +78,12 @@ struct qn_scan {
    * descriptors). [release_head, release_tail) are still to release. */
   int *release_queue;
   int release_head, release_tail;
+  /* Files with a block taken and not yet released. Workers that take
+   * blocks themselves (no serial columns) do not start a new file while
+   * max_open are: the reader thread, which releases, may get no CPU for a
+   * while, and under strace 150 small files had 74 open at once. */
+  int open_files, max_open;
+  int next_file; /* file of block next_read */
   int64_t nblocks;
   int64_t block_rows;    /* B * M */
   int has_serial, has_parallel;
@@ -154,14 +160,21 @@ static int qn_scan_read_cols(struct qn_scan *s, struct qn_scan_buffer *buf, int 
  * calls a serial library such as libhdf5). Called with the lock held;
  * drops it around each release. */
 static void qn_scan_release_done(struct qn_scan *s) {
+  int released = 0;
   while (s->release_head < s->release_tail) {
     int f = s->release_queue[s->release_head++];
     struct qn_reader *r = s->src->files[f];
-    if (!r->ops->release) continue;
-    pthread_mutex_unlock(&s->lock);
-    r->ops->release(r);
-    pthread_mutex_lock(&s->lock);
+    if (r->ops->release) {
+      pthread_mutex_unlock(&s->lock);
+      r->ops->release(r);
+      pthread_mutex_lock(&s->lock);
+    }
+    if (!s->has_serial && s->file_block0[f + 1] > s->file_block0[f]) { /* counted open */
+      s->open_files--;
+      released = 1;
+    }
   }
+  if (released && s->work_waiting) pthread_cond_broadcast(&s->work_cond);
 }
 
 /* The reader thread: loads blocks in order into free buffers, and releases
@@ -265,11 +278,23 @@ static void qn_scan_worker(void *arg, int worker) {
     if (!s->has_serial) {
       /* Nothing for the reader to load: take the next block and a free
        * buffer here (there is one: workers < buffers, each holds at most
-       * one), without a round trip through the reader thread. */
+       * one), without a round trip through the reader thread. A block that
+       * starts a file waits while max_open files are still open; those have
+       * all their blocks taken, by workers not waiting here, so they finish
+       * and the reader releases them. */
+      for (;;) {
+        if (s->failed || s->next_read >= s->nblocks) break;
+        while (s->file_block0[s->next_file + 1] <= s->next_read) s->next_file++;
+        if (s->next_read != s->file_block0[s->next_file] || s->open_files < s->max_open) break;
+        s->work_waiting++;
+        pthread_cond_wait(&s->work_cond, &s->lock);
+        s->work_waiting--;
+      }
       if (s->failed || s->next_read >= s->nblocks) {
         pthread_mutex_unlock(&s->lock);
         break;
       }
+      if (s->next_read == s->file_block0[s->next_file]) s->open_files++;
       b = s->next_read++;
       s->next_take = s->next_read;
       slot = s->free_list[--s->nfree];
@@ -482,6 +507,7 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
   }
   s->workers = (int)QN_MIN((int64_t)s->ctx->threads, QN_MAX(1, nbuf - 1));
   s->workers = (int)QN_MAX(1, QN_MIN((int64_t)s->workers, s->nblocks));
+  s->max_open = s->workers + 2;
   const struct qn_scan_kernel *k = s->k;
   if (k->nlanes > 0) {
     s->lane_next = calloc((size_t)k->nlanes, sizeof *s->lane_next);

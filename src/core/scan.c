@@ -14,7 +14,9 @@
  * reader allows parallel reads (pread paths) themselves, then process the
  * block's morsels in order. When no column is read serially, workers take
  * the next block and a free buffer themselves and the reader thread only
- * releases finished files.
+ * releases finished files; they start no new file while threads + 2 are
+ * open, so the descriptors held stay bounded even when the reader thread
+ * gets no CPU for a while.
  *
  * Ordering guarantees given to the kernel (see struct qn_scan_kernel):
  *  - lanes: morsel i waits until lane i mod L has processed morsel i - L;

@@ -43,8 +43,9 @@
  * measured (1 to 4 float64 columns, 1e8 rows, 1 and 2 threads; 4-column
  * blocks of 8 MiB took 10-25% longer). Decoding readers (Parquet, CSV) keep
  * blocks of up to QN_SCAN_MAX_BLOCK_MORSELS: with 2 MiB blocks, stats on a
- * 20M-row Parquet file took 25% more CPU (pages cut at block ends). Reading through a mapping of the page cache instead was tried
- * and dropped: on these VMs it cost 3-4x more than pread whenever the file
+ * 20M-row Parquet file took 25% more CPU (pages cut at block ends).
+ * Reading through a mapping of the page cache instead was tried and
+ * dropped: on these VMs it cost 3-4x more than pread whenever the file
  * was cached in 4 KiB pages (as after writing it), and it won only on one
  * thread with 2 MiB pages (bench/RESULTS.md, "read path"). */
 #define QN_SCAN_BLOCK_BYTES ((int64_t)1 << 20)
@@ -214,6 +215,13 @@ static void *qn_scan_reader(void *arg) {
   }
 }
 
+/* Waits on work_cond; called with the lock held. */
+static void qn_scan_wait_work(struct qn_scan *s) {
+  s->work_waiting++;
+  pthread_cond_wait(&s->work_cond, &s->lock);
+  s->work_waiting--;
+}
+
 static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *buf,
                           int64_t m, struct qn_colbuf *view, struct qn_error *err) {
   const struct qn_scan_kernel *k = s->k;
@@ -225,9 +233,7 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
   pthread_mutex_lock(&s->lock);
   while (!s->failed && ((k->nlanes > 0 && s->lane_next[lane] != m) ||
                         (k->commit && m >= s->next_commit + k->window))) {
-    s->work_waiting++;
-    pthread_cond_wait(&s->work_cond, &s->lock);
-    s->work_waiting--;
+    qn_scan_wait_work(s);
   }
   int failed = s->failed;
   pthread_mutex_unlock(&s->lock);
@@ -263,6 +269,49 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
   return status;
 }
 
+/* The buffer holding the next block for a worker, taken in block order;
+ * -1 when there is none left or the scan failed.
+ *
+ * Without serial columns there is nothing for the reader to load: the
+ * worker takes the next block and a free buffer itself (there is one:
+ * workers < buffers, each holds at most one), without a round trip through
+ * the reader thread. A block that starts a file waits while max_open files
+ * are open; those have all their blocks taken, by workers not waiting
+ * here, so they finish and the reader releases them. */
+static int qn_scan_take(struct qn_scan *s) {
+  pthread_mutex_lock(&s->lock);
+  if (!s->has_serial) {
+    for (;;) {
+      if (s->failed || s->next_read >= s->nblocks) break;
+      while (s->file_block0[s->next_file + 1] <= s->next_read) s->next_file++;
+      if (s->next_read != s->file_block0[s->next_file] || s->open_files < s->max_open) break;
+      qn_scan_wait_work(s);
+    }
+    if (s->failed || s->next_read >= s->nblocks) {
+      pthread_mutex_unlock(&s->lock);
+      return -1;
+    }
+    if (s->next_read == s->file_block0[s->next_file]) s->open_files++;
+    const int64_t b = s->next_read++;
+    s->next_take = s->next_read;
+    const int slot = s->free_list[--s->nfree];
+    pthread_mutex_unlock(&s->lock);
+    qn_scan_block_of(s, b, &s->bufs[slot].block);
+    return slot;
+  }
+  while (!s->failed && s->next_take < s->nblocks && s->ready_slot[s->next_take % s->nbuf] < 0)
+    qn_scan_wait_work(s);
+  if (s->failed || s->next_take >= s->nblocks) {
+    pthread_mutex_unlock(&s->lock);
+    return -1;
+  }
+  const int64_t b = s->next_take++;
+  const int slot = s->ready_slot[b % s->nbuf];
+  s->ready_slot[b % s->nbuf] = -1;
+  pthread_mutex_unlock(&s->lock);
+  return slot;
+}
+
 static void qn_scan_worker(void *arg, int worker) {
   struct qn_scan *s = arg;
   struct qn_error err;
@@ -274,51 +323,8 @@ static void qn_scan_worker(void *arg, int worker) {
     return;
   }
   for (;;) {
-    pthread_mutex_lock(&s->lock);
-    int64_t b;
-    int slot;
-    if (!s->has_serial) {
-      /* Nothing for the reader to load: take the next block and a free
-       * buffer here (there is one: workers < buffers, each holds at most
-       * one), without a round trip through the reader thread. A block that
-       * starts a file waits while max_open files are still open; those have
-       * all their blocks taken, by workers not waiting here, so they finish
-       * and the reader releases them. */
-      for (;;) {
-        if (s->failed || s->next_read >= s->nblocks) break;
-        while (s->file_block0[s->next_file + 1] <= s->next_read) s->next_file++;
-        if (s->next_read != s->file_block0[s->next_file] || s->open_files < s->max_open) break;
-        s->work_waiting++;
-        pthread_cond_wait(&s->work_cond, &s->lock);
-        s->work_waiting--;
-      }
-      if (s->failed || s->next_read >= s->nblocks) {
-        pthread_mutex_unlock(&s->lock);
-        break;
-      }
-      if (s->next_read == s->file_block0[s->next_file]) s->open_files++;
-      b = s->next_read++;
-      s->next_take = s->next_read;
-      slot = s->free_list[--s->nfree];
-      pthread_mutex_unlock(&s->lock);
-      qn_scan_block_of(s, b, &s->bufs[slot].block);
-    } else {
-      while (!s->failed && s->next_take < s->nblocks &&
-             s->ready_slot[s->next_take % s->nbuf] < 0) {
-        s->work_waiting++;
-        pthread_cond_wait(&s->work_cond, &s->lock);
-        s->work_waiting--;
-      }
-      if (s->failed || s->next_take >= s->nblocks) {
-        pthread_mutex_unlock(&s->lock);
-        break;
-      }
-      b = s->next_take++;
-      slot = s->ready_slot[b % s->nbuf];
-      s->ready_slot[b % s->nbuf] = -1;
-      pthread_mutex_unlock(&s->lock);
-    }
-
+    const int slot = qn_scan_take(s);
+    if (slot < 0) break;
     struct qn_scan_buffer *buf = &s->bufs[slot];
     int st = QN_OK;
     if (s->has_parallel) st = qn_scan_read_cols(s, buf, 1, &err);

@@ -830,6 +830,11 @@ int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
   QN_CHECK(qn_pq_meta_read(ctx, r->fd, path, &r->meta, err));
   QN_CHECK(qn_pq_check_codecs(r, err));
   QN_CHECK(qn_pq_fill_columns(r, err));
+  /* The footer is all open needs: a table of thousands of files holds no
+   * descriptor until the scan reads a file (qn_pq_reopen) and none after
+   * it releases it, as for HDF5 and CSV. */
+  close(r->fd);
+  r->fd = -1;
 done:
   if (status != QN_OK) {
     qn_pq_close(&r->base);

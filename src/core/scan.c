@@ -84,9 +84,9 @@ struct qn_scan {
   /* Files with a block taken and not yet released. Workers that take
    * blocks themselves (no serial columns) do not start a new file while
    * max_open are: the reader thread, which releases, may get no CPU for a
-   * while, and under strace 150 small files had 35 to 114 open at once. */
+   * while, and under strace 150 small files had 35 to 114 open at once.
+   * (The reader, when it loads blocks, releases before it loads.) */
   int open_files, max_open;
-  int next_file; /* file of block next_read */
   int64_t nblocks;
   int64_t block_rows;    /* B * M */
   int has_serial, has_parallel;
@@ -172,7 +172,7 @@ static void qn_scan_release_done(struct qn_scan *s) {
       r->ops->release(r);
       pthread_mutex_lock(&s->lock);
     }
-    if (!s->has_serial && s->file_block0[f + 1] > s->file_block0[f]) { /* counted open */
+    if (s->file_block0[f + 1] > s->file_block0[f]) { /* it had blocks: counted open */
       s->open_files--;
       released = 1;
     }
@@ -200,10 +200,11 @@ static void *qn_scan_reader(void *arg) {
     }
     int slot = s->free_list[--s->nfree];
     int64_t b = s->next_read++;
-    pthread_mutex_unlock(&s->lock);
-
     struct qn_scan_buffer *buf = &s->bufs[slot];
     qn_scan_block_of(s, b, &buf->block);
+    if (buf->block.row0 == 0) s->open_files++;
+    pthread_mutex_unlock(&s->lock);
+
     if (s->has_serial && qn_scan_read_cols(s, buf, 0, &err) != QN_OK) {
       qn_scan_fail(s, &err);
       return NULL;
@@ -281,22 +282,21 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
 static int qn_scan_take(struct qn_scan *s) {
   pthread_mutex_lock(&s->lock);
   if (!s->has_serial) {
+    struct qn_scan_block blk;
     for (;;) {
-      if (s->failed || s->next_read >= s->nblocks) break;
-      while (s->file_block0[s->next_file + 1] <= s->next_read) s->next_file++;
-      if (s->next_read != s->file_block0[s->next_file] || s->open_files < s->max_open) break;
+      if (s->failed || s->next_read >= s->nblocks) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+      }
+      qn_scan_block_of(s, s->next_read, &blk);
+      if (blk.row0 > 0 || s->open_files < s->max_open) break;
       qn_scan_wait_work(s);
     }
-    if (s->failed || s->next_read >= s->nblocks) {
-      pthread_mutex_unlock(&s->lock);
-      return -1;
-    }
-    if (s->next_read == s->file_block0[s->next_file]) s->open_files++;
-    const int64_t b = s->next_read++;
-    s->next_take = s->next_read;
+    if (blk.row0 == 0) s->open_files++;
+    s->next_take = ++s->next_read;
     const int slot = s->free_list[--s->nfree];
+    s->bufs[slot].block = blk;
     pthread_mutex_unlock(&s->lock);
-    qn_scan_block_of(s, b, &s->bufs[slot].block);
     return slot;
   }
   while (!s->failed && s->next_take < s->nblocks && s->ready_slot[s->next_take % s->nbuf] < 0)

@@ -48,6 +48,11 @@
 #include <math.h>
 #include <string.h>
 
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(QN_NO_CLONES)
+#define QN_BIN_SIMD1 1 /* qn_bin_count1_simd, chosen at run time */
+#include <immintrin.h>
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(QN_NO_CLONES)
 #define QN_BIN_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 /* For loops that GCC if-converts (hence vectorises, with gathers) only
@@ -63,6 +68,17 @@
 /* ----- edges ------------------------------------------------------------ */
 
 static void qn_bin_lut_build(struct qn_bin_axis *ax);
+
+/* Whether this CPU (and OS) runs qn_bin_count1_simd. */
+static int qn_bin_have_simd1(void) {
+#ifdef QN_BIN_SIMD1
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#else
+  return 0;
+#endif
+}
 
 void qn_bin_linspace(double lo, double hi, int64_t nbins, double *edges) {
   /* numpy: step = (stop - start) / div; y = arange(num) * step; y += start;
@@ -237,6 +253,8 @@ int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes, i
   plan->fused = (naxes == 2 || naxes == 3) && cells < ((int64_t)1 << 29); /* sums < 2^31 */
   for (int k = 0; k < naxes; k++)
     if (!axes[k].regular || axes[k].frac_tol >= 0.5) plan->fused = 0;
+  plan->simd1 = naxes == 1 && axes[0].regular && axes[0].frac_tol < 0.5 && plan->index32 &&
+                !has_value && !has_weight && qn_bin_have_simd1();
   return QN_OK;
 }
 
@@ -778,6 +796,74 @@ static void qn_bin_acc_count32(uint32_t *restrict c32, int ways, int64_t cells,
   for (; i < n; i++) c32[ix[i]]++;
 }
 
+#ifdef QN_BIN_SIMD1
+/* One regular axis, count only (plan->simd1): qn_bin_ix_regular with
+ * stride 1 and qn_bin_acc_count32 with four ways in one loop of 16 rows,
+ * so that the vector ports compute one step's indices while the load and
+ * store ports count those of two steps before (read back from ix once
+ * their stores have left, with no forwarding stall). 1.25x fewer CPU per
+ * row than the two loops one after the other on 1e8 rows.
+ *
+ * Same bins, same flags: floor(t) of t = (x - lo) * scale comes from one
+ * rounding, y = fl(t - 0.5) + 1.5 * 2^52, whose low 32 bits are the bin.
+ * For a row whose fraction t - floor(t) lies in (frac_tol, 1 - frac_tol),
+ * t - 0.5 is exact (t >= 0.25) or stays inside (-0.5, -0.25) (frac_tol >
+ * 2^-54), so y rounds to floor(t) with no tie and f = t - (y - 1.5 * 2^52)
+ * is that fraction exactly; for any other in-range row f is outside the
+ * interval too. Rows are flagged exactly as qn_bin_ix_regular flags them.
+ * In-range t is below 2^31 (index32), so every step is exact.
+ *
+ * Returns 0 when every row was counted; else its counts are undone and
+ * the caller redoes the block by the corrected path. */
+#define QN_BIN_COUNT4(OP, P)                                                    \
+  do {                                                                          \
+    const uint32_t *p_ = (P);                                                   \
+    c0[p_[0]] OP; c1[p_[1]] OP; c2[p_[2]] OP; c3[p_[3]] OP;                     \
+  } while (0)
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+static int qn_bin_count1_simd(const struct qn_bin_axis *ax, const double *restrict x, int64_t n,
+                              uint32_t trash, uint32_t *restrict c32, int64_t cells,
+                              uint32_t *restrict ix) {
+  uint32_t *restrict c0 = c32, *restrict c1 = c32 + cells;
+  uint32_t *restrict c2 = c32 + 2 * cells, *restrict c3 = c32 + 3 * cells;
+  const __m512d lo = _mm512_set1_pd(ax->lo), hi = _mm512_set1_pd(ax->hi);
+  const __m512d sc = _mm512_set1_pd(ax->scale), half = _mm512_set1_pd(0.5);
+  const __m512d magic = _mm512_set1_pd(0x1.8p52);
+  const __m512d tol = _mm512_set1_pd(ax->frac_tol), tol1 = _mm512_set1_pd(1.0 - ax->frac_tol);
+  const __m512i vtrash = _mm512_set1_epi32((int)trash);
+  const __m512i low32 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  __mmask16 bad = 0;
+  const int64_t n16 = n & ~(int64_t)15;
+  for (int64_t i = 0; i < n16; i += 16) {
+    const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
+    const __m512d t0 = _mm512_mul_pd(_mm512_sub_pd(v0, lo), sc);
+    const __m512d t1 = _mm512_mul_pd(_mm512_sub_pd(v1, lo), sc);
+    const __m512d y0 = _mm512_add_pd(_mm512_sub_pd(t0, half), magic);
+    const __m512d y1 = _mm512_add_pd(_mm512_sub_pd(t1, half), magic);
+    const __m512d f0 = _mm512_sub_pd(t0, _mm512_sub_pd(y0, magic));
+    const __m512d f1 = _mm512_sub_pd(t1, _mm512_sub_pd(y1, magic));
+    const __mmask8 in0 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v0, lo, _CMP_GE_OQ), v0, hi, _CMP_LE_OQ);
+    const __mmask8 in1 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v1, lo, _CMP_GE_OQ), v1, hi, _CMP_LE_OQ);
+    const __mmask8 ok0 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(f0, tol, _CMP_GT_OQ), f0, tol1, _CMP_LT_OQ);
+    const __mmask8 ok1 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(f1, tol, _CMP_GT_OQ), f1, tol1, _CMP_LT_OQ);
+    const __mmask16 in = _mm512_kunpackb(in1, in0), ok = _mm512_kunpackb(ok1, ok0);
+    bad = _kor_mask16(bad, _kandn_mask16(ok, in));
+    const __m512i b = _mm512_permutex2var_epi32(_mm512_castpd_si512(y0), low32, _mm512_castpd_si512(y1));
+    _mm512_storeu_si512(ix + i, _mm512_mask_blend_epi32(in, vtrash, b));
+    if (i >= 32)
+      for (int j = 0; j < 16; j += 4) QN_BIN_COUNT4(++, ix + i - 32 + j);
+  }
+  for (int64_t i = n16 >= 32 ? n16 - 32 : 0; i < n16; i += 4) QN_BIN_COUNT4(++, ix + i);
+  const int tail_bad = qn_bin_ix_regular(ax, x + n16, n - n16, 1.0, trash, 0, ix + n16);
+  for (int64_t i = n16; i < n; i++) c0[ix[i]]++;
+  if (!bad && !tail_bad) return 0;
+  for (int64_t i = 0; i < n16; i += 4) QN_BIN_COUNT4(--, ix + i);
+  for (int64_t i = n16; i < n; i++) c0[ix[i]]--;
+  return 1;
+}
+#undef QN_BIN_COUNT4
+#endif
+
 /* Weight sums in row order per cell (the bits depend on it), for either
  * index type. */
 #define QN_BIN_DEF_ACC_WEIGHT(NAME, IT)                                              \
@@ -901,6 +987,15 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
                             ? QN_BIN_BLOCK_1COL : QN_BIN_BLOCK;
   for (int64_t r = row0; r < row0 + n; r += block) {
     const int64_t m = QN_MIN(block, row0 + n - r);
+#ifdef QN_BIN_SIMD1
+    if (plan->simd1 && grid->ways == QN_BIN_WAYS && !axes[0]->valid) {
+      qn_bin_count_room(plan, grid, m);
+      if (!qn_bin_count1_simd(&plan->axes[0], qn_bin_load(axes[0], r, m, xb), m, trash,
+                              grid->c32, plan->ncells + 1, ix))
+        continue;
+      grid->pending -= m; /* undone: reserved again below */
+    }
+#endif
     if (qn_bin_ix_block(plan, axes, r, m, xb, 0, ix)) qn_bin_ix_block(plan, axes, r, m, xb, 1, ix);
     for (int k = 0; k < plan->naxes; k++) qn_bin_mask_nulls32(axes[k], r, m, trash, ix);
     if (plan->has_value) qn_bin_mask_nulls32(value, r, m, trash, ix);

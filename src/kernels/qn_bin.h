@@ -102,6 +102,11 @@ struct qn_bin_plan {
   /* Set by qn_bin_plan_init: 2 or 3 regular axes with the fast path, whose
    * indices are computed in one pass over the columns. */
   int fused;
+  /* Set by qn_bin_plan_init: a count of one regular axis with the fast
+   * path, on a CPU with AVX-512 (F, DQ, BW, VL): indices and counts in one
+   * pass, the bins bit for bit those of the other paths. Tests clear it
+   * to compare. */
+  int simd1;
 };
 
 struct qn_bin_grid {

@@ -893,3 +893,87 @@ QN_TEST(counter_flush_keeps_results) {
   for (int k = 0; k < 2; k++) free(cols[k]);
   free(v);
 }
+
+/* Counts of one regular axis through one lane, rows fed in random pieces;
+ * `simd` 0 clears plan.simd1 (the index + count loops), `pending` starts
+ * the 32-bit counters close to their flush. Returns ncells + 1 counts. */
+static int64_t *count_1d(const struct qn_bin_axis *ax, const double *x, int64_t n, int simd,
+                         int64_t pending, int *used_simd) {
+  struct qn_bin_plan plan;
+  if (qn_bin_plan_init(&plan, ax, 1, 0, 0, NULL) != QN_OK) return NULL;
+  plan.simd1 = plan.simd1 && simd;
+  *used_simd = plan.simd1;
+  void *gmem = aligned_alloc(64, (size_t)qn_bin_grid_bytes(&plan));
+  void *ws = aligned_alloc(64, (size_t)qn_bin_workspace_size(&plan));
+  struct qn_bin_grid g;
+  qn_bin_grid_init(&plan, &g, gmem);
+  g.pending = pending;
+  struct qn_colbuf c = col_f64((double *)x, n);
+  const struct qn_colbuf *cp = &c;
+  for (int64_t r = 0; r < n;) {
+    const int64_t piece = (int64_t)(1 + rng_next() % 9000);
+    const int64_t m = QN_MIN(n - r, piece);
+    qn_bin_accumulate(&plan, &g, ws, &cp, NULL, NULL, r, m);
+    r += m;
+  }
+  qn_bin_grid_finish(&plan, &g);
+  int64_t *out = malloc((size_t)(plan.ncells + 1) * sizeof(int64_t));
+  memcpy(out, g.count, (size_t)(plan.ncells + 1) * sizeof(int64_t));
+  free(gmem);
+  free(ws);
+  return out;
+}
+
+/* The AVX-512 count of one regular axis (plan.simd1) gives the counts of
+ * the scalar loops: on clean data (no block redone), with edge values and
+ * NaN/inf in some blocks (those blocks redone after their counts are
+ * undone), in pieces whose lengths are not multiples of 16, next to a
+ * counter flush; and it is chosen exactly when the CPU has AVX-512. */
+QN_TEST(simd1_count_matches_scalar) {
+  int cpu = 0;
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+  __builtin_cpu_init();
+  cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#endif
+  const int64_t n = 60000;
+  const double ranges[][3] = {{0, 1, 100}, {-3.3, 7.1, 7}, {1e16, 1.0000000000000004e16, 4},
+                              {-5, 5, 1000}, {0, 1, 1}, {0.1, 0.7, 3}};
+  double *x = malloc((size_t)n * sizeof(double));
+  for (size_t t = 0; t < sizeof ranges / sizeof ranges[0]; t++) {
+    struct qn_bin_axis ax;
+    double *e = malloc((size_t)(ranges[t][2] + 1) * sizeof(double));
+    CHECK_OK(qn_bin_axis_regular(&ax, "x", (int64_t)ranges[t][2], ranges[t][0], ranges[t][1], e,
+                                 NULL));
+    for (int data = 0; data < 3; data++) {
+      const double lo = ranges[t][0], span = ranges[t][1] - ranges[t][0];
+      for (int64_t i = 0; i < n; i++) x[i] = lo - 0.1 * span + 1.2 * span * rng_unif();
+      if (data == 1) { /* edges, NaN, inf in the first 3000 rows only */
+        nasty_fill(&ax, x, 3000);
+        shuffle(x, 3000);
+      } else if (data == 2) { /* and scattered over the whole column */
+        for (int64_t i = 0; i < n; i += 997) x[i] = i % 3 ? e[rng_next() % (uint64_t)(ax.nbins + 1)] : NAN;
+      }
+      for (int flush = 0; flush < 2; flush++) {
+        const int64_t pending = flush ? (int64_t)UINT32_MAX - 20000 : 0;
+        int sa, sb;
+        int64_t *a = count_1d(&ax, x, n, 1, pending, &sa);
+        int64_t *b = count_1d(&ax, x, n, 0, pending, &sb);
+        CHECK(a && b);
+        CHECK_EQ_INT(sb, 0);
+        if (ax.frac_tol < 0.5) CHECK_EQ_INT(sa, cpu);
+        int64_t total = 0;
+        for (int64_t c = 0; c <= ax.nbins; c++) {
+          if (a[c] != b[c]) fprintf(stderr, "range #%zu data %d flush %d cell %lld: %lld vs %lld\n", t, data, flush, (long long)c, (long long)a[c], (long long)b[c]);
+          CHECK_EQ_INT(a[c], b[c]);
+          total += a[c];
+        }
+        CHECK_EQ_INT(total, n);
+        free(a);
+        free(b);
+      }
+    }
+    free(e);
+  }
+  free(x);
+}

@@ -2,16 +2,21 @@
 
 Each case runs the peer (numpy / scipy on arrays loaded with h5py, or
 DuckDB's SQL on a Parquet copy of the same data) and the whole `quern bin`
-process on the HDF5 file, each in its own process under /usr/bin/time -v,
-and prints wall times, the ratio peer / quern, quern's CPU time (user +
-sys: the machine's 2 vCPUs are shared, so CPU time is the steadier figure)
-and peak RSS. The peer's time is the call alone (loading the columns with
-h5py, or starting node, is not counted, which favours the peer); quern's
-is the whole process, reading included. Medians over BENCH_REPEAT runs
-(default 3); the load average is printed before and after.
+process on the HDF5 file, each in its own process, and prints wall times,
+the ratio peer / quern, quern's CPU time (user + sys: the machine's 2
+vCPUs are shared, so CPU time is the steadier figure) and peak RSS (from
+/usr/bin/time -v; quern's from a second run of the same command). The
+peer's time is the call alone (loading the columns with h5py, or starting
+node, is not counted, which favours the peer); quern's is the whole
+process, start and reading included. Medians over BENCH_REPEAT runs
+(default 3); the load average and how the page cache holds the data file
+(4 KiB pages or large folios, which moves quern's reading time) are
+printed before and after.
 """
+import mmap
 import os
 import re
+import tempfile
 import statistics
 import subprocess
 import sys
@@ -65,34 +70,88 @@ CASES = [
 
 
 def timed(cmd):
-    """Runs cmd under /usr/bin/time -v: (wall s, user + sys s, peak RSS MiB, stdout).
-    The wall time is taken around the whole /usr/bin/time process (its own
-    figure has 10 ms steps), so it includes that extra fork and exec."""
-    t0 = time.perf_counter()
+    """Runs cmd as a child: (wall s, user + sys s, stdout). The wall time is
+    taken around the fork, exec and wait, the CPU time is the kernel's
+    accounting of the child (wait4). No /usr/bin/time in between: it adds
+    a fork and an exec, about 1.4 ms here."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd[:6])}...\n{stderr[-2000:]}")
+    return wall, ru.ru_utime + ru.ru_stime, stdout
+
+
+def peak_rss(cmd):
+    """Runs cmd under /usr/bin/time -v: (peak RSS MiB, stdout). A child of
+    this Python process would inherit its resident set in the kernel's
+    figure (the fork shares its memory until exec); /usr/bin/time's own
+    fork starts from a small process."""
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd[:6])}...\n{p.stderr[-2000:]}")
-    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", p.stderr).group(1))
-              for k in ("User", "System"))
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
-    return wall, cpu, rss, p.stdout
+    return rss, p.stdout
+
+
+def cache_state(path):
+    """How the page cache holds `path`: the share of 256 sampled pages that
+    sit in large folios (from /proc/kpageflags; needs root). pread copies
+    from 4 KiB pages about a third slower than from 2 MiB folios, and which
+    one a file gets depends on how it entered the cache (written in large
+    writes: large folios; read back after the kernel paged it out: mostly
+    4 KiB pages)."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f, open("/proc/self/pagemap", "rb") as pm, \
+                open("/proc/kpageflags", "rb") as kf:
+            m = mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ)
+            base = None  # where the mapping starts, from /proc/self/maps
+            for line in open("/proc/self/maps"):
+                a, b = line.split()[0].split("-")
+                if int(b, 16) - int(a, 16) >= size and line.rstrip().endswith(os.path.realpath(path)):
+                    base = int(a, 16)
+            large = present = 0
+            for k in range(256):
+                page = (size // 4096) * k // 256
+                m[page * 4096]  # present in the mapping (the file is cached: no I/O)
+                pm.seek((base // 4096 + page) * 8)
+                entry = int.from_bytes(pm.read(8), "little")
+                pfn = entry & ((1 << 55) - 1)
+                if not entry >> 63 or pfn == 0:
+                    continue
+                kf.seek(pfn * 8)
+                flags = int.from_bytes(kf.read(8), "little")
+                present += 1
+                large += (flags >> 15 & 1) | (flags >> 16 & 1)  # compound head or tail
+            m.close()
+        if not present:  # without root, pagemap hides the frame numbers
+            return "unknown (needs root)"
+        return f"{100 * large / present:.0f}% of sampled pages in large folios"
+    except (OSError, ValueError, TypeError) as e:
+        return f"unknown ({e})"
 
 
 def peer(kind, setup, call):
     if kind == "duck":
         warm(PARQUET)  # DuckDB's time includes reading it: give it the page cache too
-        _, _, rss, out = timed(["node", DUCK, THREADS, call.format(pq=PARQUET)])
+        rss, out = peak_rss(["node", DUCK, THREADS, call.format(pq=PARQUET)])
         return float(out.strip().splitlines()[-1]), rss
     code = PEER_PRELUDE + setup + f"\nt = time.perf_counter()\n{call}\nprint(time.perf_counter() - t)\n"
-    _, _, rss, out = timed([PY, "-c", code])
+    rss, out = peak_rss([PY, "-c", code])
     return float(out.strip().splitlines()[-1]), rss
 
 
 def warm(path):
     """Reads the file so that it is in the page cache: this machine's kernel
-    evicts pages idle for a few seconds (DAMON reclaim), and a peer's run
-    lasts longer than that."""
+    pages out file pages idle for about a minute (a DAMON pageout scheme),
+    and a peer's run can last longer than that."""
     with open(path, "rb") as f:
         while f.readinto(WARM_BUF):
             pass
@@ -103,8 +162,10 @@ WARM_BUF = bytearray(8 << 20)
 
 def quern(args, threads=THREADS):
     out = os.path.join(os.environ.get("BENCH_OUT", "/tmp"), "bench_bin_out.json")
+    cmd = [QUERN, "bin", DATA, "--no-progress", "-t", threads, "-o", out] + args
     warm(DATA)
-    wall, cpu, rss, _ = timed([QUERN, "bin", DATA, "--no-progress", "-t", threads, "-o", out] + args)
+    wall, cpu, _ = timed(cmd)
+    rss, _ = peak_rss(cmd)  # a second run, for the peak RSS only
     return wall, cpu, rss
 
 
@@ -114,6 +175,7 @@ def loadavg():
 
 
 print(f"data: {DATA}; quern --threads {THREADS}; medians of {REPEAT} runs; load average {loadavg()}")
+print(f"page cache of the data: {cache_state(DATA)}", flush=True)
 print(f"{'case':38} {'peer':>9} {'quern':>8} {'ratio':>7} {'goal':>5} {'q CPU':>7}  {'peer RSS':>9} {'quern RSS':>9}")
 for name, peer_name, kind, setup, call, args, goal in CASES:
     if ONLY and ONLY not in name:
@@ -160,4 +222,5 @@ if not ONLY or "scaling" in ONLY:
         print(f"thread scaling ({label}): 1 thread {t1:.3f}s (CPU {c1:.2f}s), 2 threads {t2:.3f}s "
               f"(CPU {c2:.2f}s): {t1 / t2:.2f}x (goal 1.7x)", flush=True)
     membw()
+print(f"page cache of the data at the end: {cache_state(DATA)}")
 print(f"load average at the end: {loadavg()}")

@@ -801,8 +801,8 @@ static void qn_bin_acc_count32(uint32_t *restrict c32, int ways, int64_t cells,
  * stride 1 and qn_bin_acc_count32 with four ways in one loop of 16 rows,
  * so that the vector ports compute one step's indices while the load and
  * store ports count those of two steps before (read back from ix once
- * their stores have left, with no forwarding stall). 1.25x fewer CPU per
- * row than the two loops one after the other on 1e8 rows.
+ * their stores have left, with no forwarding stall). On 1e8 rows, -t 2,
+ * user CPU 81 -> 52 ms against the two loops one after the other.
  *
  * Same bins, same flags: floor(t) of t = (x - lo) * scale comes from one
  * rounding, y = fl(t - 0.5) + 1.5 * 2^52, whose low 32 bits are the bin.

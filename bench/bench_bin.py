@@ -16,10 +16,10 @@ printed before and after.
 import mmap
 import os
 import re
-import tempfile
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 QUERN = os.environ["QUERN"]
@@ -117,6 +117,8 @@ def cache_state(path):
                 a, b = line.split()[0].split("-")
                 if int(b, 16) - int(a, 16) >= size and line.rstrip().endswith(os.path.realpath(path)):
                     base = int(a, 16)
+            if base is None:
+                return "unknown (mapping not found)"
             large = present = 0
             for k in range(256):
                 page = (size // 4096) * k // 256
@@ -134,7 +136,7 @@ def cache_state(path):
         if not present:  # without root, pagemap hides the frame numbers
             return "unknown (needs root)"
         return f"{100 * large / present:.0f}% of sampled pages in large folios"
-    except (OSError, ValueError, TypeError) as e:
+    except (OSError, ValueError) as e:
         return f"unknown ({e})"
 
 

@@ -68,6 +68,7 @@
 /* ----- edges ------------------------------------------------------------ */
 
 static void qn_bin_lut_build(struct qn_bin_axis *ax);
+static int qn_bin_grid_ways(const struct qn_bin_plan *plan);
 
 /* Whether this CPU (and OS) runs qn_bin_count1_simd. */
 static int qn_bin_have_simd1(void) {
@@ -254,7 +255,8 @@ int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes, i
   for (int k = 0; k < naxes; k++)
     if (!axes[k].regular || axes[k].frac_tol >= 0.5) plan->fused = 0;
   plan->simd1 = naxes == 1 && axes[0].regular && axes[0].frac_tol < 0.5 && plan->index32 &&
-                !has_value && !has_weight && qn_bin_have_simd1();
+                !has_value && !has_weight && qn_bin_grid_ways(plan) == QN_BIN_WAYS &&
+                qn_bin_have_simd1();
   return QN_OK;
 }
 
@@ -987,16 +989,18 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
                             ? QN_BIN_BLOCK_1COL : QN_BIN_BLOCK;
   for (int64_t r = row0; r < row0 + n; r += block) {
     const int64_t m = QN_MIN(block, row0 + n - r);
+    int fix = 0; /* the fast path is known to decline this block */
 #ifdef QN_BIN_SIMD1
-    if (plan->simd1 && grid->ways == QN_BIN_WAYS && !axes[0]->valid) {
+    if (plan->simd1 && !axes[0]->valid) {
       qn_bin_count_room(plan, grid, m);
       if (!qn_bin_count1_simd(&plan->axes[0], qn_bin_load(axes[0], r, m, xb), m, trash,
                               grid->c32, plan->ncells + 1, ix))
         continue;
       grid->pending -= m; /* undone: reserved again below */
+      fix = 1;
     }
 #endif
-    if (qn_bin_ix_block(plan, axes, r, m, xb, 0, ix)) qn_bin_ix_block(plan, axes, r, m, xb, 1, ix);
+    if (fix || qn_bin_ix_block(plan, axes, r, m, xb, 0, ix)) qn_bin_ix_block(plan, axes, r, m, xb, 1, ix);
     for (int k = 0; k < plan->naxes; k++) qn_bin_mask_nulls32(axes[k], r, m, trash, ix);
     if (plan->has_value) qn_bin_mask_nulls32(value, r, m, trash, ix);
     if (plan->has_weight) qn_bin_mask_nulls32(weight, r, m, trash, ix);

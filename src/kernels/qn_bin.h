@@ -103,9 +103,9 @@ struct qn_bin_plan {
    * indices are computed in one pass over the columns. */
   int fused;
   /* Set by qn_bin_plan_init: a count of one regular axis with the fast
-   * path, on a CPU with AVX-512 (F, DQ, BW, VL): indices and counts in one
-   * pass, the bins bit for bit those of the other paths. Tests clear it
-   * to compare. */
+   * path and QN_BIN_WAYS counter copies, on a CPU with AVX-512 (F, DQ, BW,
+   * VL): indices and counts in one pass, the bins bit for bit those of the
+   * other paths. Tests clear it to compare. */
   int simd1;
 };
 

@@ -63,9 +63,10 @@ int main(void) {
   }
   qsort(one, REPEAT, sizeof *one, cmp);
   qsort(two, REPEAT, sizeof *two, cmp);
-  printf("memory read bandwidth now: 1 thread %.1f GB/s, 2 threads %.1f GB/s: %.2fx "
-         "(checksum %.0f)\n", one[REPEAT / 2], two[REPEAT / 2], two[REPEAT / 2] / one[REPEAT / 2],
-         sums[0] + sums[1]);
+  printf(
+      "memory read bandwidth now: 1 thread %.1f GB/s, 2 threads %.1f GB/s: %.2fx "
+      "(checksum %.0f)\n",
+      one[REPEAT / 2], two[REPEAT / 2], two[REPEAT / 2] / one[REPEAT / 2], sums[0] + sums[1]);
   free(a);
   return 0;
 }

@@ -87,9 +87,16 @@ int qn_status_exit_code(int status);
 
 enum qn_type {
   QN_TYPE_INVALID = 0,
-  QN_INT8, QN_INT16, QN_INT32, QN_INT64,
-  QN_UINT8, QN_UINT16, QN_UINT32, QN_UINT64,
-  QN_FLOAT32, QN_FLOAT64,
+  QN_INT8,
+  QN_INT16,
+  QN_INT32,
+  QN_INT64,
+  QN_UINT8,
+  QN_UINT16,
+  QN_UINT32,
+  QN_UINT64,
+  QN_FLOAT32,
+  QN_FLOAT64,
   QN_BOOL,      /* one byte per value, 0 or 1 */
   QN_TIMESTAMP, /* int64 in the column's unit (see struct qn_column_info) */
   QN_DATE,      /* int32 days since 1970-01-01 */
@@ -139,8 +146,7 @@ int64_t qn_context_used_bytes(const struct qn_context *ctx);
  * for the error message ("column buffers for x"). Thread-safe.
  * Errors: QN_ELIMIT (would exceed the limit; the message names what and how
  * much), QN_ENOMEM. Memory is 64-byte aligned and not zeroed. */
-void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what,
-                   struct qn_error *err);
+void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what, struct qn_error *err);
 void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
                     struct qn_error *err);
 void qn_mem_free(struct qn_context *ctx, void *ptr); /* NULL is a no-op */
@@ -163,10 +169,10 @@ struct qn_source;
 
 struct qn_column_info {
   const char *name;
-  enum qn_type type;      /* the type as stored, reported by stats/info */
-  const char *type_name;  /* as stored, e.g. "int32", "timestamp[us]" */
-  int nullable;           /* may hold nulls (Parquet) */
-  int64_t rows;           /* rows of this column summed over all files */
+  enum qn_type type;     /* the type as stored, reported by stats/info */
+  const char *type_name; /* as stored, e.g. "int32", "timestamp[us]" */
+  int nullable;          /* may hold nulls (Parquet) */
+  int64_t rows;          /* rows of this column summed over all files */
 };
 
 /* Errors: QN_EIO / QN_ENOTFOUND (missing file, glob that matches nothing),
@@ -182,8 +188,8 @@ int qn_source_find_column(const struct qn_source *src, const char *name);
 int qn_source_nfiles(const struct qn_source *src);
 const char *qn_source_file_path(const struct qn_source *src, int file);
 /* Rows of the table restricted to columns `cols` (all must agree). */
-int qn_source_rows(const struct qn_source *src, const int *cols, int ncols,
-                   int64_t *rows, struct qn_error *err);
+int qn_source_rows(const struct qn_source *src, const int *cols, int ncols, int64_t *rows,
+                   struct qn_error *err);
 
 /* ===== 5. stats ======================================================== */
 
@@ -194,10 +200,10 @@ struct qn_column_stats {
   int64_t null;
   int is_integer; /* min/max/sum are exact integers in imin.. */
   /* integer columns: exact min, max and 128-bit sum */
-  int64_t imin, imax;     /* for unsigned columns, stored as int64 only if */
-  uint64_t umin, umax;    /* ... is_unsigned; then umin/umax hold them */
+  int64_t imin, imax;  /* for unsigned columns, stored as int64 only if */
+  uint64_t umin, umax; /* ... is_unsigned; then umin/umax hold them */
   int is_unsigned;
-  int64_t sum_hi;         /* sum = sum_hi * 2^64 + sum_lo (two's complement) */
+  int64_t sum_hi; /* sum = sum_hi * 2^64 + sum_lo (two's complement) */
   uint64_t sum_lo;
   double min, max, sum, mean, var, std; /* floats (and the float view of ints) */
 };
@@ -205,7 +211,7 @@ struct qn_column_stats {
 struct qn_stats_options {
   const char *const *columns; /* NULL = every numeric column */
   int ncolumns;
-  int per_file;               /* also keep one result per file */
+  int per_file; /* also keep one result per file */
 };
 
 struct qn_stats_result; /* owned by the caller after qn_stats_run */
@@ -221,22 +227,21 @@ void qn_stats_result_free(struct qn_stats_result *res);
 int qn_stats_result_ncolumns(const struct qn_stats_result *res);
 const char *qn_stats_result_column_name(const struct qn_stats_result *res, int i);
 /* file = -1 for the whole table, else the file index (needs per_file). */
-const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *res,
-                                                  int file, int i);
+const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *res, int file,
+                                                  int i);
 
 /* ===== 6. gen and info ================================================= */
 
 struct qn_gen_options {
-  const char *kind;  /* "sim" or "measurements" */
+  const char *kind; /* "sim" or "measurements" */
   int64_t rows;
-  int64_t keys;      /* measurements: distinct probe ids */
+  int64_t keys; /* measurements: distinct probe ids */
   uint64_t seed;
-  const char *output;/* .h5 / .hdf5 or .parquet, chosen by extension */
-  const char *codec; /* parquet codec; NULL = snappy */
+  const char *output; /* .h5 / .hdf5 or .parquet, chosen by extension */
+  const char *codec;  /* parquet codec; NULL = snappy */
 };
 void qn_gen_options_init(struct qn_gen_options *opt);
-int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt,
-               struct qn_error *err);
+int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt, struct qn_error *err);
 
 /* Describes one file (columns, types, rows, layout) as text or JSON on `out`. */
 int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *out,
@@ -255,11 +260,11 @@ int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *o
 /* One axis. Regular: bins >= 1 and [lo, hi] (or auto_range: numpy's range
  * from the data's finite min and max). Irregular: nedges >= 2 edges. */
 struct qn_bin_axis_spec {
-  char *column;     /* owned (malloc) */
-  int64_t bins;     /* regular: number of bins; 0 for irregular */
-  int auto_range;   /* regular: LO and HI from the data */
-  double lo, hi;    /* regular, unless auto_range */
-  double *edges;    /* irregular: owned (malloc), nedges values */
+  char *column;   /* owned (malloc) */
+  int64_t bins;   /* regular: number of bins; 0 for irregular */
+  int auto_range; /* regular: LO and HI from the data */
+  double lo, hi;  /* regular, unless auto_range */
+  double *edges;  /* irregular: owned (malloc), nedges values */
   int64_t nedges;
 };
 
@@ -290,10 +295,10 @@ int qn_bin_stats_parse(const char *text, enum qn_bin_stat *stats, int *nstats,
 
 struct qn_bin_options {
   const struct qn_bin_axis_spec *axes;
-  int naxes;                    /* 1 .. QN_BIN_MAX_AXES */
-  const char *value;            /* column of sum/mean/std/min/max; NULL = none */
-  const char *weight;           /* column whose per-bin sum is `count`; NULL = none */
-  const enum qn_bin_stat *stats;/* NULL or nstats 0 = count only */
+  int naxes;                     /* 1 .. QN_BIN_MAX_AXES */
+  const char *value;             /* column of sum/mean/std/min/max; NULL = none */
+  const char *weight;            /* column whose per-bin sum is `count`; NULL = none */
+  const enum qn_bin_stat *stats; /* NULL or nstats 0 = count only */
   int nstats;
 };
 
@@ -363,33 +368,33 @@ int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
 struct qn_monitor_options {
   /* CMD and its arguments, NULL-terminated. CMD is looked up in PATH. */
   const char *const *argv;
-  int interval_ms;          /* sampling period, 1 .. QN_MONITOR_MAX_INTERVAL_MS;
-                               0 = QN_MONITOR_DEFAULT_INTERVAL_MS */
-  const char *csv_path;     /* "t_s,rss_bytes,processes" rows; NULL = none */
-  const char *plot_path;    /* PNG of memory over time; NULL = none */
-  int plot_width;           /* pixels; 0 = 1200 */
-  int plot_height;          /* pixels; 0 = 675 */
-  const char *title;        /* plot title; NULL = the command line */
+  int interval_ms;       /* sampling period, 1 .. QN_MONITOR_MAX_INTERVAL_MS;
+                            0 = QN_MONITOR_DEFAULT_INTERVAL_MS */
+  const char *csv_path;  /* "t_s,rss_bytes,processes" rows; NULL = none */
+  const char *plot_path; /* PNG of memory over time; NULL = none */
+  int plot_width;        /* pixels; 0 = 1200 */
+  int plot_height;       /* pixels; 0 = 675 */
+  const char *title;     /* plot title; NULL = the command line */
 };
 
 struct qn_monitor_result {
-  int started;           /* 1 once CMD was exec'd */
-  int exit_code;         /* as a shell reports it: CMD's exit status, 128+N
-                            when a signal N killed it, 127 when not started */
-  int term_signal;       /* N when signal N killed CMD, else 0 */
-  int64_t samples;       /* samples taken, one every interval from exec */
-  int64_t peak_bytes;    /* highest sampled sum of resident memory */
-  double peak_s;         /* seconds after exec of that sample */
-  int peak_processes;    /* processes counted in that sample */
-  int max_processes;     /* most processes in any sample */
-  int64_t mean_bytes;    /* mean over the samples */
-  int64_t final_bytes;   /* the last sample before CMD exited */
+  int started;                   /* 1 once CMD was exec'd */
+  int exit_code;                 /* as a shell reports it: CMD's exit status, 128+N
+                                    when a signal N killed it, 127 when not started */
+  int term_signal;               /* N when signal N killed CMD, else 0 */
+  int64_t samples;               /* samples taken, one every interval from exec */
+  int64_t peak_bytes;            /* highest sampled sum of resident memory */
+  double peak_s;                 /* seconds after exec of that sample */
+  int peak_processes;            /* processes counted in that sample */
+  int max_processes;             /* most processes in any sample */
+  int64_t mean_bytes;            /* mean over the samples */
+  int64_t final_bytes;           /* the last sample before CMD exited */
   int64_t max_rss_process_bytes; /* the kernel's high-water mark of the single
                             largest process reaped (getrusage ru_maxrss);
                             catches a spike shorter than the interval */
-  double duration_s;     /* exec to exit, seconds */
-  double cpu_s;          /* CPU time (user + system) the monitor spent while
-                            sampling: its whole cost to the machine */
+  double duration_s;             /* exec to exit, seconds */
+  double cpu_s;                  /* CPU time (user + system) the monitor spent while
+                                    sampling: its whole cost to the machine */
 };
 
 void qn_monitor_options_init(struct qn_monitor_options *opt);

@@ -25,66 +25,71 @@
 #endif
 
 typedef void (*qn_test_fn)(void);
-struct qn_test_case { const char *name; qn_test_fn fn; };
+struct qn_test_case {
+  const char *name;
+  qn_test_fn fn;
+};
 static struct qn_test_case qn_test_cases[256];
 static int qn_test_ncases;
 static int qn_test_failed;
 
-#define QN_TEST(id)                                                          \
-  static void qn_test_##id(void);                                            \
-  __attribute__((constructor)) static void qn_test_reg_##id(void) {          \
-    qn_test_cases[qn_test_ncases].name = #id;                                \
-    qn_test_cases[qn_test_ncases++].fn = qn_test_##id;                       \
-  }                                                                          \
+#define QN_TEST(id)                                                 \
+  static void qn_test_##id(void);                                   \
+  __attribute__((constructor)) static void qn_test_reg_##id(void) { \
+    qn_test_cases[qn_test_ncases].name = #id;                       \
+    qn_test_cases[qn_test_ncases++].fn = qn_test_##id;              \
+  }                                                                 \
   static void qn_test_##id(void)
 
-#define QN_FAIL_AT(...)                                                      \
-  do {                                                                       \
-    fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                          \
-    fprintf(stderr, __VA_ARGS__);                                            \
-    fputc('\n', stderr);                                                     \
-    qn_test_failed = 1;                                                      \
-    return;                                                                  \
+#define QN_FAIL_AT(...)                             \
+  do {                                              \
+    fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__);                   \
+    fputc('\n', stderr);                            \
+    qn_test_failed = 1;                             \
+    return;                                         \
   } while (0)
 
-#define CHECK(cond)                                                          \
-  do { if (!(cond)) QN_FAIL_AT("CHECK(%s) failed", #cond); } while (0)
-#define CHECK_EQ_INT(a, b)                                                   \
-  do {                                                                       \
-    long long qa = (long long)(a), qb = (long long)(b);                      \
-    if (qa != qb) QN_FAIL_AT("%s == %s: %lld != %lld", #a, #b, qa, qb);      \
+#define CHECK(cond)                                     \
+  do {                                                  \
+    if (!(cond)) QN_FAIL_AT("CHECK(%s) failed", #cond); \
   } while (0)
-#define CHECK_EQ_U64(a, b)                                                   \
-  do {                                                                       \
-    unsigned long long qa = (a), qb = (b);                                   \
-    if (qa != qb) QN_FAIL_AT("%s == %s: %llu != %llu", #a, #b, qa, qb);      \
+#define CHECK_EQ_INT(a, b)                                              \
+  do {                                                                  \
+    long long qa = (long long)(a), qb = (long long)(b);                 \
+    if (qa != qb) QN_FAIL_AT("%s == %s: %lld != %lld", #a, #b, qa, qb); \
   } while (0)
-#define CHECK_EQ_STR(a, b)                                                   \
-  do {                                                                       \
-    const char *qa = (a), *qb = (b);                                         \
-    if (!qa || !qb || strcmp(qa, qb) != 0)                                   \
-      QN_FAIL_AT("%s == %s: \"%s\" != \"%s\"", #a, #b, qa ? qa : "(null)",   \
-                 qb ? qb : "(null)");                                        \
+#define CHECK_EQ_U64(a, b)                                              \
+  do {                                                                  \
+    unsigned long long qa = (a), qb = (b);                              \
+    if (qa != qb) QN_FAIL_AT("%s == %s: %llu != %llu", #a, #b, qa, qb); \
+  } while (0)
+#define CHECK_EQ_STR(a, b)                                                 \
+  do {                                                                     \
+    const char *qa = (a), *qb = (b);                                       \
+    if (!qa || !qb || strcmp(qa, qb) != 0)                                 \
+      QN_FAIL_AT("%s == %s: \"%s\" != \"%s\"", #a, #b, qa ? qa : "(null)", \
+                 qb ? qb : "(null)");                                      \
   } while (0)
 /* Doubles equal bit for bit, except both NaN counts as equal. */
-#define CHECK_EQ_DBL(a, b)                                                   \
-  do {                                                                       \
-    double qa = (a), qb = (b);                                               \
-    if (!(qa == qb || (isnan(qa) && isnan(qb))))                             \
-      QN_FAIL_AT("%s == %s: %.17g != %.17g", #a, #b, qa, qb);                \
+#define CHECK_EQ_DBL(a, b)                                    \
+  do {                                                        \
+    double qa = (a), qb = (b);                                \
+    if (!(qa == qb || (isnan(qa) && isnan(qb))))              \
+      QN_FAIL_AT("%s == %s: %.17g != %.17g", #a, #b, qa, qb); \
   } while (0)
-#define CHECK_NEAR_REL(a, b, rel)                                            \
-  do {                                                                       \
-    double qa = (a), qb = (b);                                               \
-    double qd = fabs(qa - qb), qs = fmax(fabs(qa), fabs(qb));                \
-    if (!(qa == qb || qd <= (rel) * qs))                                     \
+#define CHECK_NEAR_REL(a, b, rel)                                              \
+  do {                                                                         \
+    double qa = (a), qb = (b);                                                 \
+    double qd = fabs(qa - qb), qs = fmax(fabs(qa), fabs(qb));                  \
+    if (!(qa == qb || qd <= (rel)*qs))                                         \
       QN_FAIL_AT("%s ~= %s: %.17g vs %.17g (rel %.3g > %.3g)", #a, #b, qa, qb, \
-                 qs > 0 ? qd / qs : qd, (double)(rel));                      \
+                 qs > 0 ? qd / qs : qd, (double)(rel));                        \
   } while (0)
-#define CHECK_OK(expr)                                                       \
-  do {                                                                       \
-    int qst = (expr);                                                        \
-    if (qst != 0) QN_FAIL_AT("%s returned %d", #expr, qst);                  \
+#define CHECK_OK(expr)                                      \
+  do {                                                      \
+    int qst = (expr);                                       \
+    if (qst != 0) QN_FAIL_AT("%s returned %d", #expr, qst); \
   } while (0)
 
 int main(int argc, char **argv) {

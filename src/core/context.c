@@ -54,8 +54,8 @@ int qn_context_new(const struct qn_context_options *opt, struct qn_context **out
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   ctx->threads = opt->threads > 0 ? opt->threads : (cores > 0 ? (int)cores : 1);
   int64_t phys = qn_physical_memory();
-  ctx->memory_limit = opt->memory_limit > 0 ? opt->memory_limit
-                                            : (phys > 0 ? phys / 10 * 8 : (int64_t)4 << 30);
+  ctx->memory_limit =
+      opt->memory_limit > 0 ? opt->memory_limit : (phys > 0 ? phys / 10 * 8 : (int64_t)4 << 30);
   ctx->baseline_rss = qn_self_rss();
   ctx->progress = opt->progress;
   ctx->quiet = opt->quiet;
@@ -72,8 +72,12 @@ void qn_context_free(struct qn_context *ctx) {
   free(ctx);
 }
 
-int qn_context_threads(const struct qn_context *ctx) { return ctx->threads; }
-int64_t qn_context_memory_limit(const struct qn_context *ctx) { return ctx->memory_limit; }
+int qn_context_threads(const struct qn_context *ctx) {
+  return ctx->threads;
+}
+int64_t qn_context_memory_limit(const struct qn_context *ctx) {
+  return ctx->memory_limit;
+}
 
 int64_t qn_context_peak_bytes(const struct qn_context *ctx) {
   struct qn_context *c = (struct qn_context *)ctx;
@@ -223,6 +227,8 @@ void qn_mem_free(struct qn_context *ctx, void *ptr) {
   int64_t total;
   memcpy(&total, base, sizeof total);
   qn_mem_release(ctx, total);
-  if (total >= QN_MEM_MMAP_MIN) munmap(base, (size_t)total);
-  else free(base);
+  if (total >= QN_MEM_MMAP_MIN)
+    munmap(base, (size_t)total);
+  else
+    free(base);
 }

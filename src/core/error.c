@@ -5,22 +5,36 @@
 #include <stdarg.h>
 #include <string.h>
 
-const char *qn_version(void) { return QN_VERSION_STRING; }
+const char *qn_version(void) {
+  return QN_VERSION_STRING;
+}
 
 const char *qn_status_str(int status) {
   switch (status) {
-  case QN_OK: return "ok";
-  case QN_EINVAL: return "invalid argument";
-  case QN_ENOMEM: return "out of memory";
-  case QN_ELIMIT: return "memory limit";
-  case QN_EIO: return "I/O error";
-  case QN_EFORMAT: return "bad format";
-  case QN_EUNSUPPORTED: return "unsupported";
-  case QN_ENOTFOUND: return "not found";
-  case QN_ESCHEMA: return "schema mismatch";
-  case QN_ECHILD: return "cannot start command";
-  case QN_EINTERNAL: return "internal error";
-  default: return "unknown status";
+    case QN_OK:
+      return "ok";
+    case QN_EINVAL:
+      return "invalid argument";
+    case QN_ENOMEM:
+      return "out of memory";
+    case QN_ELIMIT:
+      return "memory limit";
+    case QN_EIO:
+      return "I/O error";
+    case QN_EFORMAT:
+      return "bad format";
+    case QN_EUNSUPPORTED:
+      return "unsupported";
+    case QN_ENOTFOUND:
+      return "not found";
+    case QN_ESCHEMA:
+      return "schema mismatch";
+    case QN_ECHILD:
+      return "cannot start command";
+    case QN_EINTERNAL:
+      return "internal error";
+    default:
+      return "unknown status";
   }
 }
 
@@ -42,16 +56,23 @@ int qn_error_set(struct qn_error *err, int code, const char *fmt, ...) {
 
 int qn_status_exit_code(int status) {
   switch (status) {
-  case QN_OK: return 0;
-  case QN_EINVAL:
-  case QN_ENOTFOUND:
-  case QN_ESCHEMA: return 2;
-  case QN_ELIMIT: return 3;
-  default: return 1;
+    case QN_OK:
+      return 0;
+    case QN_EINVAL:
+    case QN_ENOTFOUND:
+    case QN_ESCHEMA:
+      return 2;
+    case QN_ELIMIT:
+      return 3;
+    default:
+      return 1;
   }
 }
 
-static const struct { const char *name; size_t size; } qn_types[QN_TYPE_COUNT] = {
+static const struct {
+  const char *name;
+  size_t size;
+} qn_types[QN_TYPE_COUNT] = {
     [QN_TYPE_INVALID] = {"invalid", 0}, [QN_INT8] = {"int8", 1},
     [QN_INT16] = {"int16", 2},          [QN_INT32] = {"int32", 4},
     [QN_INT64] = {"int64", 8},          [QN_UINT8] = {"uint8", 1},
@@ -68,9 +89,12 @@ const char *qn_type_name(enum qn_type t) {
 size_t qn_type_size(enum qn_type t) {
   return (t > QN_TYPE_INVALID && t < QN_TYPE_COUNT) ? qn_types[t].size : 0;
 }
-int qn_type_is_float(enum qn_type t) { return t == QN_FLOAT32 || t == QN_FLOAT64; }
-int qn_type_is_integer(enum qn_type t) {
-  return (t >= QN_INT8 && t <= QN_UINT64) || t == QN_BOOL || t == QN_TIMESTAMP ||
-         t == QN_DATE;
+int qn_type_is_float(enum qn_type t) {
+  return t == QN_FLOAT32 || t == QN_FLOAT64;
 }
-int qn_type_is_numeric(enum qn_type t) { return qn_type_is_float(t) || qn_type_is_integer(t); }
+int qn_type_is_integer(enum qn_type t) {
+  return (t >= QN_INT8 && t <= QN_UINT64) || t == QN_BOOL || t == QN_TIMESTAMP || t == QN_DATE;
+}
+int qn_type_is_numeric(enum qn_type t) {
+  return qn_type_is_float(t) || qn_type_is_integer(t);
+}

@@ -49,7 +49,8 @@ static const uint64_t qn_pow10[20] = {1ULL,
 static int qn_scaled(uint64_t m, int e, int n, uint64_t *t, int *half) {
   if (n >= 0) {
     if (n > 22) return 0;
-    const qn_u128 p10 = n <= 19 ? (qn_u128)qn_pow10[n] : (qn_u128)qn_pow10[19] * qn_pow10[n - 19];
+    const qn_u128 p10 =
+        n <= 19 ? (qn_u128)qn_pow10[n] : (qn_u128)qn_pow10[19] * qn_pow10[n - 19];
     qn_u128 num = (qn_u128)m * p10; /* < 2^53 * 10^22 < 2^127 */
     if (e >= 0) {
       if (e > 10 || (num >> (127 - e)) != 0) return 0;
@@ -168,4 +169,6 @@ int qn_format_g(double v, int prec, char *buf) {
 }
 #endif
 
-int qn_format_g17(double v, char *buf) { return qn_format_g(v, 17, buf); }
+int qn_format_g17(double v, char *buf) {
+  return qn_format_g(v, 17, buf);
+}

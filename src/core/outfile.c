@@ -45,7 +45,10 @@ int qn_outfile_open(const char *path, struct qn_outfile **out, struct qn_error *
   f->path = qn_strdup(path);
   f->temp = tmp;
   if (!f->stream || !f->path) {
-    if (f->stream) fclose(f->stream); else close(fd);
+    if (f->stream)
+      fclose(f->stream);
+    else
+      close(fd);
     unlink(tmp);
     free(f->path);
     free(tmp);
@@ -56,8 +59,12 @@ int qn_outfile_open(const char *path, struct qn_outfile **out, struct qn_error *
   return QN_OK;
 }
 
-FILE *qn_outfile_stream(struct qn_outfile *f) { return f->stream; }
-const char *qn_outfile_temp_path(const struct qn_outfile *f) { return f->temp; }
+FILE *qn_outfile_stream(struct qn_outfile *f) {
+  return f->stream;
+}
+const char *qn_outfile_temp_path(const struct qn_outfile *f) {
+  return f->temp;
+}
 
 static void qn_outfile_free(struct qn_outfile *f) {
   free(f->path);
@@ -82,8 +89,8 @@ int qn_outfile_commit(struct qn_outfile *f, struct qn_error *err) {
   int status = qn_outfile_close_stream(f, err);
   if (status == QN_OK && rename(f->temp, f->path) != 0) {
     int e = errno;
-    status = qn_error_set(err, QN_EIO, "cannot rename %s to %s: %s", f->temp, f->path,
-                          strerror(e));
+    status =
+        qn_error_set(err, QN_EIO, "cannot rename %s to %s: %s", f->temp, f->path, strerror(e));
   }
   if (status != QN_OK) unlink(f->temp);
   qn_outfile_free(f);

@@ -13,17 +13,17 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#define QN_RETURN_IF_ERROR(expr)     \
-  do {                               \
-    int qn__st = (expr);             \
+#define QN_RETURN_IF_ERROR(expr)        \
+  do {                                  \
+    int qn__st = (expr);                \
     if (qn__st != QN_OK) return qn__st; \
   } while (0)
 
 /* Jump to `done` with `status` set when expr fails (one exit per function). */
-#define QN_CHECK(expr)               \
-  do {                               \
-    status = (expr);                 \
-    if (status != QN_OK) goto done;  \
+#define QN_CHECK(expr)              \
+  do {                              \
+    status = (expr);                \
+    if (status != QN_OK) goto done; \
   } while (0)
 
 #define QN_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -41,7 +41,7 @@
 #define QN_FORMAT_G17_CAP 32
 int qn_format_g17(double v, char *buf);
 int qn_format_g(double v, int prec, char *buf);
-char *qn_strdup(const char *s);                 /* malloc'd; NULL on ENOMEM */
+char *qn_strdup(const char *s);                           /* malloc'd; NULL on ENOMEM */
 int qn_str_has_suffix(const char *s, const char *suffix); /* case-insensitive */
 /* Physical memory in bytes (sysconf), and resident set size of this process
  * (from /proc/self/statm); 0 when unknown. */
@@ -64,9 +64,9 @@ struct qn_colbuf {
 
 /* A view of rows [row0, row0 + nrows) of the logical table. */
 struct qn_batch {
-  int file;            /* index of the file these rows come from */
-  int64_t file_row0;   /* first row within that file */
-  int64_t morsel;      /* global morsel index of the first row */
+  int file;          /* index of the file these rows come from */
+  int64_t file_row0; /* first row within that file */
+  int64_t morsel;    /* global morsel index of the first row */
   int64_t nrows;
   int ncols;
   struct qn_colbuf *cols;
@@ -109,8 +109,7 @@ int qn_pool_run(struct qn_context *ctx, int nworkers, qn_worker_fn fn, void *arg
 /* ----- progress bar (progress.c) ----- */
 /* A bar on stderr, drawn only when enabled and stderr is a terminal, at most
  * ten times a second. Thread-safe add(). */
-struct qn_progress *qn_progress_start(struct qn_context *ctx, const char *label,
-                                      int64_t total);
+struct qn_progress *qn_progress_start(struct qn_context *ctx, const char *label, int64_t total);
 void qn_progress_add(struct qn_progress *p, int64_t done);
 void qn_progress_finish(struct qn_progress *p);
 
@@ -130,8 +129,7 @@ struct qn_scan_kernel {
    * may keep per-morsel partials in `window` slots (slot = i mod window). */
   int window;
   /* Compute morsel `batch->morsel` (batch covers exactly one morsel). */
-  int (*process)(void *user, int worker, const struct qn_batch *batch,
-                 struct qn_error *err);
+  int (*process)(void *user, int worker, const struct qn_batch *batch, struct qn_error *err);
   /* Called once per morsel, in strictly increasing morsel order, serialised. */
   int (*commit)(void *user, int64_t morsel, int file, struct qn_error *err);
 };

@@ -53,7 +53,7 @@
 
 struct qn_scan_block {
   int file;
-  int64_t row0;    /* first row within the file */
+  int64_t row0; /* first row within the file */
   int64_t nrows;
   int64_t morsel0; /* global index of its first morsel */
 };
@@ -88,9 +88,9 @@ struct qn_scan {
    * (The reader, when it loads blocks, releases before it loads.) */
   int open_files, max_open;
   int64_t nblocks;
-  int64_t block_rows;    /* B * M */
+  int64_t block_rows; /* B * M */
   int has_serial, has_parallel;
-  int plain_read;        /* every selected column of every file is plain_read */
+  int plain_read; /* every selected column of every file is plain_read */
   int workers;
 
   pthread_mutex_t lock;
@@ -101,13 +101,13 @@ struct qn_scan {
   int work_waiting;           /* workers blocked on work_cond */
   int nbuf;
   struct qn_scan_buffer *bufs;
-  void *arena; /* every buffer's storage, one budgeted block (2 MiB pages) */
-  int *free_list, nfree;      /* buffers nobody holds */
-  int64_t next_read;          /* next block the reader loads */
-  int64_t next_take;          /* next block a worker takes */
-  int *ready_slot;            /* ring of nbuf: buffer holding block b, or -1 */
+  void *arena;           /* every buffer's storage, one budgeted block (2 MiB pages) */
+  int *free_list, nfree; /* buffers nobody holds */
+  int64_t next_read;     /* next block the reader loads */
+  int64_t next_take;     /* next block a worker takes */
+  int *ready_slot;       /* ring of nbuf: buffer holding block b, or -1 */
   int64_t *lane_next;
-  int *done_ring;             /* window ring of processed-not-committed flags */
+  int *done_ring; /* window ring of processed-not-committed flags */
   int64_t next_commit;
   int failed;
   struct qn_error err;
@@ -130,8 +130,10 @@ static void qn_scan_block_of(const struct qn_scan *s, int64_t b, struct qn_scan_
   int f = 0, hi = s->src->nfiles - 1; /* last file whose first block is <= b */
   while (f < hi) {
     int mid = f + (hi - f + 1) / 2;
-    if (s->file_block0[mid] <= b) f = mid;
-    else hi = mid - 1;
+    if (s->file_block0[mid] <= b)
+      f = mid;
+    else
+      hi = mid - 1;
   }
   int64_t local = b - s->file_block0[f];
   int64_t rows = qn_source_file_rows(s->src, f, s->opt->cols, s->opt->ncols);
@@ -223,8 +225,8 @@ static void qn_scan_wait_work(struct qn_scan *s) {
   s->work_waiting--;
 }
 
-static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *buf,
-                          int64_t m, struct qn_colbuf *view, struct qn_error *err) {
+static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *buf, int64_t m,
+                          struct qn_colbuf *view, struct qn_error *err) {
   const struct qn_scan_kernel *k = s->k;
   const struct qn_scan_block *b = &buf->block;
   int64_t off = (m - b->morsel0) * QN_MORSEL_ROWS;
@@ -454,8 +456,10 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
       int fc = qn_source_file_column(src, f, opt->cols[k]);
       s->filecol[f * s->ncols + k] = fc;
       s->plain_read &= src->files[f]->cols[fc].plain_read;
-      if (src->files[f]->cols[fc].parallel_read) s->has_parallel = 1;
-      else s->has_serial = 1;
+      if (src->files[f]->cols[fc].parallel_read)
+        s->has_parallel = 1;
+      else
+        s->has_serial = 1;
     }
   }
   int nbuf = 2;
@@ -523,7 +527,8 @@ static int qn_scan_setup(struct qn_scan *s, struct qn_error *err) {
     for (int l = 0; l < k->nlanes; l++) s->lane_next[l] = l;
   }
   if (k->commit) {
-    if (k->window < 1) return qn_error_set(err, QN_EINTERNAL, "scan: commit window must be >= 1");
+    if (k->window < 1)
+      return qn_error_set(err, QN_EINTERNAL, "scan: commit window must be >= 1");
     s->done_ring = calloc((size_t)k->window, sizeof *s->done_ring);
     if (!s->done_ring) return qn_error_set(err, QN_ENOMEM, "out of memory planning the scan");
   }

@@ -50,13 +50,23 @@ int qn_parse_size(const char *text, int64_t *bytes, struct qn_error *err) {
   double mult = 1;
   if (*end) {
     switch (toupper((unsigned char)*end)) {
-    case 'B': mult = 1; break;
-    case 'K': mult = 1024.0; break;
-    case 'M': mult = 1024.0 * 1024; break;
-    case 'G': mult = 1024.0 * 1024 * 1024; break;
-    case 'T': mult = 1024.0 * 1024 * 1024 * 1024; break;
-    default:
-      return qn_error_set(err, QN_EINVAL, "bad size '%s' (unit must be K, M, G or T)", text);
+      case 'B':
+        mult = 1;
+        break;
+      case 'K':
+        mult = 1024.0;
+        break;
+      case 'M':
+        mult = 1024.0 * 1024;
+        break;
+      case 'G':
+        mult = 1024.0 * 1024 * 1024;
+        break;
+      case 'T':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        break;
+      default:
+        return qn_error_set(err, QN_EINVAL, "bad size '%s' (unit must be K, M, G or T)", text);
     }
     end++;
     if (*end == 'i' || *end == 'I') end++;
@@ -75,8 +85,13 @@ char *qn_format_size(int64_t bytes, char *buf, size_t cap) {
   static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = (double)bytes;
   int u = 0;
-  while (v >= 1024 && u < 4) { v /= 1024; u++; }
-  if (u == 0) snprintf(buf, cap, "%lld B", (long long)bytes);
-  else snprintf(buf, cap, "%.1f %s", v, units[u]);
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    u++;
+  }
+  if (u == 0)
+    snprintf(buf, cap, "%lld B", (long long)bytes);
+  else
+    snprintf(buf, cap, "%.1f %s", v, units[u]);
   return buf;
 }

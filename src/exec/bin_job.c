@@ -11,8 +11,8 @@
  *
  * Memory. Before any row is read the grids (L or threads ×
  * qn_bin_grid_bytes) and one kernel workspace per thread are taken from
- * the budget; QN_ELIMIT names what they need. Then the scan sizes its buffers from what is left. After
- * the fold the lanes are freed before the result arrays are allocated.
+ * the budget; QN_ELIMIT names what they need. Then the scan sizes its buffers from what is
+ * left. After the fold the lanes are freed before the result arrays are allocated.
  *
  * Range pass (axes given as NAME:BINS): numpy's rules, except that NaN and
  * ±inf are ignored rather than an error (numpy raises on them): LO and HI
@@ -36,7 +36,7 @@
 /* ----- axis specs and statistics names ---------------------------------- */
 
 static const char *const qn_bin_stat_names[QN_BIN_NSTATS] = {"count", "sum", "mean",
-                                                              "std",   "min", "max"};
+                                                             "std",   "min", "max"};
 
 const char *qn_bin_stat_name(enum qn_bin_stat stat) {
   return (stat >= 0 && stat < QN_BIN_NSTATS) ? qn_bin_stat_names[stat] : "unknown";
@@ -53,9 +53,10 @@ int qn_bin_stats_parse(const char *text, enum qn_bin_stat *stats, int *nstats,
       if (strlen(qn_bin_stat_names[s]) == len && strncmp(p, qn_bin_stat_names[s], len) == 0)
         found = s;
     if (found < 0)
-      return qn_error_set(err, QN_EINVAL,
-                          "--stat: unknown statistic '%.*s' (use count, sum, mean, std, min, max)",
-                          (int)len, p);
+      return qn_error_set(
+          err, QN_EINVAL,
+          "--stat: unknown statistic '%.*s' (use count, sum, mean, std, min, max)", (int)len,
+          p);
     int dup = 0;
     for (int i = 0; i < n; i++) dup |= stats[i] == (enum qn_bin_stat)found;
     if (!dup) stats[n++] = (enum qn_bin_stat)found;
@@ -109,7 +110,8 @@ static int qn_bin_parse_edge_list(const char *text, const char *list,
     size_t len = strcspn(p, ",");
     double v;
     if (qn_bin_parse_double(p, len, &v) != 0)
-      return qn_error_set(err, QN_EINVAL, "--axis %s: '%.*s' is not a number", text, (int)len, p);
+      return qn_error_set(err, QN_EINVAL, "--axis %s: '%.*s' is not a number", text, (int)len,
+                          p);
     QN_RETURN_IF_ERROR(qn_bin_push_edge(spec, &cap, v, err));
     if (!p[len]) break;
     p += len + 1;
@@ -178,8 +180,9 @@ static int qn_bin_parse_regular(const char *text, const char *rest,
   if (*end || errno)
     return qn_error_set(err, QN_EINVAL, "--axis %s: BINS '%s' is not an integer", text, bbuf);
   if (bins < 1)
-    return qn_error_set(err, QN_EINVAL, "--axis %s: the number of bins must be at least 1, got %lld",
-                        text, bins);
+    return qn_error_set(err, QN_EINVAL,
+                        "--axis %s: the number of bins must be at least 1, got %lld", text,
+                        bins);
   spec->bins = bins;
   if (!c1) {
     spec->auto_range = 1;
@@ -187,15 +190,16 @@ static int qn_bin_parse_regular(const char *text, const char *rest,
   }
   const char *c2 = strchr(c1 + 1, ':');
   if (!c2 || strchr(c2 + 1, ':'))
-    return qn_error_set(err, QN_EINVAL, "--axis %s: expected NAME:BINS:LO:HI or NAME:BINS", text);
+    return qn_error_set(err, QN_EINVAL, "--axis %s: expected NAME:BINS:LO:HI or NAME:BINS",
+                        text);
   if (qn_bin_parse_double(c1 + 1, (size_t)(c2 - c1 - 1), &spec->lo) != 0 ||
       qn_bin_parse_double(c2 + 1, strlen(c2 + 1), &spec->hi) != 0)
     return qn_error_set(err, QN_EINVAL, "--axis %s: LO and HI must be numbers", text);
   if (!isfinite(spec->lo) || !isfinite(spec->hi))
     return qn_error_set(err, QN_EINVAL, "--axis %s: LO and HI must be finite", text);
   if (spec->lo > spec->hi)
-    return qn_error_set(err, QN_EINVAL, "--axis %s: LO (%.17g) is greater than HI (%.17g)", text,
-                        spec->lo, spec->hi);
+    return qn_error_set(err, QN_EINVAL, "--axis %s: LO (%.17g) is greater than HI (%.17g)",
+                        text, spec->lo, spec->hi);
   if (!isfinite(spec->hi - spec->lo))
     return qn_error_set(err, QN_EINVAL, "--axis %s: HI - LO overflows", text);
   return QN_OK;
@@ -273,7 +277,9 @@ void qn_bin_result_free(struct qn_bin_result *r) {
   free(r);
 }
 
-int qn_bin_result_naxes(const struct qn_bin_result *r) { return r->naxes; }
+int qn_bin_result_naxes(const struct qn_bin_result *r) {
+  return r->naxes;
+}
 const char *qn_bin_result_axis_name(const struct qn_bin_result *r, int k) {
   return (k >= 0 && k < r->naxes) ? r->names[k] : NULL;
 }
@@ -283,13 +289,21 @@ int64_t qn_bin_result_nbins(const struct qn_bin_result *r, int k) {
 const double *qn_bin_result_edges(const struct qn_bin_result *r, int k) {
   return (k >= 0 && k < r->naxes) ? r->edges[k] : NULL;
 }
-int64_t qn_bin_result_rows(const struct qn_bin_result *r) { return r->rows; }
-int64_t qn_bin_result_out_of_range(const struct qn_bin_result *r) { return r->out_of_range; }
+int64_t qn_bin_result_rows(const struct qn_bin_result *r) {
+  return r->rows;
+}
+int64_t qn_bin_result_out_of_range(const struct qn_bin_result *r) {
+  return r->out_of_range;
+}
 const double *qn_bin_result_stat(const struct qn_bin_result *r, enum qn_bin_stat s) {
   return (s >= 0 && s < QN_BIN_NSTATS) ? r->values[s] : NULL;
 }
-int qn_bin_result_lanes(const struct qn_bin_result *r) { return r->lanes; }
-int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *r) { return r->grid_bytes; }
+int qn_bin_result_lanes(const struct qn_bin_result *r) {
+  return r->lanes;
+}
+int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *r) {
+  return r->grid_bytes;
+}
 
 /* ----- the job ---------------------------------------------------------- */
 
@@ -322,19 +336,20 @@ static int qn_bin_worker_grids(const struct qn_bin_plan *plan, int threads) {
 
 struct qn_bin_job {
   const struct qn_bin_plan *plan;
-  int lanes;          /* grids: lanes, or one per worker (per_worker) */
+  int lanes; /* grids: lanes, or one per worker (per_worker) */
   int per_worker;
   struct qn_bin_grid *grids;
-  void **ws;          /* one workspace per worker */
+  void **ws;                                            /* one workspace per worker */
   int axis_pos[QN_BIN_MAX_AXES], value_pos, weight_pos; /* in the scan's columns */
   /* range pass */
   int nauto;
   int auto_pos[QN_BIN_MAX_AXES];
-  double *mn, *mx;    /* [worker * nauto + a] */
+  double *mn, *mx; /* [worker * nauto + a] */
   int64_t *seen;
 };
 
-static int qn_bin_process(void *user, int worker, const struct qn_batch *b, struct qn_error *err) {
+static int qn_bin_process(void *user, int worker, const struct qn_batch *b,
+                          struct qn_error *err) {
   struct qn_bin_job *j = user;
   const struct qn_colbuf *axes[QN_BIN_MAX_AXES];
   for (int k = 0; k < j->plan->naxes; k++) axes[k] = &b->cols[j->axis_pos[k]];
@@ -350,7 +365,8 @@ static int qn_bin_range_process(void *user, int worker, const struct qn_batch *b
   struct qn_bin_job *j = user;
   for (int a = 0; a < j->nauto; a++) {
     int64_t i = (int64_t)worker * j->nauto + a;
-    j->seen[i] += qn_bin_finite_minmax(&b->cols[j->auto_pos[a]], 0, b->nrows, &j->mn[i], &j->mx[i]);
+    j->seen[i] +=
+        qn_bin_finite_minmax(&b->cols[j->auto_pos[a]], 0, b->nrows, &j->mn[i], &j->mx[i]);
   }
   return QN_OK;
 }
@@ -383,14 +399,14 @@ static int qn_bin_find_numeric(struct qn_source *src, const char *name, const ch
 }
 
 static int qn_bin_check_options(const struct qn_bin_options *opt, struct qn_error *err) {
-  if (opt->naxes < 1)
-    return qn_error_set(err, QN_EINVAL, "give at least one --axis");
+  if (opt->naxes < 1) return qn_error_set(err, QN_EINVAL, "give at least one --axis");
   if (opt->naxes > QN_BIN_MAX_AXES)
-    return qn_error_set(err, QN_EINVAL, "at most %d axes are supported, got %d", QN_BIN_MAX_AXES,
-                        opt->naxes);
+    return qn_error_set(err, QN_EINVAL, "at most %d axes are supported, got %d",
+                        QN_BIN_MAX_AXES, opt->naxes);
   for (int i = 0; i < opt->nstats; i++)
     if (opt->stats[i] != QN_BIN_COUNT && !opt->value)
-      return qn_error_set(err, QN_EINVAL, "--stat %s needs --value COL (the column to summarise)",
+      return qn_error_set(err, QN_EINVAL,
+                          "--stat %s needs --value COL (the column to summarise)",
                           qn_bin_stat_name(opt->stats[i]));
   for (int k = 0; k < opt->naxes; k++) {
     const struct qn_bin_axis_spec *a = &opt->axes[k];
@@ -427,7 +443,8 @@ static int qn_bin_result_new(struct qn_context *ctx, struct qn_source *src,
   r->ninputs = qn_source_nfiles(src);
   r->inputs = calloc((size_t)r->ninputs + 1, sizeof *r->inputs);
   ok &= r->inputs != NULL;
-  for (int f = 0; ok && f < r->ninputs; f++) ok &= (r->inputs[f] = qn_strdup(qn_source_file_path(src, f))) != NULL;
+  for (int f = 0; ok && f < r->ninputs; f++)
+    ok &= (r->inputs[f] = qn_strdup(qn_source_file_path(src, f))) != NULL;
   if (!ok) {
     qn_bin_result_free(r);
     return qn_error_set(err, QN_ENOMEM, "out of memory");
@@ -498,16 +515,17 @@ done:
 }
 
 /* Builds the kernel axes (edges owned by r). */
-static int qn_bin_build_axes(const struct qn_bin_options *opt, const double *lo, const double *hi,
-                             struct qn_bin_result *r, struct qn_bin_axis *axes,
-                             struct qn_error *err) {
+static int qn_bin_build_axes(const struct qn_bin_options *opt, const double *lo,
+                             const double *hi, struct qn_bin_result *r,
+                             struct qn_bin_axis *axes, struct qn_error *err) {
   for (int k = 0; k < opt->naxes; k++) {
     const struct qn_bin_axis_spec *a = &opt->axes[k];
     if (a->nedges >= 2 && a->bins == 0) {
       r->edges[k] = malloc((size_t)a->nedges * sizeof(double));
       if (!r->edges[k]) return qn_error_set(err, QN_ENOMEM, "out of memory");
       memcpy(r->edges[k], a->edges, (size_t)a->nedges * sizeof(double));
-      QN_RETURN_IF_ERROR(qn_bin_axis_irregular(&axes[k], a->column, r->edges[k], a->nedges, err));
+      QN_RETURN_IF_ERROR(
+          qn_bin_axis_irregular(&axes[k], a->column, r->edges[k], a->nedges, err));
     } else {
       double l = lo[k], h = hi[k];
       if (l == h) { /* numpy widens an empty range */
@@ -515,8 +533,10 @@ static int qn_bin_build_axes(const struct qn_bin_options *opt, const double *lo,
         h += 0.5;
       }
       r->edges[k] = malloc((size_t)(a->bins + 1) * sizeof(double));
-      if (!r->edges[k]) return qn_error_set(err, QN_ENOMEM, "out of memory for %lld edges", (long long)a->bins);
-      QN_RETURN_IF_ERROR(qn_bin_axis_regular(&axes[k], a->column, a->bins, l, h, r->edges[k], err));
+      if (!r->edges[k])
+        return qn_error_set(err, QN_ENOMEM, "out of memory for %lld edges", (long long)a->bins);
+      QN_RETURN_IF_ERROR(
+          qn_bin_axis_regular(&axes[k], a->column, a->bins, l, h, r->edges[k], err));
     }
     r->nbins[k] = axes[k].nbins;
   }
@@ -536,7 +556,8 @@ static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *
   *mem = qn_mem_alloc(ctx, (size_t)(gb * lanes), what, err);
   if (!*mem) return err ? err->code : QN_ELIMIT;
   for (int w = 0; w < nws; w++) {
-    ws[w] = qn_mem_alloc(ctx, (size_t)qn_bin_workspace_size(plan), "bin kernel workspaces", err);
+    ws[w] =
+        qn_mem_alloc(ctx, (size_t)qn_bin_workspace_size(plan), "bin kernel workspaces", err);
     if (!ws[w]) return err ? err->code : QN_ELIMIT;
   }
   return QN_OK;
@@ -567,12 +588,14 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   for (int k = 0; k < opt->naxes; k++)
     QN_CHECK(qn_bin_find_numeric(src, opt->axes[k].column, "axis", &axis_cols[k], err));
   if (opt->value) QN_CHECK(qn_bin_find_numeric(src, opt->value, "--value", &value_col, err));
-  if (opt->weight) QN_CHECK(qn_bin_find_numeric(src, opt->weight, "--weight", &weight_col, err));
+  if (opt->weight)
+    QN_CHECK(qn_bin_find_numeric(src, opt->weight, "--weight", &weight_col, err));
   QN_CHECK(qn_bin_result_new(ctx, src, opt, &r, err));
   struct qn_bin_job j;
   memset(&j, 0, sizeof j);
   j.value_pos = j.weight_pos = -1;
-  for (int k = 0; k < opt->naxes; k++) j.axis_pos[k] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
+  for (int k = 0; k < opt->naxes; k++)
+    j.axis_pos[k] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
   if (value_col >= 0) j.value_pos = qn_bin_col_slot(cols, &ncols, value_col);
   if (weight_col >= 0) j.weight_pos = qn_bin_col_slot(cols, &ncols, weight_col);
   QN_CHECK(qn_source_rows(src, cols, ncols, &r->rows, err));
@@ -611,8 +634,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   j.lanes = r->lanes;
   j.grids = grids;
   j.ws = ws;
-  struct qn_scan_kernel k = {.user = &j, .nlanes = j.per_worker ? 0 : r->lanes,
-                             .process = qn_bin_process};
+  struct qn_scan_kernel k = {
+      .user = &j, .nlanes = j.per_worker ? 0 : r->lanes, .process = qn_bin_process};
   struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin"};
   QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
   qn_bin_collect(r, &plan, grids, r->lanes);
@@ -631,9 +654,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
       status = err ? err->code : QN_ELIMIT;
       goto done;
     }
-    static const enum qn_bin_kstat map[QN_BIN_NSTATS] = {QN_BIN_K_COUNT, QN_BIN_K_SUM,
-                                                         QN_BIN_K_MEAN, QN_BIN_K_STD,
-                                                         QN_BIN_K_MIN, QN_BIN_K_MAX};
+    static const enum qn_bin_kstat map[QN_BIN_NSTATS] = {
+        QN_BIN_K_COUNT, QN_BIN_K_SUM, QN_BIN_K_MEAN, QN_BIN_K_STD, QN_BIN_K_MIN, QN_BIN_K_MAX};
     qn_bin_grid_stat(&plan, &grids[0], map[s], r->values[s]);
   }
   *out = r;
@@ -650,7 +672,9 @@ done:
 
 /* ----- outputs ---------------------------------------------------------- */
 
-static int qn_bin_count_is_int(const struct qn_bin_result *r) { return r->weight == NULL; }
+static int qn_bin_count_is_int(const struct qn_bin_result *r) {
+  return r->weight == NULL;
+}
 
 /* The statistics are streamed, not built as a jansson tree: a tree costs
  * ~60 bytes of unbudgeted memory per cell and its dump dominates the time
@@ -709,8 +733,10 @@ static void qn_bin_jw_real(struct qn_bin_jw *w, double v) {
     len += 2;
   } else if (e) { /* e+05 -> e5, e-05 -> e-5 */
     char *from = e + 1, *to = e + 1;
-    if (*from == '+') from++;
-    else if (*from == '-') from++, to++;
+    if (*from == '+')
+      from++;
+    else if (*from == '-')
+      from++, to++;
     while (*from == '0' && from[1]) from++;
     memmove(to, from, strlen(from) + 1);
     len = (int)strlen(t);
@@ -727,9 +753,12 @@ static void qn_bin_jw_nested(struct qn_bin_jw *w, const struct qn_bin_result *r,
   for (int64_t i = 0; i < r->nbins[axis]; i++) {
     int64_t c = base + i * sub;
     if (i) qn_bin_jw_put(w, ", ", 2);
-    if (axis < r->naxes - 1) qn_bin_jw_nested(w, r, s, axis + 1, c, sub);
-    else if (ints) qn_bin_jw_int(w, (long long)r->values[s][c]);
-    else qn_bin_jw_real(w, r->values[s][c]);
+    if (axis < r->naxes - 1)
+      qn_bin_jw_nested(w, r, s, axis + 1, c, sub);
+    else if (ints)
+      qn_bin_jw_int(w, (long long)r->values[s][c]);
+    else
+      qn_bin_jw_real(w, r->values[s][c]);
   }
   qn_bin_jw_put(w, "]", 1);
 }
@@ -749,7 +778,8 @@ static json_t *qn_bin_json_head(const struct qn_bin_result *r) {
   for (int k = 0; k < r->naxes; k++) {
     json_t *ax = json_object(), *e = json_array();
     json_object_set_new(ax, "name", json_string(r->names[k]));
-    for (int64_t i = 0; i <= r->nbins[k]; i++) json_array_append_new(e, qn_json_double(r->edges[k][i]));
+    for (int64_t i = 0; i <= r->nbins[k]; i++)
+      json_array_append_new(e, qn_json_double(r->edges[k][i]));
     json_object_set_new(ax, "edges", e);
     json_array_append_new(axes, ax);
   }
@@ -786,13 +816,16 @@ static int qn_bin_write_json(const struct qn_bin_result *r, FILE *f, const char 
   qn_bin_jw_flush(w);
   int failed = w->failed;
   free(w);
-  if (failed || ferror(f)) return qn_error_set(err, QN_EIO, "cannot write %s", path ? path : "standard output");
+  if (failed || ferror(f))
+    return qn_error_set(err, QN_EIO, "cannot write %s", path ? path : "standard output");
   return QN_OK;
 }
 
 static void qn_bin_csv_double(FILE *f, double v) {
-  if (isnan(v)) fputs("nan", f);
-  else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
+  if (isnan(v))
+    fputs("nan", f);
+  else if (isinf(v))
+    fputs(v > 0 ? "inf" : "-inf", f);
   else {
     char t[QN_FORMAT_G17_CAP];
     qn_format_g17(v, t);
@@ -856,8 +889,10 @@ static int qn_bin_write_csv(const struct qn_bin_result *r, FILE *f, const char *
     for (int i = 0; i < r->nstats; i++) {
       const double v = r->values[r->stats[i]][c];
       fputc(',', f);
-      if (r->stats[i] == QN_BIN_COUNT && qn_bin_count_is_int(r)) fprintf(f, "%lld", (long long)v);
-      else qn_bin_csv_double(f, v);
+      if (r->stats[i] == QN_BIN_COUNT && qn_bin_count_is_int(r))
+        fprintf(f, "%lld", (long long)v);
+      else
+        qn_bin_csv_double(f, v);
     }
     if (fputc('\n', f) == EOF) status = qn_error_set(err, QN_EIO, "cannot write %s", path);
   }
@@ -932,14 +967,17 @@ static int qn_bin_write_h5(const struct qn_bin_result *r, const char *tmp, const
   int rc = 0;
   for (int i = 0; i < r->nstats && rc == 0; i++) {
     int s = r->stats[i];
-    rc = qn_bin_h5_dataset(f, qn_bin_stat_name(s), r->naxes, dims,
-                           s == QN_BIN_COUNT && qn_bin_count_is_int(r), r->values[s], r->ncells);
+    rc =
+        qn_bin_h5_dataset(f, qn_bin_stat_name(s), r->naxes, dims,
+                          s == QN_BIN_COUNT && qn_bin_count_is_int(r), r->values[s], r->ncells);
   }
   hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
   H5Pset_obj_track_times(gcpl, 0);
   hid_t g = H5Gcreate2(f, "edges", H5P_DEFAULT, gcpl, H5P_DEFAULT);
-  if (g < 0) rc = -1;
-  else H5Gclose(g);
+  if (g < 0)
+    rc = -1;
+  else
+    H5Gclose(g);
   H5Pclose(gcpl);
   for (int k = 0; k < r->naxes && rc == 0; k++) {
     char name[1024];
@@ -952,11 +990,14 @@ static int qn_bin_write_h5(const struct qn_bin_result *r, const char *tmp, const
   for (int k = 0; k < r->naxes; k++) names[k] = r->names[k];
   for (int i = 0; i < r->nstats; i++) stats[i] = qn_bin_stat_name(r->stats[i]);
   if (rc == 0) rc = qn_bin_h5_strings(f, "quern_version", &ver, 0);
-  if (rc == 0) rc = qn_bin_h5_strings(f, "inputs", (const char *const *)r->inputs, (size_t)r->ninputs);
+  if (rc == 0)
+    rc = qn_bin_h5_strings(f, "inputs", (const char *const *)r->inputs, (size_t)r->ninputs);
   if (rc == 0) rc = qn_bin_h5_strings(f, "axes", names, (size_t)r->naxes);
   if (rc == 0) rc = qn_bin_h5_strings(f, "stats", stats, (size_t)r->nstats);
-  if (rc == 0 && r->value) rc = qn_bin_h5_strings(f, "value", (const char *const *)&r->value, 0);
-  if (rc == 0 && r->weight) rc = qn_bin_h5_strings(f, "weight", (const char *const *)&r->weight, 0);
+  if (rc == 0 && r->value)
+    rc = qn_bin_h5_strings(f, "value", (const char *const *)&r->value, 0);
+  if (rc == 0 && r->weight)
+    rc = qn_bin_h5_strings(f, "weight", (const char *const *)&r->weight, 0);
   if (rc == 0) rc = qn_bin_h5_int(f, "rows", r->rows);
   if (rc == 0) rc = qn_bin_h5_int(f, "out_of_range", r->out_of_range);
   if (rc != 0) status = qn_error_set(err, QN_EIO, "%s: cannot write the HDF5 datasets", path);
@@ -1004,8 +1045,8 @@ int qn_bin_output_check(const char *path, const char *plot, int naxes, struct qn
   if (plot && !qn_str_has_suffix(plot, ".png"))
     return qn_error_set(err, QN_EINVAL, "--plot %s: the plot is a PNG file (FILE.png)", plot);
   if (plot && naxes > 2)
-    return qn_error_set(err, QN_EINVAL, "--plot draws 1-D and 2-D results; this one has %d axes",
-                        naxes);
+    return qn_error_set(err, QN_EINVAL,
+                        "--plot draws 1-D and 2-D results; this one has %d axes", naxes);
   return QN_OK;
 }
 

@@ -35,7 +35,8 @@
 
 struct qn_sink;
 struct qn_sink_ops {
-  int (*write)(struct qn_sink *s, const struct qn_colbuf *cols, int64_t n, struct qn_error *err);
+  int (*write)(struct qn_sink *s, const struct qn_colbuf *cols, int64_t n,
+               struct qn_error *err);
   int (*close)(struct qn_sink *s, struct qn_error *err); /* commit; frees */
   void (*abort)(struct qn_sink *s);                      /* frees */
 };
@@ -85,8 +86,9 @@ static int qn_sink_pq_open(struct qn_sink *proto, const struct qn_reader_column 
     goto done;
   }
   for (int c = 0; c < proto->ncols; c++)
-    wc[c] = (struct qn_pq_wcol){proto->cols[c].name, proto->cols[c].type, proto->cols[c].nullable,
-                                rcols[c].time_unit ? rcols[c].time_unit : 1000000, 0};
+    wc[c] =
+        (struct qn_pq_wcol){proto->cols[c].name, proto->cols[c].type, proto->cols[c].nullable,
+                            rcols[c].time_unit ? rcols[c].time_unit : 1000000, 0};
   QN_CHECK(qn_pq_writer_open(proto->ctx, proto->path, wc, proto->ncols, &wo, &s->w, err));
   s->base = *proto;
   s->base.ops = &qn_sink_pq_ops;
@@ -111,33 +113,61 @@ struct qn_sink_h5 {
 
 static hid_t qn_h5_file_type(enum qn_type t) {
   switch (t) {
-  case QN_INT8: return H5T_STD_I8LE;
-  case QN_INT16: return H5T_STD_I16LE;
-  case QN_INT32: case QN_DATE: return H5T_STD_I32LE;
-  case QN_INT64: case QN_TIMESTAMP: return H5T_STD_I64LE;
-  case QN_UINT8: case QN_BOOL: return H5T_STD_U8LE;
-  case QN_UINT16: return H5T_STD_U16LE;
-  case QN_UINT32: return H5T_STD_U32LE;
-  case QN_UINT64: return H5T_STD_U64LE;
-  case QN_FLOAT32: return H5T_IEEE_F32LE;
-  case QN_FLOAT64: return H5T_IEEE_F64LE;
-  default: return -1;
+    case QN_INT8:
+      return H5T_STD_I8LE;
+    case QN_INT16:
+      return H5T_STD_I16LE;
+    case QN_INT32:
+    case QN_DATE:
+      return H5T_STD_I32LE;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+      return H5T_STD_I64LE;
+    case QN_UINT8:
+    case QN_BOOL:
+      return H5T_STD_U8LE;
+    case QN_UINT16:
+      return H5T_STD_U16LE;
+    case QN_UINT32:
+      return H5T_STD_U32LE;
+    case QN_UINT64:
+      return H5T_STD_U64LE;
+    case QN_FLOAT32:
+      return H5T_IEEE_F32LE;
+    case QN_FLOAT64:
+      return H5T_IEEE_F64LE;
+    default:
+      return -1;
   }
 }
 
 static hid_t qn_h5_mem_type(enum qn_type t) {
   switch (t) {
-  case QN_INT8: return H5T_NATIVE_INT8;
-  case QN_INT16: return H5T_NATIVE_INT16;
-  case QN_INT32: case QN_DATE: return H5T_NATIVE_INT32;
-  case QN_INT64: case QN_TIMESTAMP: return H5T_NATIVE_INT64;
-  case QN_UINT8: case QN_BOOL: return H5T_NATIVE_UINT8;
-  case QN_UINT16: return H5T_NATIVE_UINT16;
-  case QN_UINT32: return H5T_NATIVE_UINT32;
-  case QN_UINT64: return H5T_NATIVE_UINT64;
-  case QN_FLOAT32: return H5T_NATIVE_FLOAT;
-  case QN_FLOAT64: return H5T_NATIVE_DOUBLE;
-  default: return -1;
+    case QN_INT8:
+      return H5T_NATIVE_INT8;
+    case QN_INT16:
+      return H5T_NATIVE_INT16;
+    case QN_INT32:
+    case QN_DATE:
+      return H5T_NATIVE_INT32;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+      return H5T_NATIVE_INT64;
+    case QN_UINT8:
+    case QN_BOOL:
+      return H5T_NATIVE_UINT8;
+    case QN_UINT16:
+      return H5T_NATIVE_UINT16;
+    case QN_UINT32:
+      return H5T_NATIVE_UINT32;
+    case QN_UINT64:
+      return H5T_NATIVE_UINT64;
+    case QN_FLOAT32:
+      return H5T_NATIVE_FLOAT;
+    case QN_FLOAT64:
+      return H5T_NATIVE_DOUBLE;
+    default:
+      return -1;
   }
 }
 
@@ -154,17 +184,21 @@ static void qn_sink_h5_free(struct qn_sink_h5 *s) {
 }
 
 /* HDF5 has no null: NaN for a null float, an error for anything else. */
-static int qn_sink_h5_nulls(struct qn_sink_h5 *s, int c, struct qn_colbuf *cb, struct qn_error *err) {
+static int qn_sink_h5_nulls(struct qn_sink_h5 *s, int c, struct qn_colbuf *cb,
+                            struct qn_error *err) {
   if (!cb->valid) return QN_OK;
   for (int64_t i = 0; i < cb->n; i++) {
     if (cb->valid[i]) continue;
-    if (cb->type == QN_FLOAT64) ((double *)cb->data)[i] = NAN;
-    else if (cb->type == QN_FLOAT32) ((float *)cb->data)[i] = NAN;
+    if (cb->type == QN_FLOAT64)
+      ((double *)cb->data)[i] = NAN;
+    else if (cb->type == QN_FLOAT32)
+      ((float *)cb->data)[i] = NAN;
     else
       return qn_error_set(err, QN_EUNSUPPORTED,
                           "%s: column '%s' has a null at row %lld and HDF5 has no nulls "
                           "(choose other columns with -c, or write Parquet)",
-                          s->base.path, s->base.cols[c].name, (long long)(s->base.rows_done + i));
+                          s->base.path, s->base.cols[c].name,
+                          (long long)(s->base.rows_done + i));
   }
   return QN_OK;
 }
@@ -183,11 +217,13 @@ static int qn_sink_h5_write(struct qn_sink *base, const struct qn_colbuf *cols, 
           if (!cb.valid[i])
             return qn_error_set(err, QN_EUNSUPPORTED,
                                 "%s: column '%s' has a null at row %lld and HDF5 has no nulls",
-                                base->path, base->cols[c].name, (long long)(base->rows_done + i));
+                                base->path, base->cols[c].name,
+                                (long long)(base->rows_done + i));
       /* variable-length strings want NUL-terminated pointers: copy the
        * batch's bytes once with a NUL after each value */
-      char **ptrs = qn_mem_alloc(base->ctx, (size_t)n * sizeof *ptrs + (size_t)(cb.offsets[n] + n),
-                                 "string conversion buffer", err);
+      char **ptrs =
+          qn_mem_alloc(base->ctx, (size_t)n * sizeof *ptrs + (size_t)(cb.offsets[n] + n),
+                       "string conversion buffer", err);
       if (!ptrs) return err ? err->code : QN_ELIMIT;
       char *text = (char *)(ptrs + n);
       for (int64_t i = 0; i < n; i++) {
@@ -203,7 +239,9 @@ static int qn_sink_h5_write(struct qn_sink *base, const struct qn_colbuf *cols, 
       H5Sclose(ms);
       H5Sclose(fs);
       qn_mem_free(base->ctx, ptrs);
-      if (rc < 0) return qn_error_set(err, QN_EIO, "%s: cannot write column '%s' (disk full?)", base->path, base->cols[c].name);
+      if (rc < 0)
+        return qn_error_set(err, QN_EIO, "%s: cannot write column '%s' (disk full?)",
+                            base->path, base->cols[c].name);
       continue;
     }
     QN_RETURN_IF_ERROR(qn_sink_h5_nulls(s, c, &cb, err));
@@ -254,7 +292,8 @@ static int qn_sink_h5_open(struct qn_sink *proto, const struct qn_reader_column 
                            int64_t rows, const char *codec, struct qn_sink **out,
                            struct qn_error *err) {
   int status = QN_OK, gzip = 0;
-  if (codec && !strcasecmp(codec, "gzip")) gzip = 1;
+  if (codec && !strcasecmp(codec, "gzip"))
+    gzip = 1;
   else if (codec && strcasecmp(codec, "none"))
     return qn_error_set(err, QN_EINVAL, "--codec %s: HDF5 output takes gzip or none", codec);
   struct qn_sink_h5 *s = calloc(1, sizeof *s);
@@ -281,7 +320,8 @@ static int qn_sink_h5_open(struct qn_sink *proto, const struct qn_reader_column 
     status = qn_error_set(err, QN_EIO, "%s: cannot create HDF5 file", proto->path);
     goto done;
   }
-  hsize_t dims[1] = {(hsize_t)rows}, chunk[1] = {(hsize_t)QN_MIN(QN_H5_OUT_CHUNK, QN_MAX(rows, 1))};
+  hsize_t dims[1] = {(hsize_t)rows},
+          chunk[1] = {(hsize_t)QN_MIN(QN_H5_OUT_CHUNK, QN_MAX(rows, 1))};
   space = H5Screate_simple(1, dims, NULL);
   dcpl = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_obj_track_times(dcpl, 0);
@@ -299,18 +339,19 @@ static int qn_sink_h5_open(struct qn_sink *proto, const struct qn_reader_column 
     } else {
       s->types[c] = H5Tcopy(qn_h5_file_type(t));
     }
-    s->dsets[c] = H5Dcreate2(s->file, proto->cols[c].name, s->types[c], space, lcpl, dcpl, H5P_DEFAULT);
+    s->dsets[c] =
+        H5Dcreate2(s->file, proto->cols[c].name, s->types[c], space, lcpl, dcpl, H5P_DEFAULT);
     if (s->dsets[c] < 0) {
       status = qn_error_set(err, QN_EIO, "%s: cannot create dataset '%s'", proto->path,
                             proto->cols[c].name);
       goto done;
     }
     if (t == QN_TIMESTAMP || t == QN_DATE || t == QN_BOOL) {
-      const char *unit = t == QN_DATE ? "days since 1970-01-01"
-                       : t == QN_BOOL ? "bool"
-                       : rcols[c].time_unit == 1000 ? "ms since 1970-01-01 UTC"
-                       : rcols[c].time_unit == 1000000000 ? "ns since 1970-01-01 UTC"
-                                                          : "us since 1970-01-01 UTC";
+      const char *unit = t == QN_DATE                       ? "days since 1970-01-01"
+                         : t == QN_BOOL                     ? "bool"
+                         : rcols[c].time_unit == 1000       ? "ms since 1970-01-01 UTC"
+                         : rcols[c].time_unit == 1000000000 ? "ns since 1970-01-01 UTC"
+                                                            : "us since 1970-01-01 UTC";
       hid_t st = H5Tcopy(H5T_C_S1), as = H5Screate(H5S_SCALAR);
       H5Tset_size(st, strlen(unit));
       hid_t a = H5Acreate2(s->dsets[c], "unit", st, as, H5P_DEFAULT, H5P_DEFAULT);
@@ -390,32 +431,63 @@ static void qn_csv_time(FILE *f, int64_t v, int64_t unit, int date_only) {
   }
   strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
   fputs(buf, f);
-  if (unit == 1000) fprintf(f, ".%03lld", (long long)frac);
-  else if (unit == 1000000) fprintf(f, ".%06lld", (long long)frac);
-  else if (unit == 1000000000) fprintf(f, ".%09lld", (long long)frac);
+  if (unit == 1000)
+    fprintf(f, ".%03lld", (long long)frac);
+  else if (unit == 1000000)
+    fprintf(f, ".%06lld", (long long)frac);
+  else if (unit == 1000000000)
+    fprintf(f, ".%09lld", (long long)frac);
 }
 
 static void qn_csv_value(FILE *f, const struct qn_colbuf *cb, int64_t i, int64_t unit) {
   if (cb->valid && !cb->valid[i]) return; /* null: empty field */
   const void *d = cb->data;
   switch (cb->type) {
-  case QN_INT8: fprintf(f, "%d", ((const int8_t *)d)[i]); break;
-  case QN_INT16: fprintf(f, "%d", ((const int16_t *)d)[i]); break;
-  case QN_INT32: fprintf(f, "%d", ((const int32_t *)d)[i]); break;
-  case QN_INT64: fprintf(f, "%lld", (long long)((const int64_t *)d)[i]); break;
-  case QN_UINT8: fprintf(f, "%u", ((const uint8_t *)d)[i]); break;
-  case QN_UINT16: fprintf(f, "%u", ((const uint16_t *)d)[i]); break;
-  case QN_UINT32: fprintf(f, "%u", ((const uint32_t *)d)[i]); break;
-  case QN_UINT64: fprintf(f, "%llu", (unsigned long long)((const uint64_t *)d)[i]); break;
-  case QN_BOOL: fputs(((const uint8_t *)d)[i] ? "true" : "false", f); break;
-  case QN_FLOAT32: qn_csv_double(f, ((const float *)d)[i]); break;
-  case QN_FLOAT64: qn_csv_double(f, ((const double *)d)[i]); break;
-  case QN_TIMESTAMP: qn_csv_time(f, ((const int64_t *)d)[i], unit, 0); break;
-  case QN_DATE: qn_csv_time(f, (int64_t)((const int32_t *)d)[i] * 86400, 1, 1); break;
-  case QN_STRING:
-    qn_csv_string(f, (const char *)d + cb->offsets[i], (size_t)(cb->offsets[i + 1] - cb->offsets[i]));
-    break;
-  default: break;
+    case QN_INT8:
+      fprintf(f, "%d", ((const int8_t *)d)[i]);
+      break;
+    case QN_INT16:
+      fprintf(f, "%d", ((const int16_t *)d)[i]);
+      break;
+    case QN_INT32:
+      fprintf(f, "%d", ((const int32_t *)d)[i]);
+      break;
+    case QN_INT64:
+      fprintf(f, "%lld", (long long)((const int64_t *)d)[i]);
+      break;
+    case QN_UINT8:
+      fprintf(f, "%u", ((const uint8_t *)d)[i]);
+      break;
+    case QN_UINT16:
+      fprintf(f, "%u", ((const uint16_t *)d)[i]);
+      break;
+    case QN_UINT32:
+      fprintf(f, "%u", ((const uint32_t *)d)[i]);
+      break;
+    case QN_UINT64:
+      fprintf(f, "%llu", (unsigned long long)((const uint64_t *)d)[i]);
+      break;
+    case QN_BOOL:
+      fputs(((const uint8_t *)d)[i] ? "true" : "false", f);
+      break;
+    case QN_FLOAT32:
+      qn_csv_double(f, ((const float *)d)[i]);
+      break;
+    case QN_FLOAT64:
+      qn_csv_double(f, ((const double *)d)[i]);
+      break;
+    case QN_TIMESTAMP:
+      qn_csv_time(f, ((const int64_t *)d)[i], unit, 0);
+      break;
+    case QN_DATE:
+      qn_csv_time(f, (int64_t)((const int32_t *)d)[i] * 86400, 1, 1);
+      break;
+    case QN_STRING:
+      qn_csv_string(f, (const char *)d + cb->offsets[i],
+                    (size_t)(cb->offsets[i + 1] - cb->offsets[i]));
+      break;
+    default:
+      break;
   }
 }
 
@@ -430,7 +502,8 @@ static int qn_sink_csv_write(struct qn_sink *base, const struct qn_colbuf *cols,
     fputc('\n', s->f);
   }
   base->rows_done += n;
-  if (ferror(s->f)) return qn_error_set(err, QN_EIO, "%s: write error (disk full?)", base->path);
+  if (ferror(s->f))
+    return qn_error_set(err, QN_EIO, "%s: write error (disk full?)", base->path);
   return QN_OK;
 }
 
@@ -507,7 +580,8 @@ static int qn_convert_columns(struct qn_source *src, const struct qn_convert_opt
       if (idx[i] == idx[j]) {
         int c = idx[i];
         free(idx);
-        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c", src->cols[c].name);
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c",
+                            src->cols[c].name);
       }
   *cols = idx;
   *ncols = n;
@@ -520,7 +594,8 @@ struct qn_convert_batch {
   uint8_t **valid; /* per column */
 };
 
-static void qn_convert_batch_free(struct qn_context *ctx, struct qn_convert_batch *b, int ncols) {
+static void qn_convert_batch_free(struct qn_context *ctx, struct qn_convert_batch *b,
+                                  int ncols) {
   for (int c = 0; c < ncols && b->data; c++) {
     qn_mem_free(ctx, b->data[c]);
     qn_mem_free(ctx, b->valid[c]);
@@ -562,14 +637,17 @@ static int qn_convert_read(struct qn_source *src, int f, const int *cols, int nc
     cb->type = src->cols[cols[c]].type;
     cb->n = n;
     cb->valid = r->cols[fc].nullable ? b->valid[c] : NULL;
-    if (cb->type == QN_STRING) cb->offsets = b->data[c]; /* the reader allocates the bytes */
-    else cb->data = b->data[c];
+    if (cb->type == QN_STRING)
+      cb->offsets = b->data[c]; /* the reader allocates the bytes */
+    else
+      cb->data = b->data[c];
     QN_RETURN_IF_ERROR(r->ops->read(r, fc, row0, n, cb, err));
   }
   return QN_OK;
 }
 
-static void qn_convert_drop_strings(struct qn_context *ctx, struct qn_convert_batch *b, int ncols) {
+static void qn_convert_drop_strings(struct qn_context *ctx, struct qn_convert_batch *b,
+                                    int ncols) {
   for (int c = 0; c < ncols; c++)
     if (b->cb[c].type == QN_STRING && b->cb[c].data) {
       qn_mem_free(ctx, b->cb[c].data);
@@ -586,7 +664,8 @@ int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
   struct qn_reader_column *rcols = NULL;
   struct qn_sink *sink = NULL;
   struct qn_convert_batch batch = {0};
-  if (!opt || !opt->output) return qn_error_set(err, QN_EINVAL, "convert: -o OUTPUT is required");
+  if (!opt || !opt->output)
+    return qn_error_set(err, QN_EINVAL, "convert: -o OUTPUT is required");
   QN_CHECK(qn_convert_columns(src, opt, &cols, &ncols, err));
   QN_CHECK(qn_source_rows(src, cols, ncols, &rows, err));
   infos = calloc((size_t)QN_MAX(ncols, 1), sizeof *infos);
@@ -609,7 +688,8 @@ int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
   else if (qn_str_has_suffix(o, ".csv"))
     status = qn_sink_csv_open(&proto, rcols, opt->codec, &sink, err);
   else
-    status = qn_error_set(err, QN_EINVAL, "%s: output must end in .parquet, .h5, .hdf5 or .csv", o);
+    status =
+        qn_error_set(err, QN_EINVAL, "%s: output must end in .parquet, .h5, .hdf5 or .csv", o);
   if (status != QN_OK) goto done;
   struct qn_progress *prog = qn_progress_start(ctx, "convert", rows);
   for (int f = 0; f < src->nfiles && status == QN_OK; f++) {

@@ -99,8 +99,10 @@ static int qn_gen_sim_h5(struct qn_context *ctx, const struct qn_gen_options *op
   H5Pset_obj_track_times(dcpl, 0); /* no timestamps: same seed, same bytes */
   H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
   for (int c = 0; c < 4; c++) {
-    dsets[c] = H5Dcreate2(file, names[c], H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (dsets[c] < 0) status = qn_error_set(err, QN_EIO, "%s: cannot create dataset %s", opt->output, names[c]);
+    dsets[c] =
+        H5Dcreate2(file, names[c], H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dsets[c] < 0)
+      status = qn_error_set(err, QN_EIO, "%s: cannot create dataset %s", opt->output, names[c]);
   }
   H5Pclose(dcpl);
   H5Sclose(space);
@@ -157,20 +159,25 @@ void qn_gen_options_init(struct qn_gen_options *opt) {
 }
 
 int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt, struct qn_error *err) {
-  if (!opt->kind) return qn_error_set(err, QN_EINVAL, "gen: which data? 'sim' or 'measurements'");
+  if (!opt->kind)
+    return qn_error_set(err, QN_EINVAL, "gen: which data? 'sim' or 'measurements'");
   if (opt->rows < 0) return qn_error_set(err, QN_EINVAL, "--rows must be >= 0");
   if (!opt->output) return qn_error_set(err, QN_EINVAL, "gen: -o FILE is required");
-  int parquet = qn_str_has_suffix(opt->output, ".parquet") || qn_str_has_suffix(opt->output, ".pq");
+  int parquet =
+      qn_str_has_suffix(opt->output, ".parquet") || qn_str_has_suffix(opt->output, ".pq");
   int hdf5 = qn_str_has_suffix(opt->output, ".h5") || qn_str_has_suffix(opt->output, ".hdf5");
   if (strcmp(opt->kind, "sim") == 0) {
     if (hdf5) return qn_gen_sim_h5(ctx, opt, err);
     if (parquet) return qn_gen_sim_parquet(ctx, opt, err);
-    return qn_error_set(err, QN_EINVAL, "%s: output must end in .h5, .hdf5 or .parquet", opt->output);
+    return qn_error_set(err, QN_EINVAL, "%s: output must end in .h5, .hdf5 or .parquet",
+                        opt->output);
   }
   if (strcmp(opt->kind, "measurements") == 0) {
     if (!parquet)
-      return qn_error_set(err, QN_EINVAL, "%s: measurements are written as .parquet", opt->output);
+      return qn_error_set(err, QN_EINVAL, "%s: measurements are written as .parquet",
+                          opt->output);
     return qn_gen_measurements(ctx, opt, err);
   }
-  return qn_error_set(err, QN_EINVAL, "gen: unknown kind '%s' (expected sim or measurements)", opt->kind);
+  return qn_error_set(err, QN_EINVAL, "gen: unknown kind '%s' (expected sim or measurements)",
+                      opt->kind);
 }

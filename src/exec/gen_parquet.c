@@ -29,7 +29,8 @@
 #define QN_GEN_BATCH ((int64_t)1 << 20)
 
 static inline double qn_gnormal(uint64_t seed, uint64_t stream, uint64_t ctr) {
-  double u1 = 1.0 - qn_gen_uniform(seed, stream, 2 * ctr), u2 = qn_gen_uniform(seed, stream, 2 * ctr + 1);
+  double u1 = 1.0 - qn_gen_uniform(seed, stream, 2 * ctr),
+         u2 = qn_gen_uniform(seed, stream, 2 * ctr + 1);
   return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
@@ -44,9 +45,10 @@ static int qn_gen_codec(const struct qn_gen_options *opt, struct qn_pq_writer_op
 
 int qn_gen_sim_parquet(struct qn_context *ctx, const struct qn_gen_options *opt,
                        struct qn_error *err) {
-  static const struct qn_pq_wcol cols[4] = {
-      {"x", QN_FLOAT64, 0, 0, 0}, {"y", QN_FLOAT64, 0, 0, 0},
-      {"z", QN_FLOAT64, 0, 0, 0}, {"v", QN_FLOAT64, 0, 0, 0}};
+  static const struct qn_pq_wcol cols[4] = {{"x", QN_FLOAT64, 0, 0, 0},
+                                            {"y", QN_FLOAT64, 0, 0, 0},
+                                            {"z", QN_FLOAT64, 0, 0, 0},
+                                            {"v", QN_FLOAT64, 0, 0, 0}};
   int status = QN_OK;
   struct qn_pq_writer *w = NULL;
   struct qn_pq_writer_options wo;
@@ -86,8 +88,8 @@ static const char *const qn_gen_labels[] = {"ok", "noisy", "drift", "saturated"}
 struct qn_gen_meas {
   uint64_t seed;
   int64_t rows, keys;
-  int64_t *start;  /* [keys + 1]: first position of each key's group */
-  int half_bits;   /* Feistel halves */
+  int64_t *start; /* [keys + 1]: first position of each key's group */
+  int half_bits;  /* Feistel halves */
   uint64_t half_mask;
   /* the batch */
   int64_t row0, n;
@@ -122,8 +124,10 @@ static int64_t qn_gen_key_at(const struct qn_gen_meas *g, int64_t pos) {
   int64_t lo = 0, hi = g->keys - 1; /* last k with start[k] <= pos */
   while (lo < hi) {
     int64_t mid = lo + (hi - lo + 1) / 2;
-    if (g->start[mid] <= pos) lo = mid;
-    else hi = mid - 1;
+    if (g->start[mid] <= pos)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo;
 }
@@ -153,7 +157,8 @@ static void qn_gen_sizes(struct qn_gen_meas *g) {
   double total = 0;
   int64_t *size = g->start + 1; /* sizes first, prefix sums after */
   for (int64_t k = 0; k < K; k++)
-    if (qn_gen_uniform(g->seed, 20, (uint64_t)k) >= 0.05) total += exp(0.6 * qn_gnormal(g->seed, 21, (uint64_t)k));
+    if (qn_gen_uniform(g->seed, 20, (uint64_t)k) >= 0.05)
+      total += exp(0.6 * qn_gnormal(g->seed, 21, (uint64_t)k));
   double scale = total > 0 ? (double)(rows - K) / total : 0;
   int64_t sum = 0;
   for (int64_t k = 0; k < K; k++) {
@@ -182,10 +187,11 @@ static void qn_gen_sizes(struct qn_gen_meas *g) {
 
 int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt,
                         struct qn_error *err) {
-  static const struct qn_pq_wcol cols[5] = {
-      {"probe_id", QN_INT64, 0, 0, 0}, {"ts", QN_TIMESTAMP, 0, 1000000, 0},
-      {"value", QN_FLOAT64, 0, 0, 0},  {"quality", QN_INT32, 0, 0, 0},
-      {"label", QN_STRING, 0, 0, 0}};
+  static const struct qn_pq_wcol cols[5] = {{"probe_id", QN_INT64, 0, 0, 0},
+                                            {"ts", QN_TIMESTAMP, 0, 1000000, 0},
+                                            {"value", QN_FLOAT64, 0, 0, 0},
+                                            {"quality", QN_INT32, 0, 0, 0},
+                                            {"label", QN_STRING, 0, 0, 0}};
   int status = QN_OK;
   struct qn_pq_writer *w = NULL;
   struct qn_pq_writer_options wo;
@@ -206,7 +212,8 @@ int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt
   while (((uint64_t)1 << bits) < (uint64_t)opt->rows) bits += 2;
   g.half_bits = bits / 2;
   g.half_mask = ((uint64_t)1 << g.half_bits) - 1;
-  g.start = qn_mem_alloc(ctx, (size_t)(opt->keys + 1) * sizeof(int64_t), "probe group table", err);
+  g.start =
+      qn_mem_alloc(ctx, (size_t)(opt->keys + 1) * sizeof(int64_t), "probe group table", err);
   buf = qn_mem_alloc(ctx, (size_t)batch * (8 + 8 + 8 + 4 + 1), "generator buffers", err);
   text = qn_mem_alloc(ctx, (size_t)batch * 9, "generator buffers", err);
   offsets = qn_mem_alloc(ctx, (size_t)(batch + 1) * sizeof(int64_t), "generator buffers", err);
@@ -235,10 +242,11 @@ int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt
       memcpy(text + offsets[i], s, len);
       offsets[i + 1] = offsets[i] + (int64_t)len;
     }
-    struct qn_colbuf cb[5] = {
-        {QN_INT64, g.n, g.probe, NULL, NULL},     {QN_TIMESTAMP, g.n, g.ts, NULL, NULL},
-        {QN_FLOAT64, g.n, g.value, NULL, NULL},   {QN_INT32, g.n, g.quality, NULL, NULL},
-        {QN_STRING, g.n, text, NULL, offsets}};
+    struct qn_colbuf cb[5] = {{QN_INT64, g.n, g.probe, NULL, NULL},
+                              {QN_TIMESTAMP, g.n, g.ts, NULL, NULL},
+                              {QN_FLOAT64, g.n, g.value, NULL, NULL},
+                              {QN_INT32, g.n, g.quality, NULL, NULL},
+                              {QN_STRING, g.n, text, NULL, offsets}};
     QN_CHECK(qn_pq_writer_write(w, cb, g.n, err));
   }
   status = qn_pq_writer_close(w, err);

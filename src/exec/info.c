@@ -34,7 +34,9 @@ static int qn_info_layout(json_t *c, char *buf, size_t cap) {
   size_t k;
   json_t *d;
   json_array_foreach(chunk, k, d) {
-    if (u < cap) u += (size_t)snprintf(buf + u, cap - u, "%s%lld", k ? "x" : " ", (long long)json_integer_value(d));
+    if (u < cap)
+      u += (size_t)snprintf(buf + u, cap - u, "%s%lld", k ? "x" : " ",
+                            (long long)json_integer_value(d));
   }
   const char *f = json_string_value(json_object_get(c, "filters"));
   if (u < cap) u += (size_t)snprintf(buf + u, cap - u, ", %s", f && *f ? f : "no filters");
@@ -49,8 +51,8 @@ static int qn_info_layout(json_t *c, char *buf, size_t cap) {
 }
 
 static int qn_info_known(const char *key) {
-  static const char *known[] = {"name", "type", "rows", "nullable", "layout", "chunk",
-                                "filters", "storage_bytes", "fast_path", "dataset"};
+  static const char *known[] = {"name",  "type",    "rows",          "nullable",  "layout",
+                                "chunk", "filters", "storage_bytes", "fast_path", "dataset"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!strcmp(key, known[i])) return 1;
   return 0;
@@ -99,7 +101,8 @@ int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *o
   const char *sub = NULL;
   char *colon = strstr(p, ":/");
   FILE *probe = fopen(p, "rb");
-  if (probe) fclose(probe);
+  if (probe)
+    fclose(probe);
   else if (colon) {
     *colon = 0;
     sub = colon + 1;

@@ -171,7 +171,8 @@ static int qn_mon_scan_all(struct qn_mon_tree *t, int root) {
     int p = atoi(e->d_name), pp;
     if (p <= 0 || (pp = qn_mon_ppid(p)) < 0) continue;
     if (n == cap) {
-      int *a = realloc(pid, 2 * cap * sizeof *a), *b = a ? realloc(ppid, 2 * cap * sizeof *b) : NULL;
+      int *a = realloc(pid, 2 * cap * sizeof *a),
+          *b = a ? realloc(ppid, 2 * cap * sizeof *b) : NULL;
       if (a) pid = a;
       if (b) ppid = b;
       if (!a || !b) {
@@ -271,10 +272,10 @@ done:
 /* ----- samples kept for the plot ----- */
 
 struct qn_mon_points {
-  double *t, *rss;     /* seconds, bytes */
+  double *t, *rss; /* seconds, bytes */
   size_t n;
-  size_t stride;       /* samples merged into one point */
-  size_t group;        /* samples in the open group */
+  size_t stride; /* samples merged into one point */
+  size_t group;  /* samples in the open group */
   double group_t, group_max;
 };
 
@@ -396,8 +397,8 @@ static void qn_mon_forward(struct qn_mon_run *r, const siginfo_t *info) {
 
 static int qn_mon_loop(struct qn_mon_run *r, struct qn_error *err) {
   int status = QN_OK;
-  double interval = (r->opt->interval_ms > 0 ? r->opt->interval_ms
-                                             : QN_MONITOR_DEFAULT_INTERVAL_MS) / 1000.0;
+  double interval =
+      (r->opt->interval_ms > 0 ? r->opt->interval_ms : QN_MONITOR_DEFAULT_INTERVAL_MS) / 1000.0;
   double next = 0;
   while (!r->child_done) {
     double now = qn_now() - r->t0;
@@ -411,8 +412,10 @@ static int qn_mon_loop(struct qn_mon_run *r, struct qn_error *err) {
     struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
     siginfo_t info;
     int sig = sigtimedwait(&r->set, &info, &ts);
-    if (sig == SIGCHLD) qn_mon_reap(r);
-    else if (sig > 0) qn_mon_forward(r, &info);
+    if (sig == SIGCHLD)
+      qn_mon_reap(r);
+    else if (sig > 0)
+      qn_mon_forward(r, &info);
     else if (errno != EAGAIN && errno != EINTR) {
       status = qn_error_set(err, QN_EINTERNAL, "waiting for the command: %s", strerror(errno));
       goto done;
@@ -526,12 +529,10 @@ static int qn_mon_plot(struct qn_mon_run *r, struct qn_error *err) {
   }
   qn_mon_cmdline(opt->argv, cmd, sizeof cmd);
   if (res->samples > 0)
-    snprintf(title, sizeof title,
-             "%s\npeak %s  ·  mean %s  ·  final %s  ·  %.1f s  ·  exit %d",
+    snprintf(title, sizeof title, "%s\npeak %s  ·  mean %s  ·  final %s  ·  %.1f s  ·  exit %d",
              opt->title ? opt->title : cmd, qn_format_size(res->peak_bytes, pk, sizeof pk),
              qn_format_size(res->mean_bytes, mn, sizeof mn),
-             qn_format_size(res->final_bytes, fn, sizeof fn), res->duration_s,
-             res->exit_code);
+             qn_format_size(res->final_bytes, fn, sizeof fn), res->duration_s, res->exit_code);
   else /* CMD ended before the first sample: say so over an empty axis */
     snprintf(title, sizeof title, "%s\nno sample: the command ended within %.3f s  ·  exit %d",
              opt->title ? opt->title : cmd, res->duration_s, res->exit_code);
@@ -539,7 +540,9 @@ static int qn_mon_plot(struct qn_mon_run *r, struct qn_error *err) {
   struct qn_plot_series s = {p->n ? p->t : &zero, p->n ? p->rss : &zero, p->n ? p->n : 1, NULL};
   status = qn_plot_lines(opt->plot_path, opt->plot_width > 0 ? opt->plot_width : 1200,
                          opt->plot_height > 0 ? opt->plot_height : 675, title,
-                         ts == 1 ? "time (s)" : ts > 1 / 100.0 ? "time (min)" : "time (h)",
+                         ts == 1          ? "time (s)"
+                         : ts > 1 / 100.0 ? "time (min)"
+                                          : "time (h)",
                          gib ? "memory (GiB)" : "memory (MiB)", &s, 1, p->n > 0, err);
   return status;
 }

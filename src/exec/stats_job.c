@@ -30,8 +30,8 @@ struct qn_stats_result {
   char **paths;
   int64_t *file_rows;
   int per_file;
-  struct qn_column_stats *total;    /* [ncols] */
-  struct qn_column_stats *per;      /* [nfiles * ncols] when per_file */
+  struct qn_column_stats *total; /* [ncols] */
+  struct qn_column_stats *per;   /* [nfiles * ncols] when per_file */
 };
 
 struct qn_stats_job {
@@ -53,7 +53,8 @@ static void qn_stats_flush_file(struct qn_stats_job *j) {
                     &j->res->per[j->cur_file * j->ncols + c]);
 }
 
-static int qn_stats_process(void *user, int worker, const struct qn_batch *b, struct qn_error *err) {
+static int qn_stats_process(void *user, int worker, const struct qn_batch *b,
+                            struct qn_error *err) {
   struct qn_stats_job *j = user;
   struct qn_stats_acc *slot = &j->slots[(b->morsel % QN_STATS_WINDOW) * j->ncols];
   for (int c = 0; c < j->ncols; c++) qn_stats_morsel(&b->cols[c], &slot[c]);
@@ -122,7 +123,8 @@ static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options
     for (int j = 0; j < k; j++)
       if (idx[j] == c) {
         free(idx);
-        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c", src->cols[c].name);
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c",
+                            src->cols[c].name);
       }
     idx[k++] = c;
   }
@@ -132,7 +134,8 @@ static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options
 }
 
 static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols, int per_file,
-                               int64_t rows, struct qn_stats_result **out, struct qn_error *err) {
+                               int64_t rows, struct qn_stats_result **out,
+                               struct qn_error *err) {
   struct qn_stats_result *r = calloc(1, sizeof *r);
   if (!r) return qn_error_set(err, QN_ENOMEM, "out of memory");
   r->ncols = ncols;
@@ -147,8 +150,8 @@ static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols
   r->paths = calloc((size_t)src->nfiles, sizeof *r->paths);
   r->file_rows = calloc((size_t)src->nfiles, sizeof *r->file_rows);
   r->per = per_file ? calloc((size_t)src->nfiles * (size_t)ncols + 1, sizeof *r->per) : NULL;
-  int ok = r->names && r->type_names && r->types && r->nullable && r->total && r->paths && r->file_rows &&
-           (!per_file || r->per);
+  int ok = r->names && r->type_names && r->types && r->nullable && r->total && r->paths &&
+           r->file_rows && (!per_file || r->per);
   for (int c = 0; ok && c < ncols; c++) {
     r->names[c] = qn_strdup(src->cols[cols[c]].name);
     r->type_names[c] = qn_strdup(src->cols[cols[c]].type_name);
@@ -169,8 +172,9 @@ static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols
   return QN_OK;
 }
 
-int qn_stats_run(struct qn_context *ctx, struct qn_source *src, const struct qn_stats_options *opt,
-                 struct qn_stats_result **out, struct qn_error *err) {
+int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
+                 const struct qn_stats_options *opt, struct qn_stats_result **out,
+                 struct qn_error *err) {
   int status = QN_OK;
   int *cols = NULL, ncols = 0;
   int64_t rows = 0;
@@ -179,7 +183,8 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src, const struct qn_
   struct qn_stats_result *res = NULL;
   QN_CHECK(qn_stats_columns(src, opt, &cols, &ncols, err));
   if (ncols == 0) {
-    status = qn_error_set(err, QN_EINVAL, "%s: no numeric column to summarise", src->files[0]->path);
+    status =
+        qn_error_set(err, QN_EINVAL, "%s: no numeric column to summarise", src->files[0]->path);
     goto done;
   }
   QN_CHECK(qn_source_rows(src, cols, ncols, &rows, err));
@@ -190,9 +195,9 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src, const struct qn_
   j.res = res;
   j.cur_file = -1;
   size_t acc = sizeof(struct qn_stats_acc) * (size_t)ncols;
-  QN_CHECK(qn_mem_require(ctx, (int64_t)acc * (QN_STATS_WINDOW + 2) + 256 +
-                                   qn_scan_min_bytes(src, cols, ncols),
-                          "summarising these columns", err));
+  QN_CHECK(qn_mem_require(
+      ctx, (int64_t)acc * (QN_STATS_WINDOW + 2) + 256 + qn_scan_min_bytes(src, cols, ncols),
+      "summarising these columns", err));
   j.slots = qn_mem_alloc(ctx, acc * QN_STATS_WINDOW, "statistics accumulators", err);
   j.total = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
   j.file = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
@@ -207,8 +212,11 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src, const struct qn_
     qn_stats_acc_init(&j.file[c]);
     j.is_integer[c] = qn_type_is_integer(src->cols[cols[c]].type);
   }
-  struct qn_scan_kernel k = {.user = &j, .nlanes = 0, .window = QN_STATS_WINDOW,
-                             .process = qn_stats_process, .commit = qn_stats_commit};
+  struct qn_scan_kernel k = {.user = &j,
+                             .nlanes = 0,
+                             .window = QN_STATS_WINDOW,
+                             .process = qn_stats_process,
+                             .commit = qn_stats_commit};
   struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "stats"};
   QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
   qn_stats_flush_file(&j);
@@ -233,11 +241,14 @@ done:
   return status;
 }
 
-int qn_stats_result_ncolumns(const struct qn_stats_result *r) { return r->ncols; }
+int qn_stats_result_ncolumns(const struct qn_stats_result *r) {
+  return r->ncols;
+}
 const char *qn_stats_result_column_name(const struct qn_stats_result *r, int i) {
   return (i >= 0 && i < r->ncols) ? r->names[i] : NULL;
 }
-const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *r, int file, int i) {
+const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *r, int file,
+                                                  int i) {
   if (i < 0 || i >= r->ncols) return NULL;
   if (file < 0) return &r->total[i];
   if (!r->per_file || file >= r->nfiles) return NULL;
@@ -290,8 +301,10 @@ static json_t *qn_stats_column_json(const struct qn_column_stats *s, const char 
     json_object_set_new(o, "max", json_null());
     json_object_set_new(o, "sum", s->is_integer ? json_integer(0) : json_real(0.0));
   } else if (s->is_integer) {
-    json_object_set_new(o, "min", s->is_unsigned ? qn_json_int128(s->umin) : json_integer(s->imin));
-    json_object_set_new(o, "max", s->is_unsigned ? qn_json_int128(s->umax) : json_integer(s->imax));
+    json_object_set_new(o, "min",
+                        s->is_unsigned ? qn_json_int128(s->umin) : json_integer(s->imin));
+    json_object_set_new(o, "max",
+                        s->is_unsigned ? qn_json_int128(s->umax) : json_integer(s->imax));
     /* shift as unsigned: left-shifting a negative value is undefined */
     __int128 sum = (__int128)(((unsigned __int128)(uint64_t)s->sum_hi << 64) | s->sum_lo);
     json_object_set_new(o, "sum", qn_json_int128(sum));
@@ -306,7 +319,8 @@ static json_t *qn_stats_column_json(const struct qn_column_stats *s, const char 
   return o;
 }
 
-static json_t *qn_stats_columns_json(const struct qn_stats_result *r, const struct qn_column_stats *s) {
+static json_t *qn_stats_columns_json(const struct qn_stats_result *r,
+                                     const struct qn_column_stats *s) {
   json_t *cols = json_object();
   for (int c = 0; c < r->ncols; c++)
     json_object_set_new(cols, r->names[c],
@@ -337,7 +351,8 @@ int qn_json_dump_file(json_t *root, const char *path, struct qn_error *err) {
   *w = 0;
   size_t len = strlen(text);
   if (!path || strcmp(path, "-") == 0) {
-    if (fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+    if (fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
+        fflush(stdout) != 0)
       status = qn_error_set(err, QN_EIO, "cannot write JSON to stdout");
   } else {
     struct qn_outfile *f = NULL;
@@ -352,7 +367,8 @@ int qn_json_dump_file(json_t *root, const char *path, struct qn_error *err) {
   return status;
 }
 
-int qn_stats_write_json(const struct qn_stats_result *r, const char *path, struct qn_error *err) {
+int qn_stats_write_json(const struct qn_stats_result *r, const char *path,
+                        struct qn_error *err) {
   json_t *root = json_object();
   json_object_set_new(root, "quern_version", json_string(qn_version()));
   json_t *inputs = json_array();

@@ -71,7 +71,9 @@
 
 /* ===== numbers ========================================================= */
 
-static int qn_csv_space(char c) { return c == ' ' || c == '\t'; }
+static int qn_csv_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 static void qn_csv_trim(const char **s, size_t *len) {
   const char *p = *s, *e = *s + *len;
@@ -154,7 +156,8 @@ int qn_csv_classify(const char *s, size_t len) {
   p = qn_csv_digits(p, e);
   if (p == e && p > d0) { /* all digits: an int64 unless it overflows */
     int64_t v;
-    if (e - d0 <= 18 || qn_csv_parse_int64(s, len, &v) == 0) return QN_CSV_IS_INT | QN_CSV_IS_FLOAT;
+    if (e - d0 <= 18 || qn_csv_parse_int64(s, len, &v) == 0)
+      return QN_CSV_IS_INT | QN_CSV_IS_FLOAT;
     return QN_CSV_IS_FLOAT;
   }
   ptrdiff_t digits = p - d0;
@@ -176,7 +179,9 @@ int qn_csv_classify(const char *s, size_t len) {
 
 static locale_t qn_csv_c_locale;
 static pthread_once_t qn_csv_locale_once = PTHREAD_ONCE_INIT;
-static void qn_csv_locale_init(void) { qn_csv_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+static void qn_csv_locale_init(void) {
+  qn_csv_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
 
 /* The slow path: strtod in the C locale on a NUL-terminated copy. */
 static int qn_csv_strtod(const char *s, size_t len, double *out) {
@@ -239,7 +244,8 @@ static inline uint64_t qn_csv_eight(const char *p) {
   v -= 0x3030303030303030ull;
   v = v * 10 + (v >> 8); /* each even byte: two digits */
   v = ((v & 0x000000ff000000ffull) * (100 + (1000000ull << 32)) +
-       ((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32))) >> 32;
+       ((v >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32))) >>
+      32;
   return v;
 }
 
@@ -328,13 +334,23 @@ int qn_csv_utf8_valid(const unsigned char *s, size_t len) {
       }
     }
     unsigned c = s[i];
-    if (c < 0x80) { i++; continue; }
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
     size_t n;
     unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; }
-    else if ((c & 0xf0) == 0xe0) { n = 2; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; }
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      min = 0x10000;
+    } else
+      return 0;
     if (len - i <= n) return 0;
     unsigned cp = c & (0x3fu >> n);
     for (size_t j = 1; j <= n; j++) {
@@ -434,7 +450,9 @@ static void qn_csv_cursor_free(struct qn_csv_cursor *c) {
   c->buf = NULL;
 }
 
-static int qn_csv_cursor_eof(const struct qn_csv_cursor *c) { return c->next >= c->stop; }
+static int qn_csv_cursor_eof(const struct qn_csv_cursor *c) {
+  return c->next >= c->stop;
+}
 
 /* Keeps [beg, end), reads more after it (growing the buffer when it is
  * full of one unfinished row). Sets *got to the bytes added. */
@@ -461,10 +479,10 @@ static int qn_csv_cursor_fill(struct qn_csv_cursor *c, size_t *got, struct qn_er
     ssize_t n = pread(c->fd, c->buf + c->end, want - *got, (off_t)c->next);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      return qn_error_set(err, n == 0 ? QN_EFORMAT : QN_EIO,
-                          "%s: cannot read at byte offset %lld: %s", c->r->base.path,
-                          (long long)c->next,
-                          n == 0 ? "the file is shorter than when it was opened" : strerror(errno));
+      return qn_error_set(
+          err, n == 0 ? QN_EFORMAT : QN_EIO, "%s: cannot read at byte offset %lld: %s",
+          c->r->base.path, (long long)c->next,
+          n == 0 ? "the file is shorter than when it was opened" : strerror(errno));
     c->end += (size_t)n;
     c->next += n;
     *got += (size_t)n;
@@ -539,8 +557,10 @@ static ptrdiff_t qn_csv_row(const char *s, const char *e, int eof, struct qn_csv
         break;
       }
       if (p < e && *p == '\r') {
-        if (p + 1 < e ? p[1] == '\n' : eof) p++;
-        else if (p + 1 == e) return QN_CSV_ROW_MORE;
+        if (p + 1 < e ? p[1] == '\n' : eof)
+          p++;
+        else if (p + 1 == e)
+          return QN_CSV_ROW_MORE;
       }
       if (p < e && *p != ',' && *p != '\n') {
         *bad = (size_t)(p - s);
@@ -618,8 +638,8 @@ static int qn_csv_header(struct qn_csv_reader *r, struct qn_csv_cursor *c, int64
       size_t at = (size_t)((char *)nul - c->buf);
       status = qn_error_set(err, QN_EFORMAT,
                             "%s: line %lld (byte offset %lld): NUL byte: this is not a text "
-                            "CSV file", r->base.path,
-                            (long long)qn_csv_line_at(c->buf, c->beg, at, *line),
+                            "CSV file",
+                            r->base.path, (long long)qn_csv_line_at(c->buf, c->beg, at, *line),
                             (long long)(c->off + (int64_t)at));
       goto done;
     }
@@ -689,7 +709,8 @@ static int qn_csv_header(struct qn_csv_reader *r, struct qn_csv_cursor *c, int64
         if (strcmp(r->base.cols[j].name, name) == 0) {
           status = qn_error_set(err, QN_EFORMAT,
                                 "%s: line %lld: duplicate column name '%s' (header columns %d "
-                                "and %d)", r->base.path, (long long)*line, name, j + 1, i + 1);
+                                "and %d)",
+                                r->base.path, (long long)*line, name, j + 1, i + 1);
           goto done;
         }
     }
@@ -710,11 +731,11 @@ struct qn_csv_open_job {
   int64_t line;              /* line at cur's position */
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  int64_t ready;       /* morsels [0, ready) have a known byte range */
+  int64_t ready; /* morsels [0, ready) have a known byte range */
   int index_done;
-  int rows_known;      /* the end sentinel is pushed: r->rows is final */
-  int64_t next;        /* next morsel to infer */
-  int64_t stop_after;  /* morsels past this one need no inferring (an error is earlier) */
+  int rows_known;     /* the end sentinel is pushed: r->rows is final */
+  int64_t next;       /* next morsel to infer */
+  int64_t stop_after; /* morsels past this one need no inferring (an error is earlier) */
   /* the error with the lowest byte offset found so far */
   int failed;
   int64_t err_off;
@@ -756,8 +777,10 @@ static int qn_csv_push_morsel(struct qn_csv_open_job *j, int64_t off, int64_t li
     if (a) r->moff = a;
     int64_t *b = a ? realloc(r->mline, (size_t)cap * sizeof *b) : NULL;
     if (b) r->mline = b;
-    if (!a || !b) status = -1;
-    else r->cap_morsels = cap;
+    if (!a || !b)
+      status = -1;
+    else
+      r->cap_morsels = cap;
   }
   if (status == 0) {
     r->moff[r->nmorsels] = off;
@@ -842,8 +865,9 @@ static int qn_csv_index_pass(struct qn_csv_open_job *j, struct qn_error *err) {
     int64_t due_off = bound_off, due_line = bound_line;
     int64_t taken = 0;
     size_t p = c->beg;
-    int64_t n = qn_csv_plain_rows(c->buf, &p, quote, due ? 1 : QN_MORSEL_ROWS - rows % QN_MORSEL_ROWS,
-                                  &line, &r->crlf_rows);
+    int64_t n =
+        qn_csv_plain_rows(c->buf, &p, quote, due ? 1 : QN_MORSEL_ROWS - rows % QN_MORSEL_ROWS,
+                          &line, &r->crlf_rows);
     if (p != c->beg) {
       taken = n;
       c->beg = p;
@@ -852,7 +876,8 @@ static int qn_csv_index_pass(struct qn_csv_open_job *j, struct qn_error *err) {
       int64_t nl = 0;
       size_t bad = 0;
       const char *s = c->buf + c->beg;
-      ptrdiff_t rc = qn_csv_row(s, c->buf + c->end, qn_csv_cursor_eof(c), f1, 1, &nf, &nl, &bad);
+      ptrdiff_t rc =
+          qn_csv_row(s, c->buf + c->end, qn_csv_cursor_eof(c), f1, 1, &nf, &nl, &bad);
       if (rc == QN_CSV_ROW_MORE) {
         QN_CHECK(qn_csv_index_fill(c, line, &got, err));
         quote = qn_csv_next_quote(c);
@@ -974,8 +999,10 @@ static int qn_csv_convert_field(struct qn_csv_reader *r, const struct qn_csv_sin
                           "%s: line %lld (byte offset %lld): column '%s' has an empty field, "
                           "but had none when the file was opened (the file changed?)",
                           r->base.path, (long long)line, (long long)off, r->base.cols[c].name);
-    if (r->base.cols[c].type == QN_FLOAT64) ((double *)k->data[c])[i] = NAN;
-    else ((int64_t *)k->data[c])[i] = 0;
+    if (r->base.cols[c].type == QN_FLOAT64)
+      ((double *)k->data[c])[i] = NAN;
+    else
+      ((int64_t *)k->data[c])[i] = 0;
     k->valid[c][i] = 0;
     k->nulls[c]++;
     return QN_OK;
@@ -998,9 +1025,10 @@ static int qn_csv_convert_field(struct qn_csv_reader *r, const struct qn_csv_sin
 /* Parses rows [skip, skip + nrows) of the byte range [start, stop), which
  * begins at line `line`, into the sink. On a format error *err_off is its
  * byte offset. */
-static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t stop, int64_t line,
-                              int64_t skip, int64_t nrows, const struct qn_csv_sink *k,
-                              int64_t *err_off, struct qn_error *err) {
+static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t stop,
+                              int64_t line, int64_t skip, int64_t nrows,
+                              const struct qn_csv_sink *k, int64_t *err_off,
+                              struct qn_error *err) {
   int status = QN_OK;
   int ncols = r->base.ncols, fd;
   struct qn_csv_cursor c = {0};
@@ -1020,7 +1048,8 @@ static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t st
     int nf = 0;
     int64_t nl = 0;
     size_t bad = 0;
-    ptrdiff_t rc = qn_csv_row(s, c.buf + c.end, qn_csv_cursor_eof(&c), f, ncols + 1, &nf, &nl, &bad);
+    ptrdiff_t rc =
+        qn_csv_row(s, c.buf + c.end, qn_csv_cursor_eof(&c), f, ncols + 1, &nf, &nl, &bad);
     int64_t roff = c.off + (int64_t)c.beg;
     if (rc == QN_CSV_ROW_MORE) {
       size_t got;
@@ -1037,8 +1066,9 @@ static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t st
         *err_off = roff;
         status = qn_error_set(err, QN_EFORMAT,
                               "%s: line %lld (byte offset %lld): %d field%s, but the header "
-                              "has %d column%s", r->base.path, (long long)line, (long long)roff,
-                              nf, nf == 1 ? "" : "s", ncols, ncols == 1 ? "" : "s");
+                              "has %d column%s",
+                              r->base.path, (long long)line, (long long)roff, nf,
+                              nf == 1 ? "" : "s", ncols, ncols == 1 ? "" : "s");
         goto done;
       }
       if (row >= skip) {
@@ -1048,13 +1078,15 @@ static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t st
           int64_t foff = roff + (int64_t)fi->start;
           if (k->inf) {
             int bad_utf8 = 0;
-            qn_csv_infer_field(&k->inf[col], s + fi->start, fi->len, fi->esc, line, foff, &bad_utf8);
+            qn_csv_infer_field(&k->inf[col], s + fi->start, fi->len, fi->esc, line, foff,
+                               &bad_utf8);
             if (bad_utf8) {
               *err_off = foff;
               status = qn_error_set(err, QN_EFORMAT,
                                     "%s: line %lld (byte offset %lld): column '%s' holds text "
-                                    "that is not valid UTF-8", r->base.path, (long long)line,
-                                    (long long)foff, r->base.cols[col].name);
+                                    "that is not valid UTF-8",
+                                    r->base.path, (long long)line, (long long)foff,
+                                    r->base.cols[col].name);
               goto done;
             }
           } else if (k->data[col]) {
@@ -1072,10 +1104,11 @@ static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t st
     line += nl;
   }
   if (row < end)
-    status = qn_error_set(err, QN_EFORMAT,
-                          "%s: rows %lld..%lld expected before byte offset %lld, found %lld (the "
-                          "file changed since it was opened?)", r->base.path, (long long)skip,
-                          (long long)end, (long long)stop, (long long)row);
+    status = qn_error_set(
+        err, QN_EFORMAT,
+        "%s: rows %lld..%lld expected before byte offset %lld, found %lld (the "
+        "file changed since it was opened?)",
+        r->base.path, (long long)skip, (long long)end, (long long)stop, (long long)row);
 done:
   qn_csv_cursor_free(&c);
   free(f);
@@ -1083,8 +1116,7 @@ done:
 }
 
 static void qn_csv_infer_init(struct qn_csv_infer *in, int n) {
-  for (int i = 0; i < n; i++)
-    in[i] = (struct qn_csv_infer){0, 0, -1, -1, -1, -1};
+  for (int i = 0; i < n; i++) in[i] = (struct qn_csv_infer){0, 0, -1, -1, -1, -1};
 }
 
 static void qn_csv_infer_merge(struct qn_csv_infer *a, const struct qn_csv_infer *b) {
@@ -1143,18 +1175,22 @@ static void qn_csv_open_worker(void *arg, int worker) {
      * error is not: either way it is the latest possible, so earlier infer
      * errors still win */
     if (st != QN_OK)
-      qn_csv_job_fail(j, INT64_MAX, st == QN_EFORMAT ? INT64_MAX - 1 : 0, &err, st != QN_EFORMAT);
+      qn_csv_job_fail(j, INT64_MAX, st == QN_EFORMAT ? INT64_MAX - 1 : 0, &err,
+                      st != QN_EFORMAT);
   }
   qn_csv_infer_worker(j, worker);
 }
 
 static const char *qn_csv_type_reason(const struct qn_csv_infer *in, enum qn_type t, char *buf,
                                       size_t cap) {
-  if (in->values == 0) snprintf(buf, cap, "no values: float64 by default");
-  else if (t == QN_INT64) snprintf(buf, cap, "every value is an int64");
+  if (in->values == 0)
+    snprintf(buf, cap, "no values: float64 by default");
+  else if (t == QN_INT64)
+    snprintf(buf, cap, "every value is an int64");
   else if (t == QN_FLOAT64)
     snprintf(buf, cap, "float64: first non-integer at line %lld", (long long)in->nonint_line);
-  else snprintf(buf, cap, "string: first non-number at line %lld", (long long)in->nonfloat_line);
+  else
+    snprintf(buf, cap, "string: first non-number at line %lld", (long long)in->nonfloat_line);
   return buf;
 }
 
@@ -1166,7 +1202,8 @@ static int qn_csv_set_types(struct qn_csv_reader *r, struct qn_error *err) {
     if (in->values > 0 && in->nonint_off < 0) t = QN_INT64;
     rc->type = t;
     rc->type_name = qn_strdup(qn_type_name(t));
-    if (!rc->type_name) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+    if (!rc->type_name)
+      return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
     rc->nullable = in->nulls > 0;
     rc->rows = r->rows;
     rc->parallel_read = 1;
@@ -1208,7 +1245,8 @@ static int qn_csv_build(struct qn_csv_reader *r, struct qn_error *err) {
     goto done;
   }
   for (int w = 0; w < j.nworkers; w++)
-    for (int i = 0; i < ncols; i++) qn_csv_infer_merge(&r->inf[i], &j.winf[(size_t)w * ncols + i]);
+    for (int i = 0; i < ncols; i++)
+      qn_csv_infer_merge(&r->inf[i], &j.winf[(size_t)w * ncols + i]);
   QN_CHECK(qn_csv_set_types(r, err));
 done:
   qn_csv_cursor_free(&c);
@@ -1369,8 +1407,8 @@ static int qn_csv_read_strings(struct qn_csv_reader *r, int col, int64_t row0, i
   int ncols = r->base.ncols;
   char **dst = calloc((size_t)ncols + 1, sizeof *dst);
   if (!dst) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
-  struct qn_csv_strings st = {col, out->offsets, r->base.cols[col].nullable ? out->valid : NULL,
-                              NULL, 0, 0};
+  struct qn_csv_strings st = {
+      col, out->offsets, r->base.cols[col].nullable ? out->valid : NULL, NULL, 0, 0};
   out->offsets[0] = 0;
   struct qn_csv_sink sink = {NULL, dst, NULL, NULL, &st};
   int64_t start, stop, line, skip, off;
@@ -1426,8 +1464,10 @@ static int qn_csv_cache_alloc(struct qn_csv_reader *r, struct qn_csv_slot *s, in
   struct qn_error e2;
   qn_error_init(&e2);
   pthread_mutex_lock(&r->lock);
-  if (qn_mem_available(r->base.ctx) - (int64_t)bytes < qn_csv_headroom(r)) e2.code = QN_ELIMIT;
-  else s->data[c] = qn_mem_alloc(r->base.ctx, bytes, "the CSV range cache", &e2);
+  if (qn_mem_available(r->base.ctx) - (int64_t)bytes < qn_csv_headroom(r))
+    e2.code = QN_ELIMIT;
+  else
+    s->data[c] = qn_mem_alloc(r->base.ctx, bytes, "the CSV range cache", &e2);
   pthread_mutex_unlock(&r->lock);
   if (!s->data[c] && e2.code == QN_ELIMIT) return QN_ELIMIT; /* err untouched: not a failure */
   if (!s->data[c]) return qn_error_set(err, e2.code ? e2.code : QN_ENOMEM, "%s", e2.message);
@@ -1511,8 +1551,7 @@ static int qn_csv_claim(struct qn_csv_reader *r, int col, int64_t row0, int64_t 
 static int qn_csv_copy_out(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
                            struct qn_colbuf *out, struct qn_error *err) {
   const uint8_t *valid = r->base.cols[col].nullable ? (uint8_t *)s->data[col] + s->n * 8 : NULL;
-  int status = qn_csv_deliver(r, col, s->n, s->data[col], valid,
-                              s->nulls[col], out, err);
+  int status = qn_csv_deliver(r, col, s->n, s->data[col], valid, s->nulls[col], out, err);
   pthread_mutex_lock(&r->lock);
   s->users--;
   s->read[col] = 1;
@@ -1529,8 +1568,9 @@ static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
     return QN_OK;
   }
   if (col < 0 || col >= ncols || row0 < 0 || row0 + n > r->rows)
-    return qn_error_set(err, QN_EINVAL, "%s: read of rows %lld..%lld of column %d is out of range",
-                        base->path, (long long)row0, (long long)(row0 + n), col);
+    return qn_error_set(err, QN_EINVAL,
+                        "%s: read of rows %lld..%lld of column %d is out of range", base->path,
+                        (long long)row0, (long long)(row0 + n), col);
   if (base->cols[col].type == QN_STRING) return qn_csv_read_strings(r, col, row0, n, out, err);
   unsigned char *mask = calloc((size_t)ncols + 1, 1);
   if (!mask) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", base->path);
@@ -1600,8 +1640,9 @@ static int qn_csv_info(struct qn_reader *base, void *info, struct qn_error *err)
     if (!c) break;
     char why[160];
     json_object_set_new(c, "nulls", json_integer((json_int_t)r->inf[i].nulls));
-    json_object_set_new(c, "inferred", json_string(qn_csv_type_reason(&r->inf[i],
-                                                    base->cols[i].type, why, sizeof why)));
+    json_object_set_new(
+        c, "inferred",
+        json_string(qn_csv_type_reason(&r->inf[i], base->cols[i].type, why, sizeof why)));
   }
   (void)err;
   return QN_OK;
@@ -1617,12 +1658,14 @@ static int qn_csv_misnamed(const char *path, struct qn_error *err) {
     if (qn_str_has_suffix(path, h5[i]))
       return qn_error_set(err, QN_EFORMAT,
                           "%s: named like an HDF5 file but has no HDF5 signature at byte 0 "
-                          "(truncated, corrupt or not HDF5); rename it to read it as CSV", path);
+                          "(truncated, corrupt or not HDF5); rename it to read it as CSV",
+                          path);
   for (size_t i = 0; i < sizeof pq / sizeof *pq; i++)
     if (qn_str_has_suffix(path, pq[i]))
       return qn_error_set(err, QN_EFORMAT,
                           "%s: named like a Parquet file but does not start with PAR1 "
-                          "(truncated, corrupt or not Parquet); rename it to read it as CSV", path);
+                          "(truncated, corrupt or not Parquet); rename it to read it as CSV",
+                          path);
   return QN_OK;
 }
 
@@ -1651,7 +1694,8 @@ int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out
   }
   r->size = (int64_t)st.st_size;
   if (r->size == 0) {
-    status = qn_error_set(err, QN_EFORMAT, "%s: empty file: a CSV file needs a header row", path);
+    status =
+        qn_error_set(err, QN_EFORMAT, "%s: empty file: a CSV file needs a header row", path);
     goto done;
   }
   QN_CHECK(qn_csv_build(r, err));
@@ -1667,6 +1711,8 @@ done:
   return status;
 }
 
-static const struct qn_reader_ops qn_csv_ops = {.format = "csv", .read = qn_csv_read,
-                                                .close = qn_csv_close, .info = qn_csv_info,
+static const struct qn_reader_ops qn_csv_ops = {.format = "csv",
+                                                .read = qn_csv_read,
+                                                .close = qn_csv_close,
+                                                .info = qn_csv_info,
                                                 .release = qn_csv_release};

@@ -31,14 +31,14 @@ enum qn_h5_kind { QN_H5_PLAIN, QN_H5_COLUMN2D, QN_H5_FIELD };
 
 struct qn_h5_col {
   enum qn_h5_kind kind;
-  char *dset_path;   /* absolute path of the dataset */
-  hid_t dset;        /* opened lazily by the reader thread, -1 until then */
-  hid_t native;      /* native memory type of the values */
-  hid_t memtype;     /* what H5Dread converts to: native, or a one-field
-                        compound for a field (made in qn_h5_prepare) */
-  int j;             /* column of a 2-D dataset */
+  char *dset_path; /* absolute path of the dataset */
+  hid_t dset;      /* opened lazily by the reader thread, -1 until then */
+  hid_t native;    /* native memory type of the values */
+  hid_t memtype;   /* what H5Dread converts to: native, or a one-field
+                      compound for a field (made in qn_h5_prepare) */
+  int j;           /* column of a 2-D dataset */
   int64_t ncols2d;
-  char *field;       /* compound field name */
+  char *field; /* compound field name */
   /* raw path: chunk c covers rows [c*chunk_rows, ...) at file offset addr[c] */
   int raw;
   int64_t chunk_rows;
@@ -52,8 +52,8 @@ struct qn_h5_col {
  * thousand HDF5 metadata caches nor a thousand descriptors. */
 struct qn_h5_reader {
   struct qn_reader base;
-  hid_t file;           /* reader thread only */
-  int fd;               /* any thread, under fd_lock */
+  hid_t file; /* reader thread only */
+  int fd;     /* any thread, under fd_lock */
   pthread_mutex_t fd_lock;
   char *prefix; /* group or dataset the columns are relative to ("/" = root) */
   struct qn_h5_col *hcols;
@@ -71,7 +71,8 @@ static void qn_h5_quiet(void) {
 static int qn_h5_get_file(struct qn_h5_reader *h, struct qn_error *err) {
   if (h->file >= 0) return QN_OK;
   h->file = H5Fopen(h->base.path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (h->file < 0) return qn_error_set(err, QN_EIO, "%s: cannot reopen the HDF5 file", h->base.path);
+  if (h->file < 0)
+    return qn_error_set(err, QN_EIO, "%s: cannot reopen the HDF5 file", h->base.path);
   return QN_OK;
 }
 
@@ -113,16 +114,31 @@ static enum qn_type qn_h5_map_type(hid_t t, hid_t *native) {
   if (cls == H5T_INTEGER) {
     int sgn = H5Tget_sign(t) == H5T_SGN_2;
     switch (size) {
-    case 1: *native = sgn ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8; return sgn ? QN_INT8 : QN_UINT8;
-    case 2: *native = sgn ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16; return sgn ? QN_INT16 : QN_UINT16;
-    case 4: *native = sgn ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT32; return sgn ? QN_INT32 : QN_UINT32;
-    case 8: *native = sgn ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64; return sgn ? QN_INT64 : QN_UINT64;
-    default: return QN_TYPE_INVALID;
+      case 1:
+        *native = sgn ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8;
+        return sgn ? QN_INT8 : QN_UINT8;
+      case 2:
+        *native = sgn ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16;
+        return sgn ? QN_INT16 : QN_UINT16;
+      case 4:
+        *native = sgn ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT32;
+        return sgn ? QN_INT32 : QN_UINT32;
+      case 8:
+        *native = sgn ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64;
+        return sgn ? QN_INT64 : QN_UINT64;
+      default:
+        return QN_TYPE_INVALID;
     }
   }
   if (cls == H5T_FLOAT) {
-    if (size == 4) { *native = H5T_NATIVE_FLOAT; return QN_FLOAT32; }
-    if (size == 8) { *native = H5T_NATIVE_DOUBLE; return QN_FLOAT64; }
+    if (size == 4) {
+      *native = H5T_NATIVE_FLOAT;
+      return QN_FLOAT32;
+    }
+    if (size == 8) {
+      *native = H5T_NATIVE_DOUBLE;
+      return QN_FLOAT64;
+    }
     return QN_TYPE_INVALID;
   }
   if (cls == H5T_STRING) return QN_STRING;
@@ -171,7 +187,8 @@ static int qn_h5_add_dataset(struct qn_h5_reader *h, const char *path, int as_ta
   int status = QN_OK;
   hid_t d = H5Dopen2(h->file, path, H5P_DEFAULT);
   hid_t t = -1, s = -1;
-  if (d < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, path);
+  if (d < 0)
+    return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, path);
   t = H5Dget_type(d);
   s = H5Dget_space(d);
   int rank = H5Sget_simple_extent_ndims(s);
@@ -187,10 +204,15 @@ static int qn_h5_add_dataset(struct qn_h5_reader *h, const char *path, int as_ta
       enum qn_type qt = qn_h5_map_type(ft, &native);
       if (qt != QN_TYPE_INVALID && fname) {
         char name[1024];
-        if (as_table || !*rel) snprintf(name, sizeof name, "%s", fname);
-        else snprintf(name, sizeof name, "%s.%s", rel, fname);
-        struct qn_h5_col hc = {.kind = QN_H5_FIELD, .dset_path = qn_strdup(path),
-                               .field = qn_strdup(fname), .native = native, .memtype = native};
+        if (as_table || !*rel)
+          snprintf(name, sizeof name, "%s", fname);
+        else
+          snprintf(name, sizeof name, "%s.%s", rel, fname);
+        struct qn_h5_col hc = {.kind = QN_H5_FIELD,
+                               .dset_path = qn_strdup(path),
+                               .field = qn_strdup(fname),
+                               .native = native,
+                               .memtype = native};
         status = qn_h5_add(h, name, qt, (int64_t)dims[0], &hc, err);
       }
       H5Tclose(ft);
@@ -203,11 +225,16 @@ static int qn_h5_add_dataset(struct qn_h5_reader *h, const char *path, int as_ta
       int64_t k = rank == 2 ? (int64_t)dims[1] : 1;
       for (int64_t j = 0; j < k && status == QN_OK; j++) {
         char name[1024];
-        if (rank == 2) snprintf(name, sizeof name, "%s[%lld]", rel, (long long)j);
-        else snprintf(name, sizeof name, "%s", rel);
+        if (rank == 2)
+          snprintf(name, sizeof name, "%s[%lld]", rel, (long long)j);
+        else
+          snprintf(name, sizeof name, "%s", rel);
         struct qn_h5_col hc = {.kind = rank == 2 ? QN_H5_COLUMN2D : QN_H5_PLAIN,
-                               .dset_path = qn_strdup(path), .native = native, .memtype = native,
-                               .j = (int)j, .ncols2d = k};
+                               .dset_path = qn_strdup(path),
+                               .native = native,
+                               .memtype = native,
+                               .j = (int)j,
+                               .ncols2d = k};
         status = qn_h5_add(h, name, qt, (int64_t)dims[0], &hc, err);
       }
     }
@@ -239,7 +266,9 @@ static int qn_h5_plan_raw(struct qn_h5_reader *h, struct qn_h5_col *hc,
                           const struct qn_reader_column *rc, struct qn_error *err) {
   int status = QN_OK;
   hid_t d = H5Dopen2(h->file, hc->dset_path, H5P_DEFAULT);
-  if (d < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, hc->dset_path);
+  if (d < 0)
+    return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path,
+                        hc->dset_path);
   hid_t t = H5Dget_type(d), plist = H5Dget_create_plist(d);
   H5D_layout_t layout = H5Pget_layout(plist);
   int native = H5Tequal(t, hc->memtype) > 0;
@@ -249,7 +278,10 @@ static int qn_h5_plan_raw(struct qn_h5_reader *h, struct qn_h5_col *hc,
     haddr_t a = H5Dget_offset(d);
     if (a == HADDR_UNDEF) goto done;
     hc->addr = malloc(sizeof *hc->addr);
-    if (!hc->addr) { status = qn_error_set(err, QN_ENOMEM, "out of memory"); goto done; }
+    if (!hc->addr) {
+      status = qn_error_set(err, QN_ENOMEM, "out of memory");
+      goto done;
+    }
     hc->addr[0] = (int64_t)a;
     hc->nchunks = 1;
     hc->chunk_rows = rc->rows;
@@ -259,7 +291,10 @@ static int qn_h5_plan_raw(struct qn_h5_reader *h, struct qn_h5_col *hc,
     if (H5Pget_chunk(plist, 1, chunk) != 1 || chunk[0] == 0) goto done;
     int64_t n = (rc->rows + (int64_t)chunk[0] - 1) / (int64_t)chunk[0];
     hc->addr = malloc((size_t)n * sizeof *hc->addr);
-    if (!hc->addr) { status = qn_error_set(err, QN_ENOMEM, "out of memory"); goto done; }
+    if (!hc->addr) {
+      status = qn_error_set(err, QN_ENOMEM, "out of memory");
+      goto done;
+    }
     for (int64_t c = 0; c < n; c++) {
       hsize_t off[1] = {(hsize_t)c * chunk[0]};
       unsigned mask = 0;
@@ -307,7 +342,8 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
     long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     status = qn_error_set(err, QN_EFORMAT,
                           "%s: HDF5 signature at byte 0 but the file cannot be opened "
-                          "(truncated or corrupt; %lld bytes)", path, size);
+                          "(truncated or corrupt; %lld bytes)",
+                          path, size);
     goto done;
   }
   H5O_info_t oi;
@@ -322,14 +358,19 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
     struct qn_h5_visit v = {h, err, QN_OK};
     herr_t rc = H5Ovisit(g, H5_INDEX_NAME, H5_ITER_INC, qn_h5_visit_cb, &v);
     H5Gclose(g);
-    if (v.status != QN_OK) { status = v.status; goto done; }
+    if (v.status != QN_OK) {
+      status = v.status;
+      goto done;
+    }
     if (rc < 0) {
-      status = qn_error_set(err, QN_EFORMAT, "%s: cannot list the datasets under %s (corrupt file?)",
-                            path, h->prefix);
+      status =
+          qn_error_set(err, QN_EFORMAT, "%s: cannot list the datasets under %s (corrupt file?)",
+                       path, h->prefix);
       goto done;
     }
   } else {
-    status = qn_error_set(err, QN_EINVAL, "%s: '%s' is not a group or dataset", path, h->prefix);
+    status =
+        qn_error_set(err, QN_EINVAL, "%s: '%s' is not a group or dataset", path, h->prefix);
     goto done;
   }
   for (int i = 0; i < h->base.ncols; i++) {
@@ -382,11 +423,11 @@ static int qn_h5_read_raw(struct qn_h5_reader *h, int col, int64_t row0, int64_t
       ssize_t r = pread(fd, dst + got, bytes - got, off + (off_t)got);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        return qn_error_set(err, r == 0 ? QN_EFORMAT : QN_EIO,
-                            "%s: column '%s': cannot read rows %lld..%lld at byte offset %lld: %s",
-                            h->base.path, h->base.cols[col].name, (long long)row,
-                            (long long)(row + take), (long long)(off + (off_t)got),
-                            r == 0 ? "file is truncated" : strerror(errno));
+        return qn_error_set(
+            err, r == 0 ? QN_EFORMAT : QN_EIO,
+            "%s: column '%s': cannot read rows %lld..%lld at byte offset %lld: %s",
+            h->base.path, h->base.cols[col].name, (long long)row, (long long)(row + take),
+            (long long)(off + (off_t)got), r == 0 ? "file is truncated" : strerror(errno));
       }
       got += (size_t)r;
     }
@@ -405,7 +446,8 @@ static int qn_h5_prepare(struct qn_h5_reader *h, int col, struct qn_error *err) 
   hid_t d = H5Dopen2(h->file, hc->dset_path, H5P_DEFAULT);
   if (d < 0) {
     H5Pclose(dapl);
-    return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, hc->dset_path);
+    return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path,
+                        hc->dset_path);
   }
   hid_t plist = H5Dget_create_plist(d);
   int64_t cache = 0;
@@ -429,7 +471,9 @@ static int qn_h5_prepare(struct qn_h5_reader *h, int col, struct qn_error *err) 
   H5Pset_chunk_cache(dapl, 521, (size_t)(cache > 0 ? cache : 0), 1.0);
   hc->dset = H5Dopen2(h->file, hc->dset_path, dapl);
   H5Pclose(dapl);
-  if (hc->dset < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path, hc->dset_path);
+  if (hc->dset < 0)
+    return qn_error_set(err, QN_EFORMAT, "%s: cannot open dataset %s", h->base.path,
+                        hc->dset_path);
   if (hc->kind == QN_H5_FIELD) {
     hc->memtype = H5Tcreate(H5T_COMPOUND, H5Tget_size(hc->native));
     if (hc->memtype < 0 || H5Tinsert(hc->memtype, hc->field, 0, hc->native) < 0)
@@ -458,10 +502,10 @@ static int qn_h5_read_lib(struct qn_h5_reader *h, int col, int64_t row0, int64_t
   H5Sclose(ms);
   H5Sclose(fs);
   if (rc < 0)
-    return qn_error_set(err, QN_EFORMAT,
-                        "%s: column '%s': cannot read rows %lld..%lld (corrupt or truncated file?)",
-                        h->base.path, h->base.cols[col].name, (long long)row0,
-                        (long long)(row0 + n));
+    return qn_error_set(
+        err, QN_EFORMAT,
+        "%s: column '%s': cannot read rows %lld..%lld (corrupt or truncated file?)",
+        h->base.path, h->base.cols[col].name, (long long)row0, (long long)(row0 + n));
   return QN_OK;
 }
 
@@ -495,8 +539,9 @@ static int qn_h5_read_strings(struct qn_h5_reader *h, int col, int64_t row0, int
   ms = H5Screate_simple(1, count, NULL);
   if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
       H5Dread(hc->dset, mt, ms, fs, H5P_DEFAULT, raw) < 0) {
-    status = qn_error_set(err, QN_EFORMAT, "%s: column '%s': cannot read strings at rows %lld..%lld",
-                          h->base.path, name, (long long)row0, (long long)(row0 + n));
+    status =
+        qn_error_set(err, QN_EFORMAT, "%s: column '%s': cannot read strings at rows %lld..%lld",
+                     h->base.path, name, (long long)row0, (long long)(row0 + n));
     goto done;
   }
   int64_t total = 0;
@@ -550,10 +595,14 @@ static void qn_h5_filters(hid_t plist, char *buf, size_t cap) {
     unsigned flags;
     size_t nelem = 0;
     char name[64] = "";
-    H5Z_filter_t id = H5Pget_filter2(plist, (unsigned)i, &flags, &nelem, NULL, sizeof name, name, NULL);
-    const char *n = id == H5Z_FILTER_DEFLATE ? "gzip" : id == H5Z_FILTER_SHUFFLE ? "shuffle"
-                  : id == H5Z_FILTER_FLETCHER32 ? "fletcher32" : id == H5Z_FILTER_SZIP ? "szip"
-                  : name[0] ? name : "filter";
+    H5Z_filter_t id =
+        H5Pget_filter2(plist, (unsigned)i, &flags, &nelem, NULL, sizeof name, name, NULL);
+    const char *n = id == H5Z_FILTER_DEFLATE      ? "gzip"
+                    : id == H5Z_FILTER_SHUFFLE    ? "shuffle"
+                    : id == H5Z_FILTER_FLETCHER32 ? "fletcher32"
+                    : id == H5Z_FILTER_SZIP       ? "szip"
+                    : name[0]                     ? name
+                                                  : "filter";
     used += (size_t)snprintf(buf + used, used < cap ? cap - used : 0, "%s%s", i ? "," : "", n);
   }
 }
@@ -569,7 +618,8 @@ static int qn_h5_info(struct qn_reader *r, void *info, struct qn_error *err) {
     json_t *c = json_array_get(cols, (size_t)i);
     if (!c) break;
     hid_t d = H5Dopen2(h->file, hc->dset_path, H5P_DEFAULT);
-    if (d < 0) return qn_error_set(err, QN_EFORMAT, "%s: cannot open %s", r->path, hc->dset_path);
+    if (d < 0)
+      return qn_error_set(err, QN_EFORMAT, "%s: cannot open %s", r->path, hc->dset_path);
     hid_t plist = H5Dget_create_plist(d);
     H5D_layout_t layout = H5Pget_layout(plist);
     json_t *chunk = json_array();
@@ -577,11 +627,14 @@ static int qn_h5_info(struct qn_reader *r, void *info, struct qn_error *err) {
     if (layout == H5D_CHUNKED) {
       hsize_t cd[2] = {0, 0};
       int rank = H5Pget_chunk(plist, 2, cd);
-      for (int k = 0; k < rank && k < 2; k++) json_array_append_new(chunk, json_integer((json_int_t)cd[k]));
+      for (int k = 0; k < rank && k < 2; k++)
+        json_array_append_new(chunk, json_integer((json_int_t)cd[k]));
       qn_h5_filters(plist, filters, sizeof filters);
     }
-    const char *lay = layout == H5D_CHUNKED ? "chunked" : layout == H5D_CONTIGUOUS ? "contiguous"
-                    : layout == H5D_COMPACT ? "compact" : "other";
+    const char *lay = layout == H5D_CHUNKED      ? "chunked"
+                      : layout == H5D_CONTIGUOUS ? "contiguous"
+                      : layout == H5D_COMPACT    ? "compact"
+                                                 : "other";
     json_object_set_new(c, "dataset", json_string(hc->dset_path));
     json_object_set_new(c, "layout", json_string(lay));
     json_object_set_new(c, "chunk", chunk);
@@ -594,6 +647,8 @@ static int qn_h5_info(struct qn_reader *r, void *info, struct qn_error *err) {
   return QN_OK;
 }
 
-static const struct qn_reader_ops qn_h5_ops = {.format = "hdf5", .read = qn_h5_read,
-                                               .close = qn_h5_close, .info = qn_h5_info,
+static const struct qn_reader_ops qn_h5_ops = {.format = "hdf5",
+                                               .read = qn_h5_read,
+                                               .close = qn_h5_close,
+                                               .info = qn_h5_info,
                                                .release = qn_h5_release};

@@ -20,11 +20,11 @@ struct qn_reader;
 
 struct qn_reader_column {
   char *name;
-  enum qn_type type;   /* in-memory type of the values `read` produces */
-  char *type_name;     /* as stored: "int32", "timestamp[us]", "string" */
+  enum qn_type type; /* in-memory type of the values `read` produces */
+  char *type_name;   /* as stored: "int32", "timestamp[us]", "string" */
   int nullable;
   int64_t rows;
-  int parallel_read;   /* `read` of this column may run on any worker */
+  int parallel_read; /* `read` of this column may run on any worker */
   /* `read` of any row range costs only its bytes (a plain pread of stored
    * values): the scan then keeps blocks cache-sized. Readers that decode
    * pages leave it 0 and get larger blocks (fewer pages cut in two). */
@@ -43,8 +43,8 @@ struct qn_reader_ops {
    * (and `valid`, when the column is nullable) the caller allocated for at
    * least n values. Sets out->valid to NULL if the range has no nulls.
    * Strings are read only by readers that produce them (out->offsets). */
-  int (*read)(struct qn_reader *r, int col, int64_t row0, int64_t n,
-              struct qn_colbuf *out, struct qn_error *err);
+  int (*read)(struct qn_reader *r, int col, int64_t row0, int64_t n, struct qn_colbuf *out,
+              struct qn_error *err);
   void (*close)(struct qn_reader *r);
   /* Optional: describe the layout for `quern info` by adding keys to
    * `info`, a jansson object (json_t *) that already holds "path",
@@ -61,7 +61,7 @@ struct qn_reader_ops {
 struct qn_reader {
   const struct qn_reader_ops *ops;
   struct qn_context *ctx;
-  char *path;      /* as given, for messages */
+  char *path; /* as given, for messages */
   int ncols;
   struct qn_reader_column *cols;
 };

@@ -60,14 +60,16 @@ int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
   unsigned char head[8] = {0};
   size_t got = fread(head, 1, sizeof head, f);
   fclose(f);
-  if (got == 8 && memcmp(head, qn_hdf5_magic, 8) == 0) return qn_h5_open(ctx, path, sub, out, err);
+  if (got == 8 && memcmp(head, qn_hdf5_magic, 8) == 0)
+    return qn_h5_open(ctx, path, sub, out, err);
   if (sub)
     return qn_error_set(err, QN_EINVAL, "%s: not an HDF5 file, so ':%s' cannot address a group",
                         path, sub);
   if (got >= 4 && memcmp(head, "PAR1", 4) == 0) return qn_pq_open(ctx, path, out, err);
   if (!qn_csv_open)
     return qn_error_set(err, QN_EFORMAT,
-                        "%s: not an HDF5 or Parquet file (CSV input is not supported yet)", path);
+                        "%s: not an HDF5 or Parquet file (CSV input is not supported yet)",
+                        path);
   return qn_csv_open(ctx, path, out, err);
 }
 
@@ -126,7 +128,8 @@ static int qn_expand_input(const char *input, struct qn_pathlist *l, struct qn_e
   char *path = NULL;
   const char *sub = NULL;
   int status = QN_OK;
-  if (qn_split_sub(input, &path, &sub) != QN_OK) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  if (qn_split_sub(input, &path, &sub) != QN_OK)
+    return qn_error_set(err, QN_ENOMEM, "out of memory");
   if (strpbrk(path, "*?[")) {
     struct stat st;
     if (stat(path, &st) == 0) {
@@ -231,7 +234,8 @@ int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninput
     ci->type_name = first->cols[c].type_name;
     ci->nullable = first->cols[c].nullable;
     for (int f = 0; f < src->nfiles; f++) {
-      const struct qn_reader_column *rc = &src->files[f]->cols[qn_source_file_column(src, f, c)];
+      const struct qn_reader_column *rc =
+          &src->files[f]->cols[qn_source_file_column(src, f, c)];
       ci->rows += rc->rows;
       ci->nullable |= rc->nullable;
       if (rc->type != ci->type) { /* unified (CSV): int64 and float64 read as float64 */
@@ -256,7 +260,9 @@ void qn_source_close(struct qn_source *src) {
   free(src);
 }
 
-int qn_source_ncolumns(const struct qn_source *src) { return src->ncols; }
+int qn_source_ncolumns(const struct qn_source *src) {
+  return src->ncols;
+}
 const struct qn_column_info *qn_source_column(const struct qn_source *src, int i) {
   return (i >= 0 && i < src->ncols) ? &src->cols[i] : NULL;
 }
@@ -265,7 +271,9 @@ int qn_source_find_column(const struct qn_source *src, const char *name) {
     if (strcmp(src->cols[i].name, name) == 0) return i;
   return -1;
 }
-int qn_source_nfiles(const struct qn_source *src) { return src->nfiles; }
+int qn_source_nfiles(const struct qn_source *src) {
+  return src->nfiles;
+}
 const char *qn_source_file_path(const struct qn_source *src, int file) {
   return (file >= 0 && file < src->nfiles) ? src->files[file]->path : NULL;
 }
@@ -284,7 +292,8 @@ int qn_source_rows(const struct qn_source *src, const int *cols, int ncols, int6
     int c0 = -1;
     for (int k = 0; k < ncols; k++) {
       int c = cols[k];
-      if (c < 0 || c >= src->ncols) return qn_error_set(err, QN_EINVAL, "bad column index %d", c);
+      if (c < 0 || c >= src->ncols)
+        return qn_error_set(err, QN_EINVAL, "bad column index %d", c);
       int64_t m = r->cols[qn_source_file_column(src, f, c)].rows;
       if (n < 0) {
         n = m;

@@ -58,8 +58,9 @@
 /* For loops that GCC if-converts (hence vectorises, with gathers) only
  * when comparisons may not trap; no result changes (no reassociation, no
  * contraction: ISO C mode keeps -ffp-contract=off). */
-#define QN_BIN_HOT_GATHER \
-  __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("no-trapping-math")))
+#define QN_BIN_HOT_GATHER                                            \
+  __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), \
+                 optimize("no-trapping-math")))
 #else
 #define QN_BIN_HOT
 #define QN_BIN_HOT_GATHER
@@ -96,14 +97,15 @@ void qn_bin_linspace(double lo, double hi, int64_t nbins, double *edges) {
   edges[nbins] = hi;
 }
 
-int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
-                        double lo, double hi, double *edges, struct qn_error *err) {
+int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins, double lo,
+                        double hi, double *edges, struct qn_error *err) {
   if (nbins < 1)
-    return qn_error_set(err, QN_EINVAL, "axis %s: the number of bins must be at least 1, got %lld",
-                        name, (long long)nbins);
+    return qn_error_set(err, QN_EINVAL,
+                        "axis %s: the number of bins must be at least 1, got %lld", name,
+                        (long long)nbins);
   if (!isfinite(lo) || !isfinite(hi))
-    return qn_error_set(err, QN_EINVAL, "axis %s: range [%.17g, %.17g] is not finite", name,
-                        lo, hi);
+    return qn_error_set(err, QN_EINVAL, "axis %s: range [%.17g, %.17g] is not finite", name, lo,
+                        hi);
   if (!(lo < hi))
     return qn_error_set(err, QN_EINVAL, "axis %s: LO must be below HI, got [%.17g, %.17g]",
                         name, lo, hi);
@@ -135,8 +137,7 @@ int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
    * is not trusted); a linspace edge fl(fl(i * step) + lo) is within
    * 3u (hi - lo) + u max(|lo|, |hi|) of the ideal edge, i.e.
    * nbins u (3 + max(|lo|, |hi|) / (hi - lo)) bins. Their sum, doubled: */
-  const double tol =
-      2.0 * (double)nbins * u * (8.0 + (fabs(lo) + fabs(hi)) / (hi - lo));
+  const double tol = 2.0 * (double)nbins * u * (8.0 + (fabs(lo) + fabs(hi)) / (hi - lo));
   ax->frac_tol = ax->guess_exact && tol < 0.25 && isfinite(ax->scale) ? tol : 0.5;
   return QN_OK;
 }
@@ -204,8 +205,10 @@ static void qn_bin_lut_build(struct qn_bin_axis *ax) {
       const double z = QN_MIN(hi, lo + ((double)j + 1.01) * w);
       const int64_t blo = QN_MAX(0, qn_bin_upper(ax->edges, nb + 1, a) - 1);
       const int64_t bhi = qn_bin_upper(ax->edges, nb + 1, z) - 1; /* <= nb */
-      if (pass == 0) span = QN_MAX(span, bhi - blo);
-      else ax->lut[j] = (uint32_t)QN_MAX(0, QN_MIN(blo, nb - span));
+      if (pass == 0)
+        span = QN_MAX(span, bhi - blo);
+      else
+        ax->lut[j] = (uint32_t)QN_MAX(0, QN_MIN(blo, nb - span));
     }
     if (span > QN_BIN_LUT_SPAN) return;
     span = QN_MIN(span, nb);
@@ -260,7 +263,9 @@ int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes, i
   return QN_OK;
 }
 
-static int64_t qn_bin_round64(int64_t b) { return (b + 63) & ~(int64_t)63; }
+static int64_t qn_bin_round64(int64_t b) {
+  return (b + 63) & ~(int64_t)63;
+}
 
 static int qn_bin_grid_ways(const struct qn_bin_plan *plan) {
   return !plan->has_value && plan->ncells + 1 <= QN_BIN_WAYS_MAX_CELLS ? QN_BIN_WAYS : 1;
@@ -340,16 +345,18 @@ static void qn_bin_count_room(const struct qn_bin_plan *plan, struct qn_bin_grid
 
 /* ----- loaders: one per column type, from one body -------------------- */
 
-#define QN_BIN_TYPES(X)                                                            \
-  X(QN_INT8, int8_t) X(QN_INT16, int16_t) X(QN_INT32, int32_t) X(QN_INT64, int64_t) \
-  X(QN_UINT8, uint8_t) X(QN_UINT16, uint16_t) X(QN_UINT32, uint32_t)               \
-  X(QN_UINT64, uint64_t) X(QN_FLOAT32, float) X(QN_BOOL, uint8_t)                  \
-  X(QN_TIMESTAMP, int64_t) X(QN_DATE, int32_t)
+// clang-format off
+#define QN_BIN_TYPES(X)                                                  \
+  X(QN_INT8, int8_t) X(QN_INT16, int16_t) X(QN_INT32, int32_t)           \
+  X(QN_INT64, int64_t) X(QN_UINT8, uint8_t) X(QN_UINT16, uint16_t)       \
+  X(QN_UINT32, uint32_t) X(QN_UINT64, uint64_t) X(QN_FLOAT32, float)     \
+  X(QN_BOOL, uint8_t) X(QN_TIMESTAMP, int64_t) X(QN_DATE, int32_t)
+// clang-format on
 
-#define QN_BIN_DEF_LOAD(tag, T)                                                      \
+#define QN_BIN_DEF_LOAD(tag, T)                                                          \
   static void qn_bin_load_##tag(const void *src, int64_t row0, int64_t n, double *dst) { \
-    const T *s = (const T *)src + row0;                                            \
-    for (int64_t i = 0; i < n; i++) dst[i] = (double)s[i];                         \
+    const T *s = (const T *)src + row0;                                                  \
+    for (int64_t i = 0; i < n; i++) dst[i] = (double)s[i];                               \
   }
 QN_BIN_TYPES(QN_BIN_DEF_LOAD)
 #undef QN_BIN_DEF_LOAD
@@ -360,15 +367,18 @@ QN_BIN_TYPES(QN_BIN_DEF_LOAD)
 static const double *qn_bin_load(const struct qn_colbuf *c, int64_t row0, int64_t n,
                                  double *buf) {
   switch (c->type) {
-  case QN_FLOAT64: return (const double *)c->data + row0;
-#define QN_BIN_CASE_LOAD(tag, T) \
-  case tag: qn_bin_load_##tag(c->data, row0, n, buf); return buf;
-    QN_BIN_TYPES(QN_BIN_CASE_LOAD)
-#undef QN_BIN_CASE_LOAD
-  default: /* strings are rejected when the plan is made */
-    assert(0 && "non-numeric column in qn_bin_load");
-    for (int64_t i = 0; i < n; i++) buf[i] = NAN;
+    case QN_FLOAT64:
+      return (const double *)c->data + row0;
+#define QN_BIN_CASE_LOAD(tag, T)              \
+  case tag:                                   \
+    qn_bin_load_##tag(c->data, row0, n, buf); \
     return buf;
+      QN_BIN_TYPES(QN_BIN_CASE_LOAD)
+#undef QN_BIN_CASE_LOAD
+    default: /* strings are rejected when the plan is made */
+      assert(0 && "non-numeric column in qn_bin_load");
+      for (int64_t i = 0; i < n; i++) buf[i] = NAN;
+      return buf;
   }
 }
 
@@ -398,8 +408,7 @@ static inline double qn_bin_edge(double b, double step, double lo) {
  * v lies in [lo, hi] at all. Shared by the float64 and uint32 index paths
  * so both land every value in the same bin. */
 static inline double qn_bin_regular_cell(double v, double lo, double hi, double scale,
-                                         double step, double last, double stride,
-                                         int64_t *in) {
+                                         double step, double last, double stride, int64_t *in) {
   double t = (v - lo) * scale;
   t = t >= 0.0 ? t : 0.0;
   t = t <= last ? t : last;
@@ -428,29 +437,29 @@ static int qn_bin_index_regular(const struct qn_bin_axis *ax, const double *rest
   int64_t bad = 0;
   /* Written as selects on doubles and 64-bit masks so that GCC vectorises
    * it (one loop per `add` so the select on it leaves the loop). */
-#define QN_BIN_REGULAR_BODY(ADD)                                            \
-  for (int64_t i = 0; i < n; i++) {                                         \
-    const double v = x[i];                                                  \
-    double t = (v - lo) * scale;                                            \
-    t = t >= 0.0 ? t : 0.0; /* NaN -> 0; such rows are masked by `in` */    \
-    t = t <= last ? t : last;                                               \
-    double b = floor(t);                                                    \
-    double e0 = qn_bin_edge(b, step, lo);                                   \
-    double e1 = qn_bin_edge(b + 1.0, step, lo);                             \
-    e1 = b < last ? e1 : hi;                                                \
-    double up = v >= e1 ? 1.0 : 0.0;                                        \
-    up = b < last ? up : 0.0;                                               \
-    double dn = v < e0 ? 1.0 : 0.0;                                         \
-    dn = b > 0.0 ? dn : 0.0;                                                \
-    b = b + up - dn;                                                        \
-    e0 = qn_bin_edge(b, step, lo);                                          \
-    e1 = qn_bin_edge(b + 1.0, step, lo);                                    \
-    e1 = b < last ? e1 : hi;                                                \
-    const int64_t in = (v >= lo) & (v <= hi);                               \
-    const int64_t ok = (v >= e0) & ((v < e1) | (b == last));                \
-    bad |= in & ~ok;                                                        \
-    const double c = in ? b * stride : oor;                                 \
-    idx[i] = ADD ? idx[i] + c : c;                                          \
+#define QN_BIN_REGULAR_BODY(ADD)                                         \
+  for (int64_t i = 0; i < n; i++) {                                      \
+    const double v = x[i];                                               \
+    double t = (v - lo) * scale;                                         \
+    t = t >= 0.0 ? t : 0.0; /* NaN -> 0; such rows are masked by `in` */ \
+    t = t <= last ? t : last;                                            \
+    double b = floor(t);                                                 \
+    double e0 = qn_bin_edge(b, step, lo);                                \
+    double e1 = qn_bin_edge(b + 1.0, step, lo);                          \
+    e1 = b < last ? e1 : hi;                                             \
+    double up = v >= e1 ? 1.0 : 0.0;                                     \
+    up = b < last ? up : 0.0;                                            \
+    double dn = v < e0 ? 1.0 : 0.0;                                      \
+    dn = b > 0.0 ? dn : 0.0;                                             \
+    b = b + up - dn;                                                     \
+    e0 = qn_bin_edge(b, step, lo);                                       \
+    e1 = qn_bin_edge(b + 1.0, step, lo);                                 \
+    e1 = b < last ? e1 : hi;                                             \
+    const int64_t in = (v >= lo) & (v <= hi);                            \
+    const int64_t ok = (v >= e0) & ((v < e1) | (b == last));             \
+    bad |= in & ~ok;                                                     \
+    const double c = in ? b * stride : oor;                              \
+    idx[i] = ADD ? idx[i] + c : c;                                       \
   }
   if (add) {
     QN_BIN_REGULAR_BODY(1)
@@ -469,13 +478,12 @@ static void qn_bin_index_regular_fast(const struct qn_bin_axis *ax, const double
                                       double *restrict idx) {
   const double lo = ax->lo, hi = ax->hi, scale = ax->scale, step = ax->step;
   const double last = (double)(ax->nbins - 1);
-#define QN_BIN_FAST_BODY(ADD)                                               \
-  for (int64_t i = 0; i < n; i++) {                                         \
-    int64_t in;                                                             \
-    const double c =                                                        \
-        qn_bin_regular_cell(x[i], lo, hi, scale, step, last, stride, &in);  \
-    const double cc = in ? c : oor;                                         \
-    idx[i] = ADD ? idx[i] + cc : cc;                                        \
+#define QN_BIN_FAST_BODY(ADD)                                                           \
+  for (int64_t i = 0; i < n; i++) {                                                     \
+    int64_t in;                                                                         \
+    const double c = qn_bin_regular_cell(x[i], lo, hi, scale, step, last, stride, &in); \
+    const double cc = in ? c : oor;                                                     \
+    idx[i] = ADD ? idx[i] + cc : cc;                                                    \
   }
   if (add) {
     QN_BIN_FAST_BODY(1)
@@ -541,8 +549,8 @@ static void qn_bin_clamp(double *restrict idx, int64_t n, double trash) {
   for (int64_t i = 0; i < n; i++) idx[i] = idx[i] < trash ? idx[i] : trash;
 }
 
-static void qn_bin_mask_nulls(const struct qn_colbuf *c, int64_t row0, int64_t n,
-                              double trash, double *idx) {
+static void qn_bin_mask_nulls(const struct qn_colbuf *c, int64_t row0, int64_t n, double trash,
+                              double *idx) {
   if (!c || !c->valid) return;
   const uint8_t *valid = c->valid + row0;
   for (int64_t i = 0; i < n; i++) idx[i] = valid[i] ? idx[i] : trash;
@@ -555,14 +563,14 @@ static void qn_bin_mask_nulls(const struct qn_colbuf *c, int64_t row0, int64_t n
  * sum clamped to trash, so it stays below 2^32. The axis loops are
  * instantiated for the first axis (store) and the others (add). */
 
-#define QN_BIN_IX_STORE(IX, I, U, TRASH, ADD)                              \
-  do {                                                                      \
-    if (ADD) {                                                              \
-      const uint32_t s_ = (IX)[I] + (U);                                    \
-      (IX)[I] = s_ < (TRASH) ? s_ : (TRASH);                                \
-    } else {                                                                \
-      (IX)[I] = (U);                                                        \
-    }                                                                       \
+#define QN_BIN_IX_STORE(IX, I, U, TRASH, ADD) \
+  do {                                        \
+    if (ADD) {                                \
+      const uint32_t s_ = (IX)[I] + (U);      \
+      (IX)[I] = s_ < (TRASH) ? s_ : (TRASH);  \
+    } else {                                  \
+      (IX)[I] = (U);                          \
+    }                                         \
   } while (0)
 
 /* Regular axis, fast path: floor((x - lo) * scale) when its fraction is
@@ -575,19 +583,19 @@ static int qn_bin_ix_regular(const struct qn_bin_axis *ax, const double *restric
   const double lo = ax->lo, hi = ax->hi, scale = ax->scale;
   const double tol = ax->frac_tol, tol1 = 1.0 - ax->frac_tol, dtrash = (double)trash;
   int64_t bad = 0;
-#define QN_BIN_IXR_BODY(ADD)                                                \
-  for (int64_t i = 0; i < n; i++) {                                         \
-    const double v = x[i];                                                  \
-    const double t = (v - lo) * scale;                                      \
-    const double b = floor(t);                                              \
-    const double f = t - b; /* exact; NaN for NaN or inf */                 \
-    const int64_t in = (v >= lo) & (v <= hi);                               \
-    const int64_t ok = (f > tol) & (f < tol1);                              \
-    bad |= in & ~ok;                                                        \
-    /* in-range rows have 0 <= b <= nbins: the conversion is defined */     \
-    const double c = in ? b * stride : dtrash;                              \
-    const uint32_t u = (uint32_t)(int32_t)c;                                \
-    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                  \
+#define QN_BIN_IXR_BODY(ADD)                                            \
+  for (int64_t i = 0; i < n; i++) {                                     \
+    const double v = x[i];                                              \
+    const double t = (v - lo) * scale;                                  \
+    const double b = floor(t);                                          \
+    const double f = t - b; /* exact; NaN for NaN or inf */             \
+    const int64_t in = (v >= lo) & (v <= hi);                           \
+    const int64_t ok = (f > tol) & (f < tol1);                          \
+    bad |= in & ~ok;                                                    \
+    /* in-range rows have 0 <= b <= nbins: the conversion is defined */ \
+    const double c = in ? b * stride : dtrash;                          \
+    const uint32_t u = (uint32_t)(int32_t)c;                            \
+    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                              \
   }
   if (add) {
     QN_BIN_IXR_BODY(1)
@@ -602,36 +610,36 @@ static int qn_bin_ix_regular(const struct qn_bin_axis *ax, const double *restric
  * qn_bin_ix_regular for all of them): each column is read once and the
  * block's indices written once, instead of a read-modify-write per axis.
  * The sum of b_k * stride_k is exact in float64 (integers below 2^31). */
-#define QN_BIN_DEF_IX_FUSED(NAX)                                                         \
-  QN_BIN_HOT                                                                             \
-  static int qn_bin_ix_fused##NAX(const struct qn_bin_plan *plan,                        \
-                                  const double *const *restrict xs, int64_t n,           \
-                                  uint32_t *restrict ix) {                               \
-    double lo[NAX], hi[NAX], sc[NAX], tol[NAX], tol1[NAX], st[NAX];                      \
-    const double *restrict x[NAX];                                                       \
-    for (int k = 0; k < NAX; k++) {                                                      \
-      const struct qn_bin_axis *ax = &plan->axes[k];                                     \
+#define QN_BIN_DEF_IX_FUSED(NAX)                                                           \
+  QN_BIN_HOT                                                                               \
+  static int qn_bin_ix_fused##NAX(const struct qn_bin_plan *plan,                          \
+                                  const double *const *restrict xs, int64_t n,             \
+                                  uint32_t *restrict ix) {                                 \
+    double lo[NAX], hi[NAX], sc[NAX], tol[NAX], tol1[NAX], st[NAX];                        \
+    const double *restrict x[NAX];                                                         \
+    for (int k = 0; k < NAX; k++) {                                                        \
+      const struct qn_bin_axis *ax = &plan->axes[k];                                       \
       lo[k] = ax->lo, hi[k] = ax->hi, sc[k] = ax->scale, st[k] = (double)plan->strides[k]; \
-      tol[k] = ax->frac_tol, tol1[k] = 1.0 - ax->frac_tol, x[k] = xs[k];                 \
-    }                                                                                    \
-    const uint32_t trash = (uint32_t)plan->ncells;                                       \
-    int64_t bad = 0;                                                                     \
-    for (int64_t i = 0; i < n; i++) {                                                    \
-      double c = 0.0;                                                                    \
-      int64_t in = 1;                                                                    \
-      for (int k = 0; k < NAX; k++) {                                                    \
-        const double v = x[k][i];                                                        \
-        const double t = (v - lo[k]) * sc[k];                                            \
-        const double b = floor(t);                                                       \
-        const double f = t - b;                                                          \
-        const int64_t ink = (v >= lo[k]) & (v <= hi[k]);                                 \
-        bad |= ink & ((f <= tol[k]) | (f >= tol1[k])); /* too near an edge */           \
-        in &= ink;                                                                       \
-        c += ink ? b * st[k] : 0.0;                                                      \
-      }                                                                                  \
-      ix[i] = in ? (uint32_t)(int32_t)c : trash;                                         \
-    }                                                                                    \
-    return bad != 0;                                                                     \
+      tol[k] = ax->frac_tol, tol1[k] = 1.0 - ax->frac_tol, x[k] = xs[k];                   \
+    }                                                                                      \
+    const uint32_t trash = (uint32_t)plan->ncells;                                         \
+    int64_t bad = 0;                                                                       \
+    for (int64_t i = 0; i < n; i++) {                                                      \
+      double c = 0.0;                                                                      \
+      int64_t in = 1;                                                                      \
+      for (int k = 0; k < NAX; k++) {                                                      \
+        const double v = x[k][i];                                                          \
+        const double t = (v - lo[k]) * sc[k];                                              \
+        const double b = floor(t);                                                         \
+        const double f = t - b;                                                            \
+        const int64_t ink = (v >= lo[k]) & (v <= hi[k]);                                   \
+        bad |= ink & ((f <= tol[k]) | (f >= tol1[k])); /* too near an edge */              \
+        in &= ink;                                                                         \
+        c += ink ? b * st[k] : 0.0;                                                        \
+      }                                                                                    \
+      ix[i] = in ? (uint32_t)(int32_t)c : trash;                                           \
+    }                                                                                      \
+    return bad != 0;                                                                       \
   }
 QN_BIN_DEF_IX_FUSED(2)
 QN_BIN_DEF_IX_FUSED(3)
@@ -645,13 +653,12 @@ static void qn_bin_ix_regular_fix(const struct qn_bin_axis *ax, const double *re
                                   uint32_t *restrict ix) {
   const double lo = ax->lo, hi = ax->hi, scale = ax->scale, step = ax->step;
   const double last = (double)(ax->nbins - 1), dtrash = (double)trash;
-#define QN_BIN_IXF_BODY(ADD)                                                \
-  for (int64_t i = 0; i < n; i++) {                                         \
-    int64_t in;                                                             \
-    const double c =                                                        \
-        qn_bin_regular_cell(x[i], lo, hi, scale, step, last, stride, &in);  \
-    const uint32_t u = (uint32_t)(int32_t)(in ? c : dtrash);                \
-    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                  \
+#define QN_BIN_IXF_BODY(ADD)                                                            \
+  for (int64_t i = 0; i < n; i++) {                                                     \
+    int64_t in;                                                                         \
+    const double c = qn_bin_regular_cell(x[i], lo, hi, scale, step, last, stride, &in); \
+    const uint32_t u = (uint32_t)(int32_t)(in ? c : dtrash);                            \
+    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                              \
   }
   if (add) {
     QN_BIN_IXF_BODY(1)
@@ -664,24 +671,24 @@ static void qn_bin_ix_regular_fix(const struct qn_bin_axis *ax, const double *re
 /* Irregular axis through the table: lut[j] plus the number of the next
  * SPAN edges that are <= x (see qn_bin_lut_build), clamped to the closed
  * last bin. One body per span so the inner count unrolls. */
-#define QN_BIN_IX_LUT_BODY(SPAN, ADD)                                                    \
-  for (int64_t i = 0; i < n; i++) {                                                       \
-    const double v = x[i];                                                                \
-    double t = (v - lo) * ls;                                                             \
-    t = t >= 0.0 ? t : 0.0; /* NaN -> 0; masked by `in` */                                \
-    t = t <= lastcell ? t : lastcell;                                                     \
-    const int32_t b0 = (int32_t)lut[(int32_t)t];                                          \
-    int32_t b = b0;                                                                       \
-    for (int s = 1; s <= SPAN; s++) b += (int32_t)(e[b0 + s] <= v ? 1 : 0);               \
-    b = b < last ? b : last;                                                              \
-    const int32_t in = (int32_t)(v >= lo ? 1 : 0) & (int32_t)(v <= hi ? 1 : 0);           \
-    const uint32_t u = in ? (uint32_t)b * stride : trash;                                 \
-    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                                \
+#define QN_BIN_IX_LUT_BODY(SPAN, ADD)                                           \
+  for (int64_t i = 0; i < n; i++) {                                             \
+    const double v = x[i];                                                      \
+    double t = (v - lo) * ls;                                                   \
+    t = t >= 0.0 ? t : 0.0; /* NaN -> 0; masked by `in` */                      \
+    t = t <= lastcell ? t : lastcell;                                           \
+    const int32_t b0 = (int32_t)lut[(int32_t)t];                                \
+    int32_t b = b0;                                                             \
+    for (int s = 1; s <= SPAN; s++) b += (int32_t)(e[b0 + s] <= v ? 1 : 0);     \
+    b = b < last ? b : last;                                                    \
+    const int32_t in = (int32_t)(v >= lo ? 1 : 0) & (int32_t)(v <= hi ? 1 : 0); \
+    const uint32_t u = in ? (uint32_t)b * stride : trash;                       \
+    QN_BIN_IX_STORE(ix, i, u, trash, ADD);                                      \
   }
 #define QN_BIN_DEF_IX_LUT(SPAN)                                                           \
   QN_BIN_HOT_GATHER                                                                       \
-  static void qn_bin_ix_lut##SPAN(const struct qn_bin_axis *ax, const double *restrict x,  \
-                                  int64_t n, uint32_t stride, uint32_t trash, int add,     \
+  static void qn_bin_ix_lut##SPAN(const struct qn_bin_axis *ax, const double *restrict x, \
+                                  int64_t n, uint32_t stride, uint32_t trash, int add,    \
                                   uint32_t *restrict ix) {                                \
     const double *restrict e = ax->edges;                                                 \
     const uint32_t *restrict lut = ax->lut;                                               \
@@ -728,7 +735,8 @@ static int qn_bin_ix_block(const struct qn_bin_plan *plan, const struct qn_colbu
     const double *xs[QN_BIN_MAX_AXES];
     for (int k = 0; k < plan->naxes; k++)
       xs[k] = qn_bin_load(axes[k], r, m, xb + (size_t)k * QN_BIN_BLOCK);
-    return plan->naxes == 2 ? qn_bin_ix_fused2(plan, xs, m, ix) : qn_bin_ix_fused3(plan, xs, m, ix);
+    return plan->naxes == 2 ? qn_bin_ix_fused2(plan, xs, m, ix)
+                            : qn_bin_ix_fused3(plan, xs, m, ix);
   }
   for (int k = 0; k < plan->naxes; k++) {
     const struct qn_bin_axis *ax = &plan->axes[k];
@@ -740,11 +748,21 @@ static int qn_bin_ix_block(const struct qn_bin_plan *plan, const struct qn_colbu
       bad |= qn_bin_ix_regular(ax, x, m, (double)stride, trash, k > 0, ix);
     } else if (ax->lut_cells > 0) {
       switch (ax->lut_span) {
-      case 0: qn_bin_ix_lut0(ax, x, m, stride, trash, k > 0, ix); break;
-      case 1: qn_bin_ix_lut1(ax, x, m, stride, trash, k > 0, ix); break;
-      case 2: qn_bin_ix_lut2(ax, x, m, stride, trash, k > 0, ix); break;
-      case 3: qn_bin_ix_lut3(ax, x, m, stride, trash, k > 0, ix); break;
-      default: qn_bin_ix_lut4(ax, x, m, stride, trash, k > 0, ix); break;
+        case 0:
+          qn_bin_ix_lut0(ax, x, m, stride, trash, k > 0, ix);
+          break;
+        case 1:
+          qn_bin_ix_lut1(ax, x, m, stride, trash, k > 0, ix);
+          break;
+        case 2:
+          qn_bin_ix_lut2(ax, x, m, stride, trash, k > 0, ix);
+          break;
+        case 3:
+          qn_bin_ix_lut3(ax, x, m, stride, trash, k > 0, ix);
+          break;
+        default:
+          qn_bin_ix_lut4(ax, x, m, stride, trash, k > 0, ix);
+          break;
       }
     } else {
       qn_bin_ix_search(ax, x, m, stride, trash, k > 0, ix);
@@ -817,15 +835,17 @@ static void qn_bin_acc_count32(uint32_t *restrict c32, int ways, int64_t cells,
  *
  * Returns 0 when every row was counted; else its counts are undone and
  * the caller redoes the block by the corrected path. */
-#define QN_BIN_COUNT4(OP, P)                                                    \
-  do {                                                                          \
-    const uint32_t *p_ = (P);                                                   \
-    c0[p_[0]] OP; c1[p_[1]] OP; c2[p_[2]] OP; c3[p_[3]] OP;                     \
+#define QN_BIN_COUNT4(OP, P)  \
+  do {                        \
+    const uint32_t *p_ = (P); \
+    c0[p_[0]] OP;             \
+    c1[p_[1]] OP;             \
+    c2[p_[2]] OP;             \
+    c3[p_[3]] OP;             \
   } while (0)
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
-static int qn_bin_count1_simd(const struct qn_bin_axis *ax, const double *restrict x, int64_t n,
-                              uint32_t trash, uint32_t *restrict c32, int64_t cells,
-                              uint32_t *restrict ix) {
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) static int qn_bin_count1_simd(
+    const struct qn_bin_axis *ax, const double *restrict x, int64_t n, uint32_t trash,
+    uint32_t *restrict c32, int64_t cells, uint32_t *restrict ix) {
   uint32_t *restrict c0 = c32, *restrict c1 = c32 + cells;
   uint32_t *restrict c2 = c32 + 2 * cells, *restrict c3 = c32 + 3 * cells;
   const __m512d lo = _mm512_set1_pd(ax->lo), hi = _mm512_set1_pd(ax->hi);
@@ -833,7 +853,8 @@ static int qn_bin_count1_simd(const struct qn_bin_axis *ax, const double *restri
   const __m512d magic = _mm512_set1_pd(0x1.8p52);
   const __m512d tol = _mm512_set1_pd(ax->frac_tol), tol1 = _mm512_set1_pd(1.0 - ax->frac_tol);
   const __m512i vtrash = _mm512_set1_epi32((int)trash);
-  const __m512i low32 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i low32 =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   __mmask16 bad = 0;
   const int64_t n16 = n & ~(int64_t)15;
   for (int64_t i = 0; i < n16; i += 16) {
@@ -844,13 +865,18 @@ static int qn_bin_count1_simd(const struct qn_bin_axis *ax, const double *restri
     const __m512d y1 = _mm512_add_pd(_mm512_sub_pd(t1, half), magic);
     const __m512d f0 = _mm512_sub_pd(t0, _mm512_sub_pd(y0, magic));
     const __m512d f1 = _mm512_sub_pd(t1, _mm512_sub_pd(y1, magic));
-    const __mmask8 in0 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v0, lo, _CMP_GE_OQ), v0, hi, _CMP_LE_OQ);
-    const __mmask8 in1 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v1, lo, _CMP_GE_OQ), v1, hi, _CMP_LE_OQ);
-    const __mmask8 ok0 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(f0, tol, _CMP_GT_OQ), f0, tol1, _CMP_LT_OQ);
-    const __mmask8 ok1 = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(f1, tol, _CMP_GT_OQ), f1, tol1, _CMP_LT_OQ);
+    const __mmask8 in0 =
+        _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v0, lo, _CMP_GE_OQ), v0, hi, _CMP_LE_OQ);
+    const __mmask8 in1 =
+        _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v1, lo, _CMP_GE_OQ), v1, hi, _CMP_LE_OQ);
+    const __mmask8 ok0 =
+        _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(f0, tol, _CMP_GT_OQ), f0, tol1, _CMP_LT_OQ);
+    const __mmask8 ok1 =
+        _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(f1, tol, _CMP_GT_OQ), f1, tol1, _CMP_LT_OQ);
     const __mmask16 in = _mm512_kunpackb(in1, in0), ok = _mm512_kunpackb(ok1, ok0);
     bad = _kor_mask16(bad, _kandn_mask16(ok, in));
-    const __m512i b = _mm512_permutex2var_epi32(_mm512_castpd_si512(y0), low32, _mm512_castpd_si512(y1));
+    const __m512i b =
+        _mm512_permutex2var_epi32(_mm512_castpd_si512(y0), low32, _mm512_castpd_si512(y1));
     _mm512_storeu_si512(ix + i, _mm512_mask_blend_epi32(in, vtrash, b));
     if (i >= 32)
       for (int j = 0; j < 16; j += 4) QN_BIN_COUNT4(++, ix + i - 32 + j);
@@ -868,11 +894,11 @@ static int qn_bin_count1_simd(const struct qn_bin_axis *ax, const double *restri
 
 /* Weight sums in row order per cell (the bits depend on it), for either
  * index type. */
-#define QN_BIN_DEF_ACC_WEIGHT(NAME, IT)                                              \
-  QN_BIN_HOT                                                                         \
-  static void NAME(double *restrict wcount, const IT *restrict idx,                  \
-                   const double *restrict w, int64_t n) {                            \
-    for (int64_t i = 0; i < n; i++) wcount[(int64_t)idx[i]] += w[i];                 \
+#define QN_BIN_DEF_ACC_WEIGHT(NAME, IT)                                                       \
+  QN_BIN_HOT                                                                                  \
+  static void NAME(double *restrict wcount, const IT *restrict idx, const double *restrict w, \
+                   int64_t n) {                                                               \
+    for (int64_t i = 0; i < n; i++) wcount[(int64_t)idx[i]] += w[i];                          \
   }
 QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight, double)
 QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight32, uint32_t)
@@ -883,34 +909,34 @@ QN_BIN_DEF_ACC_WEIGHT(qn_bin_acc_weight32, uint32_t)
  * no comparison replaces it; a NaN value replaces any). With MINMAX 0 they
  * are left alone (the plan's need_minmax). The cell `PF` rows ahead is
  * prefetched: a lane's grid is cold when its morsel starts. */
-#define QN_BIN_DEF_ACC_VALUE(NAME, IT, MINMAX)                                          \
-  QN_BIN_HOT                                                                            \
-  static void NAME(uint32_t *restrict cnt, struct qn_bin_vcell *restrict vc,            \
-                   struct qn_bin_mcell *restrict mm, const IT *restrict idx,            \
-                   const double *restrict val, int64_t n) {                             \
-    for (int64_t i = 0; i < n; i++) {                                                   \
-      if (i + QN_BIN_PREFETCH < n) {                                                    \
-        QN_BIN_PREFETCH_W(&vc[(int64_t)idx[i + QN_BIN_PREFETCH]]);                      \
-        if (MINMAX) QN_BIN_PREFETCH_W(&mm[(int64_t)idx[i + QN_BIN_PREFETCH]]);          \
-      }                                                                                 \
-      const int64_t c = (int64_t)idx[i];                                                \
-      struct qn_bin_vcell *cell = &vc[c];                                               \
-      const double v = val[i];                                                          \
-      const uint32_t k = cnt[c];                                                        \
-      const double shift = k == 0 ? v : cell->shift;                                    \
-      const double d = v - shift;                                                       \
-      cnt[c] = k + 1;                                                                   \
-      cell->shift = shift;                                                              \
-      cell->sum += v;                                                                   \
-      cell->s1 += d;                                                                    \
-      cell->s2 += d * d;                                                                \
-      if (MINMAX) {                                                                     \
-        const double mn = mm[c].min, mx = mm[c].max;                                    \
-        const double a = v < mn ? v : mn, z = v > mx ? v : mx;                          \
-        mm[c].min = v != v ? v : a;                                                     \
-        mm[c].max = v != v ? v : z;                                                     \
-      }                                                                                 \
-    }                                                                                   \
+#define QN_BIN_DEF_ACC_VALUE(NAME, IT, MINMAX)                                 \
+  QN_BIN_HOT                                                                   \
+  static void NAME(uint32_t *restrict cnt, struct qn_bin_vcell *restrict vc,   \
+                   struct qn_bin_mcell *restrict mm, const IT *restrict idx,   \
+                   const double *restrict val, int64_t n) {                    \
+    for (int64_t i = 0; i < n; i++) {                                          \
+      if (i + QN_BIN_PREFETCH < n) {                                           \
+        QN_BIN_PREFETCH_W(&vc[(int64_t)idx[i + QN_BIN_PREFETCH]]);             \
+        if (MINMAX) QN_BIN_PREFETCH_W(&mm[(int64_t)idx[i + QN_BIN_PREFETCH]]); \
+      }                                                                        \
+      const int64_t c = (int64_t)idx[i];                                       \
+      struct qn_bin_vcell *cell = &vc[c];                                      \
+      const double v = val[i];                                                 \
+      const uint32_t k = cnt[c];                                               \
+      const double shift = k == 0 ? v : cell->shift;                           \
+      const double d = v - shift;                                              \
+      cnt[c] = k + 1;                                                          \
+      cell->shift = shift;                                                     \
+      cell->sum += v;                                                          \
+      cell->s1 += d;                                                           \
+      cell->s2 += d * d;                                                       \
+      if (MINMAX) {                                                            \
+        const double mn = mm[c].min, mx = mm[c].max;                           \
+        const double a = v < mn ? v : mn, z = v > mx ? v : mx;                 \
+        mm[c].min = v != v ? v : a;                                            \
+        mm[c].max = v != v ? v : z;                                            \
+      }                                                                        \
+    }                                                                          \
   }
 QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value, double, 1)
 QN_BIN_DEF_ACC_VALUE(qn_bin_acc_value_nominmax, double, 0)
@@ -963,8 +989,10 @@ static void qn_bin_accumulate64(const struct qn_bin_plan *plan, struct qn_bin_gr
     if (plan->has_value) {
       const double *v = qn_bin_load(value, r, m, vb);
       qn_bin_count_room(plan, grid, m);
-      if (plan->need_minmax) qn_bin_acc_value(grid->c32, grid->v, grid->mm, idx, v, m);
-      else qn_bin_acc_value_nominmax(grid->c32, grid->v, grid->mm, idx, v, m);
+      if (plan->need_minmax)
+        qn_bin_acc_value(grid->c32, grid->v, grid->mm, idx, v, m);
+      else
+        qn_bin_acc_value_nominmax(grid->c32, grid->v, grid->mm, idx, v, m);
     } else {
       qn_bin_acc_count(grid->count, idx, m);
     }
@@ -985,8 +1013,8 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
   double *wb = vb + QN_BIN_BLOCK;
   const uint32_t trash = (uint32_t)plan->ncells;
   /* One column streams well in short blocks, whose indices stay in L1. */
-  const int64_t block = plan->naxes + plan->has_value + plan->has_weight == 1
-                            ? QN_BIN_BLOCK_1COL : QN_BIN_BLOCK;
+  const int64_t block =
+      plan->naxes + plan->has_value + plan->has_weight == 1 ? QN_BIN_BLOCK_1COL : QN_BIN_BLOCK;
   for (int64_t r = row0; r < row0 + n; r += block) {
     const int64_t m = QN_MIN(block, row0 + n - r);
     int fix = 0; /* the fast path is known to decline this block */
@@ -1000,7 +1028,8 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
       fix = 1;
     }
 #endif
-    if (fix || qn_bin_ix_block(plan, axes, r, m, xb, 0, ix)) qn_bin_ix_block(plan, axes, r, m, xb, 1, ix);
+    if (fix || qn_bin_ix_block(plan, axes, r, m, xb, 0, ix))
+      qn_bin_ix_block(plan, axes, r, m, xb, 1, ix);
     for (int k = 0; k < plan->naxes; k++) qn_bin_mask_nulls32(axes[k], r, m, trash, ix);
     if (plan->has_value) qn_bin_mask_nulls32(value, r, m, trash, ix);
     if (plan->has_weight) qn_bin_mask_nulls32(weight, r, m, trash, ix);
@@ -1009,8 +1038,10 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
     qn_bin_count_room(plan, grid, m);
     if (plan->has_value) {
       const double *v = qn_bin_load(value, r, m, vb);
-      if (plan->need_minmax) qn_bin_acc_value32(grid->c32, grid->v, grid->mm, ix, v, m);
-      else qn_bin_acc_value32_nominmax(grid->c32, grid->v, grid->mm, ix, v, m);
+      if (plan->need_minmax)
+        qn_bin_acc_value32(grid->c32, grid->v, grid->mm, ix, v, m);
+      else
+        qn_bin_acc_value32_nominmax(grid->c32, grid->v, grid->mm, ix, v, m);
     } else {
       qn_bin_acc_count32(grid->c32, grid->ways, plan->ncells + 1, ix, m);
     }
@@ -1078,16 +1109,26 @@ void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *
     const struct qn_bin_vcell *v = plan->has_value ? &grid->v[c] : NULL;
     double r = NAN;
     switch (stat) {
-    case QN_BIN_K_COUNT: r = plan->has_weight ? grid->wcount[c] : (double)k; break;
-    case QN_BIN_K_SUM: r = v ? v->sum : NAN; break;
-    case QN_BIN_K_MEAN: r = (v && k) ? v->sum / (double)k : NAN; break;
-    case QN_BIN_K_STD:
-      /* scipy: std is NaN as soon as the cell holds a non-finite value;
-       * M2 is NaN then, except when a finite sum overflowed. */
-      r = (v && k) ? (isfinite(v->sum) ? sqrt(v->s2 / (double)k) : NAN) : NAN;
-      break;
-    case QN_BIN_K_MIN: r = (v && k) ? grid->mm[c].min : NAN; break;
-    case QN_BIN_K_MAX: r = (v && k) ? grid->mm[c].max : NAN; break;
+      case QN_BIN_K_COUNT:
+        r = plan->has_weight ? grid->wcount[c] : (double)k;
+        break;
+      case QN_BIN_K_SUM:
+        r = v ? v->sum : NAN;
+        break;
+      case QN_BIN_K_MEAN:
+        r = (v && k) ? v->sum / (double)k : NAN;
+        break;
+      case QN_BIN_K_STD:
+        /* scipy: std is NaN as soon as the cell holds a non-finite value;
+         * M2 is NaN then, except when a finite sum overflowed. */
+        r = (v && k) ? (isfinite(v->sum) ? sqrt(v->s2 / (double)k) : NAN) : NAN;
+        break;
+      case QN_BIN_K_MIN:
+        r = (v && k) ? grid->mm[c].min : NAN;
+        break;
+      case QN_BIN_K_MAX:
+        r = (v && k) ? grid->mm[c].max : NAN;
+        break;
     }
     out[c] = r;
   }
@@ -1095,8 +1136,8 @@ void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *
 
 /* ----- range detection -------------------------------------------------- */
 
-int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n,
-                             double *mn, double *mx) {
+int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n, double *mn,
+                             double *mx) {
   double buf[1024]; /* on the stack: a small block */
   double lo = *mn, hi = *mx;
   int64_t seen = 0;

@@ -64,9 +64,9 @@ struct qn_bin_axis {
    * its bin is lut[j] plus the number of edges lut[j]+1 .. lut[j]+lut_span
    * that are <= x (all such indices are <= nbins). Used when lut_span <=
    * QN_BIN_LUT_SPAN (else binary search). */
-  int lut_cells;       /* 0 = no table */
+  int lut_cells; /* 0 = no table */
   int lut_span;
-  double lut_scale;    /* lut_cells / (hi - lo) */
+  double lut_scale; /* lut_cells / (hi - lo) */
   uint32_t lut[QN_BIN_LUT_CELLS];
 };
 
@@ -120,10 +120,10 @@ struct qn_bin_grid {
   uint32_t *c32;
   int ways;
   int64_t pending;
-  double *wcount;            /* ncells + 1 weight sums (has_weight) or NULL */
-  struct qn_bin_vcell *v;    /* ncells + 1 (has_value) or NULL */
-  struct qn_bin_mcell *mm;   /* ncells + 1 (has_value) or NULL */
-  int finished;              /* shifted sums already turned into mean/M2 */
+  double *wcount;          /* ncells + 1 weight sums (has_weight) or NULL */
+  struct qn_bin_vcell *v;  /* ncells + 1 (has_value) or NULL */
+  struct qn_bin_mcell *mm; /* ncells + 1 (has_value) or NULL */
+  int finished;            /* shifted sums already turned into mean/M2 */
 };
 
 /* Edges of `nbins` regular bins over [lo, hi], bit for bit those of
@@ -136,10 +136,10 @@ void qn_bin_linspace(double lo, double hi, int64_t nbins, double *edges);
  * Irregular: edges given, checked non-decreasing and free of NaN (±inf are
  * allowed, as numpy allows). `name` is for messages.
  * Errors: QN_EINVAL naming the axis and the offending value. */
-int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins,
-                        double lo, double hi, double *edges, struct qn_error *err);
-int qn_bin_axis_irregular(struct qn_bin_axis *ax, const char *name,
-                          const double *edges, int64_t nedges, struct qn_error *err);
+int qn_bin_axis_regular(struct qn_bin_axis *ax, const char *name, int64_t nbins, double lo,
+                        double hi, double *edges, struct qn_error *err);
+int qn_bin_axis_irregular(struct qn_bin_axis *ax, const char *name, const double *edges,
+                          int64_t nedges, struct qn_error *err);
 
 /* Bin of one value on one axis (slow, exact reference path): -1 when NaN or
  * outside the edges. */
@@ -147,8 +147,8 @@ int64_t qn_bin_axis_find(const struct qn_bin_axis *ax, double x);
 
 /* Strides and cell count. Errors: QN_EINVAL (naxes outside 1..8), QN_ELIMIT
  * (the cell count overflows). */
-int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes,
-                     int naxes, int has_value, int has_weight, struct qn_error *err);
+int qn_bin_plan_init(struct qn_bin_plan *plan, const struct qn_bin_axis *axes, int naxes,
+                     int has_value, int has_weight, struct qn_error *err);
 
 /* Bytes of one grid (all arrays, 64-byte aligned pieces), and of the
  * scratch one worker needs (qn_bin_accumulate's `ws`). Saturate at
@@ -180,10 +180,10 @@ void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
 /* Statistics of a finished grid, ncells values each (NaN = empty bin for
  * mean, std, min, max; see docs/bin.md). */
 enum qn_bin_kstat {
-  QN_BIN_K_COUNT,  /* rows, or the weight sum when the plan has a weight */
+  QN_BIN_K_COUNT, /* rows, or the weight sum when the plan has a weight */
   QN_BIN_K_SUM,
   QN_BIN_K_MEAN,
-  QN_BIN_K_STD,    /* population (ddof 0) */
+  QN_BIN_K_STD, /* population (ddof 0) */
   QN_BIN_K_MIN,
   QN_BIN_K_MAX
 };
@@ -193,7 +193,7 @@ void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *
 /* Min and max of the finite values of rows [row0, row0 + n) of a numeric
  * column (nulls skipped), folded into *mn / *mx (start at +inf / -inf).
  * Returns how many finite values were seen. */
-int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n,
-                             double *mn, double *mx);
+int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n, double *mn,
+                             double *mx);
 
 #endif /* QN_BIN_H */

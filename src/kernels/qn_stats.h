@@ -29,6 +29,7 @@ void qn_stats_morsel(const struct qn_colbuf *col, struct qn_stats_acc *out);
 /* Folds b into a (a then holds the statistics of both, a's values first). */
 void qn_stats_merge(struct qn_stats_acc *a, const struct qn_stats_acc *b, int is_integer);
 /* Fills the public result from an accumulator. */
-void qn_stats_finish(const struct qn_stats_acc *a, enum qn_type type, struct qn_column_stats *out);
+void qn_stats_finish(const struct qn_stats_acc *a, enum qn_type type,
+                     struct qn_column_stats *out);
 
 #endif /* QN_STATS_H */

@@ -40,105 +40,105 @@ typedef int64_t qn_v4l __attribute__((vector_size(32)));
  * returning a 32-byte vector would change the ABI between the avx2 and
  * default clones (clang rejects it). */
 #define QN_LOAD4_F64(dst, p) memcpy(&(dst), (p), sizeof(dst))
-#define QN_LOAD4_F32(dst, p)                    \
-  do {                                          \
-    qn_v4f qn_t_;                               \
-    memcpy(&qn_t_, (p), sizeof qn_t_);          \
+#define QN_LOAD4_F32(dst, p)                        \
+  do {                                              \
+    qn_v4f qn_t_;                                   \
+    memcpy(&qn_t_, (p), sizeof qn_t_);              \
     (dst) = __builtin_convertvector(qn_t_, qn_v4d); \
   } while (0)
 /* Lane-wise select: m ? a : b (the vector ternary is C++-only). */
 #define QN_SEL(m, a, b) ((qn_v4d)(((qn_v4l)(a) & (m)) | ((qn_v4l)(b) & ~(m))))
 
 /* One step of pass 1 on 4 values: NaN count, min, max, TwoSum. */
-#define QN_PASS1_STEP(x, s, e, mn, mx, nn)                                             \
-  do {                                                                                 \
-    qn_v4l ok = (x) == (x);                                                            \
-    qn_v4d y = (qn_v4d)((qn_v4l)(x) & ok);                                             \
-    qn_v4d t = s + y, bp = t - s;                                                      \
-    e += (s - (t - bp)) + (y - bp);                                                    \
-    s = t;                                                                             \
-    nn -= ~ok; /* ok is -1 where x is a number, 0 where NaN: ~ok is -1 on NaN */     \
-    mn = QN_SEL((x) < mn, (x), mn);                                                    \
-    mx = QN_SEL((x) > mx, (x), mx);                                                    \
+#define QN_PASS1_STEP(x, s, e, mn, mx, nn)                                       \
+  do {                                                                           \
+    qn_v4l ok = (x) == (x);                                                      \
+    qn_v4d y = (qn_v4d)((qn_v4l)(x)&ok);                                         \
+    qn_v4d t = s + y, bp = t - s;                                                \
+    e += (s - (t - bp)) + (y - bp);                                              \
+    s = t;                                                                       \
+    nn -= ~ok; /* ok is -1 where x is a number, 0 where NaN: ~ok is -1 on NaN */ \
+    mn = QN_SEL((x) < mn, (x), mn);                                              \
+    mx = QN_SEL((x) > mx, (x), mx);                                              \
   } while (0)
 
-#define QN_STATS_FLOAT(NAME, T, LOAD4)                                                 \
-  __attribute__((target_clones("avx2", "default"))) static void NAME(                  \
-      const T *restrict v, int64_t n, struct qn_stats_acc *out) {                      \
-    const qn_v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};                       \
-    qn_v4d s0 = {0}, s1 = {0}, e0 = {0}, e1 = {0};                                     \
-    qn_v4d mn0 = inf, mn1 = inf, mx0 = -inf, mx1 = -inf;                               \
-    qn_v4l nn0 = {0}, nn1 = {0};                                                       \
-    int64_t i = 0;                                                                     \
-    for (; i + 8 <= n; i += 8) {                                                       \
-      qn_v4d a, b;                                                                     \
-      LOAD4(a, v + i);                                                                 \
-      LOAD4(b, v + i + 4);                                                             \
-      QN_PASS1_STEP(a, s0, e0, mn0, mx0, nn0);                                         \
-      QN_PASS1_STEP(b, s1, e1, mn1, mx1, nn1);                                         \
-    }                                                                                  \
-    double sum = 0, err = 0, lo = INFINITY, hi = -INFINITY;                            \
-    int64_t nan = 0;                                                                   \
-    for (int l = 0; l < 8; l++) {                                                      \
-      double sl = l < 4 ? s0[l] : s1[l - 4], el = l < 4 ? e0[l] : e1[l - 4];           \
-      double t = sum + sl, bp = t - sum;                                               \
-      err += (sum - (t - bp)) + (sl - bp) + el;                                        \
-      sum = t;                                                                         \
-      nan += l < 4 ? nn0[l] : nn1[l - 4];                                              \
-      double a = l < 4 ? mn0[l] : mn1[l - 4], b = l < 4 ? mx0[l] : mx1[l - 4];         \
-      lo = a < lo ? a : lo;                                                            \
-      hi = b > hi ? b : hi;                                                            \
-    }                                                                                  \
-    for (; i < n; i++) {                                                               \
-      double x = (double)v[i];                                                         \
-      if (x != x) {                                                                    \
-        nan++;                                                                         \
-        continue;                                                                      \
-      }                                                                                \
-      double t = sum + x, bp = t - sum;                                                \
-      err += (sum - (t - bp)) + (x - bp);                                              \
-      sum = t;                                                                         \
-      lo = x < lo ? x : lo;                                                            \
-      hi = x > hi ? x : hi;                                                            \
-    }                                                                                  \
-    if (isfinite(sum)) sum += err;                                                     \
-    int64_t cnt = n - nan;                                                             \
-    out->count = cnt;                                                                  \
-    out->nan = nan;                                                                    \
-    out->min = lo;                                                                     \
-    out->max = hi;                                                                     \
-    if (cnt == 0) return;                                                              \
-    out->sum = sum;                                                                    \
-    double m = sum / (double)cnt;                                                      \
-    if (!isfinite(m)) { /* inf in the data: numpy gives inf/nan sums, nan var */       \
-      out->mean = m;                                                                   \
-      out->m2 = NAN;                                                                   \
-      return;                                                                          \
-    }                                                                                  \
-    const qn_v4d mv = {m, m, m, m}, zero = {0, 0, 0, 0};                               \
-    qn_v4d c0 = zero, c1 = zero, q0 = zero, q1 = zero;                                 \
-    for (i = 0; i + 8 <= n; i += 8) {                                                  \
-      qn_v4d a, b;                                                                     \
-      LOAD4(a, v + i);                                                                 \
-      LOAD4(b, v + i + 4);                                                             \
-      qn_v4d da = (qn_v4d)((qn_v4l)(a - mv) & (a == a));                               \
-      qn_v4d db = (qn_v4d)((qn_v4l)(b - mv) & (b == b));                               \
-      c0 += da;                                                                        \
-      c1 += db;                                                                        \
-      q0 += da * da;                                                                   \
-      q1 += db * db;                                                                   \
-    }                                                                                  \
-    double cs = 0, qs = 0;                                                             \
-    for (int l = 0; l < 4; l++) cs += c0[l] + c1[l], qs += q0[l] + q1[l];              \
-    for (; i < n; i++) {                                                               \
-      double x = (double)v[i];                                                         \
-      double d = x == x ? x - m : 0.0;                                                 \
-      cs += d;                                                                         \
-      qs += d * d;                                                                     \
-    }                                                                                  \
-    out->mean = (long double)m + (long double)cs / (long double)cnt;                   \
-    double m2 = qs - cs * cs / (double)cnt;                                            \
-    out->m2 = m2 > 0 ? m2 : 0;                                                         \
+#define QN_STATS_FLOAT(NAME, T, LOAD4)                                           \
+  __attribute__((target_clones("avx2", "default"))) static void NAME(            \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {                \
+    const qn_v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};                 \
+    qn_v4d s0 = {0}, s1 = {0}, e0 = {0}, e1 = {0};                               \
+    qn_v4d mn0 = inf, mn1 = inf, mx0 = -inf, mx1 = -inf;                         \
+    qn_v4l nn0 = {0}, nn1 = {0};                                                 \
+    int64_t i = 0;                                                               \
+    for (; i + 8 <= n; i += 8) {                                                 \
+      qn_v4d a, b;                                                               \
+      LOAD4(a, v + i);                                                           \
+      LOAD4(b, v + i + 4);                                                       \
+      QN_PASS1_STEP(a, s0, e0, mn0, mx0, nn0);                                   \
+      QN_PASS1_STEP(b, s1, e1, mn1, mx1, nn1);                                   \
+    }                                                                            \
+    double sum = 0, err = 0, lo = INFINITY, hi = -INFINITY;                      \
+    int64_t nan = 0;                                                             \
+    for (int l = 0; l < 8; l++) {                                                \
+      double sl = l < 4 ? s0[l] : s1[l - 4], el = l < 4 ? e0[l] : e1[l - 4];     \
+      double t = sum + sl, bp = t - sum;                                         \
+      err += (sum - (t - bp)) + (sl - bp) + el;                                  \
+      sum = t;                                                                   \
+      nan += l < 4 ? nn0[l] : nn1[l - 4];                                        \
+      double a = l < 4 ? mn0[l] : mn1[l - 4], b = l < 4 ? mx0[l] : mx1[l - 4];   \
+      lo = a < lo ? a : lo;                                                      \
+      hi = b > hi ? b : hi;                                                      \
+    }                                                                            \
+    for (; i < n; i++) {                                                         \
+      double x = (double)v[i];                                                   \
+      if (x != x) {                                                              \
+        nan++;                                                                   \
+        continue;                                                                \
+      }                                                                          \
+      double t = sum + x, bp = t - sum;                                          \
+      err += (sum - (t - bp)) + (x - bp);                                        \
+      sum = t;                                                                   \
+      lo = x < lo ? x : lo;                                                      \
+      hi = x > hi ? x : hi;                                                      \
+    }                                                                            \
+    if (isfinite(sum)) sum += err;                                               \
+    int64_t cnt = n - nan;                                                       \
+    out->count = cnt;                                                            \
+    out->nan = nan;                                                              \
+    out->min = lo;                                                               \
+    out->max = hi;                                                               \
+    if (cnt == 0) return;                                                        \
+    out->sum = sum;                                                              \
+    double m = sum / (double)cnt;                                                \
+    if (!isfinite(m)) { /* inf in the data: numpy gives inf/nan sums, nan var */ \
+      out->mean = m;                                                             \
+      out->m2 = NAN;                                                             \
+      return;                                                                    \
+    }                                                                            \
+    const qn_v4d mv = {m, m, m, m}, zero = {0, 0, 0, 0};                         \
+    qn_v4d c0 = zero, c1 = zero, q0 = zero, q1 = zero;                           \
+    for (i = 0; i + 8 <= n; i += 8) {                                            \
+      qn_v4d a, b;                                                               \
+      LOAD4(a, v + i);                                                           \
+      LOAD4(b, v + i + 4);                                                       \
+      qn_v4d da = (qn_v4d)((qn_v4l)(a - mv) & (a == a));                         \
+      qn_v4d db = (qn_v4d)((qn_v4l)(b - mv) & (b == b));                         \
+      c0 += da;                                                                  \
+      c1 += db;                                                                  \
+      q0 += da * da;                                                             \
+      q1 += db * db;                                                             \
+    }                                                                            \
+    double cs = 0, qs = 0;                                                       \
+    for (int l = 0; l < 4; l++) cs += c0[l] + c1[l], qs += q0[l] + q1[l];        \
+    for (; i < n; i++) {                                                         \
+      double x = (double)v[i];                                                   \
+      double d = x == x ? x - m : 0.0;                                           \
+      cs += d;                                                                   \
+      qs += d * d;                                                               \
+    }                                                                            \
+    out->mean = (long double)m + (long double)cs / (long double)cnt;             \
+    double m2 = qs - cs * cs / (double)cnt;                                      \
+    out->m2 = m2 > 0 ? m2 : 0;                                                   \
   }
 
 QN_STATS_FLOAT(qn_stats_f64, double, QN_LOAD4_F64)
@@ -149,26 +149,26 @@ QN_STATS_FLOAT(qn_stats_f32, float, QN_LOAD4_F32)
 /* Narrow integers (at most 32 bits): Σv fits int64 and Σv² fits 128 bits
  * for a morsel, so M2 = (n·Σv² - (Σv)²) / n is computed from an exact
  * numerator and rounded once. */
-#define QN_STATS_INT(NAME, T)                                                          \
-  __attribute__((target_clones("avx2", "default"))) static void NAME(                  \
-      const T *restrict v, int64_t n, struct qn_stats_acc *out) {                      \
-    int64_t s = 0;                                                                     \
-    __int128 q = 0;                                                                    \
-    T lo = v[0], hi = v[0];                                                            \
-    for (int64_t i = 0; i < n; i++) {                                                  \
-      int64_t x = (int64_t)v[i];                                                       \
-      s += x;                                                                          \
-      q += (__int128)x * x;                                                             \
-      lo = v[i] < lo ? v[i] : lo;                                                      \
-      hi = v[i] > hi ? v[i] : hi;                                                      \
-    }                                                                                  \
-    out->count = n;                                                                    \
-    out->isum = s;                                                                     \
-    out->imin = lo;                                                                    \
-    out->imax = hi;                                                                    \
-    out->mean = (long double)s / (long double)n;                                       \
-    __int128 num = q * n - (__int128)s * s;                                            \
-    out->m2 = (double)((long double)num / (long double)n);                             \
+#define QN_STATS_INT(NAME, T)                                         \
+  __attribute__((target_clones("avx2", "default"))) static void NAME( \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {     \
+    int64_t s = 0;                                                    \
+    __int128 q = 0;                                                   \
+    T lo = v[0], hi = v[0];                                           \
+    for (int64_t i = 0; i < n; i++) {                                 \
+      int64_t x = (int64_t)v[i];                                      \
+      s += x;                                                         \
+      q += (__int128)x * x;                                           \
+      lo = v[i] < lo ? v[i] : lo;                                     \
+      hi = v[i] > hi ? v[i] : hi;                                     \
+    }                                                                 \
+    out->count = n;                                                   \
+    out->isum = s;                                                    \
+    out->imin = lo;                                                   \
+    out->imax = hi;                                                   \
+    out->mean = (long double)s / (long double)n;                      \
+    __int128 num = q * n - (__int128)s * s;                           \
+    out->m2 = (double)((long double)num / (long double)n);            \
   }
 
 QN_STATS_INT(qn_stats_i8, int8_t)
@@ -186,69 +186,69 @@ QN_STATS_INT(qn_stats_u32, uint32_t)
  * Σd² is exact in 128 bits; either gives M2 = (n·Σd² - (Σd)²) / n from an
  * exact numerator. A wider range falls back to double deviations in 8
  * lanes. */
-#define QN_STATS_WIDE(NAME, T)                                                         \
-  __attribute__((target_clones("avx2", "default"))) static void NAME(                  \
-      const T *restrict v, int64_t n, struct qn_stats_acc *out) {                      \
-    T lo = v[0], hi = v[0];                                                            \
-    for (int64_t i = 0; i < n; i++) {                                                  \
-      lo = v[i] < lo ? v[i] : lo;                                                      \
-      hi = v[i] > hi ? v[i] : hi;                                                      \
-    }                                                                                  \
-    __int128 s = 0;                                                                    \
-    const __int128 small = (__int128)1 << 47;                                          \
-    if ((__int128)lo > -small && (__int128)hi < small) {                               \
-      int64_t s64 = 0;                                                                 \
-      for (int64_t i = 0; i < n; i++) s64 += (int64_t)v[i];                            \
-      s = s64;                                                                         \
-    } else {                                                                           \
-      for (int64_t i = 0; i < n; i++) s += v[i];                                       \
-    }                                                                                  \
-    out->count = n;                                                                    \
-    out->isum = s;                                                                     \
-    out->imin = lo;                                                                    \
-    out->imax = hi;                                                                    \
-    out->mean = (long double)s / (long double)n;                                       \
-    __int128 range = (__int128)hi - (__int128)lo;                                      \
-    if (range < ((__int128)1 << 24)) {                                                 \
-      uint64_t sd = 0, sq = 0;                                                         \
-      for (int64_t i = 0; i < n; i++) {                                                \
-        uint64_t d = (uint64_t)v[i] - (uint64_t)lo;                                      \
-        sd += d;                                                                       \
-        sq += d * d;                                                                   \
-      }                                                                                \
-      __int128 num = (__int128)sq * n - (__int128)sd * sd;                             \
-      out->m2 = (double)((long double)num / (long double)n);                           \
-      return;                                                                          \
-    }                                                                                  \
-    if (range < ((__int128)1 << 40)) {                                                 \
-      __int128 sd = 0, sq = 0;                                                         \
-      for (int64_t i = 0; i < n; i++) {                                                \
-        int64_t d = (int64_t)((__int128)v[i] - (__int128)lo);                          \
-        sd += d;                                                                       \
-        sq += (__int128)d * d;                                                         \
-      }                                                                                \
-      __int128 num = sq * n - sd * sd;                                                 \
-      out->m2 = (double)((long double)num / (long double)n);                           \
-      return;                                                                          \
-    }                                                                                  \
-    double md = (double)(s - (__int128)lo * n) / (double)n;                            \
-    double c[QN_LANES] = {0}, q[QN_LANES] = {0};                                       \
-    int64_t i = 0;                                                                     \
-    for (; i + QN_LANES <= n; i += QN_LANES)                                           \
-      for (int l = 0; l < QN_LANES; l++) {                                             \
-        double d = (double)((uint64_t)v[i + l] - (uint64_t)lo) - md;                        \
-        c[l] += d;                                                                     \
-        q[l] += d * d;                                                                 \
-      }                                                                                \
-    for (; i < n; i++) {                                                               \
-      double d = (double)((uint64_t)v[i] - (uint64_t)lo) - md;                              \
-      c[0] += d;                                                                       \
-      q[0] += d * d;                                                                   \
-    }                                                                                  \
-    double cs = 0, qs = 0;                                                             \
-    for (int l = 0; l < QN_LANES; l++) cs += c[l], qs += q[l];                         \
-    double m2 = qs - cs * cs / (double)n;                                              \
-    out->m2 = m2 > 0 ? m2 : 0;                                                         \
+#define QN_STATS_WIDE(NAME, T)                                        \
+  __attribute__((target_clones("avx2", "default"))) static void NAME( \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {     \
+    T lo = v[0], hi = v[0];                                           \
+    for (int64_t i = 0; i < n; i++) {                                 \
+      lo = v[i] < lo ? v[i] : lo;                                     \
+      hi = v[i] > hi ? v[i] : hi;                                     \
+    }                                                                 \
+    __int128 s = 0;                                                   \
+    const __int128 small = (__int128)1 << 47;                         \
+    if ((__int128)lo > -small && (__int128)hi < small) {              \
+      int64_t s64 = 0;                                                \
+      for (int64_t i = 0; i < n; i++) s64 += (int64_t)v[i];           \
+      s = s64;                                                        \
+    } else {                                                          \
+      for (int64_t i = 0; i < n; i++) s += v[i];                      \
+    }                                                                 \
+    out->count = n;                                                   \
+    out->isum = s;                                                    \
+    out->imin = lo;                                                   \
+    out->imax = hi;                                                   \
+    out->mean = (long double)s / (long double)n;                      \
+    __int128 range = (__int128)hi - (__int128)lo;                     \
+    if (range < ((__int128)1 << 24)) {                                \
+      uint64_t sd = 0, sq = 0;                                        \
+      for (int64_t i = 0; i < n; i++) {                               \
+        uint64_t d = (uint64_t)v[i] - (uint64_t)lo;                   \
+        sd += d;                                                      \
+        sq += d * d;                                                  \
+      }                                                               \
+      __int128 num = (__int128)sq * n - (__int128)sd * sd;            \
+      out->m2 = (double)((long double)num / (long double)n);          \
+      return;                                                         \
+    }                                                                 \
+    if (range < ((__int128)1 << 40)) {                                \
+      __int128 sd = 0, sq = 0;                                        \
+      for (int64_t i = 0; i < n; i++) {                               \
+        int64_t d = (int64_t)((__int128)v[i] - (__int128)lo);         \
+        sd += d;                                                      \
+        sq += (__int128)d * d;                                        \
+      }                                                               \
+      __int128 num = sq * n - sd * sd;                                \
+      out->m2 = (double)((long double)num / (long double)n);          \
+      return;                                                         \
+    }                                                                 \
+    double md = (double)(s - (__int128)lo * n) / (double)n;           \
+    double c[QN_LANES] = {0}, q[QN_LANES] = {0};                      \
+    int64_t i = 0;                                                    \
+    for (; i + QN_LANES <= n; i += QN_LANES)                          \
+      for (int l = 0; l < QN_LANES; l++) {                            \
+        double d = (double)((uint64_t)v[i + l] - (uint64_t)lo) - md;  \
+        c[l] += d;                                                    \
+        q[l] += d * d;                                                \
+      }                                                               \
+    for (; i < n; i++) {                                              \
+      double d = (double)((uint64_t)v[i] - (uint64_t)lo) - md;        \
+      c[0] += d;                                                      \
+      q[0] += d * d;                                                  \
+    }                                                                 \
+    double cs = 0, qs = 0;                                            \
+    for (int l = 0; l < QN_LANES; l++) cs += c[l], qs += q[l];        \
+    double m2 = qs - cs * cs / (double)n;                             \
+    out->m2 = m2 > 0 ? m2 : 0;                                        \
   }
 
 QN_STATS_WIDE(qn_stats_i64, int64_t)
@@ -256,19 +256,44 @@ QN_STATS_WIDE(qn_stats_u64, uint64_t)
 
 /* ----- nullable columns: gather the present values, then the same code ----- */
 
-static void qn_stats_dense(enum qn_type t, const void *data, int64_t n, struct qn_stats_acc *out) {
+static void qn_stats_dense(enum qn_type t, const void *data, int64_t n,
+                           struct qn_stats_acc *out) {
   switch (t) {
-  case QN_FLOAT64: qn_stats_f64(data, n, out); break;
-  case QN_FLOAT32: qn_stats_f32(data, n, out); break;
-  case QN_INT8: qn_stats_i8(data, n, out); break;
-  case QN_INT16: qn_stats_i16(data, n, out); break;
-  case QN_INT32: case QN_DATE: qn_stats_i32(data, n, out); break;
-  case QN_INT64: case QN_TIMESTAMP: qn_stats_i64(data, n, out); break;
-  case QN_UINT8: case QN_BOOL: qn_stats_u8(data, n, out); break;
-  case QN_UINT16: qn_stats_u16(data, n, out); break;
-  case QN_UINT32: qn_stats_u32(data, n, out); break;
-  case QN_UINT64: qn_stats_u64(data, n, out); break;
-  default: break;
+    case QN_FLOAT64:
+      qn_stats_f64(data, n, out);
+      break;
+    case QN_FLOAT32:
+      qn_stats_f32(data, n, out);
+      break;
+    case QN_INT8:
+      qn_stats_i8(data, n, out);
+      break;
+    case QN_INT16:
+      qn_stats_i16(data, n, out);
+      break;
+    case QN_INT32:
+    case QN_DATE:
+      qn_stats_i32(data, n, out);
+      break;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+      qn_stats_i64(data, n, out);
+      break;
+    case QN_UINT8:
+    case QN_BOOL:
+      qn_stats_u8(data, n, out);
+      break;
+    case QN_UINT16:
+      qn_stats_u16(data, n, out);
+      break;
+    case QN_UINT32:
+      qn_stats_u32(data, n, out);
+      break;
+    case QN_UINT64:
+      qn_stats_u64(data, n, out);
+      break;
+    default:
+      break;
   }
   if (qn_type_is_integer(t) && out->count > 0) {
     out->min = (double)out->imin;
@@ -287,7 +312,10 @@ void qn_stats_morsel(const struct qn_colbuf *col, struct qn_stats_acc *out) {
    * slices, summarising each slice and merging: keeps the kernel free of
    * allocation. */
   enum { SLICE = 4096 };
-  union { double d[SLICE]; uint64_t u[SLICE]; } scratch;
+  union {
+    double d[SLICE];
+    uint64_t u[SLICE];
+  } scratch;
   size_t w = qn_type_size(col->type);
   int is_int = qn_type_is_integer(col->type);
   int64_t i = 0;
@@ -314,8 +342,10 @@ void qn_stats_morsel(const struct qn_colbuf *col, struct qn_stats_acc *out) {
 
 static void qn_neumaier_add(double *sum, double *comp, double x) {
   double t = *sum + x;
-  if (fabs(*sum) >= fabs(x)) *comp += (*sum - t) + x;
-  else *comp += (x - t) + *sum;
+  if (fabs(*sum) >= fabs(x))
+    *comp += (*sum - t) + x;
+  else
+    *comp += (x - t) + *sum;
   *sum = t;
 }
 
@@ -346,7 +376,8 @@ void qn_stats_merge(struct qn_stats_acc *a, const struct qn_stats_acc *b, int is
   a->count += b->count;
 }
 
-void qn_stats_finish(const struct qn_stats_acc *a, enum qn_type type, struct qn_column_stats *out) {
+void qn_stats_finish(const struct qn_stats_acc *a, enum qn_type type,
+                     struct qn_column_stats *out) {
   memset(out, 0, sizeof *out);
   out->count = a->count;
   out->nan = a->nan;

@@ -26,7 +26,8 @@ static int qn_plot_bars_check(const char *path, const double *edges, const doubl
     if (!isfinite(edges[i]) || (i > 0 && edges[i] < edges[i - 1]))
       return qn_error_set(err, QN_EINVAL,
                           "plot %s: bin edges must be finite and non-decreasing "
-                          "(edge %zu is %g)", path, i, edges[i]);
+                          "(edge %zu is %g)",
+                          path, i, edges[i]);
   }
   if (!(edges[nbins] > edges[0]))
     return qn_error_set(err, QN_EINVAL, "plot %s: bin edges span no range (%g .. %g)", path,
@@ -90,13 +91,12 @@ static void qn_plot_bars_legend(struct qn_plot_frame *f) {
   cairo_stroke(cr);
   qn_plot_hatch(cr, x + 0.3 * s, y + 0.3 * s, sw, h - 0.6 * s);
   cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-  qn_plot_text(cr, text, x + sw + 0.6 * s, y + h / 2, size, 0, QN_ALIGN_START,
-               QN_ALIGN_CENTER);
+  qn_plot_text(cr, text, x + sw + 0.6 * s, y + h / 2, size, 0, QN_ALIGN_START, QN_ALIGN_CENTER);
 }
 
-int qn_plot_bars(const char *path, int width, int height, const char *title,
-                 const char *xlabel, const char *ylabel, const double *edges,
-                 const double *values, size_t nbins, struct qn_error *err) {
+int qn_plot_bars(const char *path, int width, int height, const char *title, const char *xlabel,
+                 const char *ylabel, const double *edges, const double *values, size_t nbins,
+                 struct qn_error *err) {
   int status = QN_OK, any_nan = 0;
   double vlo, vhi;
   struct qn_plot_frame f;

@@ -18,7 +18,8 @@
 
 #define QN_PLOT_FONT "DejaVu Sans"
 
-#define QN_HEX(v) {((v) >> 16 & 255) / 255.0, ((v) >> 8 & 255) / 255.0, ((v) & 255) / 255.0}
+#define QN_HEX(v) \
+  { ((v) >> 16 & 255) / 255.0, ((v) >> 8 & 255) / 255.0, ((v)&255) / 255.0 }
 const struct qn_plot_rgb qn_plot_palette[8] = {
     QN_HEX(0x1f77b4), QN_HEX(0xff7f0e), QN_HEX(0x2ca02c), QN_HEX(0xd62728),
     QN_HEX(0x9467bd), QN_HEX(0x8c564b), QN_HEX(0xe377c2), QN_HEX(0x7f7f7f)};
@@ -28,8 +29,7 @@ struct qn_plot_rgb qn_plot_hex(uint32_t rgb) {
   return c;
 }
 
-int qn_plot_frame_begin(struct qn_plot_frame *f, int width, int height,
-                        struct qn_error *err) {
+int qn_plot_frame_begin(struct qn_plot_frame *f, int width, int height, struct qn_error *err) {
   memset(f, 0, sizeof *f);
   if (width < QN_PLOT_MIN_SIZE || width > QN_PLOT_MAX_SIZE || height < QN_PLOT_MIN_SIZE ||
       height > QN_PLOT_MAX_SIZE)
@@ -56,8 +56,7 @@ void qn_plot_frame_end(struct qn_plot_frame *f) {
   f->surface = NULL;
 }
 
-void qn_plot_axis_make(struct qn_plot_axis *a, double lo, double hi, int target,
-                       int expand) {
+void qn_plot_axis_make(struct qn_plot_axis *a, double lo, double hi, int target, int expand) {
   double raw = (hi - lo) / (target > 1 ? target : 1);
   double mag = pow(10.0, floor(log10(raw)));
   double norm = raw / mag;
@@ -106,8 +105,8 @@ double qn_plot_text_width(cairo_t *cr, const char *text, double size, int bold) 
   return te.x_advance;
 }
 
-double qn_plot_text(cairo_t *cr, const char *text, double x, double y, double size,
-                    int bold, enum qn_plot_align ha, enum qn_plot_align va) {
+double qn_plot_text(cairo_t *cr, const char *text, double x, double y, double size, int bold,
+                    enum qn_plot_align ha, enum qn_plot_align va) {
   cairo_font_extents_t fe;
   cairo_text_extents_t te;
   qn_plot_font(cr, size, bold);
@@ -117,7 +116,7 @@ double qn_plot_text(cairo_t *cr, const char *text, double x, double y, double si
   double bx = ha == QN_ALIGN_START ? x : ha == QN_ALIGN_CENTER ? x - w / 2 : x - w;
   /* Vertical placement from the font's ascent and descent, not the ink of
    * this string, so labels of one row share a baseline. */
-  double by = va == QN_ALIGN_START ? y + fe.ascent
+  double by = va == QN_ALIGN_START    ? y + fe.ascent
               : va == QN_ALIGN_CENTER ? y + (fe.ascent - fe.descent) / 2
                                       : y - fe.descent;
   cairo_move_to(cr, bx, by);
@@ -189,7 +188,9 @@ void qn_plot_frame_clip(struct qn_plot_frame *f) {
   cairo_clip(f->cr);
 }
 
-void qn_plot_frame_unclip(struct qn_plot_frame *f) { cairo_restore(f->cr); }
+void qn_plot_frame_unclip(struct qn_plot_frame *f) {
+  cairo_restore(f->cr);
+}
 
 static void qn_plot_frame_ticks(struct qn_plot_frame *f) {
   cairo_t *cr = f->cr;
@@ -243,8 +244,8 @@ void qn_plot_frame_axes(struct qn_plot_frame *f, const char *title, const char *
   qn_plot_frame_ticks(f);
   cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
   if (xlabel && *xlabel)
-    qn_plot_text(cr, xlabel, (f->left + f->right) / 2, f->height - pad, s, 0,
-                 QN_ALIGN_CENTER, QN_ALIGN_END);
+    qn_plot_text(cr, xlabel, (f->left + f->right) / 2, f->height - pad, s, 0, QN_ALIGN_CENTER,
+                 QN_ALIGN_END);
   if (ylabel && *ylabel) {
     cairo_save(cr);
     cairo_translate(cr, pad, (f->top + f->bottom) / 2);
@@ -264,7 +265,8 @@ void qn_plot_hatch(cairo_t *cr, double x, double y, double w, double h) {
   cairo_save(cr);
   cairo_rectangle(cr, x, y, w, h);
   cairo_clip_preserve(cr);
-  struct qn_plot_rgb bg = qn_plot_hex(QN_PLOT_HATCH_BG_RGB), fg = qn_plot_hex(QN_PLOT_HATCH_LINE_RGB);
+  struct qn_plot_rgb bg = qn_plot_hex(QN_PLOT_HATCH_BG_RGB),
+                     fg = qn_plot_hex(QN_PLOT_HATCH_LINE_RGB);
   cairo_set_source_rgb(cr, bg.r, bg.g, bg.b);
   cairo_fill(cr);
   cairo_set_source_rgb(cr, fg.r, fg.g, fg.b);
@@ -299,11 +301,9 @@ int qn_plot_frame_write(struct qn_plot_frame *f, const char *path, struct qn_err
   }
   cairo_surface_flush(f->surface);
   QN_CHECK(qn_outfile_open(path, &out, err));
-  cs = cairo_surface_write_to_png_stream(f->surface, qn_plot_png_write,
-                                         qn_outfile_stream(out));
+  cs = cairo_surface_write_to_png_stream(f->surface, qn_plot_png_write, qn_outfile_stream(out));
   if (cs != CAIRO_STATUS_SUCCESS) {
-    status = qn_error_set(err, QN_EIO, "cannot write %s: %s", path,
-                          cairo_status_to_string(cs));
+    status = qn_error_set(err, QN_EIO, "cannot write %s: %s", path, cairo_status_to_string(cs));
     goto done;
   }
   status = qn_outfile_commit(out, err);

@@ -37,14 +37,15 @@ void qn_plot_viridis(double t, double rgb[3]) {
     rgb[c] = ((1 - w) * qn_viridis_stops[i][c] + w * qn_viridis_stops[i + 1][c]) / 255.0;
 }
 
-static int qn_plot_edges_check(const char *path, const char *name, const double *e,
-                               size_t n, struct qn_error *err) {
+static int qn_plot_edges_check(const char *path, const char *name, const double *e, size_t n,
+                               struct qn_error *err) {
   if (!e || n == 0) return qn_error_set(err, QN_EINVAL, "plot %s: no %s bins", path, name);
   for (size_t i = 0; i <= n; i++)
     if (!isfinite(e[i]) || (i > 0 && e[i] < e[i - 1]))
       return qn_error_set(err, QN_EINVAL,
                           "plot %s: %s edges must be finite and non-decreasing "
-                          "(edge %zu is %g)", path, name, i, e[i]);
+                          "(edge %zu is %g)",
+                          path, name, i, e[i]);
   if (!(e[n] > e[0]))
     return qn_error_set(err, QN_EINVAL, "plot %s: %s edges span no range", path, name);
   return QN_OK;
@@ -55,8 +56,10 @@ static size_t qn_plot_bin_of(const double *e, size_t n, double v) {
   size_t lo = 0, hi = n; /* invariant: e[lo] <= v (or lo == 0), answer < hi */
   while (hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
-    if (e[mid] <= v) lo = mid;
-    else hi = mid;
+    if (e[mid] <= v)
+      lo = mid;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -209,7 +212,8 @@ int qn_plot_heatmap(const char *path, int width, int height, const char *title,
   qn_plot_axis_make(&z, g.zlo, g.zhi, QN_MAX(3, QN_MIN(8, (int)(height / (4 * f.font)))), 0);
   int xt = QN_MAX(3, (int)(width / (7 * f.font)));
   qn_plot_axis_make(&f.x, xedges[0], xedges[nx], QN_MIN(xt, 10), 0);
-  qn_plot_axis_make(&f.y, yedges[0], yedges[ny], QN_MAX(3, QN_MIN(8, (int)(height / (4 * f.font)))), 0);
+  qn_plot_axis_make(&f.y, yedges[0], yedges[ny],
+                    QN_MAX(3, QN_MIN(8, (int)(height / (4 * f.font)))), 0);
   f.right_extra = qn_plot_cbar_extra(&f, &z, zlabel, any_nan);
   qn_plot_frame_layout(&f, title, xlabel, ylabel);
   /* Whole pixels, so the raster lines up with the axes exactly. */

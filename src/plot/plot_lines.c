@@ -15,8 +15,8 @@
 #include "core/qn_core.h"
 #include "plot/qn_plot_frame.h"
 
-static int qn_plot_lines_range(const struct qn_plot_series *series, int nseries,
-                               double *xlo, double *xhi, double *ylo, double *yhi) {
+static int qn_plot_lines_range(const struct qn_plot_series *series, int nseries, double *xlo,
+                               double *xhi, double *ylo, double *yhi) {
   int any = 0;
   *xlo = *ylo = INFINITY;
   *xhi = *yhi = -INFINITY;
@@ -40,8 +40,10 @@ static void qn_plot_lines_axes(struct qn_plot_frame *f, double xlo, double xhi, 
     xlo -= 0.5;
     xhi += 0.5;
   }
-  if (ylo >= 0) ylo = 0;
-  else if (yhi <= 0) yhi = 0;
+  if (ylo >= 0)
+    ylo = 0;
+  else if (yhi <= 0)
+    yhi = 0;
   if (yhi == ylo) yhi = ylo + 1;
   yhi += 0.08 * (yhi - ylo);
   int xt = QN_MAX(3, (int)(f->width / (7 * f->font)));
@@ -59,8 +61,10 @@ static void qn_plot_lines_path(struct qn_plot_frame *f, const struct qn_plot_ser
       continue;
     }
     double px = qn_plot_frame_px(f, s->x[i]), py = qn_plot_frame_py(f, s->y[i]);
-    if (pen) cairo_line_to(f->cr, px, py);
-    else cairo_move_to(f->cr, px, py);
+    if (pen)
+      cairo_line_to(f->cr, px, py);
+    else
+      cairo_move_to(f->cr, px, py);
     pen = 1;
   }
 }
@@ -99,8 +103,10 @@ static void qn_plot_unit(const char *label, char *unit, size_t cap) {
 static void qn_plot_number(double v, double step, char *buf, size_t cap) {
   int dec = (step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9)) + 1;
   if (step >= 1 && fabs(v) >= 1000) dec = 0;
-  if (fabs(v) >= 1e12 || (v != 0 && fabs(v) < 1e-4)) snprintf(buf, cap, "%.4g", v);
-  else snprintf(buf, cap, "%.*f", dec, v);
+  if (fabs(v) >= 1e12 || (v != 0 && fabs(v) < 1e-4))
+    snprintf(buf, cap, "%.4g", v);
+  else
+    snprintf(buf, cap, "%.*f", dec, v);
 }
 
 static void qn_plot_peak_label(struct qn_plot_frame *f, const char *text, double px,
@@ -215,9 +221,8 @@ static void qn_plot_lines_draw(struct qn_plot_frame *f, const struct qn_plot_ser
 }
 
 int qn_plot_lines(const char *path, int width, int height, const char *title,
-                  const char *xlabel, const char *ylabel,
-                  const struct qn_plot_series *series, int nseries, int mark_peak,
-                  struct qn_error *err) {
+                  const char *xlabel, const char *ylabel, const struct qn_plot_series *series,
+                  int nseries, int mark_peak, struct qn_error *err) {
   int status = QN_OK;
   struct qn_plot_frame f;
   double xlo, xhi, ylo, yhi;

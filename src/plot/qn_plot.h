@@ -28,18 +28,17 @@ struct qn_plot_series {
  * subtitle (this holds for every plot here). QN_EINVAL when no series has a
  * finite point. */
 int qn_plot_lines(const char *path, int width, int height, const char *title,
-                  const char *xlabel, const char *ylabel,
-                  const struct qn_plot_series *series, int nseries, int mark_peak,
-                  struct qn_error *err);
+                  const char *xlabel, const char *ylabel, const struct qn_plot_series *series,
+                  int nseries, int mark_peak, struct qn_error *err);
 
 /* A histogram: nbins bars between edges[0..nbins] with heights values[i]
  * (NaN = empty bin, drawn distinctly). Bars stand on 0; a non-finite value
  * (NaN, ±inf) is a hatched light-grey column with a legend entry "no value".
  * Edges must be finite and non-decreasing with edges[nbins] > edges[0]
  * (else QN_EINVAL). */
-int qn_plot_bars(const char *path, int width, int height, const char *title,
-                 const char *xlabel, const char *ylabel, const double *edges,
-                 const double *values, size_t nbins, struct qn_error *err);
+int qn_plot_bars(const char *path, int width, int height, const char *title, const char *xlabel,
+                 const char *ylabel, const double *edges, const double *values, size_t nbins,
+                 struct qn_error *err);
 
 /* A heatmap of values[ix * ny + iy] over x edges[0..nx] and y edges[0..ny],
  * with a colour bar labelled zlabel; NaN cells (empty bins) drawn distinctly.

@@ -34,33 +34,31 @@ extern const struct qn_plot_rgb qn_plot_palette[8];
 struct qn_plot_rgb qn_plot_hex(uint32_t rgb);
 
 struct qn_plot_axis {
-  double lo, hi;                    /* data range shown */
-  double ticks[QN_PLOT_MAX_TICKS];  /* tick values inside [lo, hi] */
+  double lo, hi;                   /* data range shown */
+  double ticks[QN_PLOT_MAX_TICKS]; /* tick values inside [lo, hi] */
   int nticks;
-  double step;                      /* tick spacing, decides label decimals */
+  double step; /* tick spacing, decides label decimals */
 };
 
 struct qn_plot_frame {
   cairo_surface_t *surface;
   cairo_t *cr;
   int width, height;
-  double font;              /* base font size in pixels */
-  double left, right;       /* plot area in device pixels, x grows right */
-  double top, bottom;       /* ... y grows down: top < bottom */
-  double right_extra;       /* pixels reserved right of the plot (colour bar) */
+  double font;        /* base font size in pixels */
+  double left, right; /* plot area in device pixels, x grows right */
+  double top, bottom; /* ... y grows down: top < bottom */
+  double right_extra; /* pixels reserved right of the plot (colour bar) */
   struct qn_plot_axis x, y;
 };
 
 /* Checks the size and makes the surface. Errors: QN_EINVAL (size outside
  * [QN_PLOT_MIN_SIZE, QN_PLOT_MAX_SIZE]), QN_ENOMEM. */
-int qn_plot_frame_begin(struct qn_plot_frame *f, int width, int height,
-                        struct qn_error *err);
+int qn_plot_frame_begin(struct qn_plot_frame *f, int width, int height, struct qn_error *err);
 void qn_plot_frame_end(struct qn_plot_frame *f);
 
 /* Nice ticks (1, 2, 5 × 10^k) for [lo, hi] with about `target` of them.
  * With expand, lo and hi are widened to the enclosing ticks. lo < hi. */
-void qn_plot_axis_make(struct qn_plot_axis *a, double lo, double hi, int target,
-                       int expand);
+void qn_plot_axis_make(struct qn_plot_axis *a, double lo, double hi, int target, int expand);
 /* A tick label with as many decimals as the step needs ("0.25", "1e+06"). */
 void qn_plot_tick_label(double v, double step, char *buf, size_t cap);
 
@@ -85,8 +83,8 @@ void qn_plot_hatch(cairo_t *cr, double x, double y, double w, double h);
 enum qn_plot_align { QN_ALIGN_START, QN_ALIGN_CENTER, QN_ALIGN_END };
 /* Text at (x, y) aligned horizontally by ha and vertically by va (START =
  * top). Size in pixels; bold != 0 for bold. Returns the text width. */
-double qn_plot_text(cairo_t *cr, const char *text, double x, double y, double size,
-                    int bold, enum qn_plot_align ha, enum qn_plot_align va);
+double qn_plot_text(cairo_t *cr, const char *text, double x, double y, double size, int bold,
+                    enum qn_plot_align ha, enum qn_plot_align va);
 double qn_plot_text_width(cairo_t *cr, const char *text, double size, int bold);
 
 /* Encodes the surface as PNG to `path` atomically. Errors: QN_EIO naming the

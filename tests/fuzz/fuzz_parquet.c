@@ -46,8 +46,10 @@ static void qn_fuzz_read(struct qn_reader *r, int c, int64_t row0, int64_t n) {
   struct qn_error err;
   qn_error_init(&err);
   r->ops->read(r, c, row0, n, &out, &err);
-  if (!w) qn_mem_free(r->ctx, out.data);
-  else free(out.data);
+  if (!w)
+    qn_mem_free(r->ctx, out.data);
+  else
+    free(out.data);
   free(valid);
   free(out.offsets);
 }
@@ -90,7 +92,7 @@ static void qn_fuzz_values(const uint8_t *data, size_t size) {
   struct qn_pq_dict dict;
   memset(&dict, 0, sizeof dict);
   static const uint8_t dvals[] = {3, 0, 0, 0, 'a', 'b', 'c', 1, 0, 0, 0, 'z', 9, 9, 9, 9,
-                                  9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+                                  9, 9, 9, 9, 9,   9,   9,   9, 9, 9, 9, 9,   9, 9, 9, 9};
   qn_pq_dict_decode(ctx, &dict, phys, widths[phys], dvals, dvals + sizeof dvals, 2, NULL);
   struct qn_pq_vdec d;
   const uint8_t *p = data + 4, *end = data + size;
@@ -128,22 +130,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct qn_error err;
   qn_error_init(&err);
   switch (data[0] % 8) {
-  case 4: {
-    struct qn_pq_meta *m = NULL;
-    if (qn_pq_meta_parse(data + 1, size - 1, 4, (int64_t)size + 64, "fuzz", &m, &err) == QN_OK)
-      qn_pq_meta_free(m);
-    break;
-  }
-  case 5: {
-    struct qn_pq_page_header h;
-    size_t hlen;
-    int truncated;
-    qn_pq_page_header_parse(data + 1, size - 1, 4, "fuzz", "c", &h, &hlen, &truncated, &err);
-    break;
-  }
-  case 6: qn_fuzz_values(data, size); break;
-  case 7: qn_fuzz_ints(data, size); break;
-  default: qn_fuzz_file(data + 1, size - 1); break;
+    case 4: {
+      struct qn_pq_meta *m = NULL;
+      if (qn_pq_meta_parse(data + 1, size - 1, 4, (int64_t)size + 64, "fuzz", &m, &err) ==
+          QN_OK)
+        qn_pq_meta_free(m);
+      break;
+    }
+    case 5: {
+      struct qn_pq_page_header h;
+      size_t hlen;
+      int truncated;
+      qn_pq_page_header_parse(data + 1, size - 1, 4, "fuzz", "c", &h, &hlen, &truncated, &err);
+      break;
+    }
+    case 6:
+      qn_fuzz_values(data, size);
+      break;
+    case 7:
+      qn_fuzz_ints(data, size);
+      break;
+    default:
+      qn_fuzz_file(data + 1, size - 1);
+      break;
   }
   return 0;
 }

@@ -62,9 +62,12 @@ static int run_steps(int nsteps, char **steps) {
 int main(int argc, char **argv) {
   int do_fork = 0, code = 0, sig = 0, i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
-    if (!strcmp(argv[i], "--fork")) do_fork = 1;
-    else if (!strcmp(argv[i], "--exit") && i + 1 < argc) code = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--signal") && i + 1 < argc) sig = atoi(argv[++i]);
+    if (!strcmp(argv[i], "--fork"))
+      do_fork = 1;
+    else if (!strcmp(argv[i], "--exit") && i + 1 < argc)
+      code = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--signal") && i + 1 < argc)
+      sig = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: memhog [--fork] [--exit N] [--signal N] MIB:MS...\n");
       return 2;

@@ -21,7 +21,9 @@ static uint64_t rng_next(void) { /* splitmix64 */
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
-static double rng_unif(void) { return (double)(rng_next() >> 11) * 0x1p-53; }
+static double rng_unif(void) {
+  return (double)(rng_next() >> 11) * 0x1p-53;
+}
 static double rng_normal(void) {
   double u = rng_unif() + 0x1p-60, v = rng_unif();
   return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
@@ -39,7 +41,7 @@ static int64_t ref_bin(const double *e, int64_t nb, double x) {
 
 struct ref_cell {
   int64_t n;
-  double sum;            /* same order as the kernel: row order */
+  double sum; /* same order as the kernel: row order */
   long double lsum;
   double mn, mx;
   double w;
@@ -173,11 +175,18 @@ static int64_t run_and_compare(struct fixture *f, double *const *cols, const dou
     if (isnan(es) != isnan(sd[c])) bad = c;
     if (!isnan(es) && fabs(sd[c] - es) > 1e-12 * fabs(es) + 1e-300) bad = c;
     if (bad >= 0)
-      fprintf(stderr, "cell %lld: n %lld sum %.17g/%.17g mean %.17g/%.17g std %.17g/%.17g "
-              "min %.17g/%.17g max %.17g/%.17g\n", (long long)c, (long long)rc->n, sum[c],
-              rc->sum, mean[c], em, sd[c], es, mn[c], rc->mn, mx[c], rc->mx);
+      fprintf(stderr,
+              "cell %lld: n %lld sum %.17g/%.17g mean %.17g/%.17g std %.17g/%.17g "
+              "min %.17g/%.17g max %.17g/%.17g\n",
+              (long long)c, (long long)rc->n, sum[c], rc->sum, mean[c], em, sd[c], es, mn[c],
+              rc->mn, mx[c], rc->mx);
   }
-  free(cnt); free(sum); free(mean); free(sd); free(mn); free(mx);
+  free(cnt);
+  free(sum);
+  free(mean);
+  free(sd);
+  free(mn);
+  free(mx);
   free(ref);
   return bad;
 }
@@ -197,15 +206,19 @@ static void nasty_fill(const struct qn_bin_axis *ax, double *x, int64_t n) {
   const double lo = e[0], span = e[ax->nbins] - e[0];
   for (; i < n; i++) {
     uint64_t u = rng_next() % 16;
-    if (u == 0) x[i] = e[rng_next() % (uint64_t)(ax->nbins + 1)]; /* an edge */
-    else x[i] = lo - 0.1 * span + 1.2 * span * rng_unif();
+    if (u == 0)
+      x[i] = e[rng_next() % (uint64_t)(ax->nbins + 1)]; /* an edge */
+    else
+      x[i] = lo - 0.1 * span + 1.2 * span * rng_unif();
   }
 }
 
 static void shuffle(double *x, int64_t n) {
   for (int64_t i = n - 1; i > 0; i--) {
     int64_t j = (int64_t)(rng_next() % (uint64_t)(i + 1));
-    double t = x[i]; x[i] = x[j]; x[j] = t;
+    double t = x[i];
+    x[i] = x[j];
+    x[j] = t;
   }
 }
 
@@ -223,15 +236,22 @@ static int edges_equal(const double *got, const double *want, int n) {
 QN_TEST(linspace_matches_numpy) {
   /* np.linspace(a, b, n + 1) printed with float.hex() by numpy 1.24. */
   double e[11];
-  const double w1[] = {0x0.0p+0, 0x1.999999999999ap-4, 0x1.999999999999ap-3,
-                       0x1.3333333333334p-2, 0x1.999999999999ap-2, 0x1.0000000000000p-1,
-                       0x1.3333333333334p-1, 0x1.6666666666667p-1, 0x1.999999999999ap-1,
-                       0x1.ccccccccccccdp-1, 0x1.0000000000000p+0};
+  const double w1[] = {0x0.0p+0,
+                       0x1.999999999999ap-4,
+                       0x1.999999999999ap-3,
+                       0x1.3333333333334p-2,
+                       0x1.999999999999ap-2,
+                       0x1.0000000000000p-1,
+                       0x1.3333333333334p-1,
+                       0x1.6666666666667p-1,
+                       0x1.999999999999ap-1,
+                       0x1.ccccccccccccdp-1,
+                       0x1.0000000000000p+0};
   qn_bin_linspace(0.0, 1.0, 10, e);
   CHECK(edges_equal(e, w1, 11));
   const double w2[] = {-0x1.a666666666666p+1, -0x1.d075075075075p+0, -0x1.5075075075078p-2,
-                       0x1.283a83a83a838p+0, 0x1.5249249249248p+1, 0x1.083a83a83a83ap+2,
-                       0x1.675075075074fp+2, 0x1.c666666666666p+2};
+                       0x1.283a83a83a838p+0,  0x1.5249249249248p+1,  0x1.083a83a83a83ap+2,
+                       0x1.675075075074fp+2,  0x1.c666666666666p+2};
   qn_bin_linspace(-3.3, 7.1, 7, e);
   CHECK(edges_equal(e, w2, 8));
   const double w3[] = {0x1.999999999999ap-4, 0x1.3333333333333p-2, 0x1.0000000000000p-1,
@@ -243,10 +263,16 @@ QN_TEST(linspace_matches_numpy) {
   qn_bin_linspace(1e16, 1.0000000000000004e16, 4, e);
   CHECK(edges_equal(e, w4, 5));
   /* step underflows to 0: numpy's (i / div) * delta branch */
-  const double w5[] = {0x0.0p+0, 0x0.0p+0, 0x0.0000000000001p-1022, 0x0.0000000000001p-1022,
-                       0x0.0000000000001p-1022, 0x0.0000000000002p-1022,
-                       0x0.0000000000002p-1022, 0x0.0000000000002p-1022,
-                       0x0.0000000000002p-1022, 0x0.0000000000003p-1022,
+  const double w5[] = {0x0.0p+0,
+                       0x0.0p+0,
+                       0x0.0000000000001p-1022,
+                       0x0.0000000000001p-1022,
+                       0x0.0000000000001p-1022,
+                       0x0.0000000000002p-1022,
+                       0x0.0000000000002p-1022,
+                       0x0.0000000000002p-1022,
+                       0x0.0000000000002p-1022,
+                       0x0.0000000000003p-1022,
                        0x0.0000000000003p-1022};
   qn_bin_linspace(0.0, 1.5e-323, 10, e);
   CHECK(edges_equal(e, w5, 11));
@@ -317,8 +343,9 @@ QN_TEST(plan_limits) {
 
 QN_TEST(regular_1d_nasty_vs_reference) {
   const int64_t n = 20000;
-  const double ranges[][3] = {{0, 1, 10}, {-3.3, 7.1, 7}, {0.1, 0.7, 3}, {1e16, 1.0000000000000004e16, 4},
-                              {0, 1.5e-323, 10}, {-1e-300, 1e-300, 5}, {0, 1, 1}, {-5, 5, 1000}};
+  const double ranges[][3] = {
+      {0, 1, 10},        {-3.3, 7.1, 7},       {0.1, 0.7, 3}, {1e16, 1.0000000000000004e16, 4},
+      {0, 1.5e-323, 10}, {-1e-300, 1e-300, 5}, {0, 1, 1},     {-5, 5, 1000}};
   for (size_t t = 0; t < sizeof ranges / sizeof ranges[0]; t++) {
     struct fixture f = {.naxes = 1};
     double *e = malloc((size_t)(ranges[t][2] + 1) * sizeof(double));
@@ -368,13 +395,16 @@ QN_TEST(every_edge_lands_in_its_bin) {
 }
 
 QN_TEST(irregular_repeated_edges_vs_reference) {
-  const double e1[] = {-1, 0, 0, 0.5, 1, 1, 3, 3};      /* repeated, last repeated */
+  const double e1[] = {-1, 0, 0, 0.5, 1, 1, 3, 3}; /* repeated, last repeated */
   const double e2[] = {-INFINITY, -1, 2, INFINITY};
-  const double e3[] = {5, 5};                           /* one zero-width bin */
+  const double e3[] = {5, 5}; /* one zero-width bin */
   double e4[258];
   e4[0] = -10;
   for (int i = 1; i < 258; i++) e4[i] = e4[i - 1] + (double)(rng_next() % 4) * 0.25;
-  const struct { const double *e; int ne; } cases[] = {{e1, 8}, {e2, 4}, {e3, 2}, {e4, 258}};
+  const struct {
+    const double *e;
+    int ne;
+  } cases[] = {{e1, 8}, {e2, 4}, {e3, 2}, {e4, 258}};
   for (size_t t = 0; t < 4; t++) {
     struct fixture f = {.naxes = 1};
     CHECK_OK(qn_bin_axis_irregular(&f.axes[0], "x", cases[t].e, cases[t].ne, NULL));
@@ -462,10 +492,18 @@ QN_TEST(stats_nan_inf_empty_vs_reference) {
     v[i] = rng_normal();
   }
   /* NaN in bin (0,0), +inf in bin (1,1), +inf and -inf in bin (2,2) */
-  x[0] = 0.01; y[0] = 0.01; v[0] = NAN;
-  x[1] = 0.13; y[1] = 0.6; v[1] = INFINITY;
-  x[2] = 0.26; y[2] = 1.1; v[2] = INFINITY;
-  x[3] = 0.27; y[3] = 1.2; v[3] = -INFINITY;
+  x[0] = 0.01;
+  y[0] = 0.01;
+  v[0] = NAN;
+  x[1] = 0.13;
+  y[1] = 0.6;
+  v[1] = INFINITY;
+  x[2] = 0.26;
+  y[2] = 1.1;
+  v[2] = INFINITY;
+  x[3] = 0.27;
+  y[3] = 1.2;
+  v[3] = -INFINITY;
   double *cols[2] = {x, y};
   int64_t oor;
   CHECK_EQ_INT(run_and_compare(&f, cols, v, NULL, n, &oor), -1);
@@ -485,7 +523,9 @@ QN_TEST(stats_nan_inf_empty_vs_reference) {
   CHECK(isnan(out[0]));
   qn_bin_grid_stat(&f.plan, &f.grid, QN_BIN_K_COUNT, out);
   CHECK_EQ_DBL(out[7 * 4 + 3], 0.0);
-  free(x); free(y); free(v);
+  free(x);
+  free(y);
+  free(v);
   fixture_free(&f);
 }
 
@@ -555,7 +595,10 @@ QN_TEST(std_accuracy_lanes_shifted_data) {
     long double s = 0, m2 = 0;
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++)
-      if ((x[i] >= 0.5) == (b == 1)) { s += v[i] - K; k++; }
+      if ((x[i] >= 0.5) == (b == 1)) {
+        s += v[i] - K;
+        k++;
+      }
     long double lm = s / k;
     for (int64_t i = 0; i < n; i++)
       if ((x[i] >= 0.5) == (b == 1)) m2 += (v[i] - K - lm) * (v[i] - K - lm);
@@ -566,7 +609,8 @@ QN_TEST(std_accuracy_lanes_shifted_data) {
   }
   CHECK(sd[0] > 0.9 && sd[0] < 1.1);
   for (int l = 0; l < L; l++) free(lmem[l]);
-  free(x); free(v);
+  free(x);
+  free(v);
   fixture_free(&f);
 }
 
@@ -579,7 +623,10 @@ QN_TEST(fold_order_is_the_only_difference) {
   CHECK_OK(fixture_init(&f, 1, 0));
   const int64_t n = 100000;
   double *x = malloc((size_t)n * 8), *v = malloc((size_t)n * 8);
-  for (int64_t i = 0; i < n; i++) { x[i] = rng_unif(); v[i] = rng_normal(); }
+  for (int64_t i = 0; i < n; i++) {
+    x[i] = rng_unif();
+    v[i] = rng_normal();
+  }
   struct qn_colbuf cx = col_f64(x, n), cv = col_f64(v, n);
   const struct qn_colbuf *cp = &cx;
   double res[2][4][10];
@@ -607,7 +654,8 @@ QN_TEST(fold_order_is_the_only_difference) {
     CHECK(fabs(res[0][1][b] - res[1][1][b]) < 1e-10);
     CHECK_NEAR_REL(res[0][3][b], res[1][3][b], 1e-13);
   }
-  free(x); free(v);
+  free(x);
+  free(v);
   fixture_free(&f);
 }
 
@@ -656,7 +704,12 @@ QN_TEST(float32_and_int_columns) {
   qn_bin_grid_stat(&g.plan, &g.grid, QN_BIN_K_SUM, b);
   for (int c = 0; c < 20; c++) CHECK_EQ_DBL(a[c], b[c]);
   CHECK(oor >= 1);
-  free(xf); free(xi); free(vi); free(xd); free(yd); free(vd);
+  free(xf);
+  free(xi);
+  free(vi);
+  free(xd);
+  free(yd);
+  free(vd);
   fixture_free(&f);
   fixture_free(&g);
 }
@@ -709,8 +762,8 @@ QN_TEST(finite_minmax) {
  * `minmax` override the plan's choices; `pending` starts the 32-bit
  * counters that close to their flush. Caller frees. */
 static double *run_stats(const struct qn_bin_axis *axes, int naxes, double *const *cols,
-                         const double *val, const double *w, int64_t n, int index32,
-                         int minmax, int64_t pending, int64_t *nout) {
+                         const double *val, const double *w, int64_t n, int index32, int minmax,
+                         int64_t pending, int64_t *nout) {
   struct qn_bin_plan plan;
   if (qn_bin_plan_init(&plan, axes, naxes, val != NULL, w != NULL, NULL) != QN_OK) return NULL;
   plan.index32 = plan.index32 && index32;
@@ -720,7 +773,8 @@ static double *run_stats(const struct qn_bin_axis *axes, int naxes, double *cons
   struct qn_bin_grid g;
   qn_bin_grid_init(&plan, &g, gmem);
   g.pending = pending;
-  struct qn_colbuf cb[QN_BIN_MAX_AXES], vb = col_f64((double *)val, n), wb = col_f64((double *)w, n);
+  struct qn_colbuf cb[QN_BIN_MAX_AXES], vb = col_f64((double *)val, n),
+                                        wb = col_f64((double *)w, n);
   const struct qn_colbuf *cp[QN_BIN_MAX_AXES];
   for (int k = 0; k < naxes; k++) {
     cb[k] = col_f64(cols[k], n);
@@ -737,7 +791,8 @@ static double *run_stats(const struct qn_bin_axis *axes, int naxes, double *cons
   *nout = 1 + nst * plan.ncells;
   double *out = malloc((size_t)*nout * sizeof(double));
   out[0] = (double)g.count[plan.ncells];
-  for (int s = 0; s < nst; s++) qn_bin_grid_stat(&plan, &g, (enum qn_bin_kstat)s, out + 1 + s * plan.ncells);
+  for (int s = 0; s < nst; s++)
+    qn_bin_grid_stat(&plan, &g, (enum qn_bin_kstat)s, out + 1 + s * plan.ncells);
   free(gmem);
   free(ws);
   return out;
@@ -756,7 +811,8 @@ static int same_bits(const double *a, const double *b, int64_t n, const char *wh
 /* The 32-bit index path (fast regular guess, span table, fused regular
  * axes) against the float64 one, and both against the reference: 1-D
  * regular, integer data on every edge, 3-D regular x irregular (table) x
- * irregular (search), 2-D and 3-D regular, with values and weights. Skipping min/max leaves the rest unchanged. */
+ * irregular (search), 2-D and 3-D regular, with values and weights. Skipping min/max leaves the
+ * rest unchanged. */
 QN_TEST(index_paths_agree) {
   const int64_t n = 70000;
   double er[101], eq[56], ei[12];
@@ -813,14 +869,19 @@ QN_TEST(index_paths_agree) {
     fixture_free(&f);
     for (int withv = 0; withv < 2; withv++) {
       int64_t na, nb, nc;
-      double *a = run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 1, 1, 0, &na);
-      double *b = run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 0, 1, 0, &nb);
-      double *c = run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 1, 0, 0, &nc);
+      double *a =
+          run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 1, 1, 0, &na);
+      double *b =
+          run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 0, 1, 0, &nb);
+      double *c =
+          run_stats(ax, naxes, cols, withv ? v : NULL, withv ? NULL : w, n, 1, 0, 0, &nc);
       CHECK(a && b && c);
       CHECK_EQ_INT(na, nb);
       CHECK(same_bits(a, b, na, "index32 vs float64 index"));
       CHECK(same_bits(a, c, nc, "min/max skipped"));
-      free(a); free(b); free(c);
+      free(a);
+      free(b);
+      free(c);
     }
   }
   for (int k = 0; k < 3; k++) free(cols[k]);
@@ -937,8 +998,8 @@ QN_TEST(simd1_count_matches_scalar) {
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 #endif
   const int64_t n = 60000;
-  const double ranges[][3] = {{0, 1, 100}, {-3.3, 7.1, 7}, {1e16, 1.0000000000000004e16, 4},
-                              {-5, 5, 1000}, {0, 1, 1}, {0.1, 0.7, 3}};
+  const double ranges[][3] = {{0, 1, 100},   {-3.3, 7.1, 7}, {1e16, 1.0000000000000004e16, 4},
+                              {-5, 5, 1000}, {0, 1, 1},      {0.1, 0.7, 3}};
   double *x = malloc((size_t)n * sizeof(double));
   for (size_t t = 0; t < sizeof ranges / sizeof ranges[0]; t++) {
     struct qn_bin_axis ax;
@@ -952,7 +1013,8 @@ QN_TEST(simd1_count_matches_scalar) {
         nasty_fill(&ax, x, 3000);
         shuffle(x, 3000);
       } else if (data == 2) { /* and scattered over the whole column */
-        for (int64_t i = 0; i < n; i += 997) x[i] = i % 3 ? e[rng_next() % (uint64_t)(ax.nbins + 1)] : NAN;
+        for (int64_t i = 0; i < n; i += 997)
+          x[i] = i % 3 ? e[rng_next() % (uint64_t)(ax.nbins + 1)] : NAN;
       }
       for (int flush = 0; flush < 2; flush++) {
         const int64_t pending = flush ? (int64_t)UINT32_MAX - 20000 : 0;
@@ -964,7 +1026,9 @@ QN_TEST(simd1_count_matches_scalar) {
         if (ax.frac_tol < 0.5) CHECK_EQ_INT(sa, cpu);
         int64_t total = 0;
         for (int64_t c = 0; c <= ax.nbins; c++) {
-          if (a[c] != b[c]) fprintf(stderr, "range #%zu data %d flush %d cell %lld: %lld vs %lld\n", t, data, flush, (long long)c, (long long)a[c], (long long)b[c]);
+          if (a[c] != b[c])
+            fprintf(stderr, "range #%zu data %d flush %d cell %lld: %lld vs %lld\n", t, data,
+                    flush, (long long)c, (long long)a[c], (long long)b[c]);
           CHECK_EQ_INT(a[c], b[c]);
           total += a[c];
         }

@@ -135,7 +135,10 @@ QN_TEST(outfile_commit_and_abort) {
   CHECK_OK(rmdir(dir)); /* no temporary left behind */
 }
 
-struct counter { pthread_mutex_t lock; int seen[8]; };
+struct counter {
+  pthread_mutex_t lock;
+  int seen[8];
+};
 static void count_worker(void *arg, int w) {
   struct counter *c = arg;
   pthread_mutex_lock(&c->lock);

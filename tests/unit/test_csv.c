@@ -76,7 +76,9 @@ static uint64_t rnd(void) { /* splitmix64 */
   return z ^ (z >> 31);
 }
 
-static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+static int same_bits(double a, double b) {
+  return memcmp(&a, &b, sizeof a) == 0;
+}
 
 QN_TEST(parse_double_matches_strtod_random) {
   char s[96];
@@ -154,10 +156,11 @@ QN_TEST(parse_double_special_spellings) {
   CHECK_EQ_DBL(v, 0.5);
   CHECK_OK(qn_csv_parse_double("5.", 2, &v));
   CHECK_EQ_DBL(v, 5.0);
-  const char *bad[] = {"", " ", "0x10", "1e", "e5", ".", "-", "1.2.3", "nan(1)", "infin",
-                       "1_000", "1,5", "--1", "1e+", "abc", "1 2"};
+  const char *bad[] = {"",       " ",     "0x10",  "1e",  "e5",  ".",   "-",   "1.2.3",
+                       "nan(1)", "infin", "1_000", "1,5", "--1", "1e+", "abc", "1 2"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    if (qn_csv_parse_double(bad[i], strlen(bad[i]), &v) == 0) QN_FAIL_AT("'%s' accepted", bad[i]);
+    if (qn_csv_parse_double(bad[i], strlen(bad[i]), &v) == 0)
+      QN_FAIL_AT("'%s' accepted", bad[i]);
 }
 
 QN_TEST(parse_int64_extremes) {
@@ -186,12 +189,12 @@ QN_TEST(parse_int64_extremes) {
 
 QN_TEST(utf8_validation) {
   CHECK(qn_csv_utf8_valid((const unsigned char *)"plain", 5));
-  CHECK(qn_csv_utf8_valid((const unsigned char *)"\xc3\xa9t\xc3\xa9", 6));       /* été */
-  CHECK(qn_csv_utf8_valid((const unsigned char *)"\xf0\x9f\x98\x80", 4));        /* emoji */
-  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xe9t\xe9", 3));              /* latin-1 */
-  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xc0\xaf", 2));               /* overlong */
-  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xed\xa0\x80", 3));           /* surrogate */
-  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xe2\x82", 2));               /* cut short */
+  CHECK(qn_csv_utf8_valid((const unsigned char *)"\xc3\xa9t\xc3\xa9", 6)); /* été */
+  CHECK(qn_csv_utf8_valid((const unsigned char *)"\xf0\x9f\x98\x80", 4));  /* emoji */
+  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xe9t\xe9", 3));        /* latin-1 */
+  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xc0\xaf", 2));         /* overlong */
+  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xed\xa0\x80", 3));     /* surrogate */
+  CHECK(!qn_csv_utf8_valid((const unsigned char *)"\xe2\x82", 2));         /* cut short */
 }
 
 /* ----- files ----- */
@@ -200,10 +203,12 @@ QN_TEST(quoting_crlf_and_no_final_newline) {
   struct qn_context *ctx = ctx_new(2, 0);
   struct qn_reader *r;
   struct qn_error err;
-  CHECK_OK(OPEN(ctx, "quote", "id,\"we\"\"ird, name\",txt\r\n"
-                               "1,2.5,\"a,b\"\r\n"
-                               "2,-3,\"multi\r\nline \"\"q\"\"\"\r\n"
-                               "\"3\",\" 4e1 \",plain", &r, &err));
+  CHECK_OK(OPEN(ctx, "quote",
+                "id,\"we\"\"ird, name\",txt\r\n"
+                "1,2.5,\"a,b\"\r\n"
+                "2,-3,\"multi\r\nline \"\"q\"\"\"\r\n"
+                "\"3\",\" 4e1 \",plain",
+                &r, &err));
   CHECK_EQ_INT(r->ncols, 3);
   CHECK_EQ_STR(r->cols[1].name, "we\"ird, name");
   CHECK_EQ_INT(r->cols[0].rows, 3);
@@ -332,7 +337,10 @@ QN_TEST(blank_lines_and_bom_skipped) {
   struct qn_context *ctx = ctx_new(1, 0);
   struct qn_reader *r;
   struct qn_error err;
-  CHECK_OK(OPEN(ctx, "blank", "\xef\xbb\xbf\n" "a,b\n\n1,2\r\n\r\n3,4\n\n\n", &r, &err));
+  CHECK_OK(OPEN(ctx, "blank",
+                "\xef\xbb\xbf\n"
+                "a,b\n\n1,2\r\n\r\n3,4\n\n\n",
+                &r, &err));
   CHECK_EQ_STR(r->cols[0].name, "a");
   CHECK_EQ_INT(r->cols[0].rows, 2);
   int64_t v[2];
@@ -367,30 +375,35 @@ static void expect_error(const char *tag, const char *text, size_t len, int thre
   qn_reader_close(r);
   qn_context_free(ctx);
   if (st != code) QN_FAIL_AT("%s: status %d, expected %d (%s)", tag, st, code, err.message);
-  if (!strstr(err.message, tmp_path(tag))) QN_FAIL_AT("%s: message lacks the path: %s", tag, err.message);
+  if (!strstr(err.message, tmp_path(tag)))
+    QN_FAIL_AT("%s: message lacks the path: %s", tag, err.message);
   for (int i = 0; parts[i]; i++)
-    if (!strstr(err.message, parts[i])) QN_FAIL_AT("%s: message lacks '%s': %s", tag, parts[i], err.message);
+    if (!strstr(err.message, parts[i]))
+      QN_FAIL_AT("%s: message lacks '%s': %s", tag, parts[i], err.message);
 }
-#define EXPECT_ERROR(tag, lit, threads, code, ...)                                    \
-  do {                                                                                \
-    const char *parts_[] = {__VA_ARGS__, NULL};                                       \
-    expect_error(tag, lit, sizeof(lit) - 1, threads, code, parts_);                   \
-    if (qn_test_failed) return;                                                       \
+#define EXPECT_ERROR(tag, lit, threads, code, ...)                  \
+  do {                                                              \
+    const char *parts_[] = {__VA_ARGS__, NULL};                     \
+    expect_error(tag, lit, sizeof(lit) - 1, threads, code, parts_); \
+    if (qn_test_failed) return;                                     \
   } while (0)
 
 QN_TEST(errors_name_line_and_offset) {
   /* line 4 follows a quoted field holding a newline; offset of row start */
   EXPECT_ERROR("few", "a,b\n1,2\n\"x\ny\",3\n5\n", 1, QN_EFORMAT, "line 5", "byte offset 16",
                "1 field", "2 columns");
-  EXPECT_ERROR("many", "a,b\n1,2\n3,4,5\n", 2, QN_EFORMAT, "line 3", "byte offset 8", "3 fields");
+  EXPECT_ERROR("many", "a,b\n1,2\n3,4,5\n", 2, QN_EFORMAT, "line 3", "byte offset 8",
+               "3 fields");
   EXPECT_ERROR("unterm", "a,b\n1,2\n3,\"oops\n4,5\n", 2, QN_EFORMAT, "line 3", "byte offset 10",
                "unterminated");
-  EXPECT_ERROR("afterq", "a,b\n1,\"2\"x\n", 1, QN_EFORMAT, "line 2", "byte offset 9", "closing quote");
+  EXPECT_ERROR("afterq", "a,b\n1,\"2\"x\n", 1, QN_EFORMAT, "line 2", "byte offset 9",
+               "closing quote");
   EXPECT_ERROR("empty", "", 1, QN_EFORMAT, "empty file");
   EXPECT_ERROR("blankonly", "\n\r\n\n", 1, QN_EFORMAT, "empty file");
   EXPECT_ERROR("dup", "a,b,a\n1,2,3\n", 1, QN_EFORMAT, "duplicate column name 'a'", "1 and 3");
   EXPECT_ERROR("noname", "a,,c\n1,2,3\n", 1, QN_EFORMAT, "header column 2", "empty name");
-  EXPECT_ERROR("nul", "a,b\n1,2\n3\0,4\n", 2, QN_EFORMAT, "NUL byte", "line 3", "byte offset 9");
+  EXPECT_ERROR("nul", "a,b\n1,2\n3\0,4\n", 2, QN_EFORMAT, "NUL byte", "line 3",
+               "byte offset 9");
   EXPECT_ERROR("latin1", "a,b\n1,caf\xe9\n", 1, QN_EFORMAT, "line 2", "'b'", "UTF-8");
   EXPECT_ERROR("binhdr", "\xff\xfe\x01\x02,x\n", 1, QN_EFORMAT, "not valid UTF-8");
 }
@@ -403,8 +416,10 @@ QN_TEST(first_error_wins_for_any_threads) {
   char *text = malloc(cap);
   len += (size_t)sprintf(text + len, "a,b\n");
   for (int i = 0; i < n; i++) {
-    if (i == 150000 || i == 300001 || i == 399999) len += (size_t)sprintf(text + len, "%d\n", i);
-    else len += (size_t)sprintf(text + len, "%d,%d\n", i, -i);
+    if (i == 150000 || i == 300001 || i == 399999)
+      len += (size_t)sprintf(text + len, "%d\n", i);
+    else
+      len += (size_t)sprintf(text + len, "%d,%d\n", i, -i);
   }
   char first[QN_ERROR_SIZE] = "";
   for (int t = 1; t <= 4; t++) {
@@ -414,8 +429,10 @@ QN_TEST(first_error_wins_for_any_threads) {
     CHECK_EQ_INT(open_text(ctx, "deep", text, len, &r, &err), QN_EFORMAT);
     qn_context_free(ctx);
     CHECK(strstr(err.message, "line 150002") != NULL);
-    if (t == 1) snprintf(first, sizeof first, "%s", err.message);
-    else CHECK_EQ_STR(err.message, first);
+    if (t == 1)
+      snprintf(first, sizeof first, "%s", err.message);
+    else
+      CHECK_EQ_STR(err.message, first);
   }
   /* an unterminated quote near the end loses to an earlier short row */
   text[len - 7] = '"'; /* the last row, "399999", now opens a quote it never closes */
@@ -438,8 +455,10 @@ static const char *big_file(void) {
   snprintf(qn_test_made[qn_test_nmade++], 256, "%s", path);
   fprintf(f, "k,x,\"q\"\n");
   for (int i = 0; i < BIG_ROWS; i++) {
-    if (i % 1000 == 7) fprintf(f, "%d,,\"multi\nline, %d\"\n", i, i); /* null x, newline in q */
-    else fprintf(f, "%d,%.17g,\"t%d\"\r\n", i, (double)i / 7.0 - 1e4, i);
+    if (i % 1000 == 7)
+      fprintf(f, "%d,,\"multi\nline, %d\"\n", i, i); /* null x, newline in q */
+    else
+      fprintf(f, "%d,%.17g,\"t%d\"\r\n", i, (double)i / 7.0 - 1e4, i);
   }
   fclose(f);
   return path;
@@ -477,7 +496,8 @@ static void *range_worker(void *arg) {
       char b[32];
       snprintf(b, sizeof b, "%.17g", want);
       want = strtod(b, NULL);
-      if (k[i] != row || (null ? (valid && valid[i]) : ((valid && !valid[i]) || !same_bits(x[i], want)))) {
+      if (k[i] != row ||
+          (null ? (valid && valid[i]) : ((valid && !valid[i]) || !same_bits(x[i], want)))) {
         fprintf(stderr, "row %lld: k=%lld x=%.17g\n", (long long)row, (long long)k[i], x[i]);
         j->failures++;
         break;
@@ -528,7 +548,8 @@ static int stats_of(const char *path, int threads, int64_t limit, struct qn_colu
   int st = qn_source_open(ctx, in, 1, &src, err);
   if (st == QN_OK) st = qn_stats_run(ctx, src, NULL, &res, err);
   if (st == QN_OK)
-    for (int c = 0; c < qn_stats_result_ncolumns(res); c++) out[c] = *qn_stats_result_get(res, -1, c);
+    for (int c = 0; c < qn_stats_result_ncolumns(res); c++)
+      out[c] = *qn_stats_result_get(res, -1, c);
   qn_stats_result_free(res);
   qn_source_close(src);
   if (st == QN_OK && qn_context_used_bytes(ctx) != 0)

@@ -63,7 +63,7 @@ QN_TEST(same_bytes_as_printf) {
     }
   }
   for (uint64_t d = 1; d < 200000; d++) {
-    same_as_printf((double)(d * 10 + 5));                   /* ties at the last digit */
+    same_as_printf((double)(d * 10 + 5)); /* ties at the last digit */
     same_as_printf((double)(d * 10 + 5) * 1e12);
     same_as_printf((double)(100000000000000000ULL + d * 10 + 5)); /* 18 digits */
     same_as_printf(ldexp((double)d, -20));
@@ -86,7 +86,8 @@ static void same_as_printf_prec(double v, int prec) {
   int nw = snprintf(want, sizeof want, "%.*g", prec, v);
   int ng = qn_format_g(v, prec, got);
   if (ng != nw || strcmp(want, got) != 0) {
-    if (mismatches++ < 10) fprintf(stderr, "%a %%.%dg: printf %s, qn_format_g %s\n", v, prec, want, got);
+    if (mismatches++ < 10)
+      fprintf(stderr, "%a %%.%dg: printf %s, qn_format_g %s\n", v, prec, want, got);
   }
 }
 
@@ -104,7 +105,7 @@ QN_TEST(other_precisions_same_bytes_as_printf) {
     same_as_printf_prec((double)(d * 10 + 5) * 10.0, 16);
     same_as_printf_prec((double)(d * 10 + 5) / 1024.0, 15);
   }
-  same_as_printf_prec(0.1, 0);  /* precisions outside 1..17 go to printf */
+  same_as_printf_prec(0.1, 0); /* precisions outside 1..17 go to printf */
   same_as_printf_prec(0.1, 20);
   CHECK_EQ_INT(mismatches, 0);
 }
@@ -127,4 +128,3 @@ QN_TEST(faster_than_printf_cost) {
           slow / CLOCKS_PER_SEC / N * 1e9, fast / CLOCKS_PER_SEC / N * 1e9, sink);
   CHECK(fast * 4 < slow);
 }
-

@@ -30,8 +30,8 @@ static pid_t hold_in_child(int mib) {
   if (pipe(fds) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
-    char *p = mmap(NULL, (size_t)mib * MIB, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *p = mmap(NULL, (size_t)mib * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
     if (p == MAP_FAILED) _exit(1);
     memset(p, 1, (size_t)mib * MIB);
     if (write(fds[1], "r", 1) != 1) _exit(1);

@@ -9,8 +9,8 @@
  */
 #include "harness.h"
 #include "io/parquet/qn_pq.h"
-#include "test_parquet_gen.h"
 #include "test_parquet_build.h"
+#include "test_parquet_gen.h"
 
 #include <unistd.h>
 
@@ -49,11 +49,11 @@ QN_TEST(thrift_skips_unknown_fields_of_every_type) {
   struct qn_pq_tout o;
   qn_pq_tout_init(&o);
   qn_pq_w_struct_begin(&o);
-  qn_pq_w_i32(&o, 1, -7);                          /* known */
-  qn_pq_w_field(&o, 2, QN_PQ_T_DOUBLE);            /* unknown double */
+  qn_pq_w_i32(&o, 1, -7);               /* known */
+  qn_pq_w_field(&o, 2, QN_PQ_T_DOUBLE); /* unknown double */
   double dv = 2.5;
   qn_pq_w_raw(&o, &dv, 8);
-  qn_pq_w_bool(&o, 3, 1);                          /* unknown bools */
+  qn_pq_w_bool(&o, 3, 1); /* unknown bools */
   qn_pq_w_bool(&o, 4, 0);
   qn_pq_w_field(&o, 5, QN_PQ_T_I8);
   uint8_t b = 0x80;
@@ -61,16 +61,16 @@ QN_TEST(thrift_skips_unknown_fields_of_every_type) {
   qn_pq_w_field(&o, 6, QN_PQ_T_I16);
   qn_pq_w_varint(&o, 77);
   qn_pq_w_binary(&o, 7, "hello", 5);
-  qn_pq_w_list(&o, 8, QN_PQ_T_STRUCT, 20);         /* list of structs, long form */
+  qn_pq_w_list(&o, 8, QN_PQ_T_STRUCT, 20); /* list of structs, long form */
   for (int i = 0; i < 20; i++) {
     qn_pq_w_struct_begin(&o);
     qn_pq_w_i64(&o, 1, i);
     qn_pq_w_struct_end(&o);
   }
-  qn_pq_w_list(&o, 9, QN_PQ_T_TRUE, 3);            /* list of bools: one byte each */
+  qn_pq_w_list(&o, 9, QN_PQ_T_TRUE, 3); /* list of bools: one byte each */
   uint8_t bools[3] = {1, 2, 1};
   qn_pq_w_raw(&o, bools, 3);
-  qn_pq_w_field(&o, 10, QN_PQ_T_MAP);              /* map<string, list<i32>> */
+  qn_pq_w_field(&o, 10, QN_PQ_T_MAP); /* map<string, list<i32>> */
   qn_pq_w_varint(&o, 2);
   uint8_t kv = (QN_PQ_T_BINARY << 4) | QN_PQ_T_LIST;
   qn_pq_w_raw(&o, &kv, 1);
@@ -81,22 +81,22 @@ QN_TEST(thrift_skips_unknown_fields_of_every_type) {
     qn_pq_w_list_i32(&o, 5);
     qn_pq_w_list_i32(&o, -5);
   }
-  qn_pq_w_field(&o, 11, QN_PQ_T_MAP);              /* empty map */
+  qn_pq_w_field(&o, 11, QN_PQ_T_MAP); /* empty map */
   qn_pq_w_varint(&o, 0);
   qn_pq_w_field(&o, 12, QN_PQ_T_UUID);
   uint8_t uuid[16] = {0};
   qn_pq_w_raw(&o, uuid, 16);
-  qn_pq_w_field(&o, 13, QN_PQ_T_SET);              /* set<double>, short form */
+  qn_pq_w_field(&o, 13, QN_PQ_T_SET); /* set<double>, short form */
   uint8_t sh = (1 << 4) | QN_PQ_T_DOUBLE;
   qn_pq_w_raw(&o, &sh, 1);
   qn_pq_w_raw(&o, &dv, 8);
-  qn_pq_w_field(&o, 14, QN_PQ_T_STRUCT);           /* nested struct with a nested list */
+  qn_pq_w_field(&o, 14, QN_PQ_T_STRUCT); /* nested struct with a nested list */
   qn_pq_w_struct_begin(&o);
   qn_pq_w_list(&o, 1, QN_PQ_T_BINARY, 1);
   qn_pq_w_list_string(&o, "x");
   qn_pq_w_struct_end(&o);
-  qn_pq_w_i64(&o, 300, INT64_MIN);                 /* long-form field id */
-  qn_pq_w_string(&o, 301, "tail");                 /* known, after all the rest */
+  qn_pq_w_i64(&o, 300, INT64_MIN); /* long-form field id */
+  qn_pq_w_string(&o, 301, "tail"); /* known, after all the rest */
   qn_pq_w_struct_end(&o);
   CHECK(!o.oom);
 
@@ -115,10 +115,14 @@ QN_TEST(thrift_skips_unknown_fields_of_every_type) {
     CHECK_OK(qn_pq_t_field(&t, &f, &ft, &id));
     if (ft == QN_PQ_T_STOP) break;
     seen++;
-    if (id == 1) CHECK_OK(qn_pq_t_i32(&t, ft, &v1));
-    else if (id == 300) CHECK_OK(qn_pq_t_i64(&t, ft, &v300));
-    else if (id == 301) CHECK_OK(qn_pq_t_string(&t, ft, &tail));
-    else CHECK_OK(qn_pq_t_skip(&t, ft));
+    if (id == 1)
+      CHECK_OK(qn_pq_t_i32(&t, ft, &v1));
+    else if (id == 300)
+      CHECK_OK(qn_pq_t_i64(&t, ft, &v300));
+    else if (id == 301)
+      CHECK_OK(qn_pq_t_string(&t, ft, &tail));
+    else
+      CHECK_OK(qn_pq_t_skip(&t, ft));
   }
   CHECK_EQ_INT(seen, 16);
   CHECK_EQ_INT(v1, -7);
@@ -221,9 +225,9 @@ QN_TEST(delta_binary_packed_spec_example_2) {
    * at 2 bits. Block size 128 with 4 miniblocks of 32 (the spec's example
    * uses 8, which is not a valid block size). */
   uint8_t buf[64] = {0x80, 0x01, 0x04, 0x08, 0x0E, /* header: 128, 4, 8, zz(7) */
-                     0x03, 2, 0, 0, 0,             /* zz(-2), widths */
+                     0x03, 2,    0,    0,    0,    /* zz(-2), widths */
                      0xC0, 0x3F};                  /* 0,0,0,3 | 3,3,3,0 ... */
-  size_t len = 5 + 5 + 8; /* one miniblock of 32 values x 2 bits */
+  size_t len = 5 + 5 + 8;                          /* one miniblock of 32 values x 2 bits */
   struct qn_pq_delta d;
   int64_t out[8];
   CHECK_OK(qn_pq_delta_init(&d, buf, buf + len));
@@ -280,8 +284,8 @@ QN_TEST(byte_stream_split_doubles) {
   CHECK_OK(qn_pq_vdec_fixed(&d, out, 4));
   for (int i = 0; i < 4; i++) CHECK(memcmp(&out[i], &v[i + 1], 8) == 0);
   /* wrong size refused */
-  CHECK(qn_pq_vdec_init(&d, QN_PQ_BYTE_STREAM_SPLIT, QN_PQ_DOUBLE, 8, enc, enc + 39, 5, NULL, &scr,
-                        NULL) != QN_OK);
+  CHECK(qn_pq_vdec_init(&d, QN_PQ_BYTE_STREAM_SPLIT, QN_PQ_DOUBLE, 8, enc, enc + 39, 5, NULL,
+                        &scr, NULL) != QN_OK);
 }
 
 /* ----- writer -> reader round trip ----- */
@@ -314,15 +318,18 @@ static void check_column(struct qn_reader *r, int c, int64_t row0, int64_t n, in
       continue;
     } else if (out.offsets) {
       int64_t l1 = out.offsets[k + 1] - out.offsets[k], l2 = e->offsets[k + 1] - e->offsets[k];
-      if (l1 != l2 || memcmp((char *)out.data + out.offsets[k], (char *)e->data + e->offsets[k], (size_t)l1))
+      if (l1 != l2 || memcmp((char *)out.data + out.offsets[k], (char *)e->data + e->offsets[k],
+                             (size_t)l1))
         *ok = 0;
     } else if (memcmp((char *)out.data + k * w, (char *)e->data + k * w, w) != 0) {
       fprintf(stderr, "column %s row %lld differs\n", pqg_cols[c].name, (long long)(row0 + k));
       *ok = 0;
     }
   }
-  if (out.offsets) qn_mem_free(r->ctx, out.data);
-  else free(out.data);
+  if (out.offsets)
+    qn_mem_free(r->ctx, out.data);
+  else
+    free(out.data);
   free(valid);
   free(out.offsets);
   pqg_batch_free(&b);
@@ -362,12 +369,24 @@ static void roundtrip(const char *codec, int64_t rows, int64_t rg_bytes, int64_t
   qn_context_free(ctx);
 }
 
-QN_TEST(writer_reader_roundtrip_snappy_many_row_groups) { roundtrip("snappy", 250000, 1 << 20, 50000); }
-QN_TEST(writer_reader_roundtrip_zstd) { roundtrip("zstd", 100000, 64 << 20, 1 << 20); }
-QN_TEST(writer_reader_roundtrip_gzip) { roundtrip("gzip", 70000, 2 << 20, 100000); }
-QN_TEST(writer_reader_roundtrip_none) { roundtrip("none", 70000, 3 << 20, 30000); }
-QN_TEST(writer_reader_roundtrip_lz4) { roundtrip("lz4", 70000, 1 << 20, 64 << 10); }
-QN_TEST(writer_reader_roundtrip_brotli) { roundtrip("brotli", 30000, 1 << 20, 64 << 10); }
+QN_TEST(writer_reader_roundtrip_snappy_many_row_groups) {
+  roundtrip("snappy", 250000, 1 << 20, 50000);
+}
+QN_TEST(writer_reader_roundtrip_zstd) {
+  roundtrip("zstd", 100000, 64 << 20, 1 << 20);
+}
+QN_TEST(writer_reader_roundtrip_gzip) {
+  roundtrip("gzip", 70000, 2 << 20, 100000);
+}
+QN_TEST(writer_reader_roundtrip_none) {
+  roundtrip("none", 70000, 3 << 20, 30000);
+}
+QN_TEST(writer_reader_roundtrip_lz4) {
+  roundtrip("lz4", 70000, 1 << 20, 64 << 10);
+}
+QN_TEST(writer_reader_roundtrip_brotli) {
+  roundtrip("brotli", 30000, 1 << 20, 64 << 10);
+}
 QN_TEST(writer_reader_roundtrip_empty_and_one_row) {
   roundtrip("snappy", 0, 1 << 20, 1 << 20);
   roundtrip("zstd", 1, 1 << 20, 1 << 20);
@@ -476,8 +495,10 @@ static int open_and_read_all(struct qn_context *ctx, const char *path, struct qn
     uint8_t *valid = out.valid;
     out.offsets = w ? NULL : malloc(((size_t)n + 1) * 8);
     st = r->ops->read(r, c, 0, n, &out, err);
-    if (!w) qn_mem_free(ctx, out.data);
-    else free(out.data);
+    if (!w)
+      qn_mem_free(ctx, out.data);
+    else
+      free(out.data);
     free(valid);
     free(out.offsets);
   }
@@ -485,16 +506,16 @@ static int open_and_read_all(struct qn_context *ctx, const char *path, struct qn
   return st;
 }
 
-static void expect_format_error(struct qn_context *ctx, const char *path, const uint8_t *p, size_t n,
-                                const char *needle, int *ok) {
+static void expect_format_error(struct qn_context *ctx, const char *path, const uint8_t *p,
+                                size_t n, const char *needle, int *ok) {
   write_bytes(path, p, n);
   struct qn_error err;
   qn_error_init(&err);
   int st = open_and_read_all(ctx, path, &err);
   if (st != QN_EFORMAT || !strstr(err.message, path) || !strstr(err.message, "byte") ||
       (needle && !strstr(err.message, needle))) {
-    fprintf(stderr, "expected a format error with '%s', got %d: %s\n", needle ? needle : "",
-            st, err.message);
+    fprintf(stderr, "expected a format error with '%s', got %d: %s\n", needle ? needle : "", st,
+            err.message);
     *ok = 0;
   }
 }
@@ -516,12 +537,12 @@ QN_TEST(corrupt_files_give_format_errors_with_offsets) {
   memcpy(g, f, n);
   g[0] = 'X';
   expect_format_error(ctx, bad, g, n, "magic at byte 0", &ok);
-  expect_format_error(ctx, bad, f, n - 3, "magic", &ok);               /* truncated */
+  expect_format_error(ctx, bad, f, n - 3, "magic", &ok); /* truncated */
   memcpy(g, f, n);
-  qn_pq_put_le32(g + n - 8, (uint32_t)n);                             /* footer too long */
+  qn_pq_put_le32(g + n - 8, (uint32_t)n); /* footer too long */
   expect_format_error(ctx, bad, g, n, "footer length", &ok);
   memcpy(g, f, n);
-  qn_pq_put_le32(g + n - 8, flen - 10);                               /* footer cut short */
+  qn_pq_put_le32(g + n - 8, flen - 10); /* footer cut short */
   expect_format_error(ctx, bad, g, n, NULL, &ok);
   expect_format_error(ctx, bad, f, 7, "only 7 bytes", &ok);
   /* pages: damage the first page header (snappy data damaged in its
@@ -620,7 +641,8 @@ QN_TEST(allocation_faults_fail_cleanly_without_leaks) {
     ctx->fail_countdown = k;
     qn_error_init(&err);
     int st = pqg_write(ctx, tmp_path("faults_w.parquet"), 20000, &opt, &err);
-    if (st != QN_OK && st != QN_ENOMEM) QN_FAIL_AT("writer fault %ld: %d %s", k, st, err.message);
+    if (st != QN_OK && st != QN_ENOMEM)
+      QN_FAIL_AT("writer fault %ld: %d %s", k, st, err.message);
     if (qn_context_used_bytes(ctx) != 0) QN_FAIL_AT("writer fault %ld leaked budget", k);
   }
   ctx->fail_countdown = 0;

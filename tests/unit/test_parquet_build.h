@@ -26,7 +26,8 @@ struct fb {
   struct qn_pq_tout f;
 };
 
-static void fb_page(struct fb *b, int type, int32_t nvals, int enc, const struct qn_pq_tout *body) {
+static void fb_page(struct fb *b, int type, int32_t nvals, int enc,
+                    const struct qn_pq_tout *body) {
   struct qn_pq_page_header h;
   struct qn_pq_tout hdr;
   memset(&h, 0, sizeof h);
@@ -74,7 +75,8 @@ struct fb_chunk {
   int64_t dict_off, data_off, size, values;
 };
 
-static void fb_footer(struct fb *b, struct fb_chunk *ch, int n, int64_t rows, int64_t nrg_bad_children) {
+static void fb_footer(struct fb *b, struct fb_chunk *ch, int n, int64_t rows,
+                      int64_t nrg_bad_children) {
   struct qn_pq_tout o;
   qn_pq_tout_init(&o);
   qn_pq_w_struct_begin(&o);
@@ -140,16 +142,17 @@ static void int96(uint8_t *p, int32_t julian, uint64_t nanos) {
 static void build_fallback_file(const char *path, int bad_index, int extra_children) {
   struct fb b;
   struct qn_pq_tout body;
-  struct fb_chunk ch[2] = {{QN_PQ_INT96, "t96", 0, 0, 0, 0, 10}, {QN_PQ_BYTE_ARRAY, "s", 1, 0, 0, 0, 10}};
+  struct fb_chunk ch[2] = {{QN_PQ_INT96, "t96", 0, 0, 0, 0, 10},
+                           {QN_PQ_BYTE_ARRAY, "s", 1, 0, 0, 0, 10}};
   qn_pq_tout_init(&b.f);
   qn_pq_w_raw(&b.f, "PAR1", 4);
   /* column 0 */
   ch[0].dict_off = (int64_t)b.f.len;
   qn_pq_tout_init(&body);
   uint8_t v[12];
-  int96(v, 2440588, 0);                 /* 1970-01-01 00:00:00 */
+  int96(v, 2440588, 0); /* 1970-01-01 00:00:00 */
   qn_pq_w_raw(&body, v, 12);
-  int96(v, 2440589, 1500000000ULL);     /* 1970-01-02 00:00:01.5 */
+  int96(v, 2440589, 1500000000ULL); /* 1970-01-02 00:00:01.5 */
   qn_pq_w_raw(&body, v, 12);
   int96(v, 2440587, 86399999999999ULL); /* 1969-12-31 23:59:59.999999999 */
   qn_pq_w_raw(&body, v, 12);
@@ -169,7 +172,8 @@ static void build_fallback_file(const char *path, int bad_index, int extra_child
   fb_page(&b, QN_PQ_DATA_PAGE, 4, QN_PQ_PLAIN, &body);
   qn_pq_tout_reset(&body);
   ch[0].size = (int64_t)b.f.len - ch[0].dict_off;
-  /* column 1: dict ["aa", "b"], page 1 (v1): aa null b aa null b; page 2 (v2): PLAIN "zz" null "" "q" */
+  /* column 1: dict ["aa", "b"], page 1 (v1): aa null b aa null b; page 2 (v2): PLAIN "zz" null
+   * "" "q" */
   ch[1].dict_off = (int64_t)b.f.len;
   uint8_t l4[4];
   qn_pq_put_le32(l4, 2);

@@ -32,18 +32,18 @@
 #include <string.h>
 
 #include "io/qn_source.h"
-#include "test_parquet_gen.h"
 #include "test_parquet_build.h"
+#include "test_parquet_gen.h"
 
 struct part {
   int64_t count, null, nan;
-  int has;               /* any value seen */
-  __int128 isum;         /* integers */
+  int has;       /* any value seen */
+  __int128 isum; /* integers */
   int64_t imin, imax;
   uint64_t umin, umax;
   long double fsum, fsq; /* floats (fsq: around the block mean, folded by Chan) */
   double fmin, fmax;
-  int64_t bytes;         /* strings */
+  int64_t bytes; /* strings */
   char *smin, *smax;
 };
 
@@ -63,15 +63,22 @@ static int is_unsigned(enum qn_type t) {
 
 static int64_t geti(const void *d, enum qn_type t, int64_t i) {
   switch (t) {
-  case QN_INT8: return ((const int8_t *)d)[i];
-  case QN_INT16: return ((const int16_t *)d)[i];
-  case QN_INT32:
-  case QN_DATE: return ((const int32_t *)d)[i];
-  case QN_UINT8:
-  case QN_BOOL: return ((const uint8_t *)d)[i];
-  case QN_UINT16: return ((const uint16_t *)d)[i];
-  case QN_UINT32: return ((const uint32_t *)d)[i];
-  default: return ((const int64_t *)d)[i];
+    case QN_INT8:
+      return ((const int8_t *)d)[i];
+    case QN_INT16:
+      return ((const int16_t *)d)[i];
+    case QN_INT32:
+    case QN_DATE:
+      return ((const int32_t *)d)[i];
+    case QN_UINT8:
+    case QN_BOOL:
+      return ((const uint8_t *)d)[i];
+    case QN_UINT16:
+      return ((const uint16_t *)d)[i];
+    case QN_UINT32:
+      return ((const uint32_t *)d)[i];
+    default:
+      return ((const int64_t *)d)[i];
   }
 }
 
@@ -228,9 +235,12 @@ static void json_str(const char *s) {
   putchar('"');
   for (; *s; s++) {
     unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') printf("\\%c", ch);
-    else if (ch < 0x20) printf("\\u%04x", ch);
-    else putchar(ch);
+    if (ch == '"' || ch == '\\')
+      printf("\\%c", ch);
+    else if (ch < 0x20)
+      printf("\\u%04x", ch);
+    else
+      putchar(ch);
   }
   putchar('"');
 }
@@ -273,8 +283,8 @@ static void cmd_stats(int threads) {
     free(parts);
     printf("{\"name\": ");
     json_str(col->name);
-    printf(", \"type\": \"%s\", \"type_name\": \"%s\", \"rows\": %" PRId64 ", \"count\": %" PRId64
-           ", \"null\": %" PRId64,
+    printf(", \"type\": \"%s\", \"type_name\": \"%s\", \"rows\": %" PRId64
+           ", \"count\": %" PRId64 ", \"null\": %" PRId64,
            qn_type_name(col->type), col->type_name, col->rows, tot.count, tot.null);
     if (col->type == QN_STRING) {
       printf(", \"bytes\": %" PRId64, tot.bytes);
@@ -287,8 +297,10 @@ static void cmd_stats(int threads) {
     } else if (qn_type_is_float(col->type)) {
       printf(", \"nan\": %" PRId64, tot.nan);
       if (tot.count) {
-        printf(", \"min\": %.17g, \"max\": %.17g, \"sum\": %.17Lg, \"mean\": %.17Lg, \"std\": %.17Lg",
-               tot.fmin, tot.fmax, tot.fsum, tot.fsum / tot.count, sqrtl(tot.fsq / tot.count));
+        printf(
+            ", \"min\": %.17g, \"max\": %.17g, \"sum\": %.17Lg, \"mean\": %.17Lg, \"std\": "
+            "%.17Lg",
+            tot.fmin, tot.fmax, tot.fsum, tot.fsum / tot.count, sqrtl(tot.fsq / tot.count));
       }
     } else if (tot.count) {
       /* integers as strings: JSON numbers lose digits past 2^53 in JS */
@@ -364,7 +376,8 @@ static void *random_worker(void *arg) {
       if (b.offsets) {
         int64_t l1 = b.offsets[k + 1] - b.offsets[k];
         int64_t l2 = cc->offs[r0 + k + 1] - cc->offs[r0 + k];
-        if (l1 != l2 || memcmp((char *)b.data + b.offsets[k], cc->data + cc->offs[r0 + k], (size_t)l1))
+        if (l1 != l2 ||
+            memcmp((char *)b.data + b.offsets[k], cc->data + cc->offs[r0 + k], (size_t)l1))
           die("random read: string differs");
       } else if (memcmp((char *)b.data + k * cc->w, cc->data + (r0 + k) * cc->w, cc->w)) {
         fprintf(stderr, "column %s row %" PRId64 " (range %" PRId64 "+%" PRId64 ")\n",
@@ -372,8 +385,10 @@ static void *random_worker(void *arg) {
         die("random read: value differs");
       }
     }
-    if (b.offsets) qn_mem_free(g_ctx, b.data);
-    else free(b.data);
+    if (b.offsets)
+      qn_mem_free(g_ctx, b.data);
+    else
+      free(b.data);
     free(b.valid);
     free(b.offsets);
   }
@@ -391,7 +406,8 @@ static void cmd_random(int threads) {
     g_copy[c].w = qn_type_size(g_r->cols[c].type);
   }
   pthread_t th[64];
-  for (int t = 0; t < threads; t++) pthread_create(&th[t], NULL, random_worker, (void *)(uintptr_t)t);
+  for (int t = 0; t < threads; t++)
+    pthread_create(&th[t], NULL, random_worker, (void *)(uintptr_t)t);
   for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
   printf("random ok: %d reads on %d threads\n", g_reads * threads, threads);
 }
@@ -406,16 +422,23 @@ static void cmd_values(const char *name, int64_t r0, int64_t n) {
   read_range(c, r0, n, &b);
   enum qn_type t = g_r->cols[c].type;
   for (int64_t k = 0; k < n; k++) {
-    if (!b.valid[k]) printf("null\n");
+    if (!b.valid[k])
+      printf("null\n");
     else if (t == QN_STRING)
       printf("%.*s\n", (int)(b.offsets[k + 1] - b.offsets[k]), (char *)b.data + b.offsets[k]);
-    else if (t == QN_FLOAT32) printf("%.9g\n", ((float *)b.data)[k]);
-    else if (t == QN_FLOAT64) printf("%.17g\n", ((double *)b.data)[k]);
-    else if (t == QN_UINT64) printf("%" PRIu64 "\n", ((uint64_t *)b.data)[k]);
-    else printf("%" PRId64 "\n", geti(b.data, t, k));
+    else if (t == QN_FLOAT32)
+      printf("%.9g\n", ((float *)b.data)[k]);
+    else if (t == QN_FLOAT64)
+      printf("%.17g\n", ((double *)b.data)[k]);
+    else if (t == QN_UINT64)
+      printf("%" PRIu64 "\n", ((uint64_t *)b.data)[k]);
+    else
+      printf("%" PRId64 "\n", geti(b.data, t, k));
   }
-  if (b.offsets) qn_mem_free(g_ctx, b.data);
-  else free(b.data);
+  if (b.offsets)
+    qn_mem_free(g_ctx, b.data);
+  else
+    free(b.data);
   free(b.valid);
   free(b.offsets);
 }
@@ -468,11 +491,16 @@ int main(int argc, char **argv) {
     argi = argc;
   }
   for (; argi + 1 < argc; argi += 2) {
-    if (!strcmp(argv[argi], "-t")) threads = atoi(argv[argi + 1]);
-    else if (!strcmp(argv[argi], "-b")) g_block = atoll(argv[argi + 1]);
-    else if (!strcmp(argv[argi], "-n")) g_reads = atoi(argv[argi + 1]);
-    else if (!strcmp(argv[argi], "-s")) g_seed = strtoull(argv[argi + 1], NULL, 10);
-    else die("unknown option");
+    if (!strcmp(argv[argi], "-t"))
+      threads = atoi(argv[argi + 1]);
+    else if (!strcmp(argv[argi], "-b"))
+      g_block = atoll(argv[argi + 1]);
+    else if (!strcmp(argv[argi], "-n"))
+      g_reads = atoi(argv[argi + 1]);
+    else if (!strcmp(argv[argi], "-s"))
+      g_seed = strtoull(argv[argi + 1], NULL, 10);
+    else
+      die("unknown option");
   }
   if (threads < 1 || threads > 64 || g_block < 1) die("bad option value");
   struct qn_context *ctx;
@@ -481,18 +509,24 @@ int main(int argc, char **argv) {
   if (qn_context_new(NULL, &ctx, &err) != QN_OK) die(err.message);
   g_ctx = ctx;
   if (qn_pq_open(ctx, g_file, &g_r, &err) != QN_OK) die(err.message);
-  if (!strcmp(cmd, "stats")) cmd_stats(threads);
-  else if (!strcmp(cmd, "random")) cmd_random(threads);
-  else if (!strcmp(cmd, "values")) cmd_values(colname, r0, n);
+  if (!strcmp(cmd, "stats"))
+    cmd_stats(threads);
+  else if (!strcmp(cmd, "random"))
+    cmd_random(threads);
+  else if (!strcmp(cmd, "values"))
+    cmd_values(colname, r0, n);
   else if (!strcmp(cmd, "schema")) {
     for (int i = 0; i < g_r->ncols; i++)
       printf("%s\t%s\t%d\t%" PRId64 "\n", g_r->cols[i].name, g_r->cols[i].type_name,
              g_r->cols[i].nullable, g_r->cols[i].rows);
-  } else die("unknown command");
+  } else
+    die("unknown command");
   if (g_copy)
     for (int c = 0; c < g_r->ncols; c++) {
-      if (g_copy[c].offs) qn_mem_free(ctx, g_copy[c].data);
-      else free(g_copy[c].data);
+      if (g_copy[c].offs)
+        qn_mem_free(ctx, g_copy[c].data);
+      else
+        free(g_copy[c].data);
       free(g_copy[c].valid);
       free(g_copy[c].offs);
     }

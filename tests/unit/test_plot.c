@@ -121,8 +121,8 @@ QN_TEST(lines_peak_marker_follows_peak) {
   CHECK(mx1 > 0.6 * 1000 && mx1 < 0.85 * 1000);
   CHECK(mx2 > 0.15 * 1000 && mx2 < 0.4 * 1000);
   CHECK(mx1 - mx2 > 400 && mx1 - mx2 < 500); /* half of a ~900 px plot area */
-  CHECK(fabs(my1 - my2) < 2);  /* same height: both peaks are 100 */
-  CHECK(my1 < 0.35 * 500);     /* near the top, under the headroom */
+  CHECK(fabs(my1 - my2) < 2);                /* same height: both peaks are 100 */
+  CHECK(my1 < 0.35 * 500);                   /* near the top, under the headroom */
   cairo_surface_destroy(a.s);
   cairo_surface_destroy(b.s);
 }
@@ -184,8 +184,8 @@ QN_TEST(bars_heights_proportional) {
   double edges[] = {0, 1, 2, 3}, values[] = {100, 200, 400};
   struct image im;
   int l, r;
-  CHECK_OK(qn_plot_bars(tmp_path("bars.png"), 900, 600, "h", "x", "count", edges, values, 3,
-                        NULL));
+  CHECK_OK(
+      qn_plot_bars(tmp_path("bars.png"), 900, 600, "h", "x", "count", edges, values, 3, NULL));
   CHECK_OK(image_load(&im, tmp_path("bars.png")));
   bar_extent(&im, &l, &r);
   CHECK(r - l > 600); /* three bars fill the plot width */
@@ -203,7 +203,8 @@ QN_TEST(bars_nan_bin_hatched) {
   double edges[] = {0, 1, 2, 3}, values[] = {5, NAN, 5};
   struct image im;
   int l, r;
-  CHECK_OK(qn_plot_bars(tmp_path("nan.png"), 900, 600, "h", "x", "mean", edges, values, 3, NULL));
+  CHECK_OK(
+      qn_plot_bars(tmp_path("nan.png"), 900, 600, "h", "x", "mean", edges, values, 3, NULL));
   CHECK_OK(image_load(&im, tmp_path("nan.png")));
   bar_extent(&im, &l, &r);
   int mid = l + (r - l) / 2, bg = 0, line = 0;
@@ -224,13 +225,15 @@ QN_TEST(bars_bad_edges) {
   double edges[] = {0, 2, 1}, values[] = {1, 2};
   struct qn_error err;
   qn_error_init(&err);
-  CHECK_EQ_INT(qn_plot_bars(tmp_path("bad.png"), 400, 300, "h", "x", "y", edges, values, 2, &err),
-               QN_EINVAL);
+  CHECK_EQ_INT(
+      qn_plot_bars(tmp_path("bad.png"), 400, 300, "h", "x", "y", edges, values, 2, &err),
+      QN_EINVAL);
   CHECK(strstr(err.message, "non-decreasing") != NULL);
   CHECK(access(tmp_path("bad.png"), F_OK) != 0);
   qn_error_init(&err);
-  CHECK_EQ_INT(qn_plot_bars(tmp_path("bad.png"), 400, 300, "h", "x", "y", edges, values, 0, &err),
-               QN_EINVAL);
+  CHECK_EQ_INT(
+      qn_plot_bars(tmp_path("bad.png"), 400, 300, "h", "x", "y", edges, values, 0, &err),
+      QN_EINVAL);
 }
 
 /* 2×2 grid: (x0,y0)=0 (x0,y1)=1 (x1,y0)=2 (x1,y1)=NaN. The range is 0..2,
@@ -253,21 +256,21 @@ QN_TEST(heatmap_cells_colour_and_place) {
   CHECK(na > 20000);
   CHECK(labs(na - nb) < na / 20); /* equal cells, a sliver of colour bar aside */
   CHECK(labs(na - nc) < na / 20);
-  CHECK(nh > na / 3);             /* the NaN cell is hatched */
-  CHECK(ax < cx - 100);           /* x0 left of x1 */
-  CHECK(fabs(ax - bx) < 10);      /* both in column x0 */
-  CHECK(ay > by + 100);           /* y0 below y1 */
-  CHECK(fabs(ay - cy) < 10);      /* both in row y0 */
+  CHECK(nh > na / 3);                    /* the NaN cell is hatched */
+  CHECK(ax < cx - 100);                  /* x0 left of x1 */
+  CHECK(fabs(ax - bx) < 10);             /* both in column x0 */
+  CHECK(ay > by + 100);                  /* y0 below y1 */
+  CHECK(fabs(ay - cy) < 10);             /* both in row y0 */
   CHECK(hx > ax + 100 && hy < ay - 100); /* NaN at top right */
   cairo_surface_destroy(im.s);
 }
 
 QN_TEST(heatmap_constant_and_all_nan) {
   double xe[] = {0, 1}, ye[] = {0, 1}, v1[] = {7}, v2[] = {NAN};
-  CHECK_OK(qn_plot_heatmap(tmp_path("c.png"), 300, 200, NULL, NULL, NULL, NULL, xe, 1, ye, 1, v1,
-                           NULL));
-  CHECK_OK(qn_plot_heatmap(tmp_path("n.png"), 300, 200, "all empty", "x", "y", "count", xe, 1, ye,
-                           1, v2, NULL));
+  CHECK_OK(qn_plot_heatmap(tmp_path("c.png"), 300, 200, NULL, NULL, NULL, NULL, xe, 1, ye, 1,
+                           v1, NULL));
+  CHECK_OK(qn_plot_heatmap(tmp_path("n.png"), 300, 200, "all empty", "x", "y", "count", xe, 1,
+                           ye, 1, v2, NULL));
   struct image im;
   double mx, my;
   CHECK_OK(image_load(&im, tmp_path("n.png")));
@@ -283,8 +286,8 @@ QN_TEST(heatmap_many_irregular_bins) {
   for (int i = 0; i <= NX; i++) xe[i] = pow(i / (double)NX, 2);
   for (int j = 0; j <= NY; j++) ye[j] = j;
   for (size_t k = 0; k < (size_t)NX * NY; k++) v[k] = (double)(k % 977);
-  CHECK_OK(qn_plot_heatmap(tmp_path("big.png"), 600, 400, "big", "x", "y", "v", xe, NX, ye, NY, v,
-                           NULL));
+  CHECK_OK(qn_plot_heatmap(tmp_path("big.png"), 600, 400, "big", "x", "y", "v", xe, NX, ye, NY,
+                           v, NULL));
   free(xe);
   free(ye);
   free(v);

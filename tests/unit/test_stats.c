@@ -11,7 +11,9 @@ static uint64_t rnd(void) {
   rng_state ^= rng_state << 17;
   return rng_state;
 }
-static double urand(void) { return (double)(rnd() >> 11) * 0x1.0p-53; }
+static double urand(void) {
+  return (double)(rnd() >> 11) * 0x1.0p-53;
+}
 
 static struct qn_column_stats run(enum qn_type t, void *data, int64_t n, uint8_t *valid) {
   struct qn_colbuf col = {t, n, data, valid, NULL};
@@ -184,7 +186,8 @@ QN_TEST(int64_every_range_path) {
     } else { /* full range: long double is accurate to ~1e-19 relative here */
       for (int i = 0; i < N; i++) ld_mean += (long double)x[i];
       ld_mean /= N;
-      for (int i = 0; i < N; i++) ld_q += ((long double)x[i] - ld_mean) * ((long double)x[i] - ld_mean);
+      for (int i = 0; i < N; i++)
+        ld_q += ((long double)x[i] - ld_mean) * ((long double)x[i] - ld_mean);
       want_var = (double)(ld_q / N);
     }
     struct qn_column_stats st = run(QN_INT64, x, N, NULL);

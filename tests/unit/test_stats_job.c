@@ -41,12 +41,14 @@ static int run_stats(int threads, int64_t limit, long fail_at, struct qn_column_
   st = qn_source_open(ctx, in, 1, &src, err);
   if (st == QN_OK) st = qn_stats_run(ctx, src, NULL, &res, err);
   if (st == QN_OK && out)
-    for (int c = 0; c < qn_stats_result_ncolumns(res); c++) out[c] = *qn_stats_result_get(res, -1, c);
+    for (int c = 0; c < qn_stats_result_ncolumns(res); c++)
+      out[c] = *qn_stats_result_get(res, -1, c);
   qn_stats_result_free(res);
   qn_source_close(src);
   int64_t left = qn_context_used_bytes(ctx);
   qn_context_free(ctx);
-  if (left != 0) return qn_error_set(err, QN_EINTERNAL, "%lld budgeted bytes not freed", (long long)left);
+  if (left != 0)
+    return qn_error_set(err, QN_EINTERNAL, "%lld budgeted bytes not freed", (long long)left);
   return st;
 }
 
@@ -54,7 +56,8 @@ QN_TEST(same_bits_for_any_threads_and_limit) {
   struct qn_column_stats a[4], b[4], c[4];
   CHECK_OK(run_stats(1, 0, 0, a, NULL));
   CHECK_OK(run_stats(3, 0, 0, b, NULL));
-  CHECK_OK(run_stats(2, qn_self_rss() + (20 << 20), 0, c, NULL)); /* a tight limit: 1-morsel blocks */
+  CHECK_OK(run_stats(2, qn_self_rss() + (20 << 20), 0, c,
+                     NULL)); /* a tight limit: 1-morsel blocks */
   for (int k = 0; k < 4; k++) {
     CHECK_EQ_INT(a[k].count, 300001);
     CHECK(memcmp(&a[k], &b[k], sizeof a[k]) == 0);

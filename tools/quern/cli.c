@@ -19,8 +19,8 @@ int qn_cli_parse_i64(const char *opt, const char *text, long long lo, long long 
   errno = 0;
   long long v = strtoll(text, &end, 10);
   if (errno || end == text || *end || v < lo || v > hi) {
-    fprintf(stderr, "quern: error: %s must be an integer in [%lld, %lld], got '%s'\n",
-            opt, lo, hi, text);
+    fprintf(stderr, "quern: error: %s must be an integer in [%lld, %lld], got '%s'\n", opt, lo,
+            hi, text);
     return -1;
   }
   *out = v;
@@ -31,25 +31,35 @@ int qn_cli_common_option(struct qn_cli_common *c, int opt, const char *arg) {
   long long v;
   struct qn_error err;
   switch (opt) {
-  case 't':
-    if (qn_cli_parse_i64("--threads", arg, 1, 4096, &v) != 0) return -1;
-    c->ctx.threads = (int)v;
-    return 1;
-  case 'm': {
-    int64_t bytes;
-    qn_error_init(&err);
-    if (qn_parse_size(arg, &bytes, &err) != QN_OK) {
-      fprintf(stderr, "quern: error: --memory-limit: %s\n", err.message);
-      return -1;
+    case 't':
+      if (qn_cli_parse_i64("--threads", arg, 1, 4096, &v) != 0) return -1;
+      c->ctx.threads = (int)v;
+      return 1;
+    case 'm': {
+      int64_t bytes;
+      qn_error_init(&err);
+      if (qn_parse_size(arg, &bytes, &err) != QN_OK) {
+        fprintf(stderr, "quern: error: --memory-limit: %s\n", err.message);
+        return -1;
+      }
+      c->ctx.memory_limit = bytes;
+      return 1;
     }
-    c->ctx.memory_limit = bytes;
-    return 1;
-  }
-  case QN_OPT_NO_PROGRESS: c->ctx.progress = 0; return 1;
-  case 'q': c->ctx.quiet = 1; c->ctx.progress = 0; return 1;
-  case 'h': c->help = 1; return 1;
-  case 'V': c->version = 1; return 1;
-  default: return 0;
+    case QN_OPT_NO_PROGRESS:
+      c->ctx.progress = 0;
+      return 1;
+    case 'q':
+      c->ctx.quiet = 1;
+      c->ctx.progress = 0;
+      return 1;
+    case 'h':
+      c->help = 1;
+      return 1;
+    case 'V':
+      c->version = 1;
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -59,8 +69,8 @@ int qn_cli_bad_option(const char *cmd) {
 }
 
 int qn_cli_fail(int status, const struct qn_error *err) {
-  const char *msg = (err && err->code != QN_OK && err->message[0]) ? err->message
-                                                                    : qn_status_str(status);
+  const char *msg =
+      (err && err->code != QN_OK && err->message[0]) ? err->message : qn_status_str(status);
   fprintf(stderr, "quern: error: %s\n", msg);
   return qn_status_exit_code(status);
 }
@@ -86,9 +96,12 @@ int qn_cli_check_output(const char *opt, const char *path) {
   if (!path || strcmp(path, "-") == 0) return 0;
   char dir[4096];
   const char *slash = strrchr(path, '/');
-  if (!slash) snprintf(dir, sizeof dir, ".");
-  else if (slash == path) snprintf(dir, sizeof dir, "/");
-  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == path)
+    snprintf(dir, sizeof dir, "/");
+  else
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
     fprintf(stderr, "quern: error: %s %s: directory '%s' does not exist\n", opt, path, dir);
@@ -112,14 +125,17 @@ int qn_cli_split_list(char *text, char ***out, int *n) {
   if (!v) return -1;
   int k = 0;
   char *save = NULL;
-  for (char *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) v[k++] = tok;
+  for (char *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    v[k++] = tok;
   *out = v;
   *n = k;
   return 0;
 }
 
 int qn_cli_help_or_version(const struct qn_cli_common *c, const char *help) {
-  if (c->help) fputs(help, stdout);
-  else if (c->version) printf("quern %s\n", qn_version());
+  if (c->help)
+    fputs(help, stdout);
+  else if (c->version)
+    printf("quern %s\n", qn_version());
   return c->help || c->version;
 }

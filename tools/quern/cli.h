@@ -10,16 +10,15 @@
 
 #define QN_OPT_NO_PROGRESS 1000
 /* Long options common to every command; put first in a command's table. */
-#define QN_CLI_COMMON_LONGOPTS                                   \
-  {"threads", required_argument, 0, 't'},                        \
-  {"memory-limit", required_argument, 0, 'm'},                   \
-  {"no-progress", no_argument, 0, QN_OPT_NO_PROGRESS},           \
-  {"quiet", no_argument, 0, 'q'},                                \
-  {"help", no_argument, 0, 'h'},                                 \
-  {"version", no_argument, 0, 'V'}
+#define QN_CLI_COMMON_LONGOPTS                                                             \
+  {"threads", required_argument, 0, 't'}, {"memory-limit", required_argument, 0, 'm'},     \
+      {"no-progress", no_argument, 0, QN_OPT_NO_PROGRESS}, {"quiet", no_argument, 0, 'q'}, \
+      {"help", no_argument, 0, 'h'}, {                                                     \
+    "version", no_argument, 0, 'V'                                                         \
+  }
 #define QN_CLI_COMMON_SHORTOPTS "t:m:qhV"
 
-#define QN_CLI_COMMON_HELP                                                        \
+#define QN_CLI_COMMON_HELP                                                         \
   "  -t, --threads N          worker threads (default: all cores)\n"               \
   "  -m, --memory-limit SIZE  hard budget for the whole process: 256M, 2G, 1.5G\n" \
   "                           (default: 80% of physical memory)\n"                 \
@@ -45,8 +44,7 @@ int qn_cli_bad_option(const char *cmd);
 /* Prints "quern: error: MESSAGE" and returns the exit code for status. */
 int qn_cli_fail(int status, const struct qn_error *err);
 /* Prints "quern: error: ..." (printf style) and returns exit code 2. */
-int qn_cli_usage(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int qn_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Makes a context from the common options; on failure prints and returns
  * the exit code (else 0). */
 int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx);

@@ -42,8 +42,7 @@ static const char qn_bin_help[] =
     "                           per statistic, edges in /edges/NAME) or .csv (one\n"
     "                           row per bin); NaN is null in JSON\n"
     "  -p, --plot FILE.png      1-D: bars of the first statistic; 2-D: heatmap\n"
-    "                           with a colour bar; empty bins hatched\n"
-    QN_CLI_COMMON_HELP
+    "                           with a colour bar; empty bins hatched\n" QN_CLI_COMMON_HELP
     "\n"
     "examples:\n"
     "  # 100-bin histogram of x over [0, 1] as JSON on stdout\n"
@@ -89,22 +88,35 @@ int qn_cmd_bin(int argc, char **argv) {
   qn_error_init(&err);
   int rc = 0, c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, QN_CLI_COMMON_SHORTOPTS "a:v:w:s:o:p:", longopts, NULL)) !=
-         -1) {
+  while ((c = getopt_long(argc, argv, QN_CLI_COMMON_SHORTOPTS "a:v:w:s:o:p:", longopts,
+                          NULL)) != -1) {
     int h = qn_cli_common_option(&common, c, optarg);
     if (h < 0) return 2;
     if (h > 0) continue;
     switch (c) {
-    case 'a':
-      if (naxis_text < QN_BIN_MAX_AXES) axis_text[naxis_text++] = optarg;
-      else too_many++;
-      break;
-    case 'v': opt.value = optarg; break;
-    case 'w': opt.weight = optarg; break;
-    case 's': stat_text = optarg; break;
-    case 'o': output = optarg; break;
-    case 'p': plot = optarg; break;
-    default: return qn_cli_bad_option("bin");
+      case 'a':
+        if (naxis_text < QN_BIN_MAX_AXES)
+          axis_text[naxis_text++] = optarg;
+        else
+          too_many++;
+        break;
+      case 'v':
+        opt.value = optarg;
+        break;
+      case 'w':
+        opt.weight = optarg;
+        break;
+      case 's':
+        stat_text = optarg;
+        break;
+      case 'o':
+        output = optarg;
+        break;
+      case 'p':
+        plot = optarg;
+        break;
+      default:
+        return qn_cli_bad_option("bin");
     }
   }
   if (qn_cli_help_or_version(&common, qn_bin_help)) return 0;

@@ -15,8 +15,7 @@ static const char qn_convert_help[] =
     "  -o, --output FILE        .parquet, .h5 / .hdf5 or .csv\n"
     "  -c, --columns A,B,...    only these columns, in this order (default: all)\n"
     "      --codec C            Parquet: snappy (default), zstd, gzip, lz4, brotli,\n"
-    "                           none; HDF5: gzip or none (default)\n"
-    QN_CLI_COMMON_HELP
+    "                           none; HDF5: gzip or none (default)\n" QN_CLI_COMMON_HELP
     "\n"
     "Nulls survive in Parquet and CSV. HDF5 has no nulls: a null float becomes\n"
     "NaN, a null in another column is an error. CSV output writes floats in\n"
@@ -46,10 +45,17 @@ int qn_cmd_convert(int argc, char **argv) {
     if (h < 0) return 2;
     if (h > 0) continue;
     switch (c) {
-    case 'o': opt.output = optarg; break;
-    case 'c': columns = optarg; break;
-    case 'C': opt.codec = optarg; break;
-    default: return qn_cli_bad_option("convert");
+      case 'o':
+        opt.output = optarg;
+        break;
+      case 'c':
+        columns = optarg;
+        break;
+      case 'C':
+        opt.codec = optarg;
+        break;
+      default:
+        return qn_cli_bad_option("convert");
     }
   }
   if (qn_cli_help_or_version(&common, qn_convert_help)) return 0;

@@ -20,8 +20,7 @@ static const char qn_gen_help[] =
     "  -k, --keys K      distinct probe ids (measurements; default rows/26)\n"
     "  -s, --seed S      random seed (default 42)\n"
     "  -o, --output FILE output file; the format follows the extension\n"
-    "      --codec C     Parquet codec: snappy (default), zstd, gzip, none\n"
-    QN_CLI_COMMON_HELP
+    "      --codec C     Parquet codec: snappy (default), zstd, gzip, none\n" QN_CLI_COMMON_HELP
     "\n"
     "examples:\n"
     "  quern gen sim --rows 1e8 -o sim.h5\n"
@@ -32,12 +31,16 @@ static int qn_parse_count(const char *opt, const char *text, int64_t *out) {
   char *end = NULL;
   double v = strtod(text, &end);
   double mult = 1;
-  if (end && *end == 'K') mult = 1e3, end++;
-  else if (end && *end == 'M') mult = 1e6, end++;
-  else if (end && *end == 'G') mult = 1e9, end++;
+  if (end && *end == 'K')
+    mult = 1e3, end++;
+  else if (end && *end == 'M')
+    mult = 1e6, end++;
+  else if (end && *end == 'G')
+    mult = 1e9, end++;
   double r = v * mult;
   if (end == text || *end || !(r >= 0) || r > 9e15 || r != (double)(int64_t)r) {
-    fprintf(stderr, "quern: error: %s must be a whole number such as 1000000, 1e6 or 10M, got '%s'\n",
+    fprintf(stderr,
+            "quern: error: %s must be a whole number such as 1000000, 1e6 or 10M, got '%s'\n",
             opt, text);
     return -1;
   }
@@ -61,37 +64,45 @@ int qn_cmd_gen(int argc, char **argv) {
   qn_gen_options_init(&opt);
   int have_rows = 0, c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, QN_CLI_COMMON_SHORTOPTS "n:k:s:o:", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, QN_CLI_COMMON_SHORTOPTS "n:k:s:o:", longopts, NULL)) !=
+         -1) {
     int h = qn_cli_common_option(&common, c, optarg);
     if (h < 0) return 2;
     if (h > 0) continue;
     long long v;
     switch (c) {
-    case 'n':
-      if (qn_parse_count("--rows", optarg, &opt.rows) != 0) return 2;
-      have_rows = 1;
-      break;
-    case 'k':
-      if (qn_parse_count("--keys", optarg, &opt.keys) != 0) return 2;
-      break;
-    case 's':
-      if (qn_cli_parse_i64("--seed", optarg, 0, INT64_MAX, &v) != 0) return 2;
-      opt.seed = (uint64_t)v;
-      break;
-    case 'o': opt.output = optarg; break;
-    case 'C': opt.codec = optarg; break;
-    default: return qn_cli_bad_option("gen");
+      case 'n':
+        if (qn_parse_count("--rows", optarg, &opt.rows) != 0) return 2;
+        have_rows = 1;
+        break;
+      case 'k':
+        if (qn_parse_count("--keys", optarg, &opt.keys) != 0) return 2;
+        break;
+      case 's':
+        if (qn_cli_parse_i64("--seed", optarg, 0, INT64_MAX, &v) != 0) return 2;
+        opt.seed = (uint64_t)v;
+        break;
+      case 'o':
+        opt.output = optarg;
+        break;
+      case 'C':
+        opt.codec = optarg;
+        break;
+      default:
+        return qn_cli_bad_option("gen");
     }
   }
   if (qn_cli_help_or_version(&common, qn_gen_help)) return 0;
   if (optind >= argc) return qn_cli_usage("gen", "which data? 'sim' or 'measurements'");
-  if (optind + 1 < argc) return qn_cli_usage("gen", "unexpected argument '%s'", argv[optind + 1]);
+  if (optind + 1 < argc)
+    return qn_cli_usage("gen", "unexpected argument '%s'", argv[optind + 1]);
   opt.kind = argv[optind];
   if (strcmp(opt.kind, "sim") && strcmp(opt.kind, "measurements"))
     return qn_cli_usage("gen", "unknown kind '%s' (expected sim or measurements)", opt.kind);
   if (!have_rows) return qn_cli_usage("gen", "--rows N is required");
   if (!opt.output) return qn_cli_usage("gen", "-o FILE is required");
-  if (!strcmp(opt.kind, "measurements") && opt.keys == 0) opt.keys = opt.rows / 26 > 0 ? opt.rows / 26 : 1;
+  if (!strcmp(opt.kind, "measurements") && opt.keys == 0)
+    opt.keys = opt.rows / 26 > 0 ? opt.rows / 26 : 1;
   struct qn_context *ctx = NULL;
   int rc = qn_cli_context(&common, &ctx);
   if (rc != 0) return rc;

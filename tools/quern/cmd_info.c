@@ -9,8 +9,7 @@ static const char qn_info_help[] =
     "with its fast pread path); Parquet row groups, codecs and encodings.\n"
     "`file.h5:/group` describes only that group.\n"
     "\n"
-    "      --json     machine-readable output\n"
-    QN_CLI_COMMON_HELP;
+    "      --json     machine-readable output\n" QN_CLI_COMMON_HELP;
 
 int qn_cmd_info(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -26,8 +25,10 @@ int qn_cmd_info(int argc, char **argv) {
     int h = qn_cli_common_option(&common, c, optarg);
     if (h < 0) return 2;
     if (h > 0) continue;
-    if (c == 'J') as_json = 1;
-    else return qn_cli_bad_option("info");
+    if (c == 'J')
+      as_json = 1;
+    else
+      return qn_cli_bad_option("info");
   }
   if (qn_cli_help_or_version(&common, qn_info_help)) return 0;
   if (optind >= argc) return qn_cli_usage("info", "no input file given");

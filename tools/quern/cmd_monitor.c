@@ -61,24 +61,30 @@ static int qn_monitor_parse_size(const char *text, int *w, int *h) {
 static int qn_monitor_option(struct qn_monitor_cli *c, int o, const char *arg) {
   long long v;
   switch (o) {
-  case 'i':
-    if (qn_cli_parse_i64("--interval", arg, 1, QN_MONITOR_MAX_INTERVAL_MS, &v) != 0) return 2;
-    c->opt.interval_ms = (int)v;
-    return -1;
-  case 'o': c->opt.csv_path = arg; return -1;
-  case QN_OPT_PLOT: c->opt.plot_path = arg; return -1;
-  case QN_OPT_TITLE: c->opt.title = arg; return -1;
-  case QN_OPT_PLOT_SIZE:
-    if (qn_monitor_parse_size(arg, &c->opt.plot_width, &c->opt.plot_height) != 0)
-      return qn_cli_usage("monitor", "--plot-size must be WxH with each 100 .. 10000, got '%s'",
-                          arg);
-    return -1;
-  default: {
-    int r = qn_cli_common_option(&c->common, o, arg);
-    if (r < 0) return 2;
-    if (r == 0) return qn_cli_bad_option("monitor");
-    return -1;
-  }
+    case 'i':
+      if (qn_cli_parse_i64("--interval", arg, 1, QN_MONITOR_MAX_INTERVAL_MS, &v) != 0) return 2;
+      c->opt.interval_ms = (int)v;
+      return -1;
+    case 'o':
+      c->opt.csv_path = arg;
+      return -1;
+    case QN_OPT_PLOT:
+      c->opt.plot_path = arg;
+      return -1;
+    case QN_OPT_TITLE:
+      c->opt.title = arg;
+      return -1;
+    case QN_OPT_PLOT_SIZE:
+      if (qn_monitor_parse_size(arg, &c->opt.plot_width, &c->opt.plot_height) != 0)
+        return qn_cli_usage("monitor",
+                            "--plot-size must be WxH with each 100 .. 10000, got '%s'", arg);
+      return -1;
+    default: {
+      int r = qn_cli_common_option(&c->common, o, arg);
+      if (r < 0) return 2;
+      if (r == 0) return qn_cli_bad_option("monitor");
+      return -1;
+    }
   }
 }
 
@@ -93,14 +99,14 @@ static int qn_monitor_parse(struct qn_monitor_cli *c, int argc, char **argv) {
       {0, 0, 0, 0}};
   int o;
   /* '+': stop at CMD, so CMD's own options are never taken for ours. */
-  while ((o = getopt_long(argc, argv, "+" QN_CLI_COMMON_SHORTOPTS "i:o:", longopts, NULL)) != -1) {
+  while ((o = getopt_long(argc, argv, "+" QN_CLI_COMMON_SHORTOPTS "i:o:", longopts, NULL)) !=
+         -1) {
     if (o == '?' || o == ':') return qn_cli_bad_option("monitor");
     int r = qn_monitor_option(c, o, optarg);
     if (r >= 0) return r;
   }
   if (c->common.help || c->common.version) return -1;
-  if (optind >= argc)
-    return qn_cli_usage("monitor", "no command to run; put it after '--'");
+  if (optind >= argc) return qn_cli_usage("monitor", "no command to run; put it after '--'");
   c->opt.argv = (const char *const *)(argv + optind);
   return -1;
 }
@@ -119,7 +125,8 @@ static void qn_monitor_summary(const struct qn_monitor_cli *c,
             "  mean      %s\n"
             "  final     %s\n",
             qn_format_size(res->peak_bytes, pk, sizeof pk), res->peak_s, res->peak_processes,
-            res->peak_processes == 1 ? "" : "es", qn_format_size(res->mean_bytes, mn, sizeof mn),
+            res->peak_processes == 1 ? "" : "es",
+            qn_format_size(res->mean_bytes, mn, sizeof mn),
             qn_format_size(res->final_bytes, fn, sizeof fn));
   else
     fprintf(stderr, "  no sample: the command ended before the first one\n");
@@ -129,7 +136,8 @@ static void qn_monitor_summary(const struct qn_monitor_cli *c,
    * exec (a few MiB), so only a clear excess is worth a line. */
   int64_t excess = res->max_rss_process_bytes - res->peak_bytes;
   if (excess > ((int64_t)16 << 20) && excess > res->peak_bytes / 10)
-    fprintf(stderr, "  note      one process reached %s between samples (kernel high-water mark)\n",
+    fprintf(stderr,
+            "  note      one process reached %s between samples (kernel high-water mark)\n",
             qn_format_size(res->max_rss_process_bytes, hw, sizeof hw));
   if (res->term_signal)
     fprintf(stderr, "  exit      %d (killed by signal %d)\n", res->exit_code, res->term_signal);

@@ -16,8 +16,7 @@ static const char qn_stats_help[] =
     "\n"
     "  -c, --columns A,B,...    only these columns (default: every numeric one)\n"
     "  -o, --output FILE.json   write here (atomically) instead of stdout\n"
-    "      --per-file           also one summary per input file\n"
-    QN_CLI_COMMON_HELP
+    "      --per-file           also one summary per input file\n" QN_CLI_COMMON_HELP
     "\n"
     "examples:\n"
     "  quern stats run.h5\n"
@@ -44,10 +43,17 @@ int qn_cmd_stats(int argc, char **argv) {
     if (h < 0) return 2;
     if (h > 0) continue;
     switch (c) {
-    case 'c': columns = optarg; break;
-    case 'o': output = optarg; break;
-    case 'P': opt.per_file = 1; break;
-    default: return qn_cli_bad_option("stats");
+      case 'c':
+        columns = optarg;
+        break;
+      case 'o':
+        output = optarg;
+        break;
+      case 'P':
+        opt.per_file = 1;
+        break;
+      default:
+        return qn_cli_bad_option("stats");
     }
   }
   if (qn_cli_help_or_version(&common, qn_stats_help)) return 0;

@@ -51,7 +51,8 @@ static int qn_pq_gunzip(const uint8_t *src, size_t n, uint8_t *dst, size_t dn) {
   size_t in_left = n, out_left = dn;
   for (;;) {
     /* zlib counts in uInt; feed at most 1 GiB per call */
-    uInt ci = (uInt)QN_MIN(in_left, (size_t)1 << 30), co = (uInt)QN_MIN(out_left, (size_t)1 << 30);
+    uInt ci = (uInt)QN_MIN(in_left, (size_t)1 << 30),
+         co = (uInt)QN_MIN(out_left, (size_t)1 << 30);
     z.avail_in = ci;
     z.avail_out = co;
     int r = inflate(&z, Z_NO_FLUSH);
@@ -59,7 +60,10 @@ static int qn_pq_gunzip(const uint8_t *src, size_t n, uint8_t *dst, size_t dn) {
     out_left -= co - z.avail_out;
     if (r == Z_STREAM_END) {
       if (in_left == 0 || out_left == 0) break;
-      if (inflateReset(&z) != Z_OK) { rc = -1; break; }
+      if (inflateReset(&z) != Z_OK) {
+        rc = -1;
+        break;
+      }
       continue; /* another gzip member */
     }
     if (r != Z_OK || (ci == z.avail_in && co == z.avail_out)) {
@@ -82,7 +86,8 @@ static int qn_pq_lz4_hadoop(const uint8_t *src, size_t n, uint8_t *dst, size_t d
                     (uint32_t)src[in + 6] << 8 | src[in + 7];
     in += 8;
     if (comp > n - in || raw > dn - out || comp > INT32_MAX || raw > INT32_MAX) return -1;
-    int got = LZ4_decompress_safe((const char *)src + in, (char *)dst + out, (int)comp, (int)raw);
+    int got =
+        LZ4_decompress_safe((const char *)src + in, (char *)dst + out, (int)comp, (int)raw);
     if (got != (int)raw) return -1;
     in += comp;
     out += raw;
@@ -95,42 +100,45 @@ int qn_pq_decompress(struct qn_pq_codec_state *s, int codec, const uint8_t *src,
                      struct qn_error *err) {
   int ok = 0;
   switch (codec) {
-  case QN_PQ_UNCOMPRESSED:
-    ok = n == dn;
-    if (ok) memcpy(dst, src, n);
-    break;
-  case QN_PQ_SNAPPY: {
-    size_t len = 0;
-    ok = snappy_uncompressed_length((const char *)src, n, &len) == SNAPPY_OK && len == dn &&
-         snappy_uncompress((const char *)src, n, (char *)dst, &len) == SNAPPY_OK && len == dn;
-    break;
-  }
-  case QN_PQ_GZIP: ok = qn_pq_gunzip(src, n, dst, dn) == 0; break;
-  case QN_PQ_ZSTD: {
-    if (!s->zstd && !(s->zstd = ZSTD_createDCtx()))
-      return qn_error_set(err, QN_ENOMEM, "%s: out of memory for a zstd context", path);
-    size_t r = ZSTD_decompressDCtx(s->zstd, dst, dn, src, n);
-    ok = !ZSTD_isError(r) && r == dn;
-    break;
-  }
-  case QN_PQ_LZ4_RAW:
-    ok = n <= INT32_MAX && dn <= INT32_MAX &&
-         LZ4_decompress_safe((const char *)src, (char *)dst, (int)n, (int)dn) == (int)dn;
-    break;
-  case QN_PQ_LZ4:
-    ok = qn_pq_lz4_hadoop(src, n, dst, dn) == 0 ||
-         (n <= INT32_MAX && dn <= INT32_MAX &&
-          LZ4_decompress_safe((const char *)src, (char *)dst, (int)n, (int)dn) == (int)dn);
-    break;
-  case QN_PQ_BROTLI: {
-    size_t len = dn;
-    ok = BrotliDecoderDecompress(n, src, &len, dst) == BROTLI_DECODER_RESULT_SUCCESS && len == dn;
-    break;
-  }
-  default:
-    return qn_error_set(err, QN_EUNSUPPORTED,
-                        "%s: column %s: codec %s (page at byte %lld) is not supported", path, col,
-                        qn_pq_codec_name(codec), (long long)off);
+    case QN_PQ_UNCOMPRESSED:
+      ok = n == dn;
+      if (ok) memcpy(dst, src, n);
+      break;
+    case QN_PQ_SNAPPY: {
+      size_t len = 0;
+      ok = snappy_uncompressed_length((const char *)src, n, &len) == SNAPPY_OK && len == dn &&
+           snappy_uncompress((const char *)src, n, (char *)dst, &len) == SNAPPY_OK && len == dn;
+      break;
+    }
+    case QN_PQ_GZIP:
+      ok = qn_pq_gunzip(src, n, dst, dn) == 0;
+      break;
+    case QN_PQ_ZSTD: {
+      if (!s->zstd && !(s->zstd = ZSTD_createDCtx()))
+        return qn_error_set(err, QN_ENOMEM, "%s: out of memory for a zstd context", path);
+      size_t r = ZSTD_decompressDCtx(s->zstd, dst, dn, src, n);
+      ok = !ZSTD_isError(r) && r == dn;
+      break;
+    }
+    case QN_PQ_LZ4_RAW:
+      ok = n <= INT32_MAX && dn <= INT32_MAX &&
+           LZ4_decompress_safe((const char *)src, (char *)dst, (int)n, (int)dn) == (int)dn;
+      break;
+    case QN_PQ_LZ4:
+      ok = qn_pq_lz4_hadoop(src, n, dst, dn) == 0 ||
+           (n <= INT32_MAX && dn <= INT32_MAX &&
+            LZ4_decompress_safe((const char *)src, (char *)dst, (int)n, (int)dn) == (int)dn);
+      break;
+    case QN_PQ_BROTLI: {
+      size_t len = dn;
+      ok = BrotliDecoderDecompress(n, src, &len, dst) == BROTLI_DECODER_RESULT_SUCCESS &&
+           len == dn;
+      break;
+    }
+    default:
+      return qn_error_set(err, QN_EUNSUPPORTED,
+                          "%s: column %s: codec %s (page at byte %lld) is not supported", path,
+                          col, qn_pq_codec_name(codec), (long long)off);
   }
   if (!ok)
     return qn_error_set(err, QN_EFORMAT,
@@ -142,12 +150,18 @@ int qn_pq_decompress(struct qn_pq_codec_state *s, int codec, const uint8_t *src,
 
 size_t qn_pq_compress_bound(int codec, size_t n) {
   switch (codec) {
-  case QN_PQ_SNAPPY: return snappy_max_compressed_length(n);
-  case QN_PQ_GZIP: return (size_t)compressBound((uLong)n) + 32;
-  case QN_PQ_ZSTD: return ZSTD_compressBound(n);
-  case QN_PQ_LZ4_RAW: return (size_t)LZ4_compressBound((int)QN_MIN(n, (size_t)LZ4_MAX_INPUT_SIZE));
-  case QN_PQ_BROTLI: return BrotliEncoderMaxCompressedSize(n) ? BrotliEncoderMaxCompressedSize(n) : n + 1024;
-  default: return n;
+    case QN_PQ_SNAPPY:
+      return snappy_max_compressed_length(n);
+    case QN_PQ_GZIP:
+      return (size_t)compressBound((uLong)n) + 32;
+    case QN_PQ_ZSTD:
+      return ZSTD_compressBound(n);
+    case QN_PQ_LZ4_RAW:
+      return (size_t)LZ4_compressBound((int)QN_MIN(n, (size_t)LZ4_MAX_INPUT_SIZE));
+    case QN_PQ_BROTLI:
+      return BrotliEncoderMaxCompressedSize(n) ? BrotliEncoderMaxCompressedSize(n) : n + 1024;
+    default:
+      return n;
   }
 }
 
@@ -167,42 +181,46 @@ static int qn_pq_gzip(int level, const uint8_t *src, size_t n, uint8_t *dst, siz
   return r == Z_STREAM_END ? 0 : -1;
 }
 
-int qn_pq_compress(int codec, int level, const uint8_t *src, size_t n, uint8_t *dst,
-                   size_t *dn, struct qn_error *err) {
+int qn_pq_compress(int codec, int level, const uint8_t *src, size_t n, uint8_t *dst, size_t *dn,
+                   struct qn_error *err) {
   int ok = 0;
   size_t cap = *dn;
   switch (codec) {
-  case QN_PQ_UNCOMPRESSED:
-    ok = cap >= n;
-    if (ok) {
-      memcpy(dst, src, n);
-      *dn = n;
+    case QN_PQ_UNCOMPRESSED:
+      ok = cap >= n;
+      if (ok) {
+        memcpy(dst, src, n);
+        *dn = n;
+      }
+      break;
+    case QN_PQ_SNAPPY:
+      ok = snappy_compress((const char *)src, n, (char *)dst, dn) == SNAPPY_OK;
+      break;
+    case QN_PQ_GZIP:
+      ok = n <= UINT32_MAX / 2 && qn_pq_gzip(level, src, n, dst, dn) == 0;
+      break;
+    case QN_PQ_ZSTD: {
+      size_t r = ZSTD_compress(dst, cap, src, n, level > 0 ? level : 3);
+      ok = !ZSTD_isError(r);
+      *dn = r;
+      break;
     }
-    break;
-  case QN_PQ_SNAPPY:
-    ok = snappy_compress((const char *)src, n, (char *)dst, dn) == SNAPPY_OK;
-    break;
-  case QN_PQ_GZIP: ok = n <= UINT32_MAX / 2 && qn_pq_gzip(level, src, n, dst, dn) == 0; break;
-  case QN_PQ_ZSTD: {
-    size_t r = ZSTD_compress(dst, cap, src, n, level > 0 ? level : 3);
-    ok = !ZSTD_isError(r);
-    *dn = r;
-    break;
-  }
-  case QN_PQ_LZ4_RAW: {
-    int r = n <= (size_t)LZ4_MAX_INPUT_SIZE
-                ? LZ4_compress_default((const char *)src, (char *)dst, (int)n, (int)QN_MIN(cap, (size_t)INT32_MAX))
-                : 0;
-    ok = r > 0;
-    *dn = (size_t)r;
-    break;
-  }
-  case QN_PQ_BROTLI:
-    ok = BrotliEncoderCompress(level > 0 ? level : 5, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC,
-                               n, src, dn, dst) == BROTLI_TRUE;
-    break;
-  default:
-    return qn_error_set(err, QN_EUNSUPPORTED, "cannot write codec %s", qn_pq_codec_name(codec));
+    case QN_PQ_LZ4_RAW: {
+      int r = n <= (size_t)LZ4_MAX_INPUT_SIZE
+                  ? LZ4_compress_default((const char *)src, (char *)dst, (int)n,
+                                         (int)QN_MIN(cap, (size_t)INT32_MAX))
+                  : 0;
+      ok = r > 0;
+      *dn = (size_t)r;
+      break;
+    }
+    case QN_PQ_BROTLI:
+      ok = BrotliEncoderCompress(level > 0 ? level : 5, BROTLI_DEFAULT_WINDOW,
+                                 BROTLI_MODE_GENERIC, n, src, dn, dst) == BROTLI_TRUE;
+      break;
+    default:
+      return qn_error_set(err, QN_EUNSUPPORTED, "cannot write codec %s",
+                          qn_pq_codec_name(codec));
   }
   if (!ok)
     return qn_error_set(err, QN_EINTERNAL, "%s compression of a %zu-byte page failed",

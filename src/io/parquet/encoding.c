@@ -60,7 +60,8 @@ int qn_pq_unpack32(const uint8_t *p, const uint8_t *end, uint64_t bitpos, int wi
     out[i] = (uint32_t)((qn_pq_load64(b) >> (bitpos & 7)) & mask);
     bitpos += (uint64_t)width;
   }
-  for (; i < n; i++, bitpos += (uint64_t)width) out[i] = (uint32_t)qn_pq_bits(p, end, bitpos, width);
+  for (; i < n; i++, bitpos += (uint64_t)width)
+    out[i] = (uint32_t)qn_pq_bits(p, end, bitpos, width);
   return 0;
 }
 
@@ -71,7 +72,8 @@ int qn_pq_unpack64(const uint8_t *p, const uint8_t *end, uint64_t bitpos, int wi
     return 0;
   }
   if (!qn_pq_bits_fit(p, end, bitpos, width, n)) return -1;
-  for (int64_t i = 0; i < n; i++, bitpos += (uint64_t)width) out[i] = qn_pq_bits(p, end, bitpos, width);
+  for (int64_t i = 0; i < n; i++, bitpos += (uint64_t)width)
+    out[i] = qn_pq_bits(p, end, bitpos, width);
   return 0;
 }
 
@@ -118,7 +120,8 @@ static int qn_pq_rle_next(struct qn_pq_rle *d) {
       d->bitpos = 0;
       d->bitlen = bytes * 8;
       uint64_t count = groups * 8;
-      if (d->width > 0 && count > d->bitlen / (uint64_t)d->width) count = d->bitlen / (uint64_t)d->width;
+      if (d->width > 0 && count > d->bitlen / (uint64_t)d->width)
+        count = d->bitlen / (uint64_t)d->width;
       d->run_left = (uint32_t)count;
       d->p += bytes;
       if (groups > 0 && count == 0) return -1;
@@ -143,7 +146,8 @@ int qn_pq_rle_get32(struct qn_pq_rle *d, uint32_t *out, int64_t n) {
     if (d->run_left == 0 && qn_pq_rle_next(d)) return -1;
     int64_t k = QN_MIN(n, (int64_t)d->run_left);
     if (d->packed) {
-      if (qn_pq_unpack32(d->bits, d->bits + d->bitlen / 8, d->bitpos, d->width, out, k)) return -1;
+      if (qn_pq_unpack32(d->bits, d->bits + d->bitlen / 8, d->bitpos, d->width, out, k))
+        return -1;
       d->bitpos += (uint64_t)k * (uint64_t)d->width;
     } else {
       for (int64_t i = 0; i < k; i++) out[i] = d->value;
@@ -165,7 +169,8 @@ int qn_pq_rle_get8(struct qn_pq_rle *d, uint8_t *out, int64_t n) {
       if (d->value > 255) return -1;
     } else {
       k = QN_MIN(k, 512);
-      if (qn_pq_unpack32(d->bits, d->bits + d->bitlen / 8, d->bitpos, d->width, tmp, k)) return -1;
+      if (qn_pq_unpack32(d->bits, d->bits + d->bitlen / 8, d->bitpos, d->width, tmp, k))
+        return -1;
       d->bitpos += (uint64_t)k * (uint64_t)d->width;
       for (int64_t i = 0; i < k; i++) out[i] = (uint8_t)tmp[i];
     }
@@ -187,7 +192,9 @@ int qn_pq_rle_skip(struct qn_pq_rle *d, int64_t n) {
   return 0;
 }
 
-int qn_pq_rle_refill(struct qn_pq_rle *d) { return d->run_left == 0 ? qn_pq_rle_next(d) : 0; }
+int qn_pq_rle_refill(struct qn_pq_rle *d) {
+  return d->run_left == 0 ? qn_pq_rle_next(d) : 0;
+}
 
 int qn_pq_rle_count(struct qn_pq_rle *d, int64_t n, uint32_t value, int64_t *count) {
   uint32_t tmp[512];
@@ -199,7 +206,8 @@ int qn_pq_rle_count(struct qn_pq_rle *d, int64_t n, uint32_t value, int64_t *cou
       c += d->value == value ? k : 0;
     } else {
       k = QN_MIN(k, 512);
-      if (qn_pq_unpack32(d->bits, d->bits + d->bitlen / 8, d->bitpos, d->width, tmp, k)) return -1;
+      if (qn_pq_unpack32(d->bits, d->bits + d->bitlen / 8, d->bitpos, d->width, tmp, k))
+        return -1;
       d->bitpos += (uint64_t)k * (uint64_t)d->width;
       for (int64_t i = 0; i < k; i++) c += tmp[i] == value;
     }
@@ -251,7 +259,9 @@ void qn_pq_rle_encode(struct qn_pq_tout *o, const uint8_t *v, int64_t n, int wid
 
 /* ----- DELTA_BINARY_PACKED ----- */
 
-static int64_t qn_pq_unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static int64_t qn_pq_unzz(uint64_t v) {
+  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 int qn_pq_delta_init(struct qn_pq_delta *d, const uint8_t *p, const uint8_t *end) {
   uint64_t first;

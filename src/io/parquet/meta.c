@@ -33,7 +33,7 @@ struct qn_pq_selem {
   int has_rep, rep;
   int32_t num_children;
   int has_children;
-  int converted;      /* -1 when absent */
+  int converted; /* -1 when absent */
   int32_t scale, precision;
   /* LogicalType: union member id (0 = absent) and its parameters */
   int logical;
@@ -43,21 +43,21 @@ struct qn_pq_selem {
 
 const char *qn_pq_codec_name(int codec) {
   static const char *names[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO",
-                                "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
+                                "BROTLI",       "LZ4",    "ZSTD", "LZ4_RAW"};
   return codec >= 0 && codec < 8 ? names[codec] : "UNKNOWN_CODEC";
 }
 
 const char *qn_pq_encoding_name(int e) {
-  static const char *names[] = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE",
-                                "BIT_PACKED", "DELTA_BINARY_PACKED",
-                                "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
-                                "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
+  static const char *names[] = {
+      "PLAIN",          "GROUP_VAR_INT",       "PLAIN_DICTIONARY",        "RLE",
+      "BIT_PACKED",     "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
+      "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
   return e >= 0 && e < 10 ? names[e] : "UNKNOWN_ENCODING";
 }
 
 const char *qn_pq_phys_name(int t) {
-  static const char *names[] = {"BOOLEAN", "INT32", "INT64", "INT96",
-                                "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
+  static const char *names[] = {"BOOLEAN", "INT32",  "INT64",      "INT96",
+                                "FLOAT",   "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
   return t >= 0 && t < 8 ? names[t] : "UNKNOWN_TYPE";
 }
 
@@ -131,22 +131,44 @@ static int qn_pq_parse_selem(struct qn_pq_tin *t, struct qn_pq_selem *e) {
     QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
     if (ft == QN_PQ_T_STOP) break;
     switch (id) {
-    case 1: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); e->has_type = 1; e->type = v; break;
-    case 2: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->type_length)); break;
-    case 3: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); e->has_rep = 1; e->rep = v; break;
-    case 4: QN_RETURN_IF_ERROR(qn_pq_t_string(t, ft, &e->name)); break;
-    case 5:
-      QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->num_children));
-      e->has_children = 1;
-      break;
-    case 6: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); e->converted = v; break;
-    case 7: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->scale)); break;
-    case 8: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->precision)); break;
-    case 10:
-      if (ft == QN_PQ_T_STRUCT) QN_RETURN_IF_ERROR(qn_pq_parse_logical(t, e));
-      else QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
-      break;
-    default: QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
+      case 1:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        e->has_type = 1;
+        e->type = v;
+        break;
+      case 2:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->type_length));
+        break;
+      case 3:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        e->has_rep = 1;
+        e->rep = v;
+        break;
+      case 4:
+        QN_RETURN_IF_ERROR(qn_pq_t_string(t, ft, &e->name));
+        break;
+      case 5:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->num_children));
+        e->has_children = 1;
+        break;
+      case 6:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        e->converted = v;
+        break;
+      case 7:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->scale));
+        break;
+      case 8:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &e->precision));
+        break;
+      case 10:
+        if (ft == QN_PQ_T_STRUCT)
+          QN_RETURN_IF_ERROR(qn_pq_parse_logical(t, e));
+        else
+          QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
+        break;
+      default:
+        QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
     }
   }
   if (!e->name) return qn_pq_tin_fail(t, "schema element without a name");
@@ -164,21 +186,38 @@ static int qn_pq_parse_colmeta(struct qn_pq_tin *t, struct qn_pq_chunk *c, int64
     QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
     if (ft == QN_PQ_T_STOP) return QN_OK;
     switch (id) {
-    case 1: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); c->phys = v; break;
-    case 2:
-      QN_RETURN_IF_ERROR(qn_pq_t_list(t, ft, &et, &n));
-      for (int32_t i = 0; i < n; i++) {
-        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, et, &v));
-        if (v >= 0 && v < 32) c->encodings |= 1u << v;
-      }
-      break;
-    case 4: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); c->codec = v; break;
-    case 5: QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->num_values)); break;
-    case 6: QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->uncompressed_size)); break;
-    case 7: QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->size)); break;
-    case 9: QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->data_page_offset)); break;
-    case 11: QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, dict_off)); break;
-    default: QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
+      case 1:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        c->phys = v;
+        break;
+      case 2:
+        QN_RETURN_IF_ERROR(qn_pq_t_list(t, ft, &et, &n));
+        for (int32_t i = 0; i < n; i++) {
+          QN_RETURN_IF_ERROR(qn_pq_t_i32(t, et, &v));
+          if (v >= 0 && v < 32) c->encodings |= 1u << v;
+        }
+        break;
+      case 4:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        c->codec = v;
+        break;
+      case 5:
+        QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->num_values));
+        break;
+      case 6:
+        QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->uncompressed_size));
+        break;
+      case 7:
+        QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->size));
+        break;
+      case 9:
+        QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &c->data_page_offset));
+        break;
+      case 11:
+        QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, dict_off));
+        break;
+      default:
+        QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
     }
   }
 }
@@ -221,9 +260,9 @@ static int qn_pq_check_chunk(struct qn_pq_mparse *mp, struct qn_pq_rowgroup *rg,
   const struct qn_pq_leaf *L = &m->leaves[leaf];
   const char *path = mp->t->path;
   struct qn_error *err = mp->t->err;
-#define QN_PQ_BAD(...)                                                                   \
-  qn_error_set(err, QN_EFORMAT, "%s: corrupt Parquet footer at byte %lld: column %s: " \
-               __VA_ARGS__)
+#define QN_PQ_BAD(...)          \
+  qn_error_set(err, QN_EFORMAT, \
+               "%s: corrupt Parquet footer at byte %lld: column %s: " __VA_ARGS__)
   if (c->phys != L->phys)
     return QN_PQ_BAD("chunk type %s differs from schema type %s", path, (long long)at, L->name,
                      qn_pq_phys_name(c->phys), qn_pq_phys_name(L->phys));
@@ -268,18 +307,20 @@ static int qn_pq_parse_rowgroup(struct qn_pq_mparse *mp, struct qn_pq_rowgroup *
       cols_at = qn_pq_tin_offset(t);
       QN_CHECK(qn_pq_t_list(t, ft, &et, &n));
       if (et != QN_PQ_T_STRUCT || n != m->nleaves) {
-        status = qn_pq_tin_fail(t, "row group has %d column chunks for %d schema columns", (int)n,
-                                m->nleaves);
+        status = qn_pq_tin_fail(t, "row group has %d column chunks for %d schema columns",
+                                (int)n, m->nleaves);
         goto done;
       }
       rg->chunks = calloc((size_t)(n ? n : 1), sizeof *rg->chunks);
       dict = calloc((size_t)(n ? n : 1), sizeof *dict);
       has_meta = calloc((size_t)(n ? n : 1), sizeof *has_meta);
       if (!rg->chunks || !dict || !has_meta) {
-        status = qn_error_set(t->err, QN_ENOMEM, "%s: out of memory reading the footer", t->path);
+        status =
+            qn_error_set(t->err, QN_ENOMEM, "%s: out of memory reading the footer", t->path);
         goto done;
       }
-      for (int32_t i = 0; i < n; i++) QN_CHECK(qn_pq_parse_chunk(t, &rg->chunks[i], &dict[i], &has_meta[i]));
+      for (int32_t i = 0; i < n; i++)
+        QN_CHECK(qn_pq_parse_chunk(t, &rg->chunks[i], &dict[i], &has_meta[i]));
       seen_columns = 1;
     } else if (id == 3) {
       QN_CHECK(qn_pq_t_i64(t, ft, &rg->num_rows));
@@ -337,9 +378,10 @@ static void qn_pq_leaf_type(struct qn_pq_leaf *L, const struct qn_pq_selem *e) {
   static const char *units[] = {"", "ms", "us", "ns"};
   static const int64_t per_s[] = {0, 1000, 1000000, 1000000000};
   int ct = e->converted, lt = e->logical;
-  int unit = lt == 8 ? e->lt_unit
+  int unit = lt == 8                           ? e->lt_unit
              : ct == QN_PQ_CT_TIMESTAMP_MILLIS ? 1
-             : ct == QN_PQ_CT_TIMESTAMP_MICROS ? 2 : 0;
+             : ct == QN_PQ_CT_TIMESTAMP_MICROS ? 2
+                                               : 0;
   int is_decimal = lt == 5 || ct == QN_PQ_CT_DECIMAL;
   int is_time = lt == 7 || ct == QN_PQ_CT_TIME_MILLIS || ct == QN_PQ_CT_TIME_MICROS;
   L->type = QN_TYPE_INVALID;
@@ -348,58 +390,67 @@ static void qn_pq_leaf_type(struct qn_pq_leaf *L, const struct qn_pq_selem *e) {
     return;
   }
   switch (L->phys) {
-  case QN_PQ_BOOLEAN: L->type = QN_BOOL; break;
-  case QN_PQ_FLOAT: L->type = QN_FLOAT32; break;
-  case QN_PQ_DOUBLE: L->type = QN_FLOAT64; break;
-  case QN_PQ_INT96:
-    L->type = QN_TIMESTAMP;
-    L->conv = QN_PQ_CV_INT96;
-    L->time_unit = 1000000000;
-    snprintf(L->type_name, sizeof L->type_name, "timestamp[ns]");
-    return;
-  case QN_PQ_BYTE_ARRAY:
-    if (is_decimal) {
-      L->skip_reason = "BYTE_ARRAY decimals are not supported";
-      return;
-    }
-    L->type = QN_STRING;
-    snprintf(L->type_name, sizeof L->type_name, "%s",
-             (lt == 1 || lt == 4 || lt == 12 || ct == QN_PQ_CT_UTF8 || ct == 4 ||
-              ct == QN_PQ_CT_JSON) ? "string" : "binary");
-    return;
-  case QN_PQ_FIXED:
-    L->skip_reason = "FIXED_LEN_BYTE_ARRAY columns are not supported";
-    return;
-  case QN_PQ_INT32:
-  case QN_PQ_INT64:
-    if (is_decimal) {
-      L->type = QN_FLOAT64;
-      L->conv = L->phys == QN_PQ_INT32 ? QN_PQ_CV_DEC32 : QN_PQ_CV_DEC64;
-      L->scale = lt == 5 ? e->lt_scale : e->scale;
-      int prec = lt == 5 ? e->lt_precision : e->precision;
-      if (L->scale < 0 || L->scale > 38) L->scale = 0;
-      snprintf(L->type_name, sizeof L->type_name, "decimal(%d,%d)", prec, L->scale);
-      return;
-    }
-    if (L->phys == QN_PQ_INT32 && (lt == 6 || ct == QN_PQ_CT_DATE)) {
-      L->type = QN_DATE;
+    case QN_PQ_BOOLEAN:
+      L->type = QN_BOOL;
       break;
-    }
-    if (L->phys == QN_PQ_INT64 && unit >= 1 && unit <= 3 && !is_time) {
+    case QN_PQ_FLOAT:
+      L->type = QN_FLOAT32;
+      break;
+    case QN_PQ_DOUBLE:
+      L->type = QN_FLOAT64;
+      break;
+    case QN_PQ_INT96:
       L->type = QN_TIMESTAMP;
-      L->time_unit = per_s[unit];
-      snprintf(L->type_name, sizeof L->type_name, "timestamp[%s]", units[unit]);
+      L->conv = QN_PQ_CV_INT96;
+      L->time_unit = 1000000000;
+      snprintf(L->type_name, sizeof L->type_name, "timestamp[ns]");
       return;
-    }
-    qn_pq_name_int(L, e);
-    if (is_time) {
-      int tu = lt == 7 ? e->lt_unit : (ct == QN_PQ_CT_TIME_MILLIS ? 1 : 2);
-      snprintf(L->type_name, sizeof L->type_name, "time[%s]", units[tu >= 1 && tu <= 3 ? tu : 0]);
-    }
-    return;
-  default:
-    L->skip_reason = "unknown physical type";
-    return;
+    case QN_PQ_BYTE_ARRAY:
+      if (is_decimal) {
+        L->skip_reason = "BYTE_ARRAY decimals are not supported";
+        return;
+      }
+      L->type = QN_STRING;
+      snprintf(L->type_name, sizeof L->type_name, "%s",
+               (lt == 1 || lt == 4 || lt == 12 || ct == QN_PQ_CT_UTF8 || ct == 4 ||
+                ct == QN_PQ_CT_JSON)
+                   ? "string"
+                   : "binary");
+      return;
+    case QN_PQ_FIXED:
+      L->skip_reason = "FIXED_LEN_BYTE_ARRAY columns are not supported";
+      return;
+    case QN_PQ_INT32:
+    case QN_PQ_INT64:
+      if (is_decimal) {
+        L->type = QN_FLOAT64;
+        L->conv = L->phys == QN_PQ_INT32 ? QN_PQ_CV_DEC32 : QN_PQ_CV_DEC64;
+        L->scale = lt == 5 ? e->lt_scale : e->scale;
+        int prec = lt == 5 ? e->lt_precision : e->precision;
+        if (L->scale < 0 || L->scale > 38) L->scale = 0;
+        snprintf(L->type_name, sizeof L->type_name, "decimal(%d,%d)", prec, L->scale);
+        return;
+      }
+      if (L->phys == QN_PQ_INT32 && (lt == 6 || ct == QN_PQ_CT_DATE)) {
+        L->type = QN_DATE;
+        break;
+      }
+      if (L->phys == QN_PQ_INT64 && unit >= 1 && unit <= 3 && !is_time) {
+        L->type = QN_TIMESTAMP;
+        L->time_unit = per_s[unit];
+        snprintf(L->type_name, sizeof L->type_name, "timestamp[%s]", units[unit]);
+        return;
+      }
+      qn_pq_name_int(L, e);
+      if (is_time) {
+        int tu = lt == 7 ? e->lt_unit : (ct == QN_PQ_CT_TIME_MILLIS ? 1 : 2);
+        snprintf(L->type_name, sizeof L->type_name, "time[%s]",
+                 units[tu >= 1 && tu <= 3 ? tu : 0]);
+      }
+      return;
+    default:
+      L->skip_reason = "unknown physical type";
+      return;
   }
   snprintf(L->type_name, sizeof L->type_name, "%s", qn_type_name(L->type));
 }
@@ -411,8 +462,8 @@ struct qn_pq_frame {
 };
 
 /* Walks the depth-first element list; fills m->leaves. */
-static int qn_pq_build_leaves(struct qn_pq_tin *t, struct qn_pq_meta *m,
-                              struct qn_pq_selem *el, int32_t n) {
+static int qn_pq_build_leaves(struct qn_pq_tin *t, struct qn_pq_meta *m, struct qn_pq_selem *el,
+                              int32_t n) {
   struct qn_pq_frame stack[QN_PQ_MAX_NESTING];
   int depth = 1, status = QN_OK;
   char *path = NULL;
@@ -573,8 +624,8 @@ int qn_pq_meta_parse(const uint8_t *p, size_t n, int64_t off, int64_t file_size,
     } else if (id == 6) {
       QN_CHECK(qn_pq_t_string(&t, ft, &m->created_by));
     } else if (id == 8) {
-      status = qn_error_set(err, QN_EUNSUPPORTED, "%s: encrypted Parquet files are not supported",
-                            path);
+      status = qn_error_set(err, QN_EUNSUPPORTED,
+                            "%s: encrypted Parquet files are not supported", path);
       goto done;
     } else {
       QN_CHECK(qn_pq_t_skip(&t, ft));
@@ -614,13 +665,14 @@ static int qn_pq_pread_all(int fd, void *buf, size_t n, int64_t off) {
   return 0;
 }
 
-int qn_pq_meta_read(struct qn_context *ctx, int fd, const char *path,
-                    struct qn_pq_meta **out, struct qn_error *err) {
+int qn_pq_meta_read(struct qn_context *ctx, int fd, const char *path, struct qn_pq_meta **out,
+                    struct qn_error *err) {
   struct stat st;
   uint8_t tail[8], head[4];
   int status = QN_OK;
   uint8_t *buf = NULL;
-  if (fstat(fd, &st) != 0) return qn_error_set(err, QN_EIO, "%s: cannot stat: %s", path, strerror(errno));
+  if (fstat(fd, &st) != 0)
+    return qn_error_set(err, QN_EIO, "%s: cannot stat: %s", path, strerror(errno));
   int64_t size = (int64_t)st.st_size;
   if (size < 12)
     return qn_error_set(err, QN_EFORMAT, "%s: not a Parquet file: only %lld bytes (at byte 0)",
@@ -630,15 +682,17 @@ int qn_pq_meta_read(struct qn_context *ctx, int fd, const char *path,
   if (memcmp(head, "PAR1", 4) != 0)
     return qn_error_set(err, QN_EFORMAT, "%s: bad Parquet magic at byte 0", path);
   if (memcmp(tail + 4, "PARE", 4) == 0)
-    return qn_error_set(err, QN_EUNSUPPORTED, "%s: encrypted Parquet footer is not supported", path);
+    return qn_error_set(err, QN_EUNSUPPORTED, "%s: encrypted Parquet footer is not supported",
+                        path);
   if (memcmp(tail + 4, "PAR1", 4) != 0)
     return qn_error_set(err, QN_EFORMAT, "%s: bad Parquet magic at byte %lld (truncated file?)",
                         path, (long long)(size - 4));
   int64_t flen = qn_pq_le32(tail);
   if (flen <= 0 || flen > size - 12)
-    return qn_error_set(err, QN_EFORMAT,
-                        "%s: corrupt Parquet footer length %lld at byte %lld (file has %lld bytes)",
-                        path, (long long)flen, (long long)(size - 8), (long long)size);
+    return qn_error_set(
+        err, QN_EFORMAT,
+        "%s: corrupt Parquet footer length %lld at byte %lld (file has %lld bytes)", path,
+        (long long)flen, (long long)(size - 8), (long long)size);
   int64_t off = size - 8 - flen;
   buf = qn_mem_alloc(ctx, (size_t)flen, "Parquet footer", err);
   if (!buf) return err ? err->code : QN_ENOMEM;

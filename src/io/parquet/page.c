@@ -21,11 +21,23 @@ static int qn_pq_parse_dph(struct qn_pq_tin *t, struct qn_pq_page_header *h) {
     QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
     if (ft == QN_PQ_T_STOP) return QN_OK;
     switch (id) {
-    case 1: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_values)); break;
-    case 2: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); h->encoding = v; break;
-    case 3: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); h->def_encoding = v; break;
-    case 4: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); h->rep_encoding = v; break;
-    default: QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
+      case 1:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_values));
+        break;
+      case 2:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        h->encoding = v;
+        break;
+      case 3:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        h->def_encoding = v;
+        break;
+      case 4:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        h->rep_encoding = v;
+        break;
+      default:
+        QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
     }
   }
 }
@@ -39,9 +51,13 @@ static int qn_pq_parse_dict_ph(struct qn_pq_tin *t, struct qn_pq_page_header *h)
   for (;;) {
     QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
     if (ft == QN_PQ_T_STOP) return QN_OK;
-    if (id == 1) QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_values));
-    else if (id == 2) { QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); h->encoding = v; }
-    else QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
+    if (id == 1)
+      QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_values));
+    else if (id == 2) {
+      QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+      h->encoding = v;
+    } else
+      QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
   }
 }
 
@@ -55,14 +71,30 @@ static int qn_pq_parse_dph2(struct qn_pq_tin *t, struct qn_pq_page_header *h) {
     QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
     if (ft == QN_PQ_T_STOP) return QN_OK;
     switch (id) {
-    case 1: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_values)); break;
-    case 2: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_nulls)); break;
-    case 3: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_rows)); break;
-    case 4: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v)); h->encoding = v; break;
-    case 5: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->def_len)); break;
-    case 6: QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->rep_len)); break;
-    case 7: QN_RETURN_IF_ERROR(qn_pq_t_bool(t, ft, &h->is_compressed)); break;
-    default: QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
+      case 1:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_values));
+        break;
+      case 2:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_nulls));
+        break;
+      case 3:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->num_rows));
+        break;
+      case 4:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &v));
+        h->encoding = v;
+        break;
+      case 5:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->def_len));
+        break;
+      case 6:
+        QN_RETURN_IF_ERROR(qn_pq_t_i32(t, ft, &h->rep_len));
+        break;
+      case 7:
+        QN_RETURN_IF_ERROR(qn_pq_t_bool(t, ft, &h->is_compressed));
+        break;
+      default:
+        QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
     }
   }
 }
@@ -89,28 +121,42 @@ int qn_pq_page_header_parse(const uint8_t *p, size_t n, int64_t off, const char 
     status = qn_pq_t_field(&t, &f, &ft, &id);
     if (status || ft == QN_PQ_T_STOP) break;
     switch (id) {
-    case 1: status = qn_pq_t_i32(&t, ft, &v); h->type = v; have_type = 1; break;
-    case 2: status = qn_pq_t_i32(&t, ft, &h->uncompressed_size); have_sizes |= 1; break;
-    case 3: status = qn_pq_t_i32(&t, ft, &h->compressed_size); have_sizes |= 2; break;
-    case 5:
-      if (ft == QN_PQ_T_STRUCT) {
-        status = qn_pq_parse_dph(&t, h);
-        h->has_data_header |= 1;
-      } else status = qn_pq_t_skip(&t, ft);
-      break;
-    case 7:
-      if (ft == QN_PQ_T_STRUCT) {
-        status = qn_pq_parse_dict_ph(&t, h);
-        h->has_data_header |= 2;
-      } else status = qn_pq_t_skip(&t, ft);
-      break;
-    case 8:
-      if (ft == QN_PQ_T_STRUCT) {
-        status = qn_pq_parse_dph2(&t, h);
-        h->has_data_header |= 4;
-      } else status = qn_pq_t_skip(&t, ft);
-      break;
-    default: status = qn_pq_t_skip(&t, ft);
+      case 1:
+        status = qn_pq_t_i32(&t, ft, &v);
+        h->type = v;
+        have_type = 1;
+        break;
+      case 2:
+        status = qn_pq_t_i32(&t, ft, &h->uncompressed_size);
+        have_sizes |= 1;
+        break;
+      case 3:
+        status = qn_pq_t_i32(&t, ft, &h->compressed_size);
+        have_sizes |= 2;
+        break;
+      case 5:
+        if (ft == QN_PQ_T_STRUCT) {
+          status = qn_pq_parse_dph(&t, h);
+          h->has_data_header |= 1;
+        } else
+          status = qn_pq_t_skip(&t, ft);
+        break;
+      case 7:
+        if (ft == QN_PQ_T_STRUCT) {
+          status = qn_pq_parse_dict_ph(&t, h);
+          h->has_data_header |= 2;
+        } else
+          status = qn_pq_t_skip(&t, ft);
+        break;
+      case 8:
+        if (ft == QN_PQ_T_STRUCT) {
+          status = qn_pq_parse_dph2(&t, h);
+          h->has_data_header |= 4;
+        } else
+          status = qn_pq_t_skip(&t, ft);
+        break;
+      default:
+        status = qn_pq_t_skip(&t, ft);
     }
   }
   *truncated = status != QN_OK && t.truncated;
@@ -118,8 +164,7 @@ int qn_pq_page_header_parse(const uint8_t *p, size_t n, int64_t off, const char 
                           h->compressed_size < 0 || h->num_values < 0))
     status = qn_pq_tin_fail(&t, "page header lacks its type or sizes, or has negative ones");
   if (status != QN_OK) {
-    if (!*truncated)
-      qn_error_set(err, local.code, "%s (column %s)", local.message, col);
+    if (!*truncated) qn_error_set(err, local.code, "%s (column %s)", local.message, col);
     return status;
   }
   *hlen = (size_t)(t.p - p);

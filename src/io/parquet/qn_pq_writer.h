@@ -26,10 +26,10 @@ struct qn_pq_writer;
 
 struct qn_pq_wcol {
   const char *name;
-  enum qn_type type;    /* any quern type; QN_STRING as UTF-8 BYTE_ARRAY */
-  int nullable;         /* OPTIONAL (definition levels) vs REQUIRED */
-  int64_t time_unit;    /* QN_TIMESTAMP: 1000, 1000000 or 1000000000 per second */
-  int list;             /* reserved: 1 = LIST of `type` (not yet supported) */
+  enum qn_type type; /* any quern type; QN_STRING as UTF-8 BYTE_ARRAY */
+  int nullable;      /* OPTIONAL (definition levels) vs REQUIRED */
+  int64_t time_unit; /* QN_TIMESTAMP: 1000, 1000000 or 1000000000 per second */
+  int list;          /* reserved: 1 = LIST of `type` (not yet supported) */
 };
 
 struct qn_pq_writer_options {

@@ -39,11 +39,11 @@
 struct qn_pq_cursor {
   struct qn_pq_cursor *next; /* idle list link */
   int leaf;
-  int rg;                    /* row group of the chunk, -1 = none */
+  int rg; /* row group of the chunk, -1 = none */
   int64_t chunk_end;
-  int64_t next_page;         /* offset of the next page header */
-  int64_t rows_before;       /* rows of the chunk before next_page */
-  int dict_rg;               /* row group whose dictionary is loaded, -1 */
+  int64_t next_page;   /* offset of the next page header */
+  int64_t rows_before; /* rows of the chunk before next_page */
+  int dict_rg;         /* row group whose dictionary is loaded, -1 */
   /* current page */
   int page_valid;
   int64_t page_off, page_row0, page_rows, page_pos;
@@ -57,7 +57,7 @@ struct qn_pq_cursor {
   size_t io_cap, io_len;
   int64_t io_off;
   size_t last_page_bytes;
-  struct qn_pq_scratch scr;  /* 0 page, 1 conversion/levels, 2-3 values */
+  struct qn_pq_scratch scr; /* 0 page, 1 conversion/levels, 2-3 values */
   struct qn_pq_codec_state *codec;
 };
 
@@ -67,12 +67,12 @@ struct qn_pq_colpool {
 };
 
 struct qn_pq_reader {
-  struct qn_reader base;     /* first: the reader handed out */
+  struct qn_reader base; /* first: the reader handed out */
   int fd;
   struct qn_pq_meta *meta;
-  int *leaf_of;              /* exposed column -> leaf */
+  int *leaf_of; /* exposed column -> leaf */
   struct qn_pq_colpool *pools;
-  pthread_mutex_t fd_lock;   /* guards reopening fd after release */
+  pthread_mutex_t fd_lock; /* guards reopening fd after release */
 };
 
 static const struct qn_reader_ops qn_pq_ops;
@@ -213,7 +213,8 @@ static int qn_pq_read_header(struct qn_pq_reader *r, struct qn_pq_cursor *c, int
     if (st == QN_OK) break;
     if (!truncated) return st;
     if ((int64_t)len >= left || len >= QN_PQ_MAX_HEADER)
-      return qn_pq_page_fail(r, c, off, "page header runs past the end of its column chunk", err);
+      return qn_pq_page_fail(r, c, off, "page header runs past the end of its column chunk",
+                             err);
     probe *= 4;
   }
   const struct qn_pq_page_header *h = &c->ph;
@@ -235,19 +236,26 @@ static int qn_pq_bit_width(int v) {
 
 static int qn_pq_phys_width(const struct qn_pq_leaf *L) {
   switch (L->phys) {
-  case QN_PQ_BOOLEAN: return 1;
-  case QN_PQ_INT32:
-  case QN_PQ_FLOAT: return 4;
-  case QN_PQ_INT64:
-  case QN_PQ_DOUBLE: return 8;
-  case QN_PQ_INT96: return 12;
-  case QN_PQ_FIXED: return L->type_length;
-  default: return 0;
+    case QN_PQ_BOOLEAN:
+      return 1;
+    case QN_PQ_INT32:
+    case QN_PQ_FLOAT:
+      return 4;
+    case QN_PQ_INT64:
+    case QN_PQ_DOUBLE:
+      return 8;
+    case QN_PQ_INT96:
+      return 12;
+    case QN_PQ_FIXED:
+      return L->type_length;
+    default:
+      return 0;
   }
 }
 
 /* Sets up level and value decoders at the start of the loaded page. */
-static int qn_pq_page_setup(struct qn_pq_reader *r, struct qn_pq_cursor *c, struct qn_error *err) {
+static int qn_pq_page_setup(struct qn_pq_reader *r, struct qn_pq_cursor *c,
+                            struct qn_error *err) {
   const struct qn_pq_leaf *L = &r->meta->leaves[c->leaf];
   const struct qn_pq_page_header *h = &c->ph;
   const uint8_t *p = c->pdata, *end = c->pend;
@@ -256,10 +264,11 @@ static int qn_pq_page_setup(struct qn_pq_reader *r, struct qn_pq_cursor *c, stru
   if (h->type == QN_PQ_DATA_PAGE) {
     if (L->max_def > 0) {
       if (h->def_encoding != QN_PQ_RLE)
-        return qn_error_set(err, QN_EUNSUPPORTED,
-                            "%s: column %s: page at byte %lld: %s definition levels are not supported",
-                            r->base.path, L->name, (long long)c->page_off,
-                            qn_pq_encoding_name(h->def_encoding));
+        return qn_error_set(
+            err, QN_EUNSUPPORTED,
+            "%s: column %s: page at byte %lld: %s definition levels are not supported",
+            r->base.path, L->name, (long long)c->page_off,
+            qn_pq_encoding_name(h->def_encoding));
       if (end - p < 4 || qn_pq_le32(p) > (uint64_t)(end - p - 4))
         return qn_pq_page_fail(r, c, c->page_off, "definition levels run past the page", err);
       uint32_t len = qn_pq_le32(p);
@@ -281,10 +290,12 @@ static int qn_pq_page_setup(struct qn_pq_reader *r, struct qn_pq_cursor *c, stru
   int st = qn_pq_vdec_init(&c->vals, h->encoding, L->phys, qn_pq_phys_width(L), p, end, nonnull,
                            (c->dict.vals || c->dict.offs) ? &c->dict : NULL, &c->scr, err);
   if (st == QN_EUNSUPPORTED)
-    return qn_error_set(err, st, "%s: column %s: page at byte %lld: encoding %s of %s is not supported",
+    return qn_error_set(err, st,
+                        "%s: column %s: page at byte %lld: encoding %s of %s is not supported",
                         r->base.path, L->name, (long long)c->page_off,
                         qn_pq_encoding_name(h->encoding), qn_pq_phys_name(L->phys));
-  if (st == QN_EFORMAT && c->vals.why) return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
+  if (st == QN_EFORMAT && c->vals.why)
+    return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
   if (st) return st;
   c->page_pos = 0;
   return QN_OK;
@@ -303,7 +314,8 @@ static int qn_pq_page_load(struct qn_pq_reader *r, struct qn_pq_cursor *c, size_
   size_t lv = 0;
   int codec = ch->codec;
   if (h->type == QN_PQ_DATA_PAGE_V2) {
-    if (h->def_len < 0 || h->rep_len < 0 || (size_t)h->def_len + (size_t)h->rep_len > QN_MIN(cn, un))
+    if (h->def_len < 0 || h->rep_len < 0 ||
+        (size_t)h->def_len + (size_t)h->rep_len > QN_MIN(cn, un))
       return qn_pq_page_fail(r, c, c->page_off, "level lengths exceed the page", err);
     lv = (size_t)h->def_len + (size_t)h->rep_len;
     if (!h->is_compressed) codec = QN_PQ_UNCOMPRESSED;
@@ -333,7 +345,8 @@ static int qn_pq_load_dict(struct qn_pq_reader *r, struct qn_pq_cursor *c, size_
   QN_RETURN_IF_ERROR(qn_pq_page_load(r, c, hlen, ch, err));
   int st = qn_pq_dict_decode(r->base.ctx, &c->dict, L->phys, qn_pq_phys_width(L), c->pdata,
                              c->pend, c->ph.num_values, err);
-  if (st < 0) return qn_pq_page_fail(r, c, c->page_off, "dictionary values run past the page", err);
+  if (st < 0)
+    return qn_pq_page_fail(r, c, c->page_off, "dictionary values run past the page", err);
   if (st) return st;
   c->dict_rg = c->rg;
   return QN_OK;
@@ -374,11 +387,11 @@ static int qn_pq_seek(struct qn_pq_reader *r, struct qn_pq_cursor *c, int rg, in
   c->page_valid = 0;
   for (;;) {
     if (c->next_page >= c->chunk_end)
-      return qn_error_set(err, QN_EFORMAT,
-                          "%s: column %s: column chunk at byte %lld ends before row %lld of its "
-                          "row group",
-                          r->base.path, r->meta->leaves[c->leaf].name, (long long)ch->start,
-                          (long long)rrow);
+      return qn_error_set(
+          err, QN_EFORMAT,
+          "%s: column %s: column chunk at byte %lld ends before row %lld of its "
+          "row group",
+          r->base.path, r->meta->leaves[c->leaf].name, (long long)ch->start, (long long)rrow);
     size_t hlen;
     c->page_off = c->next_page;
     int is_dict_needed = c->dict_rg != rg;
@@ -398,7 +411,8 @@ static int qn_pq_seek(struct qn_pq_reader *r, struct qn_pq_cursor *c, int rg, in
       return qn_pq_page_fail(r, c, c->page_off, "data page without its data page header", err);
     int64_t rows = h->type == QN_PQ_DATA_PAGE_V2 ? h->num_rows : h->num_values;
     if (rows < 0 || rows != h->num_values)
-      return qn_pq_page_fail(r, c, c->page_off, "row and value counts disagree in a flat column", err);
+      return qn_pq_page_fail(r, c, c->page_off,
+                             "row and value counts disagree in a flat column", err);
     if (rrow >= c->rows_before + rows) {
       c->rows_before += rows;
       c->next_page += step;
@@ -417,57 +431,60 @@ static int qn_pq_seek(struct qn_pq_reader *r, struct qn_pq_cursor *c, int rg, in
 
 /* ----- conversion to quern's in-memory types ----- */
 
-static void qn_pq_convert(const struct qn_pq_leaf *L, const uint8_t *src, uint8_t *dst, int64_t n) {
-  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                               1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
-                               1e21, 1e22};
+static void qn_pq_convert(const struct qn_pq_leaf *L, const uint8_t *src, uint8_t *dst,
+                          int64_t n) {
+  static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
   switch (L->conv) {
-  case QN_PQ_CV_NARROW8:
-    for (int64_t i = 0; i < n; i++) {
-      int32_t v;
-      memcpy(&v, src + 4 * i, 4);
-      dst[i] = (uint8_t)v;
-    }
-    break;
-  case QN_PQ_CV_NARROW16:
-    for (int64_t i = 0; i < n; i++) {
-      int32_t v;
-      memcpy(&v, src + 4 * i, 4);
-      uint16_t w = (uint16_t)v;
-      memcpy(dst + 2 * i, &w, 2);
-    }
-    break;
-  case QN_PQ_CV_INT96:
-    /* 8 bytes of nanoseconds in the day, then the Julian day (2440588 is
-     * 1970-01-01); unsigned arithmetic so hostile values wrap, not trap */
-    for (int64_t i = 0; i < n; i++) {
-      uint64_t ns;
-      int32_t jd;
-      memcpy(&ns, src + 12 * i, 8);
-      memcpy(&jd, src + 12 * i + 8, 4);
-      uint64_t v = (uint64_t)((int64_t)jd - 2440588) * UINT64_C(86400000000000) + ns;
-      memcpy(dst + 8 * i, &v, 8);
-    }
-    break;
-  case QN_PQ_CV_DEC32:
-  case QN_PQ_CV_DEC64: {
-    double sc = L->scale <= 22 ? p10[L->scale] : 1e22;
-    for (int64_t i = 0; i < n; i++) {
-      double d;
-      if (L->conv == QN_PQ_CV_DEC32) {
+    case QN_PQ_CV_NARROW8:
+      for (int64_t i = 0; i < n; i++) {
         int32_t v;
         memcpy(&v, src + 4 * i, 4);
-        d = (double)v / sc;
-      } else {
-        int64_t v;
-        memcpy(&v, src + 8 * i, 8);
-        d = (double)v / sc;
+        dst[i] = (uint8_t)v;
       }
-      memcpy(dst + 8 * i, &d, 8);
+      break;
+    case QN_PQ_CV_NARROW16:
+      for (int64_t i = 0; i < n; i++) {
+        int32_t v;
+        memcpy(&v, src + 4 * i, 4);
+        uint16_t w = (uint16_t)v;
+        memcpy(dst + 2 * i, &w, 2);
+      }
+      break;
+    case QN_PQ_CV_INT96:
+      /* 8 bytes of nanoseconds in the day, then the Julian day (2440588 is
+       * 1970-01-01); unsigned arithmetic so hostile values wrap, not trap */
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t ns;
+        int32_t jd;
+        memcpy(&ns, src + 12 * i, 8);
+        memcpy(&jd, src + 12 * i + 8, 4);
+        uint64_t v = (uint64_t)((int64_t)jd - 2440588) * UINT64_C(86400000000000) + ns;
+        memcpy(dst + 8 * i, &v, 8);
+      }
+      break;
+    case QN_PQ_CV_DEC32:
+    case QN_PQ_CV_DEC64: {
+      double sc = L->scale <= 22 ? p10[L->scale] : 1e22;
+      for (int64_t i = 0; i < n; i++) {
+        double d;
+        if (L->conv == QN_PQ_CV_DEC32) {
+          int32_t v;
+          memcpy(&v, src + 4 * i, 4);
+          d = (double)v / sc;
+        } else {
+          int64_t v;
+          memcpy(&v, src + 8 * i, 8);
+          d = (double)v / sc;
+        }
+        memcpy(dst + 8 * i, &d, 8);
+      }
+      break;
     }
-    break;
-  }
-  default: memcpy(dst, src, (size_t)n * qn_type_size(L->type)); break;
+    default:
+      memcpy(dst, src, (size_t)n * qn_type_size(L->type));
+      break;
   }
 }
 
@@ -487,8 +504,10 @@ static void qn_pq_expand(uint8_t *data, size_t w, const uint8_t *valid, int64_t 
 static void qn_pq_expand_offsets(int64_t *o, const uint8_t *valid, int64_t m, int64_t k) {
   o[m] = o[k];
   for (int64_t i = m - 1; i >= 0; i--) {
-    if (valid[i]) o[i] = o[--k];
-    else o[i] = o[i + 1];
+    if (valid[i])
+      o[i] = o[--k];
+    else
+      o[i] = o[i + 1];
   }
 }
 
@@ -504,7 +523,8 @@ static int qn_pq_take(struct qn_pq_reader *r, struct qn_pq_cursor *c, int64_t m,
                        : qn_pq_scratch_get(&c->scr, 1, (size_t)m, "Parquet levels", err);
     if (!valid) return err ? err->code : QN_ELIMIT;
     struct qn_pq_rle *def = &c->def;
-    if (qn_pq_rle_refill(def) == 0 && !def->packed && def->run_left >= m && def->value == (uint32_t)L->max_def) {
+    if (qn_pq_rle_refill(def) == 0 && !def->packed && def->run_left >= m &&
+        def->value == (uint32_t)L->max_def) {
       /* the common case: one RLE run of "defined" covers the range */
       memset(valid, 1, (size_t)m);
       def->run_left -= (uint32_t)m;
@@ -527,7 +547,8 @@ static int qn_pq_take(struct qn_pq_reader *r, struct qn_pq_cursor *c, int64_t m,
   if (L->type == QN_STRING) {
     so->offs = out->offsets + at;
     int st = qn_pq_vdec_strings(&c->vals, so, k, err);
-    if (st == QN_EFORMAT && c->vals.why) return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
+    if (st == QN_EFORMAT && c->vals.why)
+      return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
     if (st) return st;
     if (k < m) qn_pq_expand_offsets(out->offsets + at, valid, m, k);
   } else {
@@ -535,7 +556,8 @@ static int qn_pq_take(struct qn_pq_reader *r, struct qn_pq_cursor *c, int64_t m,
     uint8_t *dst = (uint8_t *)out->data + (size_t)at * ow;
     int pw = L->phys == QN_PQ_BOOLEAN ? 1 : qn_pq_phys_width(L);
     if (L->conv == QN_PQ_CV_NONE && (size_t)pw == ow) {
-      if (qn_pq_vdec_fixed(&c->vals, dst, k)) return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
+      if (qn_pq_vdec_fixed(&c->vals, dst, k))
+        return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
     } else {
       uint8_t *tmp = qn_pq_scratch_get(&c->scr, 1, (size_t)QN_PQ_CONV_CHUNK * (size_t)pw,
                                        "Parquet conversion buffer", err);
@@ -543,7 +565,8 @@ static int qn_pq_take(struct qn_pq_reader *r, struct qn_pq_cursor *c, int64_t m,
       if (valid == tmp) return qn_error_set(err, QN_EINTERNAL, "scratch slot clash");
       for (int64_t done = 0; done < k;) {
         int64_t j = QN_MIN(k - done, QN_PQ_CONV_CHUNK);
-        if (qn_pq_vdec_fixed(&c->vals, tmp, j)) return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
+        if (qn_pq_vdec_fixed(&c->vals, tmp, j))
+          return qn_pq_page_fail(r, c, c->page_off, c->vals.why, err);
         qn_pq_convert(L, tmp, dst + (size_t)done * ow, j);
         done += j;
       }
@@ -559,8 +582,10 @@ static int qn_pq_find_rg(const struct qn_pq_meta *m, int64_t row) {
   int lo = 0, hi = m->nrowgroups - 1;
   while (lo < hi) {
     int mid = lo + (hi - lo + 1) / 2;
-    if (m->rowgroups[mid].first_row <= row) lo = mid;
-    else hi = mid - 1;
+    if (m->rowgroups[mid].first_row <= row)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   while (lo < m->nrowgroups - 1 && m->rowgroups[lo].num_rows == 0) lo++;
   return lo;
@@ -572,7 +597,8 @@ static int qn_pq_reopen(struct qn_pq_reader *r, struct qn_error *err) {
   if (r->fd < 0) {
     r->fd = open(r->base.path, O_RDONLY | O_CLOEXEC);
     if (r->fd < 0)
-      status = qn_error_set(err, QN_EIO, "%s: cannot reopen: %s", r->base.path, strerror(errno));
+      status =
+          qn_error_set(err, QN_EIO, "%s: cannot reopen: %s", r->base.path, strerror(errno));
   }
   pthread_mutex_unlock(&r->fd_lock);
   return status;
@@ -582,7 +608,8 @@ static int qn_pq_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
                       struct qn_colbuf *out, struct qn_error *err) {
   struct qn_pq_reader *r = (struct qn_pq_reader *)base;
   if (col < 0 || col >= base->ncols || row0 < 0 || n < 0 || row0 > base->cols[col].rows - n)
-    return qn_error_set(err, QN_EINVAL, "%s: read of rows [%lld, +%lld) of column %d is out of range",
+    return qn_error_set(err, QN_EINVAL,
+                        "%s: read of rows [%lld, +%lld) of column %d is out of range",
                         base->path, (long long)row0, (long long)n, col);
   int leaf = r->leaf_of[col];
   const struct qn_pq_leaf *L = &r->meta->leaves[leaf];
@@ -592,8 +619,8 @@ static int qn_pq_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
   out->n = n;
   if (L->type == QN_STRING) {
     if (!out->offsets)
-      return qn_error_set(err, QN_EINVAL, "%s: string column %s read without offsets", base->path,
-                          L->name);
+      return qn_error_set(err, QN_EINVAL, "%s: string column %s read without offsets",
+                          base->path, L->name);
     out->offsets[0] = 0;
     out->data = NULL;
   }
@@ -603,9 +630,11 @@ static int qn_pq_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
   }
   QN_RETURN_IF_ERROR(qn_pq_reopen(r, err));
   int rg = qn_pq_find_rg(r->meta, row0);
-  struct qn_pq_cursor *c = qn_pq_cursor_take(r, leaf, rg, row0 - r->meta->rowgroups[rg].first_row);
+  struct qn_pq_cursor *c =
+      qn_pq_cursor_take(r, leaf, rg, row0 - r->meta->rowgroups[rg].first_row);
   if (!c && !(c = qn_pq_cursor_new(r, leaf)))
-    return qn_error_set(err, QN_ENOMEM, "%s: out of memory reading column %s", base->path, L->name);
+    return qn_error_set(err, QN_ENOMEM, "%s: out of memory reading column %s", base->path,
+                        L->name);
   for (int64_t filled = 0; filled < n;) {
     int64_t row = row0 + filled;
     rg = qn_pq_find_rg(r->meta, row);
@@ -614,7 +643,8 @@ static int qn_pq_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
     int64_t m = QN_MIN(n - filled, c->page_rows - c->page_pos);
     m = QN_MIN(m, g->num_rows - (row - g->first_row));
     if (m <= 0) {
-      status = qn_pq_page_fail(r, c, c->page_off, "page holds more rows than its row group", err);
+      status =
+          qn_pq_page_fail(r, c, c->page_off, "page holds more rows than its row group", err);
       goto done;
     }
     QN_CHECK(qn_pq_take(r, c, m, out, filled, &so, &nulls, err));
@@ -698,8 +728,10 @@ static int qn_pq_info(struct qn_reader *base, void *info, struct qn_error *err) 
     json_object_set_new(go, "rows", json_integer(rg->num_rows));
     json_object_set_new(go, "compressed_bytes", json_integer(bytes));
     json_object_set_new(go, "uncompressed_bytes", json_integer(ubytes));
-    if (m->nrowgroups <= 16) json_object_set_new(go, "columns", cc);
-    else json_decref(cc);
+    if (m->nrowgroups <= 16)
+      json_object_set_new(go, "columns", cc);
+    else
+      json_decref(cc);
     json_array_append_new(rgs, go);
   }
   json_object_set_new(o, "row_groups", rgs);
@@ -711,8 +743,10 @@ static int qn_pq_info(struct qn_reader *base, void *info, struct qn_error *err) 
     json_object_set_new(s, "reason", json_string(m->leaves[l].skip_reason));
     json_array_append_new(skipped, s);
   }
-  if (json_array_size(skipped)) json_object_set_new(o, "unsupported_columns", skipped);
-  else json_decref(skipped);
+  if (json_array_size(skipped))
+    json_object_set_new(o, "unsupported_columns", skipped);
+  else
+    json_decref(skipped);
   (void)err;
   return QN_OK;
 }
@@ -762,9 +796,11 @@ static void qn_pq_release(struct qn_reader *base) {
   pthread_mutex_unlock(&r->fd_lock);
 }
 
-static const struct qn_reader_ops qn_pq_ops = {
-    .format = "parquet", .read = qn_pq_read, .close = qn_pq_close, .info = qn_pq_info,
-    .release = qn_pq_release};
+static const struct qn_reader_ops qn_pq_ops = {.format = "parquet",
+                                               .read = qn_pq_read,
+                                               .close = qn_pq_close,
+                                               .info = qn_pq_info,
+                                               .release = qn_pq_release};
 
 static int qn_pq_check_codecs(struct qn_pq_reader *r, struct qn_error *err) {
   const struct qn_pq_meta *m = r->meta;
@@ -784,7 +820,8 @@ static int qn_pq_fill_columns(struct qn_pq_reader *r, struct qn_error *err) {
   for (int l = 0; l < m->nleaves; l++) n += m->leaves[l].type != QN_TYPE_INVALID;
   r->leaf_of = calloc(n > 0 ? (size_t)n : 1, sizeof *r->leaf_of);
   r->pools = calloc(m->nleaves > 0 ? (size_t)m->nleaves : 1, sizeof *r->pools);
-  if (!r->leaf_of || !r->pools) return qn_error_set(err, QN_ENOMEM, "%s: out of memory", r->base.path);
+  if (!r->leaf_of || !r->pools)
+    return qn_error_set(err, QN_ENOMEM, "%s: out of memory", r->base.path);
   for (int l = 0; l < m->nleaves; l++) pthread_mutex_init(&r->pools[l].lock, NULL);
   QN_RETURN_IF_ERROR(qn_reader_alloc_columns(&r->base, n, err));
   for (int l = 0, i = 0; l < m->nleaves; l++) {
@@ -794,7 +831,8 @@ static int qn_pq_fill_columns(struct qn_pq_reader *r, struct qn_error *err) {
     r->leaf_of[i++] = l;
     rc->name = qn_strdup(L->name);
     rc->type_name = qn_strdup(L->type_name);
-    if (!rc->name || !rc->type_name) return qn_error_set(err, QN_ENOMEM, "%s: out of memory", r->base.path);
+    if (!rc->name || !rc->type_name)
+      return qn_error_set(err, QN_ENOMEM, "%s: out of memory", r->base.path);
     rc->type = L->type;
     rc->nullable = L->max_def > 0;
     rc->rows = m->num_rows;
@@ -824,7 +862,8 @@ int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
   r->fd = open(path, O_RDONLY | O_CLOEXEC);
   if (r->fd < 0) {
     int e = errno;
-    status = qn_error_set(err, e == ENOENT ? QN_ENOTFOUND : QN_EIO, "%s: %s", path, strerror(e));
+    status =
+        qn_error_set(err, e == ENOENT ? QN_ENOTFOUND : QN_EIO, "%s: %s", path, strerror(e));
     goto done;
   }
   QN_CHECK(qn_pq_meta_read(ctx, r->fd, path, &r->meta, err));

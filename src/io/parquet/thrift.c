@@ -66,7 +66,9 @@ int qn_pq_t_varint(struct qn_pq_tin *t, uint64_t *v) {
   return qn_pq_tin_fail(t, "varint longer than 10 bytes");
 }
 
-static int64_t qn_pq_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static int64_t qn_pq_unzigzag(uint64_t v) {
+  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 int qn_pq_t_i64(struct qn_pq_tin *t, int type, int64_t *v) {
   if (type == QN_PQ_T_I8) {
@@ -118,7 +120,9 @@ int qn_pq_t_string(struct qn_pq_tin *t, int type, char **out) {
   uint32_t n;
   QN_RETURN_IF_ERROR(qn_pq_t_binary(t, type, &p, &n));
   char *s = malloc((size_t)n + 1);
-  if (!s) return qn_error_set(t->err, QN_ENOMEM, "%s: out of memory reading the %s", t->path, t->what);
+  if (!s)
+    return qn_error_set(t->err, QN_ENOMEM, "%s: out of memory reading the %s", t->path,
+                        t->what);
   memcpy(s, p, n);
   s[n] = '\0';
   free(*out); /* a repeated field keeps the last value */
@@ -159,9 +163,12 @@ int qn_pq_t_field(struct qn_pq_tin *t, struct qn_pq_tfield *f, int *type, int16_
 /* Least encoded bytes of one element of `etype`, for the size check. */
 static int64_t qn_pq_t_min_size(int etype) {
   switch (etype) {
-  case QN_PQ_T_DOUBLE: return 8;
-  case QN_PQ_T_UUID: return 16;
-  default: return 1;
+    case QN_PQ_T_DOUBLE:
+      return 8;
+    case QN_PQ_T_UUID:
+      return 16;
+    default:
+      return 1;
   }
 }
 
@@ -200,68 +207,78 @@ static int qn_pq_t_skip_elem(struct qn_pq_tin *t, int etype) {
 int qn_pq_t_skip(struct qn_pq_tin *t, int type) {
   uint64_t v;
   switch (type) {
-  case QN_PQ_T_TRUE:
-  case QN_PQ_T_FALSE: return QN_OK;
-  case QN_PQ_T_I8: return qn_pq_t_skip_n(t, 1);
-  case QN_PQ_T_I16:
-  case QN_PQ_T_I32:
-  case QN_PQ_T_I64: return qn_pq_t_varint(t, &v);
-  case QN_PQ_T_DOUBLE: return qn_pq_t_skip_n(t, 8);
-  case QN_PQ_T_UUID: return qn_pq_t_skip_n(t, 16);
-  case QN_PQ_T_BINARY: {
-    const uint8_t *p;
-    uint32_t n;
-    return qn_pq_t_binary(t, type, &p, &n);
-  }
-  case QN_PQ_T_LIST:
-  case QN_PQ_T_SET: {
-    int etype;
-    int32_t n;
-    if (++t->depth > QN_PQ_THRIFT_MAX_DEPTH)
-      return qn_pq_tin_fail(t, "Thrift structures nest deeper than %d", QN_PQ_THRIFT_MAX_DEPTH);
-    QN_RETURN_IF_ERROR(qn_pq_t_list(t, type, &etype, &n));
-    for (int32_t i = 0; i < n; i++) QN_RETURN_IF_ERROR(qn_pq_t_skip_elem(t, etype));
-    t->depth--;
-    return QN_OK;
-  }
-  case QN_PQ_T_MAP: {
-    uint64_t n;
-    if (++t->depth > QN_PQ_THRIFT_MAX_DEPTH)
-      return qn_pq_tin_fail(t, "Thrift structures nest deeper than %d", QN_PQ_THRIFT_MAX_DEPTH);
-    QN_RETURN_IF_ERROR(qn_pq_t_varint(t, &n));
-    if (n > 0) {
-      if (t->p >= t->end) return qn_pq_t_short(t);
-      uint8_t kv = *t->p++;
-      int kt = kv >> 4, vt = kv & 0x0f;
-      if (kt == 0 || kt > QN_PQ_T_UUID || vt == 0 || vt > QN_PQ_T_UUID)
-        return qn_pq_tin_fail(t, "unknown Thrift map element types %d/%d", kt, vt);
-      if (n > (uint64_t)(t->end - t->p) / 2) return qn_pq_t_short(t);
-      for (uint64_t i = 0; i < n; i++) {
-        QN_RETURN_IF_ERROR(qn_pq_t_skip_elem(t, kt));
-        QN_RETURN_IF_ERROR(qn_pq_t_skip_elem(t, vt));
+    case QN_PQ_T_TRUE:
+    case QN_PQ_T_FALSE:
+      return QN_OK;
+    case QN_PQ_T_I8:
+      return qn_pq_t_skip_n(t, 1);
+    case QN_PQ_T_I16:
+    case QN_PQ_T_I32:
+    case QN_PQ_T_I64:
+      return qn_pq_t_varint(t, &v);
+    case QN_PQ_T_DOUBLE:
+      return qn_pq_t_skip_n(t, 8);
+    case QN_PQ_T_UUID:
+      return qn_pq_t_skip_n(t, 16);
+    case QN_PQ_T_BINARY: {
+      const uint8_t *p;
+      uint32_t n;
+      return qn_pq_t_binary(t, type, &p, &n);
+    }
+    case QN_PQ_T_LIST:
+    case QN_PQ_T_SET: {
+      int etype;
+      int32_t n;
+      if (++t->depth > QN_PQ_THRIFT_MAX_DEPTH)
+        return qn_pq_tin_fail(t, "Thrift structures nest deeper than %d",
+                              QN_PQ_THRIFT_MAX_DEPTH);
+      QN_RETURN_IF_ERROR(qn_pq_t_list(t, type, &etype, &n));
+      for (int32_t i = 0; i < n; i++) QN_RETURN_IF_ERROR(qn_pq_t_skip_elem(t, etype));
+      t->depth--;
+      return QN_OK;
+    }
+    case QN_PQ_T_MAP: {
+      uint64_t n;
+      if (++t->depth > QN_PQ_THRIFT_MAX_DEPTH)
+        return qn_pq_tin_fail(t, "Thrift structures nest deeper than %d",
+                              QN_PQ_THRIFT_MAX_DEPTH);
+      QN_RETURN_IF_ERROR(qn_pq_t_varint(t, &n));
+      if (n > 0) {
+        if (t->p >= t->end) return qn_pq_t_short(t);
+        uint8_t kv = *t->p++;
+        int kt = kv >> 4, vt = kv & 0x0f;
+        if (kt == 0 || kt > QN_PQ_T_UUID || vt == 0 || vt > QN_PQ_T_UUID)
+          return qn_pq_tin_fail(t, "unknown Thrift map element types %d/%d", kt, vt);
+        if (n > (uint64_t)(t->end - t->p) / 2) return qn_pq_t_short(t);
+        for (uint64_t i = 0; i < n; i++) {
+          QN_RETURN_IF_ERROR(qn_pq_t_skip_elem(t, kt));
+          QN_RETURN_IF_ERROR(qn_pq_t_skip_elem(t, vt));
+        }
+      }
+      t->depth--;
+      return QN_OK;
+    }
+    case QN_PQ_T_STRUCT: {
+      struct qn_pq_tfield f;
+      int ft;
+      int16_t id;
+      QN_RETURN_IF_ERROR(qn_pq_t_struct_begin(t, &f));
+      for (;;) {
+        QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
+        if (ft == QN_PQ_T_STOP) return QN_OK;
+        QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
       }
     }
-    t->depth--;
-    return QN_OK;
-  }
-  case QN_PQ_T_STRUCT: {
-    struct qn_pq_tfield f;
-    int ft;
-    int16_t id;
-    QN_RETURN_IF_ERROR(qn_pq_t_struct_begin(t, &f));
-    for (;;) {
-      QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
-      if (ft == QN_PQ_T_STOP) return QN_OK;
-      QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
-    }
-  }
-  default: return qn_pq_tin_fail(t, "unknown Thrift type %d", type);
+    default:
+      return qn_pq_tin_fail(t, "unknown Thrift type %d", type);
   }
 }
 
 /* ----- writer ----- */
 
-void qn_pq_tout_init(struct qn_pq_tout *o) { memset(o, 0, sizeof *o); }
+void qn_pq_tout_init(struct qn_pq_tout *o) {
+  memset(o, 0, sizeof *o);
+}
 
 void qn_pq_tout_reset(struct qn_pq_tout *o) {
   free(o->buf);
@@ -297,7 +314,9 @@ void qn_pq_w_varint(struct qn_pq_tout *o, uint64_t v) {
   qn_pq_w_raw(o, b, (size_t)n);
 }
 
-static uint64_t qn_pq_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static uint64_t qn_pq_zigzag(int64_t v) {
+  return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
 
 void qn_pq_w_field(struct qn_pq_tout *o, int16_t id, int type) {
   int16_t last = o->last_id[o->depth];
@@ -362,7 +381,9 @@ void qn_pq_w_list(struct qn_pq_tout *o, int16_t id, int etype, int32_t n) {
   }
 }
 
-void qn_pq_w_list_i32(struct qn_pq_tout *o, int32_t v) { qn_pq_w_varint(o, qn_pq_zigzag(v)); }
+void qn_pq_w_list_i32(struct qn_pq_tout *o, int32_t v) {
+  qn_pq_w_varint(o, qn_pq_zigzag(v));
+}
 
 void qn_pq_w_list_string(struct qn_pq_tout *o, const char *s) {
   size_t n = strlen(s);

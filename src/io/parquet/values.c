@@ -139,7 +139,8 @@ static int qn_pq_vdec_dlba(struct qn_pq_vdec *d, int64_t n, struct qn_pq_scratch
 static int qn_pq_vdec_dba(struct qn_pq_vdec *d, int64_t n, struct qn_pq_scratch *scr,
                           struct qn_error *err) {
   size_t nn = (size_t)(n ? n : 1);
-  int64_t *pre = qn_pq_scratch_get(scr, 2, (3 * nn + 1) * sizeof *pre, "Parquet string lengths", err);
+  int64_t *pre =
+      qn_pq_scratch_get(scr, 2, (3 * nn + 1) * sizeof *pre, "Parquet string lengths", err);
   if (!pre) return err ? err->code : QN_ELIMIT;
   int64_t *suf = pre + nn, *offs = pre + 2 * nn;
   const uint8_t *after, *data;
@@ -155,9 +156,11 @@ static int qn_pq_vdec_dba(struct qn_pq_vdec *d, int64_t n, struct qn_pq_scratch 
       return qn_pq_vfail(d, "byte array suffixes exceed the page"), QN_EFORMAT;
     prev = (uint64_t)pre[i] + (uint64_t)suf[i];
     total += prev;
-    if (total > ((uint64_t)1 << 40)) return qn_pq_vfail(d, "DELTA_BYTE_ARRAY too large"), QN_EFORMAT;
+    if (total > ((uint64_t)1 << 40))
+      return qn_pq_vfail(d, "DELTA_BYTE_ARRAY too large"), QN_EFORMAT;
   }
-  uint8_t *out = qn_pq_scratch_get(scr, 3, total ? (size_t)total : 1, "Parquet string values", err);
+  uint8_t *out =
+      qn_pq_scratch_get(scr, 3, total ? (size_t)total : 1, "Parquet string values", err);
   if (!out) return err ? err->code : QN_ELIMIT;
   uint64_t at = 0, prev_at = 0;
   offs[0] = 0;
@@ -189,53 +192,56 @@ int qn_pq_vdec_init(struct qn_pq_vdec *d, int encoding, int phys, int width, con
     return QN_EUNSUPPORTED;
   }
   switch (encoding) {
-  case QN_PQ_PLAIN:
-    d->kind = phys == QN_PQ_BOOLEAN ? QN_PQ_V_PLAIN_BOOL
-              : phys == QN_PQ_BYTE_ARRAY ? QN_PQ_V_PLAIN_BYTES : QN_PQ_V_PLAIN;
-    return QN_OK;
-  case QN_PQ_PLAIN_DICTIONARY:
-  case QN_PQ_RLE_DICTIONARY:
-    if (!dict || (!dict->offs && !dict->vals))
-      return qn_pq_vfail(d, "dictionary-encoded page without a dictionary page"), QN_EFORMAT;
-    d->kind = QN_PQ_V_DICT;
-    d->dict = dict;
-    if (p >= end) { /* no bit width byte: only a page without values */
-      qn_pq_rle_init(&d->rle, end, end, 0);
-      if (n == 0) return QN_OK;
-      return qn_pq_vfail(d, "dictionary page data is empty"), QN_EFORMAT;
-    }
-    if (*p > 32) return qn_pq_vfail(d, "dictionary index bit width above 32"), QN_EFORMAT;
-    qn_pq_rle_init(&d->rle, p + 1, end, *p);
-    return QN_OK;
-  case QN_PQ_RLE:
-    if (phys != QN_PQ_BOOLEAN) break;
-    if (end - p < 4) return qn_pq_vfail(d, "RLE boolean data without its length"), QN_EFORMAT;
-    if (qn_pq_le32(p) > (uint64_t)(end - p - 4))
-      return qn_pq_vfail(d, "RLE boolean length past the page"), QN_EFORMAT;
-    d->kind = QN_PQ_V_RLE_BOOL;
-    qn_pq_rle_init(&d->rle, p + 4, p + 4 + qn_pq_le32(p), 1);
-    return QN_OK;
-  case QN_PQ_DELTA_BINARY_PACKED:
-    if (phys != QN_PQ_INT32 && phys != QN_PQ_INT64) break;
-    d->kind = QN_PQ_V_DELTA;
-    if (qn_pq_delta_init(&d->delta, p, end) || d->delta.total < (uint64_t)n)
-      return qn_pq_vfail(d, "bad DELTA_BINARY_PACKED header"), QN_EFORMAT;
-    return QN_OK;
-  case QN_PQ_BYTE_STREAM_SPLIT:
-    if (phys == QN_PQ_BOOLEAN || phys == QN_PQ_BYTE_ARRAY) break;
-    if ((uint64_t)(end - p) != (uint64_t)n * (uint64_t)width)
-      return qn_pq_vfail(d, "BYTE_STREAM_SPLIT data size differs from the value count"), QN_EFORMAT;
-    d->kind = QN_PQ_V_BSS;
-    return QN_OK;
-  case QN_PQ_DELTA_LENGTH_BYTE_ARRAY:
-    if (phys != QN_PQ_BYTE_ARRAY) break;
-    d->kind = QN_PQ_V_DLBA;
-    return qn_pq_vdec_dlba(d, n, scr, err);
-  case QN_PQ_DELTA_BYTE_ARRAY:
-    if (phys != QN_PQ_BYTE_ARRAY) break;
-    d->kind = QN_PQ_V_DBA;
-    return qn_pq_vdec_dba(d, n, scr, err);
-  default: break;
+    case QN_PQ_PLAIN:
+      d->kind = phys == QN_PQ_BOOLEAN      ? QN_PQ_V_PLAIN_BOOL
+                : phys == QN_PQ_BYTE_ARRAY ? QN_PQ_V_PLAIN_BYTES
+                                           : QN_PQ_V_PLAIN;
+      return QN_OK;
+    case QN_PQ_PLAIN_DICTIONARY:
+    case QN_PQ_RLE_DICTIONARY:
+      if (!dict || (!dict->offs && !dict->vals))
+        return qn_pq_vfail(d, "dictionary-encoded page without a dictionary page"), QN_EFORMAT;
+      d->kind = QN_PQ_V_DICT;
+      d->dict = dict;
+      if (p >= end) { /* no bit width byte: only a page without values */
+        qn_pq_rle_init(&d->rle, end, end, 0);
+        if (n == 0) return QN_OK;
+        return qn_pq_vfail(d, "dictionary page data is empty"), QN_EFORMAT;
+      }
+      if (*p > 32) return qn_pq_vfail(d, "dictionary index bit width above 32"), QN_EFORMAT;
+      qn_pq_rle_init(&d->rle, p + 1, end, *p);
+      return QN_OK;
+    case QN_PQ_RLE:
+      if (phys != QN_PQ_BOOLEAN) break;
+      if (end - p < 4) return qn_pq_vfail(d, "RLE boolean data without its length"), QN_EFORMAT;
+      if (qn_pq_le32(p) > (uint64_t)(end - p - 4))
+        return qn_pq_vfail(d, "RLE boolean length past the page"), QN_EFORMAT;
+      d->kind = QN_PQ_V_RLE_BOOL;
+      qn_pq_rle_init(&d->rle, p + 4, p + 4 + qn_pq_le32(p), 1);
+      return QN_OK;
+    case QN_PQ_DELTA_BINARY_PACKED:
+      if (phys != QN_PQ_INT32 && phys != QN_PQ_INT64) break;
+      d->kind = QN_PQ_V_DELTA;
+      if (qn_pq_delta_init(&d->delta, p, end) || d->delta.total < (uint64_t)n)
+        return qn_pq_vfail(d, "bad DELTA_BINARY_PACKED header"), QN_EFORMAT;
+      return QN_OK;
+    case QN_PQ_BYTE_STREAM_SPLIT:
+      if (phys == QN_PQ_BOOLEAN || phys == QN_PQ_BYTE_ARRAY) break;
+      if ((uint64_t)(end - p) != (uint64_t)n * (uint64_t)width)
+        return qn_pq_vfail(d, "BYTE_STREAM_SPLIT data size differs from the value count"),
+               QN_EFORMAT;
+      d->kind = QN_PQ_V_BSS;
+      return QN_OK;
+    case QN_PQ_DELTA_LENGTH_BYTE_ARRAY:
+      if (phys != QN_PQ_BYTE_ARRAY) break;
+      d->kind = QN_PQ_V_DLBA;
+      return qn_pq_vdec_dlba(d, n, scr, err);
+    case QN_PQ_DELTA_BYTE_ARRAY:
+      if (phys != QN_PQ_BYTE_ARRAY) break;
+      d->kind = QN_PQ_V_DBA;
+      return qn_pq_vdec_dba(d, n, scr, err);
+    default:
+      break;
   }
   d->why = "encoding not supported for this type";
   return QN_EUNSUPPORTED;
@@ -286,7 +292,8 @@ static int qn_pq_delta_fixed(struct qn_pq_vdec *d, uint8_t *dst, int64_t n) {
   int64_t tmp[QN_PQ_CHUNK];
   while (n > 0) {
     int64_t k = QN_MIN(n, QN_PQ_CHUNK);
-    if (qn_pq_delta_get(&d->delta, tmp, k)) return qn_pq_vfail(d, "corrupt DELTA_BINARY_PACKED data");
+    if (qn_pq_delta_get(&d->delta, tmp, k))
+      return qn_pq_vfail(d, "corrupt DELTA_BINARY_PACKED data");
     if (d->phys == QN_PQ_INT32) {
       int32_t *o = (int32_t *)(void *)dst;
       for (int64_t i = 0; i < k; i++) o[i] = (int32_t)(uint32_t)(uint64_t)tmp[i];
@@ -312,33 +319,37 @@ int qn_pq_vdec_fixed(struct qn_pq_vdec *d, void *dst, int64_t n) {
   uint8_t *o = dst;
   if (n > d->left) return qn_pq_vfail(d, "page holds fewer values than its levels say");
   switch (d->kind) {
-  case QN_PQ_V_PLAIN: {
-    size_t bytes = (size_t)n * (size_t)d->width;
-    if ((size_t)(d->end - d->p) < bytes) return qn_pq_vfail(d, "PLAIN values run past the page");
-    memcpy(o, d->p, bytes);
-    d->p += bytes;
-    break;
-  }
-  case QN_PQ_V_PLAIN_BOOL:
-    if ((uint64_t)(d->end - d->p) * 8 < d->bitpos + (uint64_t)n)
-      return qn_pq_vfail(d, "PLAIN booleans run past the page");
-    for (int64_t i = 0; i < n; i++, d->bitpos++) o[i] = (d->p[d->bitpos >> 3] >> (d->bitpos & 7)) & 1;
-    break;
-  case QN_PQ_V_RLE_BOOL:
-    if (qn_pq_rle_get8(&d->rle, o, n)) return qn_pq_vfail(d, "corrupt RLE booleans");
-    break;
-  case QN_PQ_V_DICT:
-    if (d->dict->width == 0) return qn_pq_vfail(d, "dictionary of byte arrays for a fixed-width column");
-    if (qn_pq_gather(d, o, n)) return -1;
-    break;
-  case QN_PQ_V_DELTA:
-    if (qn_pq_delta_fixed(d, o, n)) return -1;
-    break;
-  case QN_PQ_V_BSS:
-    qn_pq_bss(d, o, n);
-    d->idx += n;
-    break;
-  default: return qn_pq_vfail(d, "byte array encoding for a fixed-width column");
+    case QN_PQ_V_PLAIN: {
+      size_t bytes = (size_t)n * (size_t)d->width;
+      if ((size_t)(d->end - d->p) < bytes)
+        return qn_pq_vfail(d, "PLAIN values run past the page");
+      memcpy(o, d->p, bytes);
+      d->p += bytes;
+      break;
+    }
+    case QN_PQ_V_PLAIN_BOOL:
+      if ((uint64_t)(d->end - d->p) * 8 < d->bitpos + (uint64_t)n)
+        return qn_pq_vfail(d, "PLAIN booleans run past the page");
+      for (int64_t i = 0; i < n; i++, d->bitpos++)
+        o[i] = (d->p[d->bitpos >> 3] >> (d->bitpos & 7)) & 1;
+      break;
+    case QN_PQ_V_RLE_BOOL:
+      if (qn_pq_rle_get8(&d->rle, o, n)) return qn_pq_vfail(d, "corrupt RLE booleans");
+      break;
+    case QN_PQ_V_DICT:
+      if (d->dict->width == 0)
+        return qn_pq_vfail(d, "dictionary of byte arrays for a fixed-width column");
+      if (qn_pq_gather(d, o, n)) return -1;
+      break;
+    case QN_PQ_V_DELTA:
+      if (qn_pq_delta_fixed(d, o, n)) return -1;
+      break;
+    case QN_PQ_V_BSS:
+      qn_pq_bss(d, o, n);
+      d->idx += n;
+      break;
+    default:
+      return qn_pq_vfail(d, "byte array encoding for a fixed-width column");
   }
   d->left -= n;
   return 0;
@@ -346,7 +357,8 @@ int qn_pq_vdec_fixed(struct qn_pq_vdec *d, void *dst, int64_t n) {
 
 /* ----- byte arrays ----- */
 
-static int qn_pq_put_str(struct qn_pq_strout *o, const void *p, size_t len, struct qn_error *err) {
+static int qn_pq_put_str(struct qn_pq_strout *o, const void *p, size_t len,
+                         struct qn_error *err) {
   int st = qn_pq_strout_append(o, p, len, err);
   if (st) return st;
   *++o->offs = (int64_t)o->len;
@@ -356,48 +368,54 @@ static int qn_pq_put_str(struct qn_pq_strout *o, const void *p, size_t len, stru
 int qn_pq_vdec_strings(struct qn_pq_vdec *d, struct qn_pq_strout *o, int64_t n,
                        struct qn_error *err) {
   int st;
-  if (n > d->left) return qn_pq_vfail(d, "page holds fewer values than its levels say"), QN_EFORMAT;
+  if (n > d->left)
+    return qn_pq_vfail(d, "page holds fewer values than its levels say"), QN_EFORMAT;
   switch (d->kind) {
-  case QN_PQ_V_PLAIN_BYTES:
-    for (int64_t i = 0; i < n; i++) {
-      if (d->end - d->p < 4) return qn_pq_vfail(d, "PLAIN byte array runs past the page"), QN_EFORMAT;
-      uint32_t len = qn_pq_le32(d->p);
-      if (len > (uint64_t)(d->end - d->p - 4))
-        return qn_pq_vfail(d, "PLAIN byte array runs past the page"), QN_EFORMAT;
-      if ((st = qn_pq_put_str(o, d->p + 4, len, err))) return st;
-      d->p += 4 + (size_t)len;
-    }
-    break;
-  case QN_PQ_V_DICT: {
-    uint32_t idx[QN_PQ_CHUNK];
-    const struct qn_pq_dict *dict = d->dict;
-    if (dict->width != 0) return qn_pq_vfail(d, "fixed-width dictionary for a byte array column"), QN_EFORMAT;
-    for (int64_t done = 0; done < n;) {
-      int64_t k = QN_MIN(n - done, QN_PQ_CHUNK);
-      if (qn_pq_rle_get32(&d->rle, idx, k)) return qn_pq_vfail(d, "corrupt dictionary indices"), QN_EFORMAT;
-      for (int64_t i = 0; i < k; i++) {
-        if (idx[i] >= (uint64_t)dict->n) return qn_pq_vfail(d, "dictionary index out of range"), QN_EFORMAT;
-        int64_t a = dict->offs[idx[i]], b = dict->offs[idx[i] + 1];
-        if ((st = qn_pq_put_str(o, dict->data + a, (size_t)(b - a), err))) return st;
+    case QN_PQ_V_PLAIN_BYTES:
+      for (int64_t i = 0; i < n; i++) {
+        if (d->end - d->p < 4)
+          return qn_pq_vfail(d, "PLAIN byte array runs past the page"), QN_EFORMAT;
+        uint32_t len = qn_pq_le32(d->p);
+        if (len > (uint64_t)(d->end - d->p - 4))
+          return qn_pq_vfail(d, "PLAIN byte array runs past the page"), QN_EFORMAT;
+        if ((st = qn_pq_put_str(o, d->p + 4, len, err))) return st;
+        d->p += 4 + (size_t)len;
       }
-      done += k;
+      break;
+    case QN_PQ_V_DICT: {
+      uint32_t idx[QN_PQ_CHUNK];
+      const struct qn_pq_dict *dict = d->dict;
+      if (dict->width != 0)
+        return qn_pq_vfail(d, "fixed-width dictionary for a byte array column"), QN_EFORMAT;
+      for (int64_t done = 0; done < n;) {
+        int64_t k = QN_MIN(n - done, QN_PQ_CHUNK);
+        if (qn_pq_rle_get32(&d->rle, idx, k))
+          return qn_pq_vfail(d, "corrupt dictionary indices"), QN_EFORMAT;
+        for (int64_t i = 0; i < k; i++) {
+          if (idx[i] >= (uint64_t)dict->n)
+            return qn_pq_vfail(d, "dictionary index out of range"), QN_EFORMAT;
+          int64_t a = dict->offs[idx[i]], b = dict->offs[idx[i] + 1];
+          if ((st = qn_pq_put_str(o, dict->data + a, (size_t)(b - a), err))) return st;
+        }
+        done += k;
+      }
+      break;
     }
-    break;
-  }
-  case QN_PQ_V_DLBA:
-    for (int64_t i = 0; i < n; i++) {
-      size_t len = (size_t)d->lens[d->idx++];
-      if ((st = qn_pq_put_str(o, d->data, len, err))) return st;
-      d->data += len;
-    }
-    break;
-  case QN_PQ_V_DBA:
-    for (int64_t i = 0; i < n; i++, d->idx++) {
-      int64_t a = d->lens[d->idx], b = d->lens[d->idx + 1];
-      if ((st = qn_pq_put_str(o, d->data + a, (size_t)(b - a), err))) return st;
-    }
-    break;
-  default: return qn_pq_vfail(d, "fixed-width encoding for a byte array column"), QN_EFORMAT;
+    case QN_PQ_V_DLBA:
+      for (int64_t i = 0; i < n; i++) {
+        size_t len = (size_t)d->lens[d->idx++];
+        if ((st = qn_pq_put_str(o, d->data, len, err))) return st;
+        d->data += len;
+      }
+      break;
+    case QN_PQ_V_DBA:
+      for (int64_t i = 0; i < n; i++, d->idx++) {
+        int64_t a = d->lens[d->idx], b = d->lens[d->idx + 1];
+        if ((st = qn_pq_put_str(o, d->data + a, (size_t)(b - a), err))) return st;
+      }
+      break;
+    default:
+      return qn_pq_vfail(d, "fixed-width encoding for a byte array column"), QN_EFORMAT;
   }
   d->left -= n;
   return QN_OK;
@@ -406,39 +424,46 @@ int qn_pq_vdec_strings(struct qn_pq_vdec *d, struct qn_pq_strout *o, int64_t n,
 int qn_pq_vdec_skip(struct qn_pq_vdec *d, int64_t n) {
   if (n > d->left) return qn_pq_vfail(d, "page holds fewer values than its levels say");
   switch (d->kind) {
-  case QN_PQ_V_PLAIN:
-    if ((uint64_t)(d->end - d->p) / (uint64_t)d->width < (uint64_t)n)
-      return qn_pq_vfail(d, "PLAIN values run past the page");
-    d->p += (size_t)n * (size_t)d->width;
-    break;
-  case QN_PQ_V_PLAIN_BOOL: d->bitpos += (uint64_t)n; break;
-  case QN_PQ_V_RLE_BOOL:
-  case QN_PQ_V_DICT:
-    if (qn_pq_rle_skip(&d->rle, n)) return qn_pq_vfail(d, "corrupt RLE data");
-    break;
-  case QN_PQ_V_DELTA: {
-    int64_t tmp[QN_PQ_CHUNK];
-    for (int64_t done = 0; done < n;) {
-      int64_t k = QN_MIN(n - done, QN_PQ_CHUNK);
-      if (qn_pq_delta_get(&d->delta, tmp, k)) return qn_pq_vfail(d, "corrupt DELTA_BINARY_PACKED data");
-      done += k;
+    case QN_PQ_V_PLAIN:
+      if ((uint64_t)(d->end - d->p) / (uint64_t)d->width < (uint64_t)n)
+        return qn_pq_vfail(d, "PLAIN values run past the page");
+      d->p += (size_t)n * (size_t)d->width;
+      break;
+    case QN_PQ_V_PLAIN_BOOL:
+      d->bitpos += (uint64_t)n;
+      break;
+    case QN_PQ_V_RLE_BOOL:
+    case QN_PQ_V_DICT:
+      if (qn_pq_rle_skip(&d->rle, n)) return qn_pq_vfail(d, "corrupt RLE data");
+      break;
+    case QN_PQ_V_DELTA: {
+      int64_t tmp[QN_PQ_CHUNK];
+      for (int64_t done = 0; done < n;) {
+        int64_t k = QN_MIN(n - done, QN_PQ_CHUNK);
+        if (qn_pq_delta_get(&d->delta, tmp, k))
+          return qn_pq_vfail(d, "corrupt DELTA_BINARY_PACKED data");
+        done += k;
+      }
+      break;
     }
-    break;
-  }
-  case QN_PQ_V_BSS:
-  case QN_PQ_V_DBA: d->idx += n; break;
-  case QN_PQ_V_PLAIN_BYTES:
-    for (int64_t i = 0; i < n; i++) {
-      if (d->end - d->p < 4) return qn_pq_vfail(d, "PLAIN byte array runs past the page");
-      uint32_t len = qn_pq_le32(d->p);
-      if (len > (uint64_t)(d->end - d->p - 4)) return qn_pq_vfail(d, "PLAIN byte array runs past the page");
-      d->p += 4 + (size_t)len;
-    }
-    break;
-  case QN_PQ_V_DLBA:
-    for (int64_t i = 0; i < n; i++) d->data += d->lens[d->idx++];
-    break;
-  default: return -1;
+    case QN_PQ_V_BSS:
+    case QN_PQ_V_DBA:
+      d->idx += n;
+      break;
+    case QN_PQ_V_PLAIN_BYTES:
+      for (int64_t i = 0; i < n; i++) {
+        if (d->end - d->p < 4) return qn_pq_vfail(d, "PLAIN byte array runs past the page");
+        uint32_t len = qn_pq_le32(d->p);
+        if (len > (uint64_t)(d->end - d->p - 4))
+          return qn_pq_vfail(d, "PLAIN byte array runs past the page");
+        d->p += 4 + (size_t)len;
+      }
+      break;
+    case QN_PQ_V_DLBA:
+      for (int64_t i = 0; i < n; i++) d->data += d->lens[d->idx++];
+      break;
+    default:
+      return -1;
   }
   d->left -= n;
   return 0;

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #define QN_PQ_SLICE 8192
-#define QN_PQ_STAT_MAX 256 /* longest string kept as a min/max statistic */
+#define QN_PQ_STAT_MAX 256        /* longest string kept as a min/max statistic */
 #define QN_PQ_PAGE_ROWS (1 << 20) /* rows per page at most (nulls add no bytes) */
 
 struct qn_pq_buf {
@@ -39,13 +39,13 @@ struct qn_pq_wstat {
   double fmin, fmax;
   uint8_t smin[QN_PQ_STAT_MAX], smax[QN_PQ_STAT_MAX];
   size_t sminl, smaxl;
-  int s_ok;            /* every string fitted QN_PQ_STAT_MAX */
+  int s_ok; /* every string fitted QN_PQ_STAT_MAX */
   int64_t nulls;
 };
 
-struct qn_pq_wchunk {   /* a written column chunk, for the footer */
+struct qn_pq_wchunk { /* a written column chunk, for the footer */
   int64_t offset, uncompressed, compressed, values;
-  uint8_t *stats;      /* serialised Statistics (malloc) */
+  uint8_t *stats; /* serialised Statistics (malloc) */
   size_t stats_len;
 };
 
@@ -59,10 +59,10 @@ struct qn_pq_wcolumn {
   char *name;
   int phys, width, max_def;
   int signed_order, unsigned_order, float_order;
-  struct qn_pq_buf vals;   /* open page: PLAIN values (BOOLEAN: 1 byte each) */
-  struct qn_pq_buf defs;   /* open page: one definition level per row */
+  struct qn_pq_buf vals; /* open page: PLAIN values (BOOLEAN: 1 byte each) */
+  struct qn_pq_buf defs; /* open page: one definition level per row */
   int64_t page_rows;
-  struct qn_pq_buf chunk;  /* this row group's finished pages */
+  struct qn_pq_buf chunk; /* this row group's finished pages */
   int64_t chunk_uncompressed, chunk_values;
   struct qn_pq_wstat st;
 };
@@ -91,21 +91,32 @@ void qn_pq_writer_options_init(struct qn_pq_writer_options *opt) {
 }
 
 int qn_pq_codec_parse(const char *name, int *codec, struct qn_error *err) {
-  static const struct { const char *name; int codec; } map[] = {
-      {"snappy", QN_PQ_SNAPPY}, {"zstd", QN_PQ_ZSTD},     {"gzip", QN_PQ_GZIP},
-      {"none", QN_PQ_UNCOMPRESSED}, {"uncompressed", QN_PQ_UNCOMPRESSED},
-      {"lz4", QN_PQ_LZ4_RAW},   {"lz4_raw", QN_PQ_LZ4_RAW}, {"brotli", QN_PQ_BROTLI}};
+  static const struct {
+    const char *name;
+    int codec;
+  } map[] = {{"snappy", QN_PQ_SNAPPY},
+             {"zstd", QN_PQ_ZSTD},
+             {"gzip", QN_PQ_GZIP},
+             {"none", QN_PQ_UNCOMPRESSED},
+             {"uncompressed", QN_PQ_UNCOMPRESSED},
+             {"lz4", QN_PQ_LZ4_RAW},
+             {"lz4_raw", QN_PQ_LZ4_RAW},
+             {"brotli", QN_PQ_BROTLI}};
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (strcmp(name, map[i].name) == 0) {
       *codec = map[i].codec;
       return QN_OK;
     }
-  return qn_error_set(err, QN_EINVAL, "unknown codec '%s' (use snappy, zstd, gzip, lz4, brotli or none)",
-                      name);
+  return qn_error_set(err, QN_EINVAL,
+                      "unknown codec '%s' (use snappy, zstd, gzip, lz4, brotli or none)", name);
 }
 
-int64_t qn_pq_writer_rows(const struct qn_pq_writer *w) { return w->rows; }
-int qn_pq_writer_row_groups(const struct qn_pq_writer *w) { return w->nrg; }
+int64_t qn_pq_writer_rows(const struct qn_pq_writer *w) {
+  return w->rows;
+}
+int qn_pq_writer_row_groups(const struct qn_pq_writer *w) {
+  return w->nrg;
+}
 
 /* ----- buffers ----- */
 
@@ -138,7 +149,8 @@ static void qn_pq_buf_free(struct qn_context *ctx, struct qn_pq_buf *b) {
 
 static int qn_pq_fwrite(struct qn_pq_writer *w, const void *p, size_t n, struct qn_error *err) {
   if (n && fwrite(p, 1, n, w->fp) != n)
-    return qn_error_set(err, QN_EIO, "%s: write failed at byte %lld", w->path, (long long)w->off);
+    return qn_error_set(err, QN_EIO, "%s: write failed at byte %lld", w->path,
+                        (long long)w->off);
   w->off += (int64_t)n;
   return QN_OK;
 }
@@ -251,13 +263,15 @@ static int qn_pq_page_finish(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
     QN_CHECK(qn_pq_buf_put(ctx, &w->page, c->vals.p, c->vals.len, err));
   }
   if (w->page.len > INT32_MAX) {
-    status = qn_error_set(err, QN_EINVAL, "%s: a page of column %s exceeds 2 GiB", w->path, c->name);
+    status =
+        qn_error_set(err, QN_EINVAL, "%s: a page of column %s exceeds 2 GiB", w->path, c->name);
     goto done;
   }
   size_t bound = qn_pq_compress_bound(w->opt.codec, w->page.len);
   QN_CHECK(qn_pq_buf_reserve(ctx, &w->comp, bound - w->comp.len, err));
   size_t cn = w->comp.cap;
-  QN_CHECK(qn_pq_compress(w->opt.codec, w->opt.level, w->page.p, w->page.len, w->comp.p, &cn, err));
+  QN_CHECK(
+      qn_pq_compress(w->opt.codec, w->opt.level, w->page.p, w->page.len, w->comp.p, &cn, err));
   struct qn_pq_page_header h;
   memset(&h, 0, sizeof h);
   h.type = QN_PQ_DATA_PAGE;
@@ -293,19 +307,19 @@ done:
 
 /* ----- appending values ----- */
 
-#define QN_PQ_STAT_SIGNED(v)                        \
-  do {                                              \
-    int64_t sv = (int64_t)(v);                      \
-    if (!st->has || sv < st->imin) st->imin = sv;   \
-    if (!st->has || sv > st->imax) st->imax = sv;   \
-    st->has = 1;                                    \
+#define QN_PQ_STAT_SIGNED(v)                      \
+  do {                                            \
+    int64_t sv = (int64_t)(v);                    \
+    if (!st->has || sv < st->imin) st->imin = sv; \
+    if (!st->has || sv > st->imax) st->imax = sv; \
+    st->has = 1;                                  \
   } while (0)
-#define QN_PQ_STAT_UNSIGNED(v)                      \
-  do {                                              \
-    uint64_t uv = (uint64_t)(v);                    \
-    if (!st->has || uv < st->umin) st->umin = uv;   \
-    if (!st->has || uv > st->umax) st->umax = uv;   \
-    st->has = 1;                                    \
+#define QN_PQ_STAT_UNSIGNED(v)                    \
+  do {                                            \
+    uint64_t uv = (uint64_t)(v);                  \
+    if (!st->has || uv < st->umin) st->umin = uv; \
+    if (!st->has || uv > st->umax) st->umax = uv; \
+    st->has = 1;                                  \
   } while (0)
 #define QN_PQ_STAT_FLOAT(v)                         \
   do {                                              \
@@ -319,39 +333,62 @@ done:
 
 /* Appends the non-null values of rows [r0, r0 + n) converted to the
  * physical type; stats updated. One loop per type (no per-value switch). */
-#define QN_PQ_APPEND(CT, PT, STAT)                                  \
-  do {                                                              \
-    const CT *s = (const CT *)cb->data + r0;                        \
-    PT *d = (PT *)(void *)(c->vals.p + c->vals.len);                \
-    int64_t k = 0;                                                  \
-    for (int64_t i = 0; i < n; i++) {                               \
-      if (valid && !valid[i]) continue;                             \
-      PT v = (PT)s[i];                                              \
-      memcpy(d + k, &v, sizeof v);                                  \
-      k++;                                                          \
-      STAT(v);                                                      \
-    }                                                               \
-    c->vals.len += (size_t)k * sizeof(PT);                          \
+#define QN_PQ_APPEND(CT, PT, STAT)                   \
+  do {                                               \
+    const CT *s = (const CT *)cb->data + r0;         \
+    PT *d = (PT *)(void *)(c->vals.p + c->vals.len); \
+    int64_t k = 0;                                   \
+    for (int64_t i = 0; i < n; i++) {                \
+      if (valid && !valid[i]) continue;              \
+      PT v = (PT)s[i];                               \
+      memcpy(d + k, &v, sizeof v);                   \
+      k++;                                           \
+      STAT(v);                                       \
+    }                                                \
+    c->vals.len += (size_t)k * sizeof(PT);           \
   } while (0)
 
 static void qn_pq_append_fixed(struct qn_pq_wcolumn *c, const struct qn_colbuf *cb, int64_t r0,
                                int64_t n, const uint8_t *valid) {
   struct qn_pq_wstat *st = &c->st;
   switch (c->d.type) {
-  case QN_INT8: QN_PQ_APPEND(int8_t, int32_t, QN_PQ_STAT_SIGNED); break;
-  case QN_INT16: QN_PQ_APPEND(int16_t, int32_t, QN_PQ_STAT_SIGNED); break;
-  case QN_INT32:
-  case QN_DATE: QN_PQ_APPEND(int32_t, int32_t, QN_PQ_STAT_SIGNED); break;
-  case QN_INT64:
-  case QN_TIMESTAMP: QN_PQ_APPEND(int64_t, int64_t, QN_PQ_STAT_SIGNED); break;
-  case QN_UINT8: QN_PQ_APPEND(uint8_t, uint32_t, QN_PQ_STAT_UNSIGNED); break;
-  case QN_UINT16: QN_PQ_APPEND(uint16_t, uint32_t, QN_PQ_STAT_UNSIGNED); break;
-  case QN_UINT32: QN_PQ_APPEND(uint32_t, uint32_t, QN_PQ_STAT_UNSIGNED); break;
-  case QN_UINT64: QN_PQ_APPEND(uint64_t, uint64_t, QN_PQ_STAT_UNSIGNED); break;
-  case QN_FLOAT32: QN_PQ_APPEND(float, float, QN_PQ_STAT_FLOAT); break;
-  case QN_FLOAT64: QN_PQ_APPEND(double, double, QN_PQ_STAT_FLOAT); break;
-  case QN_BOOL: QN_PQ_APPEND(uint8_t, uint8_t, QN_PQ_STAT_SIGNED); break;
-  default: break;
+    case QN_INT8:
+      QN_PQ_APPEND(int8_t, int32_t, QN_PQ_STAT_SIGNED);
+      break;
+    case QN_INT16:
+      QN_PQ_APPEND(int16_t, int32_t, QN_PQ_STAT_SIGNED);
+      break;
+    case QN_INT32:
+    case QN_DATE:
+      QN_PQ_APPEND(int32_t, int32_t, QN_PQ_STAT_SIGNED);
+      break;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+      QN_PQ_APPEND(int64_t, int64_t, QN_PQ_STAT_SIGNED);
+      break;
+    case QN_UINT8:
+      QN_PQ_APPEND(uint8_t, uint32_t, QN_PQ_STAT_UNSIGNED);
+      break;
+    case QN_UINT16:
+      QN_PQ_APPEND(uint16_t, uint32_t, QN_PQ_STAT_UNSIGNED);
+      break;
+    case QN_UINT32:
+      QN_PQ_APPEND(uint32_t, uint32_t, QN_PQ_STAT_UNSIGNED);
+      break;
+    case QN_UINT64:
+      QN_PQ_APPEND(uint64_t, uint64_t, QN_PQ_STAT_UNSIGNED);
+      break;
+    case QN_FLOAT32:
+      QN_PQ_APPEND(float, float, QN_PQ_STAT_FLOAT);
+      break;
+    case QN_FLOAT64:
+      QN_PQ_APPEND(double, double, QN_PQ_STAT_FLOAT);
+      break;
+    case QN_BOOL:
+      QN_PQ_APPEND(uint8_t, uint8_t, QN_PQ_STAT_SIGNED);
+      break;
+    default:
+      break;
   }
 }
 
@@ -386,8 +423,8 @@ static int qn_pq_append_strings(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
       uint8_t len[4];
       qn_pq_put_le32(len, (uint32_t)(b - a));
       QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &c->vals, len, 4, err));
-      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &c->vals, (const uint8_t *)cb->data + a,
-                                       (size_t)(b - a), err));
+      QN_RETURN_IF_ERROR(
+          qn_pq_buf_put(w->ctx, &c->vals, (const uint8_t *)cb->data + a, (size_t)(b - a), err));
       qn_pq_stat_str(&c->st, (const uint8_t *)cb->data + a, (size_t)(b - a));
     }
     if ((int64_t)c->vals.len >= w->opt.page_bytes || c->page_rows >= QN_PQ_PAGE_ROWS)
@@ -397,16 +434,19 @@ static int qn_pq_append_strings(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
 }
 
 /* Appends rows [r0, r0 + n) of one column, closing pages as they fill. */
-static int qn_pq_append(struct qn_pq_writer *w, struct qn_pq_wcolumn *c, const struct qn_colbuf *cb,
-                        int64_t r0, int64_t n, struct qn_error *err) {
+static int qn_pq_append(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
+                        const struct qn_colbuf *cb, int64_t r0, int64_t n,
+                        struct qn_error *err) {
   if (c->d.nullable == 0 && cb->valid) {
     for (int64_t i = 0; i < n; i++)
       if (!cb->valid[r0 + i])
-        return qn_error_set(err, QN_EINVAL, "%s: column %s is not nullable but row %lld is null",
-                            w->path, c->name, (long long)(w->rows + r0 + i));
+        return qn_error_set(err, QN_EINVAL,
+                            "%s: column %s is not nullable but row %lld is null", w->path,
+                            c->name, (long long)(w->rows + r0 + i));
   }
   if (c->phys == QN_PQ_BYTE_ARRAY) return qn_pq_append_strings(w, c, cb, r0, n, err);
-  int64_t cap = QN_MIN(QN_MAX((int64_t)1, w->opt.page_bytes / c->width), (int64_t)QN_PQ_PAGE_ROWS);
+  int64_t cap =
+      QN_MIN(QN_MAX((int64_t)1, w->opt.page_bytes / c->width), (int64_t)QN_PQ_PAGE_ROWS);
   while (n > 0) {
     int64_t m = QN_MIN(n, cap - c->page_rows);
     QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &c->vals, (size_t)(m * c->width), err));
@@ -473,15 +513,17 @@ int qn_pq_writer_write(struct qn_pq_writer *w, const struct qn_colbuf *cols, int
     int64_t n = QN_MIN(nrows - r0, QN_PQ_SLICE);
     for (int i = 0; i < w->ncols; i++) {
       if (cols[i].type != w->cols[i].d.type)
-        return qn_error_set(err, QN_EINVAL, "%s: column %s: batch type %s differs from %s", w->path,
-                            w->cols[i].name, qn_type_name(cols[i].type), qn_type_name(w->cols[i].d.type));
+        return qn_error_set(err, QN_EINVAL, "%s: column %s: batch type %s differs from %s",
+                            w->path, w->cols[i].name, qn_type_name(cols[i].type),
+                            qn_type_name(w->cols[i].d.type));
       QN_RETURN_IF_ERROR(qn_pq_append(w, &w->cols[i], &cols[i], r0, n, err));
     }
     r0 += n;
     w->rows += n;
     int64_t rg_rows = w->rows;
     for (int g = 0; g < w->nrg; g++) rg_rows -= w->rgs[g].rows;
-    if (qn_pq_buffered(w) >= w->opt.row_group_bytes) QN_RETURN_IF_ERROR(qn_pq_flush_rowgroup(w, rg_rows, err));
+    if (qn_pq_buffered(w) >= w->opt.row_group_bytes)
+      QN_RETURN_IF_ERROR(qn_pq_flush_rowgroup(w, rg_rows, err));
   }
   return QN_OK;
 }
@@ -513,52 +555,72 @@ static void qn_pq_w_schema_leaf(struct qn_pq_tout *o, const struct qn_pq_wcolumn
   qn_pq_w_i32(o, 3, c->d.nullable ? QN_PQ_OPTIONAL : QN_PQ_REQUIRED);
   qn_pq_w_string(o, 4, c->name);
   switch (c->d.type) {
-  case QN_INT8: qn_pq_w_i32(o, 6, QN_PQ_CT_INT_8); qn_pq_w_int_logical(o, 8, 1); break;
-  case QN_INT16: qn_pq_w_i32(o, 6, QN_PQ_CT_INT_16); qn_pq_w_int_logical(o, 16, 1); break;
-  case QN_UINT8: qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_8); qn_pq_w_int_logical(o, 8, 0); break;
-  case QN_UINT16: qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_16); qn_pq_w_int_logical(o, 16, 0); break;
-  case QN_UINT32: qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_32); qn_pq_w_int_logical(o, 32, 0); break;
-  case QN_UINT64: qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_64); qn_pq_w_int_logical(o, 64, 0); break;
-  case QN_STRING:
-    qn_pq_w_i32(o, 6, QN_PQ_CT_UTF8);
-    qn_pq_w_field(o, 10, QN_PQ_T_STRUCT);
-    qn_pq_w_struct_begin(o);
-    qn_pq_w_empty_struct(o, 1);
-    qn_pq_w_struct_end(o);
-    break;
-  case QN_DATE:
-    qn_pq_w_i32(o, 6, QN_PQ_CT_DATE);
-    qn_pq_w_field(o, 10, QN_PQ_T_STRUCT);
-    qn_pq_w_struct_begin(o);
-    qn_pq_w_empty_struct(o, 6);
-    qn_pq_w_struct_end(o);
-    break;
-  case QN_TIMESTAMP: {
-    int unit = c->d.time_unit == 1000 ? 1 : c->d.time_unit == 1000000 ? 2 : 3;
-    if (unit < 3) qn_pq_w_i32(o, 6, unit == 1 ? QN_PQ_CT_TIMESTAMP_MILLIS : QN_PQ_CT_TIMESTAMP_MICROS);
-    qn_pq_w_field(o, 10, QN_PQ_T_STRUCT);
-    qn_pq_w_struct_begin(o);
-    qn_pq_w_field(o, 8, QN_PQ_T_STRUCT); /* TimestampType */
-    qn_pq_w_struct_begin(o);
-    qn_pq_w_bool(o, 1, 0);               /* isAdjustedToUTC: naive, as quern's timestamps */
-    qn_pq_w_field(o, 2, QN_PQ_T_STRUCT); /* TimeUnit */
-    qn_pq_w_struct_begin(o);
-    qn_pq_w_empty_struct(o, (int16_t)unit);
-    qn_pq_w_struct_end(o);
-    qn_pq_w_struct_end(o);
-    qn_pq_w_struct_end(o);
-    break;
-  }
-  default: break;
+    case QN_INT8:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_INT_8);
+      qn_pq_w_int_logical(o, 8, 1);
+      break;
+    case QN_INT16:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_INT_16);
+      qn_pq_w_int_logical(o, 16, 1);
+      break;
+    case QN_UINT8:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_8);
+      qn_pq_w_int_logical(o, 8, 0);
+      break;
+    case QN_UINT16:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_16);
+      qn_pq_w_int_logical(o, 16, 0);
+      break;
+    case QN_UINT32:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_32);
+      qn_pq_w_int_logical(o, 32, 0);
+      break;
+    case QN_UINT64:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_UINT_64);
+      qn_pq_w_int_logical(o, 64, 0);
+      break;
+    case QN_STRING:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_UTF8);
+      qn_pq_w_field(o, 10, QN_PQ_T_STRUCT);
+      qn_pq_w_struct_begin(o);
+      qn_pq_w_empty_struct(o, 1);
+      qn_pq_w_struct_end(o);
+      break;
+    case QN_DATE:
+      qn_pq_w_i32(o, 6, QN_PQ_CT_DATE);
+      qn_pq_w_field(o, 10, QN_PQ_T_STRUCT);
+      qn_pq_w_struct_begin(o);
+      qn_pq_w_empty_struct(o, 6);
+      qn_pq_w_struct_end(o);
+      break;
+    case QN_TIMESTAMP: {
+      int unit = c->d.time_unit == 1000 ? 1 : c->d.time_unit == 1000000 ? 2 : 3;
+      if (unit < 3)
+        qn_pq_w_i32(o, 6, unit == 1 ? QN_PQ_CT_TIMESTAMP_MILLIS : QN_PQ_CT_TIMESTAMP_MICROS);
+      qn_pq_w_field(o, 10, QN_PQ_T_STRUCT);
+      qn_pq_w_struct_begin(o);
+      qn_pq_w_field(o, 8, QN_PQ_T_STRUCT); /* TimestampType */
+      qn_pq_w_struct_begin(o);
+      qn_pq_w_bool(o, 1, 0);               /* isAdjustedToUTC: naive, as quern's timestamps */
+      qn_pq_w_field(o, 2, QN_PQ_T_STRUCT); /* TimeUnit */
+      qn_pq_w_struct_begin(o);
+      qn_pq_w_empty_struct(o, (int16_t)unit);
+      qn_pq_w_struct_end(o);
+      qn_pq_w_struct_end(o);
+      qn_pq_w_struct_end(o);
+      break;
+    }
+    default:
+      break;
   }
   qn_pq_w_struct_end(o);
 }
 
 static void qn_pq_w_chunk(struct qn_pq_tout *o, const struct qn_pq_writer *w,
                           const struct qn_pq_wcolumn *c, const struct qn_pq_wchunk *ch) {
-  qn_pq_w_struct_begin(o);                /* ColumnChunk */
+  qn_pq_w_struct_begin(o); /* ColumnChunk */
   qn_pq_w_i64(o, 2, 0);
-  qn_pq_w_field(o, 3, QN_PQ_T_STRUCT);    /* ColumnMetaData */
+  qn_pq_w_field(o, 3, QN_PQ_T_STRUCT); /* ColumnMetaData */
   qn_pq_w_struct_begin(o);
   qn_pq_w_i32(o, 1, c->phys);
   qn_pq_w_list(o, 2, QN_PQ_T_I32, 2);
@@ -634,28 +696,67 @@ static int qn_pq_wcol_setup(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
   c->name = qn_strdup(d->name ? d->name : "");
   if (!c->name) return qn_error_set(err, QN_ENOMEM, "out of memory");
   if (d->list)
-    return qn_error_set(err, QN_EINVAL, "%s: column %s: LIST columns are not written yet", w->path,
-                        c->name);
+    return qn_error_set(err, QN_EINVAL, "%s: column %s: LIST columns are not written yet",
+                        w->path, c->name);
   c->max_def = d->nullable ? 1 : 0;
   switch (d->type) {
-  case QN_INT8: case QN_INT16: case QN_INT32: case QN_DATE:
-    c->phys = QN_PQ_INT32; c->width = 4; c->signed_order = 1; break;
-  case QN_UINT8: case QN_UINT16: case QN_UINT32:
-    c->phys = QN_PQ_INT32; c->width = 4; c->unsigned_order = 1; break;
-  case QN_INT64: c->phys = QN_PQ_INT64; c->width = 8; c->signed_order = 1; break;
-  case QN_TIMESTAMP:
-    if (d->time_unit != 1000 && d->time_unit != 1000000 && d->time_unit != 1000000000)
-      return qn_error_set(err, QN_EINVAL, "%s: column %s: timestamp unit %lld per second is not "
-                          "ms, us or ns", w->path, c->name, (long long)d->time_unit);
-    c->phys = QN_PQ_INT64; c->width = 8; c->signed_order = 1; break;
-  case QN_UINT64: c->phys = QN_PQ_INT64; c->width = 8; c->unsigned_order = 1; break;
-  case QN_FLOAT32: c->phys = QN_PQ_FLOAT; c->width = 4; c->float_order = 1; break;
-  case QN_FLOAT64: c->phys = QN_PQ_DOUBLE; c->width = 8; c->float_order = 1; break;
-  case QN_BOOL: c->phys = QN_PQ_BOOLEAN; c->width = 1; c->signed_order = 1; break;
-  case QN_STRING: c->phys = QN_PQ_BYTE_ARRAY; c->width = 0; break;
-  default:
-    return qn_error_set(err, QN_EINVAL, "%s: column %s: type %s cannot be written to Parquet",
-                        w->path, c->name, qn_type_name(d->type));
+    case QN_INT8:
+    case QN_INT16:
+    case QN_INT32:
+    case QN_DATE:
+      c->phys = QN_PQ_INT32;
+      c->width = 4;
+      c->signed_order = 1;
+      break;
+    case QN_UINT8:
+    case QN_UINT16:
+    case QN_UINT32:
+      c->phys = QN_PQ_INT32;
+      c->width = 4;
+      c->unsigned_order = 1;
+      break;
+    case QN_INT64:
+      c->phys = QN_PQ_INT64;
+      c->width = 8;
+      c->signed_order = 1;
+      break;
+    case QN_TIMESTAMP:
+      if (d->time_unit != 1000 && d->time_unit != 1000000 && d->time_unit != 1000000000)
+        return qn_error_set(err, QN_EINVAL,
+                            "%s: column %s: timestamp unit %lld per second is not "
+                            "ms, us or ns",
+                            w->path, c->name, (long long)d->time_unit);
+      c->phys = QN_PQ_INT64;
+      c->width = 8;
+      c->signed_order = 1;
+      break;
+    case QN_UINT64:
+      c->phys = QN_PQ_INT64;
+      c->width = 8;
+      c->unsigned_order = 1;
+      break;
+    case QN_FLOAT32:
+      c->phys = QN_PQ_FLOAT;
+      c->width = 4;
+      c->float_order = 1;
+      break;
+    case QN_FLOAT64:
+      c->phys = QN_PQ_DOUBLE;
+      c->width = 8;
+      c->float_order = 1;
+      break;
+    case QN_BOOL:
+      c->phys = QN_PQ_BOOLEAN;
+      c->width = 1;
+      c->signed_order = 1;
+      break;
+    case QN_STRING:
+      c->phys = QN_PQ_BYTE_ARRAY;
+      c->width = 0;
+      break;
+    default:
+      return qn_error_set(err, QN_EINVAL, "%s: column %s: type %s cannot be written to Parquet",
+                          w->path, c->name, qn_type_name(d->type));
   }
   return QN_OK;
 }
@@ -689,11 +790,14 @@ int qn_pq_writer_open(struct qn_context *ctx, const char *path, const struct qn_
   struct qn_pq_writer *w = calloc(1, sizeof *w);
   if (!w) return qn_error_set(err, QN_ENOMEM, "out of memory");
   w->ctx = ctx;
-  if (opt) w->opt = *opt;
-  else qn_pq_writer_options_init(&w->opt);
+  if (opt)
+    w->opt = *opt;
+  else
+    qn_pq_writer_options_init(&w->opt);
   snprintf(w->created_by, sizeof w->created_by, "quern version %s", QN_VERSION_STRING);
   if (!qn_pq_codec_supported(w->opt.codec) || w->opt.codec == QN_PQ_LZ4) {
-    status = qn_error_set(err, QN_EINVAL, "cannot write codec %s", qn_pq_codec_name(w->opt.codec));
+    status =
+        qn_error_set(err, QN_EINVAL, "cannot write codec %s", qn_pq_codec_name(w->opt.codec));
     goto done;
   }
   if (w->opt.page_bytes <= 0) w->opt.page_bytes = (int64_t)1 << 20;

@@ -1,13 +1,15 @@
 /* qn_stats.h — the column-statistics kernel: pure computation on in-memory
  * columns, no I/O.
  *
- * Numerics: a morsel is summarised by count, NaN and null counts, min, max,
- * its sum (exact 128-bit for integer types; for floats n*mean + Σ(x - mean),
- * i.e. refined by the second pass) and M2 = Σ(x - mean)² from a two-pass
- * computation on values shifted by the morsel mean (or, for 64-bit integers,
- * by the morsel's first value, so deviations are exact). Morsels merge with
- * Chan's formula; float sums of morsels merge with Neumaier compensation.
- * The merge order is the caller's: in morsel order it is deterministic. */
+ * Numerics: a morsel is summarised by count, NaN and null counts, min, max
+ * and its moments. Float columns: the sum n*mean + Σ(x - mean) (refined by
+ * the second pass) and M2 = Σ(x - mean)² from a two-pass computation on
+ * values shifted by the morsel mean; morsels merge with Chan's formula and
+ * their sums with Neumaier compensation, so the merge order is the
+ * caller's (in morsel order it is deterministic). Integer columns: Σx and
+ * Σx² as exact integers (128 and 192 bits), merged by exact addition, so
+ * any order gives the same result; the variance is rounded once, at the
+ * end, from the exact numerator n·Σx² - (Σx)². */
 #ifndef QN_STATS_H
 #define QN_STATS_H
 
@@ -17,10 +19,11 @@ struct qn_stats_acc {
   int64_t count, nan, null;
   double min, max;      /* float columns (and all columns' float view) */
   __int128 imin, imax;  /* integer columns, exact */
-  __int128 isum;        /* integer columns, exact */
+  __int128 isum;        /* integer columns: Σx, exact */
+  uint64_t isq[3];      /* integer columns: Σx², exact, 192 bits, low limb first */
   double sum, sum_comp; /* float columns: Neumaier-compensated sum */
-  long double mean;     /* mean of the merged values */
-  double m2;            /* Σ (x - mean)² */
+  long double mean;     /* float columns: mean of the merged values */
+  double m2;            /* float columns: Σ (x - mean)² */
 };
 
 void qn_stats_acc_init(struct qn_stats_acc *a);

@@ -8,9 +8,10 @@
  *   2. with m = sum / count: c = Σ(x - m) and q = Σ(x - m)²; then
  *      M2 = q - c²/n (the corrected two-pass algorithm).
  * ±inf: the sum becomes ±inf (or NaN for both signs) and M2 NaN, as numpy.
- * Integer columns: exact sums in 64 bits per morsel (narrow types) or 128
- * bits (64-bit types); deviations from the morsel's first value are exact
- * integers, converted to double only for the squares.
+ * Integer columns: Σx and Σx² as exact integers (see below), from one pass
+ * for narrow types and, for 64-bit types, a min/max pass and a pass over
+ * the exact deviations from the morsel minimum; the variance is rounded
+ * once, from the exact numerator, when the statistics are finished.
  *
  * Nullable columns take a scalar path that skips rows whose valid byte is 0.
  */
@@ -146,29 +147,89 @@ QN_STATS_FLOAT(qn_stats_f32, float, QN_LOAD4_F32)
 
 /* ----- integers ----- */
 
-/* Narrow integers (at most 32 bits): Σv fits int64 and Σv² fits 128 bits
- * for a morsel, so M2 = (n·Σv² - (Σv)²) / n is computed from an exact
- * numerator and rounded once. */
-#define QN_STATS_INT(NAME, T)                                         \
-  __attribute__((target_clones("avx2", "default"))) static void NAME( \
-      const T *restrict v, int64_t n, struct qn_stats_acc *out) {     \
-    int64_t s = 0;                                                    \
-    __int128 q = 0;                                                   \
-    T lo = v[0], hi = v[0];                                           \
-    for (int64_t i = 0; i < n; i++) {                                 \
-      int64_t x = (int64_t)v[i];                                      \
-      s += x;                                                         \
-      q += (__int128)x * x;                                           \
-      lo = v[i] < lo ? v[i] : lo;                                     \
-      hi = v[i] > hi ? v[i] : hi;                                     \
-    }                                                                 \
-    out->count = n;                                                   \
-    out->isum = s;                                                    \
-    out->imin = lo;                                                   \
-    out->imax = hi;                                                   \
-    out->mean = (long double)s / (long double)n;                      \
-    __int128 num = q * n - (__int128)s * s;                           \
-    out->m2 = (double)((long double)num / (long double)n);            \
+/* Exact moments: an integer column carries Σx (128 bits) and Σx² (192 bits,
+ * enough for any count below 2^63 of values below 2^64 in magnitude) as
+ * integers, so morsels merge by addition and the variance comes from the
+ * exact numerator n·Σx² - (Σx)² (at most 2^254, below 2^256) with one
+ * rounding at the end. Σx² is kept modulo 2^192: its terms may be negative
+ * (n·r² + 2r·Σd + Σd² with r < 0), but the true value lies in [0, 2^192),
+ * so the wrapped sum is exact; likewise the numerator modulo 2^256. */
+
+#define QN_INT_BLOCK 65536 /* rows per exact block: bounds the narrow sums below */
+
+static void qn_u192_add(uint64_t a[3], const uint64_t b[3]) {
+  unsigned __int128 t = (unsigned __int128)a[0] + b[0];
+  a[0] = (uint64_t)t;
+  t = (t >> 64) + a[1] + b[1];
+  a[1] = (uint64_t)t;
+  a[2] += b[2] + (uint64_t)(t >> 64);
+}
+
+/* a += b · 2^(64·limb), modulo 2^192 (limb 0 or 1). */
+static void qn_u192_add128(uint64_t a[3], unsigned __int128 b, int limb) {
+  uint64_t w[3] = {0, 0, 0};
+  w[limb] = (uint64_t)b;
+  w[limb + 1] = (uint64_t)(b >> 64);
+  qn_u192_add(a, w);
+}
+
+/* a · b modulo 2^192. */
+static void qn_u192_mul(unsigned __int128 a, uint64_t b, uint64_t out[3]) {
+  unsigned __int128 lo = (unsigned __int128)(uint64_t)a * b;
+  unsigned __int128 hi = (unsigned __int128)(uint64_t)(a >> 64) * b + (lo >> 64);
+  out[0] = (uint64_t)lo;
+  out[1] = (uint64_t)hi;
+  out[2] = (uint64_t)(hi >> 64);
+}
+
+static void qn_u192_neg(uint64_t a[3]) {
+  const uint64_t one[3] = {1, 0, 0};
+  a[0] = ~a[0], a[1] = ~a[1], a[2] = ~a[2];
+  qn_u192_add(a, one);
+}
+
+/* Adds n values x = r + d (d >= 0), given n, Σd and Σd², to out's Σx and
+ * Σx² = n·r² + 2r·Σd + Σd². |r| < 2^64 and Σd < 2^127. */
+static void qn_int_add_shifted(struct qn_stats_acc *out, int64_t n, __int128 r,
+                               unsigned __int128 sd, const uint64_t sq[3]) {
+  int neg = r < 0;
+  uint64_t ra = neg ? (uint64_t)0 - (uint64_t)r : (uint64_t)r; /* |r|, even for -2^63 */
+  uint64_t t[3];
+  out->isum += r * (__int128)n + (__int128)sd; /* each term below 2^127 in magnitude */
+  qn_u192_mul((unsigned __int128)ra * ra, (uint64_t)n, t);
+  qn_u192_add(out->isq, t);
+  qn_u192_mul(sd, ra, t);
+  qn_u192_add(t, t); /* 2·|r|·Σd */
+  if (neg) qn_u192_neg(t);
+  qn_u192_add(out->isq, t);
+  qn_u192_add(out->isq, sq);
+}
+
+/* Narrow integers (at most 32 bits): x² < 2^64 (as uint64 also for
+ * negative x: the square modulo 2^64 is the square), summed as two 32-bit
+ * halves so that the 64-bit lanes of a block of 2^16 rows cannot overflow. */
+#define QN_STATS_INT(NAME, T)                                          \
+  __attribute__((target_clones("avx2", "default"))) static void NAME(  \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {      \
+    T lo = v[0], hi = v[0];                                            \
+    for (int64_t b = 0; b < n; b += QN_INT_BLOCK) {                    \
+      int64_t e = QN_MIN(n, b + QN_INT_BLOCK), s = 0;                  \
+      uint64_t q0 = 0, q1 = 0;                                         \
+      for (int64_t i = b; i < e; i++) {                                \
+        int64_t x = (int64_t)v[i];                                     \
+        uint64_t p = (uint64_t)x * (uint64_t)x;                        \
+        s += x;                                                        \
+        q0 += p & 0xffffffffu;                                         \
+        q1 += p >> 32;                                                 \
+        lo = v[i] < lo ? v[i] : lo;                                    \
+        hi = v[i] > hi ? v[i] : hi;                                    \
+      }                                                                \
+      out->isum += s;                                                  \
+      qn_u192_add128(out->isq, ((unsigned __int128)q1 << 32) + q0, 0); \
+    }                                                                  \
+    out->count = n;                                                    \
+    out->imin = lo;                                                    \
+    out->imax = hi;                                                    \
   }
 
 QN_STATS_INT(qn_stats_i8, int8_t)
@@ -178,78 +239,101 @@ QN_STATS_INT(qn_stats_u8, uint8_t)
 QN_STATS_INT(qn_stats_u16, uint16_t)
 QN_STATS_INT(qn_stats_u32, uint32_t)
 
-/* 64-bit integers. Pass 1 finds min and max (vectorisable). The sum is
- * exact either way: in int64 lanes when every value is below 2^47 in
- * magnitude (a morsel of 2^16 such values cannot overflow), else in 128
- * bits. M2 from deviations d = v - min: when the range is below 2^24,
- * d² < 2^48 and Σd² over a morsel fits uint64 (vectorisable); below 2^40
- * Σd² is exact in 128 bits; either gives M2 = (n·Σd² - (Σd)²) / n from an
- * exact numerator. A wider range falls back to double deviations in 8
- * lanes. */
-#define QN_STATS_WIDE(NAME, T)                                        \
-  __attribute__((target_clones("avx2", "default"))) static void NAME( \
-      const T *restrict v, int64_t n, struct qn_stats_acc *out) {     \
-    T lo = v[0], hi = v[0];                                           \
-    for (int64_t i = 0; i < n; i++) {                                 \
-      lo = v[i] < lo ? v[i] : lo;                                     \
-      hi = v[i] > hi ? v[i] : hi;                                     \
-    }                                                                 \
-    __int128 s = 0;                                                   \
-    const __int128 small = (__int128)1 << 47;                         \
-    if ((__int128)lo > -small && (__int128)hi < small) {              \
-      int64_t s64 = 0;                                                \
-      for (int64_t i = 0; i < n; i++) s64 += (int64_t)v[i];           \
-      s = s64;                                                        \
-    } else {                                                          \
-      for (int64_t i = 0; i < n; i++) s += v[i];                      \
-    }                                                                 \
-    out->count = n;                                                   \
-    out->isum = s;                                                    \
-    out->imin = lo;                                                   \
-    out->imax = hi;                                                   \
-    out->mean = (long double)s / (long double)n;                      \
-    __int128 range = (__int128)hi - (__int128)lo;                     \
-    if (range < ((__int128)1 << 24)) {                                \
-      uint64_t sd = 0, sq = 0;                                        \
-      for (int64_t i = 0; i < n; i++) {                               \
-        uint64_t d = (uint64_t)v[i] - (uint64_t)lo;                   \
-        sd += d;                                                      \
-        sq += d * d;                                                  \
-      }                                                               \
-      __int128 num = (__int128)sq * n - (__int128)sd * sd;            \
-      out->m2 = (double)((long double)num / (long double)n);          \
-      return;                                                         \
-    }                                                                 \
-    if (range < ((__int128)1 << 40)) {                                \
-      __int128 sd = 0, sq = 0;                                        \
-      for (int64_t i = 0; i < n; i++) {                               \
-        int64_t d = (int64_t)((__int128)v[i] - (__int128)lo);         \
-        sd += d;                                                      \
-        sq += (__int128)d * d;                                        \
-      }                                                               \
-      __int128 num = sq * n - sd * sd;                                \
-      out->m2 = (double)((long double)num / (long double)n);          \
-      return;                                                         \
-    }                                                                 \
-    double md = (double)(s - (__int128)lo * n) / (double)n;           \
-    double c[QN_LANES] = {0}, q[QN_LANES] = {0};                      \
-    int64_t i = 0;                                                    \
-    for (; i + QN_LANES <= n; i += QN_LANES)                          \
-      for (int l = 0; l < QN_LANES; l++) {                            \
-        double d = (double)((uint64_t)v[i + l] - (uint64_t)lo) - md;  \
-        c[l] += d;                                                    \
-        q[l] += d * d;                                                \
-      }                                                               \
-    for (; i < n; i++) {                                              \
-      double d = (double)((uint64_t)v[i] - (uint64_t)lo) - md;        \
-      c[0] += d;                                                      \
-      q[0] += d * d;                                                  \
-    }                                                                 \
-    double cs = 0, qs = 0;                                            \
-    for (int l = 0; l < QN_LANES; l++) cs += c[l], qs += q[l];        \
-    double m2 = qs - cs * cs / (double)n;                             \
-    out->m2 = m2 > 0 ? m2 : 0;                                        \
+/* 64-bit integers: deviations d = x - r from the morsel minimum r are exact
+ * in uint64 (the range is below 2^64). Σd and Σd² of a block of at most
+ * 2^16 rows come from 64-bit lanes (vectorisable) whose sums cannot
+ * overflow, chosen by the range R:
+ *   R < 2^24: d² < 2^48, so Σd² < 2^64 directly;
+ *   R < 2^48: d = h·2^24 + l with h, l < 2^24, d² = h²·2^48 + 2hl·2^24 + l²,
+ *             each of Σh², Σhl, Σl² below 2^64;
+ *   else:     d = h·2^32 + l with h, l < 2^32; the products h², hl, l² are
+ *             below 2^64 and are summed as separate 32-bit halves. */
+__attribute__((target_clones("avx2", "default"))) static void qn_dev_small(
+    const uint64_t *restrict v, int64_t n, uint64_t r, unsigned __int128 *sd, uint64_t sq[3]) {
+  uint64_t s = 0, q = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t d = (uint32_t)(v[i] - r);
+    s += d;
+    q += (uint64_t)d * d;
   }
+  *sd += s;
+  qn_u192_add128(sq, q, 0);
+}
+
+__attribute__((target_clones("avx2", "default"))) static void qn_dev_mid(
+    const uint64_t *restrict v, int64_t n, uint64_t r, unsigned __int128 *sd, uint64_t sq[3]) {
+  const uint64_t m24 = ((uint64_t)1 << 24) - 1;
+  uint64_t sh = 0, sl = 0, hh = 0, hl = 0, ll = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t d = v[i] - r;
+    uint32_t h = (uint32_t)(d >> 24), l = (uint32_t)(d & m24);
+    sh += h;
+    sl += l;
+    hh += (uint64_t)h * h;
+    hl += (uint64_t)h * l;
+    ll += (uint64_t)l * l;
+  }
+  *sd += ((unsigned __int128)sh << 24) + sl;
+  qn_u192_add128(sq, ll, 0);
+  qn_u192_add128(sq, (unsigned __int128)hl << 25, 0);
+  qn_u192_add128(sq, (unsigned __int128)hh << 48, 0);
+}
+
+__attribute__((target_clones("avx2", "default"))) static void qn_dev_wide(
+    const uint64_t *restrict v, int64_t n, uint64_t r, unsigned __int128 *sd, uint64_t sq[3]) {
+  const uint64_t m32 = 0xffffffffu;
+  uint64_t sh = 0, sl = 0, hh0 = 0, hh1 = 0, hl0 = 0, hl1 = 0, ll0 = 0, ll1 = 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t d = v[i] - r;
+    uint32_t h = (uint32_t)(d >> 32), l = (uint32_t)d;
+    uint64_t phh = (uint64_t)h * h, phl = (uint64_t)h * l, pll = (uint64_t)l * l;
+    sh += h;
+    sl += l;
+    hh0 += phh & m32, hh1 += phh >> 32;
+    hl0 += phl & m32, hl1 += phl >> 32;
+    ll0 += pll & m32, ll1 += pll >> 32;
+  }
+  *sd += ((unsigned __int128)sh << 32) + sl;
+  unsigned __int128 shh = ((unsigned __int128)hh1 << 32) + hh0; /* Σh² < 2^81 */
+  unsigned __int128 shl = ((unsigned __int128)hl1 << 32) + hl0;
+  unsigned __int128 sll = ((unsigned __int128)ll1 << 32) + ll0;
+  qn_u192_add128(sq, sll, 0);
+  qn_u192_add128(sq, shl << 33, 0); /* 2·Σhl·2^32 < 2^114 */
+  qn_u192_add128(sq, shh, 1);
+}
+
+#define QN_STATS_WIDE(NAME, T)                                                               \
+  __attribute__((target_clones("avx2", "default"))) static void NAME(                        \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {                            \
+    T lo = v[0], hi = v[0];                                                                  \
+    for (int64_t i = 0; i < n; i++) {                                                        \
+      lo = v[i] < lo ? v[i] : lo;                                                            \
+      hi = v[i] > hi ? v[i] : hi;                                                            \
+    }                                                                                        \
+    out->count = n;                                                                          \
+    out->imin = lo;                                                                          \
+    out->imax = hi;                                                                          \
+    qn_stats_wide_moments((const uint64_t *)v, n, (uint64_t)lo, (uint64_t)hi - (uint64_t)lo, \
+                          lo, out);                                                          \
+  }
+
+/* int64_t and uint64_t data share the representation (and may alias), so
+ * the deviation kernels read both as uint64_t. */
+static void qn_stats_wide_moments(const uint64_t *v, int64_t n, uint64_t r, uint64_t range,
+                                  __int128 rv, struct qn_stats_acc *out) {
+  unsigned __int128 sd = 0;
+  uint64_t sq[3] = {0, 0, 0};
+  for (int64_t b = 0; b < n; b += QN_INT_BLOCK) {
+    int64_t m = QN_MIN(n - b, QN_INT_BLOCK);
+    if (range < ((uint64_t)1 << 24))
+      qn_dev_small(v + b, m, r, &sd, sq);
+    else if (range < ((uint64_t)1 << 48))
+      qn_dev_mid(v + b, m, r, &sd, sq);
+    else
+      qn_dev_wide(v + b, m, r, &sd, sq);
+  }
+  qn_int_add_shifted(out, n, rv, sd, sq);
+}
 
 QN_STATS_WIDE(qn_stats_i64, int64_t)
 QN_STATS_WIDE(qn_stats_u64, uint64_t)
@@ -359,10 +443,12 @@ void qn_stats_merge(struct qn_stats_acc *a, const struct qn_stats_acc *b, int is
     if (a->count == 0 || b->imin < a->imin) a->imin = b->imin;
     if (a->count == 0 || b->imax > a->imax) a->imax = b->imax;
     a->isum += b->isum;
-  } else {
-    qn_neumaier_add(&a->sum, &a->sum_comp, b->sum);
-    a->sum_comp += b->sum_comp;
+    qn_u192_add(a->isq, b->isq); /* exact: no mean, no M2 to carry */
+    a->count += b->count;
+    return;
   }
+  qn_neumaier_add(&a->sum, &a->sum_comp, b->sum);
+  a->sum_comp += b->sum_comp;
   if (a->count == 0) {
     a->count = b->count;
     a->mean = b->mean;
@@ -374,6 +460,42 @@ void qn_stats_merge(struct qn_stats_acc *a, const struct qn_stats_acc *b, int is
   a->m2 = (double)((long double)a->m2 + (long double)b->m2 + delta * delta * (na * nb / n));
   a->mean += delta * (nb / n);
   a->count += b->count;
+}
+
+/* w += x · 2^(64·limb), modulo 2^256. */
+static void qn_u256_add128(uint64_t w[4], unsigned __int128 x, int limb) {
+  unsigned __int128 c = 0;
+  for (int k = limb; k < 4; k++) {
+    c += w[k];
+    if (k == limb) c += (uint64_t)x;
+    if (k == limb + 1) c += (uint64_t)(x >> 64);
+    w[k] = (uint64_t)c;
+    c >>= 64;
+  }
+}
+
+/* The population variance (n·Σx² - (Σx)²) / n² of an integer column from
+ * its exact sums. The numerator is computed exactly (modulo 2^256; its
+ * value lies in [0, 2^254)), then converted and divided in long double
+ * (each of the few roundings below 2^-63 relative) and rounded to double:
+ * within one ulp of the exact variance. */
+static double qn_int_variance(int64_t n, __int128 sum, const uint64_t sq[3]) {
+  uint64_t num[4] = {0, 0, 0, 0}, neg[4] = {0, 0, 0, 0};
+  for (int k = 0; k < 3; k++) /* n·Σx² */
+    qn_u256_add128(num, (unsigned __int128)sq[k] * (uint64_t)n, k);
+  unsigned __int128 a = sum < 0 ? -(unsigned __int128)sum : (unsigned __int128)sum;
+  uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64);
+  qn_u256_add128(neg, (unsigned __int128)a0 * a0, 0); /* (Σx)² */
+  qn_u256_add128(neg, (unsigned __int128)a0 * a1, 1);
+  qn_u256_add128(neg, (unsigned __int128)a0 * a1, 1);
+  qn_u256_add128(neg, (unsigned __int128)a1 * a1, 2);
+  for (int k = 0; k < 4; k++) neg[k] = ~neg[k]; /* num - (Σx)² = num + ~neg + 1 */
+  qn_u256_add128(num, 1, 0);
+  for (int k = 0; k < 4; k++) qn_u256_add128(num, neg[k], k);
+  long double x = 0;
+  for (int k = 3; k >= 0; k--) x = ldexpl(x, 64) + (long double)num[k];
+  long double nn = (long double)n;
+  return (double)(x / (nn * nn));
 }
 
 void qn_stats_finish(const struct qn_stats_acc *a, enum qn_type type,
@@ -407,7 +529,8 @@ void qn_stats_finish(const struct qn_stats_acc *a, enum qn_type type,
   out->max = out->is_integer ? (double)a->imax : a->max;
   out->mean = out->is_integer ? (double)((long double)a->isum / (long double)a->count)
                               : out->sum / (double)a->count;
-  out->var = a->m2 / (double)a->count;
+  out->var =
+      out->is_integer ? qn_int_variance(a->count, a->isum, a->isq) : a->m2 / (double)a->count;
   if (!out->is_integer && !isfinite(out->sum)) out->var = NAN;
   out->std = sqrt(out->var);
 }

@@ -196,3 +196,108 @@ QN_TEST(int64_every_range_path) {
     CHECK_NEAR_REL(st.var, want_var, 1e-12);
   }
 }
+
+/* Summarises x[0..n) as morsels of `step` rows (nulls where valid[i] is 0),
+ * merged in order, as the stats job does. */
+static struct qn_column_stats run_morsels(enum qn_type t, const void *x, int64_t n,
+                                          const uint8_t *valid, int64_t step) {
+  size_t w = qn_type_size(t);
+  struct qn_stats_acc tot, part;
+  qn_stats_acc_init(&tot);
+  for (int64_t a = 0; a < n; a += step) {
+    int64_t m = n - a < step ? n - a : step;
+    struct qn_colbuf col = {t, m, (char *)x + (size_t)a * w,
+                            valid ? (uint8_t *)valid + a : NULL, NULL};
+    qn_stats_morsel(&col, &part);
+    qn_stats_merge(&tot, &part, 1);
+  }
+  struct qn_column_stats s;
+  qn_stats_finish(&tot, t, &s);
+  return s;
+}
+
+/* Integer variance is exact (issue 11): values base ± d with a small spread
+ * d and a huge base, where the variance is that of d alone. The reference
+ * is computed from d in 128-bit integers; the result must not depend on how
+ * the rows are cut into morsels, and nulls must drop out exactly. */
+QN_TEST(int64_huge_base_variance_exact) {
+  enum { N = 5 * 65536 + 1234 };
+  static int64_t x[N];
+  static uint64_t u[N];
+  static uint8_t valid[N];
+  static uint32_t d[N];
+  const int64_t bases[] = {INT64_C(1) << 53,    -(INT64_C(1) << 53), INT64_C(1) << 62,
+                           -(INT64_C(1) << 62), INT64_MAX - 1000,    INT64_MIN};
+  for (int i = 0; i < N; i++) {
+    d[i] = (uint32_t)(rnd() % 1001);
+    valid[i] = rnd() % 7 != 0;
+  }
+  for (size_t k = 0; k < sizeof bases / sizeof bases[0]; k++) {
+    int64_t sign = bases[k] < 0 && bases[k] != INT64_MIN ? -1 : 1; /* stay in range */
+    for (int i = 0; i < N; i++) x[i] = bases[k] + sign * (int64_t)d[i];
+    for (int with_nulls = 0; with_nulls < 2; with_nulls++) {
+      __int128 n = 0, sd = 0, sq = 0;
+      for (int i = 0; i < N; i++)
+        if (!with_nulls || valid[i]) n++, sd += d[i], sq += (__int128)d[i] * d[i];
+      double want =
+          (double)((long double)(n * sq - sd * sd) / ((long double)n * (long double)n));
+      const uint8_t *v = with_nulls ? valid : NULL;
+      struct qn_column_stats one = run_morsels(QN_INT64, x, N, v, N);
+      struct qn_column_stats many = run_morsels(QN_INT64, x, N, v, 65536);
+      struct qn_column_stats odd = run_morsels(QN_INT64, x, N, v, 777);
+      CHECK_EQ_INT(many.count, (int64_t)n);
+      CHECK_NEAR_REL(many.var, want, 1e-15);
+      CHECK_NEAR_REL(many.std, sqrt(want), 1e-15);
+      CHECK_EQ_DBL(one.var, many.var); /* exact sums: any cut, the same bits */
+      CHECK_EQ_DBL(odd.var, many.var);
+      CHECK_EQ_DBL(odd.mean, many.mean);
+    }
+  }
+  /* uint64 just below 2^64 */
+  for (int i = 0; i < N; i++) u[i] = UINT64_MAX - d[i];
+  __int128 sd = 0, sq = 0;
+  for (int i = 0; i < N; i++) sd += d[i], sq += (__int128)d[i] * d[i];
+  double want = (double)((long double)(N * sq - sd * sd) / ((long double)N * N));
+  struct qn_column_stats st = run_morsels(QN_UINT64, u, N, NULL, 65536);
+  CHECK_NEAR_REL(st.var, want, 1e-15);
+  CHECK_EQ_U64(st.umin, UINT64_MAX - 1000);
+}
+
+/* The deviation tiers (range below 2^24, below 2^48, wider) at and across
+ * their limits: two values a range R apart, n/2 each, have variance R²/4. */
+QN_TEST(int64_tier_limits_variance) {
+  const uint64_t ranges[] = {(UINT64_C(1) << 24) - 1, UINT64_C(1) << 24,
+                             (UINT64_C(1) << 48) - 1, UINT64_C(1) << 48, UINT64_MAX};
+  enum { N = 70000 };
+  static uint64_t x[N];
+  for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++) {
+    uint64_t lo = k < 4 ? UINT64_C(1) << 62 : 0;
+    for (int i = 0; i < N; i++) x[i] = i % 2 ? lo + ranges[k] : lo;
+    struct qn_column_stats st = run_morsels(QN_UINT64, x, N, NULL, 65536);
+    long double r = (long double)ranges[k];
+    CHECK_EQ_DBL(st.var, (double)(r * r / 4));
+    struct qn_column_stats si = run_morsels(QN_INT64, x, N, NULL, 65536);
+    if (k < 4) CHECK_EQ_DBL(si.var, (double)(r * r / 4));
+  }
+}
+
+/* Narrow types at their limits, several morsels: exact variance too. */
+QN_TEST(narrow_ints_variance_exact) {
+  enum { N = 3 * 65536 + 5 };
+  static int32_t a[N];
+  static int8_t b[N];
+  __int128 sa = 0, sqa = 0, sb = 0, sqb = 0;
+  for (int i = 0; i < N; i++) {
+    int32_t da = (int32_t)(rnd() % 5);
+    a[i] = INT32_MIN + da;
+    sa += da, sqa += (__int128)da * da;
+    b[i] = (int8_t)(127 - (int)(rnd() % 2));
+    sb += 127 - b[i], sqb += (127 - b[i]) * (127 - b[i]);
+  }
+  struct qn_column_stats st = run_morsels(QN_INT32, a, N, NULL, 65536);
+  CHECK_NEAR_REL(st.var, (double)((long double)(N * sqa - sa * sa) / ((long double)N * N)),
+                 1e-15);
+  st = run_morsels(QN_INT8, b, N, NULL, 65536);
+  CHECK_NEAR_REL(st.var, (double)((long double)(N * sqb - sb * sb) / ((long double)N * N)),
+                 1e-15);
+}

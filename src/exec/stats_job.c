@@ -24,7 +24,6 @@ struct qn_stats_result {
   char **names;
   enum qn_type *types;
   char **type_names;
-  int *nullable;
   int64_t rows;
   int nfiles;
   char **paths;
@@ -85,7 +84,6 @@ void qn_stats_result_free(struct qn_stats_result *r) {
   for (int f = 0; f < r->nfiles; f++) free(r->paths ? r->paths[f] : NULL);
   free(r->names);
   free(r->types);
-  free(r->nullable);
   free(r->type_names);
   free(r->paths);
   free(r->file_rows);
@@ -145,18 +143,16 @@ static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols
   r->names = calloc((size_t)ncols + 1, sizeof *r->names);
   r->type_names = calloc((size_t)ncols + 1, sizeof *r->type_names);
   r->types = calloc((size_t)ncols + 1, sizeof *r->types);
-  r->nullable = calloc((size_t)ncols + 1, sizeof *r->nullable);
   r->total = calloc((size_t)ncols + 1, sizeof *r->total);
   r->paths = calloc((size_t)src->nfiles, sizeof *r->paths);
   r->file_rows = calloc((size_t)src->nfiles, sizeof *r->file_rows);
   r->per = per_file ? calloc((size_t)src->nfiles * (size_t)ncols + 1, sizeof *r->per) : NULL;
-  int ok = r->names && r->type_names && r->types && r->nullable && r->total && r->paths &&
-           r->file_rows && (!per_file || r->per);
+  int ok = r->names && r->type_names && r->types && r->total && r->paths && r->file_rows &&
+           (!per_file || r->per);
   for (int c = 0; ok && c < ncols; c++) {
     r->names[c] = qn_strdup(src->cols[cols[c]].name);
     r->type_names[c] = qn_strdup(src->cols[cols[c]].type_name);
     r->types[c] = src->cols[cols[c]].type;
-    r->nullable[c] = src->cols[cols[c]].nullable;
     ok = r->names[c] && r->type_names[c];
   }
   for (int f = 0; ok && f < src->nfiles; f++) {
@@ -289,13 +285,14 @@ static json_t *qn_json_int128(__int128 v) {
   return json_string(buf);
 }
 
-static json_t *qn_stats_column_json(const struct qn_column_stats *s, const char *type_name,
-                                    int nullable) {
+/* Every column has every key, whatever the format: `null` is 0 for a
+ * column that cannot hold nulls (HDF5, a REQUIRED Parquet column). */
+static json_t *qn_stats_column_json(const struct qn_column_stats *s, const char *type_name) {
   json_t *o = json_object();
   json_object_set_new(o, "type", json_string(type_name));
   json_object_set_new(o, "count", json_integer(s->count));
   json_object_set_new(o, "nan", json_integer(s->nan));
-  if (nullable) json_object_set_new(o, "null", json_integer(s->null));
+  json_object_set_new(o, "null", json_integer(s->null));
   if (s->count == 0) {
     json_object_set_new(o, "min", json_null());
     json_object_set_new(o, "max", json_null());
@@ -323,8 +320,7 @@ static json_t *qn_stats_columns_json(const struct qn_stats_result *r,
                                      const struct qn_column_stats *s) {
   json_t *cols = json_object();
   for (int c = 0; c < r->ncols; c++)
-    json_object_set_new(cols, r->names[c],
-                        qn_stats_column_json(&s[c], r->type_names[c], r->nullable[c]));
+    json_object_set_new(cols, r->names[c], qn_stats_column_json(&s[c], r->type_names[c]));
   return cols;
 }
 

@@ -27,6 +27,18 @@ run_quern 2 gen sim --rows 10 -o bad.txt;      expect_err bad.txt
 run_quern 2 gen wrong --rows 10 -o bad.h5;     expect_err wrong
 run_quern 2 gen sim -o bad.h5;                 expect_err rows
 run_quern 1 gen sim --rows 10 -o nodir/x.h5;   expect_err nodir
-check "no partial files" test ! -e bad.h5 -a ! -e bad.txt
+# measurements: every one of the K probe ids has a row, so 1 <= K <= rows
+run_quern 2 gen measurements --rows 100 --keys 0 -o bad.parquet;  expect_err "--keys 0"
+run_quern 2 gen measurements --rows 0 -o bad.parquet;             expect_err "--rows 0"
+run_quern 2 gen measurements --rows 0 --keys 0 -o bad.parquet;    expect_err "--rows 0"
+run_quern 2 gen measurements --rows 10 --keys 11 -o bad.parquet;  expect_err "--keys 11" "--rows 10"
+run_quern 2 gen measurements --rows -1 -o bad.parquet;            expect_err "--rows" "'-1'"
+run_quern 2 gen measurements --rows 10 --keys -2 -o bad.parquet;  expect_err "--keys" "'-2'"
+check "no partial files" test ! -e bad.h5 -a ! -e bad.txt -a ! -e bad.parquet
+run_quern 0 gen measurements --rows 10 --keys 10 -o k10.parquet
+run_quern 0 stats k10.parquet -c probe_id
+check "--keys 10 of 10 rows: ten distinct probe ids, one row each" /usr/bin/python3 -c "
+import json; d=json.load(open('$out'))['columns']['probe_id']
+assert d['count']==10 and d['min']==1000000 and d['max']==1000009 and d['sum']==10000045, d"
 run_quern 2 info missing.h5;                   expect_err missing.h5
 finish

@@ -17,7 +17,7 @@ static const char qn_gen_help[] =
     "                ts (timestamp), value (float64), quality (int32), label (string)\n"
     "\n"
     "  -n, --rows N      rows to write (1e8 and 100M are accepted)\n"
-    "  -k, --keys K      distinct probe ids (measurements; default rows/26)\n"
+    "  -k, --keys K      distinct probe ids, 1 to N (measurements; default N/26)\n"
     "  -s, --seed S      random seed (default 42)\n"
     "  -o, --output FILE output file; the format follows the extension\n"
     "      --codec C     Parquet codec: snappy (default), zstd, gzip, none\n" QN_CLI_COMMON_HELP
@@ -40,11 +40,29 @@ static int qn_parse_count(const char *opt, const char *text, int64_t *out) {
   double r = v * mult;
   if (end == text || *end || !(r >= 0) || r > 9e15 || r != (double)(int64_t)r) {
     fprintf(stderr,
-            "quern: error: %s must be a whole number such as 1000000, 1e6 or 10M, got '%s'\n",
+            "quern: error: %s must be a whole number >= 0 such as 1000000, 1e6 or 10M, got "
+            "'%s'\n",
             opt, text);
     return -1;
   }
   *out = (int64_t)r;
+  return 0;
+}
+
+/* measurements: every one of the K probe ids appears in at least one row,
+ * so 1 <= K <= rows (K defaults to rows/26, at least 1). */
+static int qn_gen_check_keys(struct qn_gen_options *opt, int have_keys) {
+  if (opt->rows == 0)
+    return qn_cli_usage("gen", "--rows 0: measurements need at least one row (one per probe)");
+  if (!have_keys) opt->keys = opt->rows / 26 > 0 ? opt->rows / 26 : 1;
+  if (opt->keys == 0)
+    return qn_cli_usage("gen", "--keys 0: measurements need at least one key");
+  if (opt->keys > opt->rows)
+    return qn_cli_usage(
+        "gen",
+        "--keys %lld is more than --rows %lld: every probe id appears in at least "
+        "one row",
+        (long long)opt->keys, (long long)opt->rows);
   return 0;
 }
 
@@ -62,7 +80,7 @@ int qn_cmd_gen(int argc, char **argv) {
   qn_cli_common_init(&common);
   struct qn_gen_options opt;
   qn_gen_options_init(&opt);
-  int have_rows = 0, c;
+  int have_rows = 0, have_keys = 0, c;
   optind = 1;
   while ((c = getopt_long(argc, argv, QN_CLI_COMMON_SHORTOPTS "n:k:s:o:", longopts, NULL)) !=
          -1) {
@@ -77,6 +95,7 @@ int qn_cmd_gen(int argc, char **argv) {
         break;
       case 'k':
         if (qn_parse_count("--keys", optarg, &opt.keys) != 0) return 2;
+        have_keys = 1;
         break;
       case 's':
         if (qn_cli_parse_i64("--seed", optarg, 0, INT64_MAX, &v) != 0) return 2;
@@ -101,8 +120,10 @@ int qn_cmd_gen(int argc, char **argv) {
     return qn_cli_usage("gen", "unknown kind '%s' (expected sim or measurements)", opt.kind);
   if (!have_rows) return qn_cli_usage("gen", "--rows N is required");
   if (!opt.output) return qn_cli_usage("gen", "-o FILE is required");
-  if (!strcmp(opt.kind, "measurements") && opt.keys == 0)
-    opt.keys = opt.rows / 26 > 0 ? opt.rows / 26 : 1;
+  if (!strcmp(opt.kind, "measurements")) {
+    int rc = qn_gen_check_keys(&opt, have_keys);
+    if (rc != 0) return rc;
+  }
   struct qn_context *ctx = NULL;
   int rc = qn_cli_context(&common, &ctx);
   if (rc != 0) return rc;

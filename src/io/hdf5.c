@@ -652,3 +652,10 @@ static const struct qn_reader_ops qn_h5_ops = {.format = "hdf5",
                                                .close = qn_h5_close,
                                                .info = qn_h5_info,
                                                .release = qn_h5_release};
+
+static int qn_h5_probe(const unsigned char *head, size_t got) {
+  static const unsigned char magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  return got >= 8 && memcmp(head, magic, 8) == 0;
+}
+
+const struct qn_format qn_format_hdf5 = {"hdf5", qn_h5_probe, 1, qn_h5_open};

@@ -882,3 +882,15 @@ done:
   *out = &r->base;
   return QN_OK;
 }
+
+static int qn_pq_probe(const unsigned char *head, size_t got) {
+  return got >= 4 && memcmp(head, "PAR1", 4) == 0;
+}
+
+static int qn_pq_open_any(struct qn_context *ctx, const char *path, const char *sub,
+                          struct qn_reader **out, struct qn_error *err) {
+  (void)sub; /* the source refuses a sub-path for formats without takes_sub */
+  return qn_pq_open(ctx, path, out, err);
+}
+
+const struct qn_format qn_format_parquet = {"parquet", qn_pq_probe, 0, qn_pq_open_any};

@@ -92,6 +92,24 @@ extern const struct qn_format *const qn_formats[];
 int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
                    struct qn_reader **out, struct qn_error *err);
 void qn_reader_close(struct qn_reader *r);
+/* A column in memory for qn_mem_reader_new: the caller keeps the arrays
+ * alive and unchanged while the reader is open. */
+struct qn_mem_column {
+  const char *name;
+  enum qn_type type;
+  int64_t rows;
+  const void *data;       /* values; strings: their bytes */
+  int64_t stride;         /* bytes between values; 0 = dense */
+  const uint8_t *valid;   /* NULL = no nulls; else one byte a row, 1 = present */
+  const int64_t *offsets; /* strings: rows + 1 offsets into data */
+  int64_t time_unit;      /* timestamps: units per second (default 1e6) */
+};
+/* A reader over columns in memory (memory.c); `name` stands for the path
+ * in messages. Errors: QN_EINVAL (a bad descriptor), QN_ENOMEM. */
+int qn_mem_reader_new(struct qn_context *ctx, const char *name,
+                      const struct qn_mem_column *cols, int ncols, struct qn_reader **out,
+                      struct qn_error *err);
+
 /* Reads rows [row0, row0 + n) of several columns of one reader, through
  * read_cols when the reader has it, else column by column. */
 int qn_reader_read_cols(struct qn_reader *r, const int *cols, int ncols, int64_t row0,
@@ -108,6 +126,12 @@ struct qn_source {
   int ncols;
   struct qn_column_info *cols; /* names and types from the first file */
 };
+
+/* A table of readers already open (in memory, generators, or files the
+ * caller opened): the source owns them from the call on, also when it
+ * fails. Their columns must agree as files of one table do. */
+int qn_source_from_readers(struct qn_context *ctx, struct qn_reader **readers, int n,
+                           struct qn_source **out, struct qn_error *err);
 
 /* Index in file f of table column c (files may order columns differently). */
 int qn_source_file_column(const struct qn_source *src, int f, int c);

@@ -202,6 +202,56 @@ int qn_source_file_column(const struct qn_source *src, int f, int c) {
   return -1;
 }
 
+/* Names and types of the table from its files (the first fixes the order). */
+static int qn_source_columns(struct qn_source *src, struct qn_error *err) {
+  const struct qn_reader *first = src->files[0];
+  src->ncols = first->ncols;
+  src->cols = calloc(first->ncols > 0 ? (size_t)first->ncols : 1, sizeof *src->cols);
+  if (!src->cols) return qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
+  for (int c = 0; c < src->ncols; c++) {
+    struct qn_column_info *ci = &src->cols[c];
+    ci->name = first->cols[c].name;
+    ci->type = first->cols[c].type;
+    ci->type_name = first->cols[c].type_name;
+    ci->nullable = first->cols[c].nullable;
+    for (int f = 0; f < src->nfiles; f++) {
+      const struct qn_reader_column *rc =
+          &src->files[f]->cols[qn_source_file_column(src, f, c)];
+      ci->rows += rc->rows;
+      ci->nullable |= rc->nullable;
+      if (rc->type != ci->type) { /* unified (CSV): int64 and float64 read as float64 */
+        ci->type = QN_FLOAT64;
+        ci->type_name = "float64";
+      }
+    }
+  }
+  return QN_OK;
+}
+
+int qn_source_from_readers(struct qn_context *ctx, struct qn_reader **readers, int n,
+                           struct qn_source **out, struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_source *src = calloc(1, sizeof *src);
+  if (!src || !(src->files = calloc((size_t)QN_MAX(n, 1), sizeof *src->files))) {
+    for (int i = 0; i < n; i++) qn_reader_close(readers[i]);
+    free(src);
+    return qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
+  }
+  src->ctx = ctx;
+  for (int i = 0; i < n; i++) src->files[src->nfiles++] = readers[i];
+  if (n <= 0) {
+    status = qn_error_set(err, QN_EINVAL, "no input given");
+    goto done;
+  }
+  for (int i = 1; i < n; i++) QN_CHECK(qn_source_check_schema(src, i, err));
+  QN_CHECK(qn_source_columns(src, err));
+  *out = src;
+  src = NULL;
+done:
+  qn_source_close(src);
+  return status;
+}
+
 int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninputs,
                    struct qn_source **out, struct qn_error *err) {
   int status = QN_OK;
@@ -220,30 +270,7 @@ int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninput
     src->nfiles++;
     if (i > 0) QN_CHECK(qn_source_check_schema(src, i, err));
   }
-  const struct qn_reader *first = src->files[0];
-  src->ncols = first->ncols;
-  src->cols = calloc(first->ncols > 0 ? (size_t)first->ncols : 1, sizeof *src->cols);
-  if (!src->cols) {
-    status = qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
-    goto done;
-  }
-  for (int c = 0; c < src->ncols; c++) {
-    struct qn_column_info *ci = &src->cols[c];
-    ci->name = first->cols[c].name;
-    ci->type = first->cols[c].type;
-    ci->type_name = first->cols[c].type_name;
-    ci->nullable = first->cols[c].nullable;
-    for (int f = 0; f < src->nfiles; f++) {
-      const struct qn_reader_column *rc =
-          &src->files[f]->cols[qn_source_file_column(src, f, c)];
-      ci->rows += rc->rows;
-      ci->nullable |= rc->nullable;
-      if (rc->type != ci->type) { /* unified (CSV): int64 and float64 read as float64 */
-        ci->type = QN_FLOAT64;
-        ci->type_name = "float64";
-      }
-    }
-  }
+  QN_CHECK(qn_source_columns(src, err));
   *out = src;
   src = NULL;
 done:

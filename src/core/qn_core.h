@@ -114,4 +114,21 @@ struct qn_progress *qn_progress_start(struct qn_context *ctx, const char *label,
 void qn_progress_add(struct qn_progress *p, int64_t done);
 void qn_progress_finish(struct qn_progress *p);
 
+/* ----- atomic output files with checksums (outfile.c) ----- */
+/* XXH3-128 of a file's bytes (as the hex string manifests carry: high 64
+ * bits first, 32 lowercase digits) and its size. */
+struct qn_checksum {
+  uint64_t lo, hi;
+  int64_t bytes;
+};
+void qn_checksum_hex(const struct qn_checksum *s, char out[33]);
+/* The checksum of a whole file. Errors: QN_ENOTFOUND, QN_EIO, QN_ENOMEM. */
+int qn_checksum_file(const char *path, struct qn_checksum *sum, struct qn_error *err);
+/* Writes n bytes to the output, hashing them. Errors: QN_EIO naming the
+ * path and offset. */
+int qn_outfile_write(struct qn_outfile *f, const void *p, size_t n, struct qn_error *err);
+/* qn_outfile_commit that also gives the checksum and size of the file
+ * (sum may be NULL). Frees f. */
+int qn_outfile_commit_sum(struct qn_outfile *f, struct qn_checksum *sum, struct qn_error *err);
+
 #endif /* QN_CORE_H */

@@ -56,6 +56,13 @@ struct qn_scan_options {
    * to the table; NULL (or nranges 0 with ranges NULL) = every morsel. */
   const struct qn_scan_range *ranges;
   int nranges;
+  /* Bytes the kernel will allocate from the budget while the scan runs
+   * (its partial states, encoded parts): the scan leaves them out when it
+   * sizes its own buffers. */
+  int64_t kernel_bytes;
+  /* ... and bytes each worker's `process` may hold (scratch): the scan
+   * runs no more workers than have room. */
+  int64_t kernel_worker_bytes;
 };
 
 /* Morsels of the table for these columns (the plan every share cuts). */

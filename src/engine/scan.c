@@ -462,10 +462,13 @@ int64_t qn_scan_min_bytes(struct qn_source *src, const int *cols, int ncols) {
 static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
                         struct qn_error *err) {
   int64_t morsel_bytes = qn_scan_morsel_bytes(s->src, s->opt->cols, s->opt->ncols);
-  int64_t per_worker = qn_scan_reader_bytes(s->src, s->opt->cols, s->opt->ncols);
-  int64_t avail = qn_mem_available(s->ctx);
-  int64_t need = qn_scan_min_bytes(s->src, s->opt->cols, s->opt->ncols);
-  if (avail < need) return qn_mem_require(s->ctx, need, "reading the columns", err);
+  int64_t per_worker =
+      qn_scan_reader_bytes(s->src, s->opt->cols, s->opt->ncols) + s->opt->kernel_worker_bytes;
+  int64_t avail = qn_mem_available(s->ctx) - s->opt->kernel_bytes;
+  int64_t need =
+      qn_scan_min_bytes(s->src, s->opt->cols, s->opt->ncols) + s->opt->kernel_worker_bytes;
+  if (avail < need)
+    return qn_mem_require(s->ctx, need + s->opt->kernel_bytes, "reading the columns", err);
   /* Half of what the readers leave, at most: kernels and readers take
    * their working memory from the same budget. */
   int64_t left = avail - per_worker * QN_MAX(1, s->ctx->threads);
@@ -475,6 +478,9 @@ static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
   while (s->plain_read && bm > 1 && bm * morsel_bytes > QN_SCAN_BLOCK_BYTES) bm /= 2;
   while (bm > 1 && (int64_t)k * bm * morsel_bytes > budget) bm /= 2;
   while (k > 2 && (int64_t)k * bm * morsel_bytes > budget) k--;
+  /* no more workers (k - 1) than whose reader and kernel memory fits */
+  int64_t fit = 1 + (avail - need) / QN_MAX(per_worker + bm * morsel_bytes, (int64_t)1);
+  if (k > fit + 1) k = (int)QN_MAX((int64_t)2, fit + 1);
   *nbuf = k;
   *block_morsels = bm;
   return QN_OK;

@@ -108,8 +108,10 @@ static int qn_gen_label_of(uint64_t seed, uint64_t r) {
   return u < 0.85 ? 0 : u < 0.93 ? 1 : u < 0.98 ? 2 : 3;
 }
 
+/* keys: the probe index of each row, when the caller has them (NULL:
+ * computed here). */
 static int qn_gen_meas_col(const struct qn_gen_reader *g, int col, int64_t row0, int64_t n,
-                           struct qn_colbuf *out, struct qn_error *err) {
+                           const int64_t *keys, struct qn_colbuf *out, struct qn_error *err) {
   const int64_t t0 = INT64_C(1735689600) * 1000000; /* 2025-01-01T00:00:00Z in us */
   const double year_us = 365.0 * 86400 * 1e6;
   uint64_t s = g->seed;
@@ -117,13 +119,14 @@ static int qn_gen_meas_col(const struct qn_gen_reader *g, int col, int64_t row0,
     uint64_t r = (uint64_t)(row0 + i);
     switch (col) {
       case 0:
-        ((int64_t *)out->data)[i] = 1000000 + qn_gen_key_at(g, qn_gen_perm(g, (int64_t)r));
+        ((int64_t *)out->data)[i] =
+            1000000 + (keys ? keys[i] : qn_gen_key_at(g, qn_gen_perm(g, (int64_t)r)));
         break;
       case 1:
         ((int64_t *)out->data)[i] = t0 + (int64_t)(qn_gen_uniform(s, 11, r) * year_us);
         break;
       case 2: {
-        int64_t k = qn_gen_key_at(g, qn_gen_perm(g, (int64_t)r));
+        int64_t k = keys ? keys[i] : qn_gen_key_at(g, qn_gen_perm(g, (int64_t)r));
         ((double *)out->data)[i] = 10.0 * qn_gnormal(s, 12, (uint64_t)k) + qn_gnormal(s, 13, r);
         break;
       }
@@ -194,7 +197,33 @@ static int qn_gen_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
     qn_gen_sim_col(g->seed, col, row0, n, out->data);
     return QN_OK;
   }
-  return qn_gen_meas_col(g, col, row0, n, out, err);
+  return qn_gen_meas_col(g, col, row0, n, NULL, out, err);
+}
+
+/* Several columns at once: probe_id and value share the (costly) key of
+ * each row, computed once. */
+static int qn_gen_read_cols(struct qn_reader *base, const int *cols, int ncols, int64_t row0,
+                            int64_t n, struct qn_colbuf *out, struct qn_error *err) {
+  const struct qn_gen_reader *g = (const struct qn_gen_reader *)base;
+  int uses = 0, status = QN_OK;
+  for (int i = 0; i < ncols; i++) uses += cols[i] == 0 || cols[i] == 2;
+  int64_t *keys = NULL;
+  if (g->kind == QN_GEN_MEAS && uses > 1 && n > 0 && row0 >= 0 && row0 + n <= g->rows) {
+    keys = qn_mem_alloc(base->ctx, (size_t)n * sizeof *keys, "generated keys", err);
+    if (!keys) return err ? err->code : QN_ELIMIT;
+    for (int64_t i = 0; i < n; i++) keys[i] = qn_gen_key_at(g, qn_gen_perm(g, row0 + i));
+  }
+  for (int i = 0; i < ncols && status == QN_OK; i++) {
+    if (!keys) {
+      status = qn_gen_read(base, cols[i], row0, n, &out[i], err);
+      continue;
+    }
+    out[i].valid = NULL;
+    out[i].n = n;
+    status = qn_gen_meas_col(g, cols[i], row0, n, keys, &out[i], err);
+  }
+  qn_mem_free(base->ctx, keys);
+  return status;
 }
 
 static void qn_gen_close(struct qn_reader *base) {
@@ -205,8 +234,10 @@ static void qn_gen_close(struct qn_reader *base) {
   free(g);
 }
 
-static const struct qn_reader_ops qn_gen_ops = {
-    .format = "generator", .read = qn_gen_read, .close = qn_gen_close};
+static const struct qn_reader_ops qn_gen_ops = {.format = "generator",
+                                                .read = qn_gen_read,
+                                                .read_cols = qn_gen_read_cols,
+                                                .close = qn_gen_close};
 
 static int qn_gen_column(struct qn_gen_reader *g, int i, const char *name, enum qn_type t,
                          const char *type_name, int64_t unit, struct qn_error *err) {

@@ -28,6 +28,7 @@
 #define QN_PQ_STAT_MAX 256        /* longest string kept as a min/max statistic */
 #define QN_PQ_PAGE_ROWS (1 << 20) /* rows per page at most (nulls add no bytes) */
 #define QN_PQ_PART_ROWS 65536     /* rows per part of qn_pq_writer_write */
+#define QN_PQ_POOL 64             /* page buffers kept for reuse */
 
 struct qn_pq_buf {
   uint8_t *p;
@@ -84,6 +85,13 @@ struct qn_pq_writer {
   int64_t rg_rows, rg_bytes;      /* the open row group: rows, uncompressed bytes */
   struct qn_pq_wscratch *scratch; /* one per worker that may encode */
   int nscratch;
+  /* Page buffers given back (written pieces, freed parts), reused by the
+   * next parts: a fresh buffer costs a page fault every 4 KiB. Bounded
+   * in count and bytes; budgeted as they were. */
+  pthread_mutex_t pool_lock;
+  struct qn_pq_buf pool[QN_PQ_POOL];
+  int npool;
+  int64_t pool_bytes;
   char created_by[64];
 };
 
@@ -254,6 +262,37 @@ struct qn_pq_part {
   struct qn_pq_pcol *cols;
 };
 
+/* A pooled buffer of at least `need` bytes into the empty *b (the
+ * smallest that fits, else none: the caller allocates). */
+static void qn_pq_pool_get(struct qn_pq_writer *w, struct qn_pq_buf *b, size_t need) {
+  pthread_mutex_lock(&w->pool_lock);
+  int best = -1;
+  for (int i = 0; i < w->npool; i++)
+    if (w->pool[i].cap >= need && (best < 0 || w->pool[i].cap < w->pool[best].cap)) best = i;
+  if (best >= 0) {
+    *b = w->pool[best];
+    b->len = 0;
+    w->pool_bytes -= (int64_t)b->cap;
+    w->pool[best] = w->pool[--w->npool];
+  }
+  pthread_mutex_unlock(&w->pool_lock);
+}
+
+/* Gives *b back to the pool, or frees it when the pool is full. */
+static void qn_pq_pool_put(struct qn_pq_writer *w, struct qn_pq_buf *b) {
+  if (!b->p) return;
+  pthread_mutex_lock(&w->pool_lock);
+  int kept =
+      w->npool < QN_PQ_POOL && w->pool_bytes + (int64_t)b->cap <= 2 * w->opt.row_group_bytes;
+  if (kept) {
+    w->pool[w->npool++] = *b;
+    w->pool_bytes += (int64_t)b->cap;
+  }
+  pthread_mutex_unlock(&w->pool_lock);
+  if (!kept) qn_pq_buf_free(w->ctx, b);
+  memset(b, 0, sizeof *b);
+}
+
 /* A worker's buffers for building one page: values, levels, the page
  * body and its compressed form. Kept between parts (same worker). */
 struct qn_pq_wscratch {
@@ -330,6 +369,7 @@ compress:
     status = qn_error_set(err, QN_ENOMEM, "out of memory writing a page header");
     goto done;
   }
+  if (!pc->pages.p) qn_pq_pool_get((struct qn_pq_writer *)w, &pc->pages, hdr.len + cn);
   QN_CHECK(qn_pq_buf_reserve(ctx, &pc->pages, hdr.len + cn, err));
   QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, hdr.buf, hdr.len, err));
   QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, sc->comp.p, cn, err));
@@ -511,8 +551,7 @@ static int qn_pq_encode_col(const struct qn_pq_writer *w, const struct qn_pq_wco
 
 void qn_pq_part_free(struct qn_pq_writer *w, struct qn_pq_part *part) {
   if (!part) return;
-  for (int i = 0; part->cols && i < part->ncols; i++)
-    qn_pq_buf_free(w->ctx, &part->cols[i].pages);
+  for (int i = 0; part->cols && i < part->ncols; i++) qn_pq_pool_put(w, &part->cols[i].pages);
   free(part->cols);
   free(part);
 }
@@ -598,7 +637,7 @@ static int qn_pq_flush_rowgroup(struct qn_pq_writer *w, struct qn_error *err) {
     QN_RETURN_IF_ERROR(qn_pq_stats_serialise(c, ch, err));
     for (int k = 0; k < c->npieces; k++) {
       QN_RETURN_IF_ERROR(qn_pq_fwrite(w, c->pieces[k].p, c->pieces[k].len, err));
-      qn_pq_buf_free(w->ctx, &c->pieces[k]);
+      qn_pq_pool_put(w, &c->pieces[k]);
     }
     c->npieces = 0;
     rg->bytes += ch->uncompressed;
@@ -919,6 +958,8 @@ static void qn_pq_writer_free(struct qn_pq_writer *w) {
   }
   free(w->rgs);
   free(w->cols);
+  for (int i = 0; i < w->npool; i++) qn_pq_buf_free(w->ctx, &w->pool[i]);
+  pthread_mutex_destroy(&w->pool_lock);
   for (int i = 0; w->scratch && i < w->nscratch; i++)
     qn_pq_wscratch_free(w->ctx, &w->scratch[i]);
   free(w->scratch);
@@ -933,6 +974,7 @@ int qn_pq_writer_open(struct qn_context *ctx, const char *path, const struct qn_
   if (ncols <= 0) return qn_error_set(err, QN_EINVAL, "%s: no columns to write", path);
   struct qn_pq_writer *w = calloc(1, sizeof *w);
   if (!w) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  pthread_mutex_init(&w->pool_lock, NULL);
   w->ctx = ctx;
   if (opt)
     w->opt = *opt;

@@ -1,8 +1,9 @@
 /* qn_core.h — internal declarations shared by every module of libquern.
  *
  * Not API: tools include only quern.h. This header gives modules the error
- * macros, the in-memory column batch, the thread pool, the progress bar and
- * the morsel scan with its fixed-order merge (see scan.c for the design).
+ * macros, the in-memory column batch, the thread pool, the progress bar,
+ * the budgeted allocator and atomic output files. It depends on nothing
+ * but quern.h and libc: the scan lives above the readers, in src/engine/.
  */
 #ifndef QN_CORE_H
 #define QN_CORE_H
@@ -113,42 +114,21 @@ struct qn_progress *qn_progress_start(struct qn_context *ctx, const char *label,
 void qn_progress_add(struct qn_progress *p, int64_t done);
 void qn_progress_finish(struct qn_progress *p);
 
-/* ----- morsel scan (scan.c) ----- */
-struct qn_source;
-
-/* What a job plugs into the scan. All callbacks may run on any worker
- * thread; the scan guarantees the ordering stated for each. */
-struct qn_scan_kernel {
-  void *user;
-  /* Lanes: when > 0, morsel i belongs to lane i mod nlanes and the scan
-   * calls `process` for the morsels of one lane strictly in index order,
-   * never two of the same lane at once. When 0, no lane ordering. */
-  int nlanes;
-  /* Window for ordered commits: when `commit` is set, at most `window`
-   * morsels are processed ahead of the oldest uncommitted one, so a kernel
-   * may keep per-morsel partials in `window` slots (slot = i mod window). */
-  int window;
-  /* Compute morsel `batch->morsel` (batch covers exactly one morsel). */
-  int (*process)(void *user, int worker, const struct qn_batch *batch, struct qn_error *err);
-  /* Called once per morsel, in strictly increasing morsel order, serialised. */
-  int (*commit)(void *user, int64_t morsel, int file, struct qn_error *err);
+/* ----- atomic output files with checksums (outfile.c) ----- */
+/* XXH3-128 of a file's bytes (as the hex string manifests carry: high 64
+ * bits first, 32 lowercase digits) and its size. */
+struct qn_checksum {
+  uint64_t lo, hi;
+  int64_t bytes;
 };
-
-struct qn_scan_options {
-  const int *cols; /* source column indices to read */
-  int ncols;
-  const char *label; /* progress bar label */
-};
-
-/* Reads the selected columns of every file morsel by morsel and feeds them
- * to the kernel; returns the first error of any worker. Memory for I/O
- * buffers comes from the budget; QN_ELIMIT names the minimum. */
-int qn_scan_run(struct qn_context *ctx, struct qn_source *src,
-                const struct qn_scan_options *opt, const struct qn_scan_kernel *k,
-                struct qn_error *err);
-
-/* Bytes the scan needs at least for these columns (one morsel in flight
- * per worker, plus one being read). */
-int64_t qn_scan_min_bytes(struct qn_source *src, const int *cols, int ncols);
+void qn_checksum_hex(const struct qn_checksum *s, char out[33]);
+/* The checksum of a whole file. Errors: QN_ENOTFOUND, QN_EIO, QN_ENOMEM. */
+int qn_checksum_file(const char *path, struct qn_checksum *sum, struct qn_error *err);
+/* Writes n bytes to the output, hashing them. Errors: QN_EIO naming the
+ * path and offset. */
+int qn_outfile_write(struct qn_outfile *f, const void *p, size_t n, struct qn_error *err);
+/* qn_outfile_commit that also gives the checksum and size of the file
+ * (sum may be NULL). Frees f. */
+int qn_outfile_commit_sum(struct qn_outfile *f, struct qn_checksum *sum, struct qn_error *err);
 
 #endif /* QN_CORE_H */

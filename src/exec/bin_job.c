@@ -28,8 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/qn_scan.h"
 #include "exec/qn_exec.h"
-#include "io/qn_source.h"
 #include "kernels/qn_bin.h"
 #include "plot/qn_plot.h"
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/qn_scan.h"
 #include "exec/qn_exec.h"
-#include "io/qn_source.h"
 #include "kernels/qn_stats.h"
 
 #define QN_STATS_WINDOW 256

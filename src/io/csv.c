@@ -1716,3 +1716,12 @@ static const struct qn_reader_ops qn_csv_ops = {.format = "csv",
                                                 .close = qn_csv_close,
                                                 .info = qn_csv_info,
                                                 .release = qn_csv_release};
+
+static int qn_csv_open_any(struct qn_context *ctx, const char *path, const char *sub,
+                           struct qn_reader **out, struct qn_error *err) {
+  (void)sub;
+  return qn_csv_open(ctx, path, out, err);
+}
+
+/* No probe: CSV takes every file no other format claims. */
+const struct qn_format qn_format_csv = {"csv", NULL, 0, qn_csv_open_any};

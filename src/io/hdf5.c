@@ -15,6 +15,14 @@
  *    goes through H5Dread with a chunk-aligned hyperslab, from the scan's
  *    single reader thread. The chunk cache of each such dataset holds one
  *    chunk and is counted against the memory budget.
+ *
+ * Files quern wrote (hdf5_writer.c) carry what HDF5 lacks: a `unit`
+ * attribute makes an int64 dataset a timestamp ("us since 1970-01-01
+ * UTC"), an int32 one a date, a uint8 one booleans ("bool"); a `valid`
+ * attribute names a uint8 validity dataset under /_quern, whose zeros are
+ * nulls (such a column is read on the reader thread, /_quern itself is
+ * not listed). Columns are listed in link creation order when every group
+ * tracks it, else by name.
  */
 #include "qn_source.h"
 
@@ -45,6 +53,8 @@ struct qn_h5_col {
   int64_t nchunks;
   int64_t *addr;
   int64_t cache_bytes; /* reserved from the budget for the chunk cache */
+  char *valid_path;    /* validity dataset (NULL: no nulls) */
+  hid_t valid_dset;    /* opened lazily by the reader thread, -1 until then */
 };
 
 /* Handles are opened lazily and dropped by qn_h5_release once the scan is
@@ -94,6 +104,8 @@ static void qn_h5_release(struct qn_reader *r) {
     struct qn_h5_col *hc = &h->hcols[i];
     if (hc->dset >= 0) H5Dclose(hc->dset);
     hc->dset = -1;
+    if (hc->valid_dset >= 0) H5Dclose(hc->valid_dset);
+    hc->valid_dset = -1;
     if (hc->memtype >= 0 && hc->memtype != hc->native) H5Tclose(hc->memtype);
     hc->memtype = hc->native;
     if (hc->cache_bytes) qn_mem_release(r->ctx, hc->cache_bytes);
@@ -145,6 +157,18 @@ static enum qn_type qn_h5_map_type(hid_t t, hid_t *native) {
   return QN_TYPE_INVALID;
 }
 
+/* Forgets the columns listed so far (a listing to start again). */
+static void qn_h5_drop_columns(struct qn_h5_reader *h) {
+  for (int i = 0; i < h->base.ncols; i++) {
+    free(h->hcols[i].dset_path);
+    free(h->hcols[i].field);
+    free(h->hcols[i].valid_path);
+    free(h->base.cols[i].name);
+    free(h->base.cols[i].type_name);
+  }
+  h->base.ncols = 0;
+}
+
 static int qn_h5_add(struct qn_h5_reader *h, const char *name, enum qn_type type, int64_t rows,
                      struct qn_h5_col *hc, struct qn_error *err) {
   if (h->base.ncols == h->cap) {
@@ -164,6 +188,7 @@ static int qn_h5_add(struct qn_h5_reader *h, const char *name, enum qn_type type
   rc->type = type;
   rc->rows = rows;
   hc->dset = -1;
+  hc->valid_dset = -1;
   h->hcols[h->base.ncols] = *hc;
   h->base.ncols++;
   if (!rc->name || !rc->type_name) goto oom;
@@ -171,7 +196,62 @@ static int qn_h5_add(struct qn_h5_reader *h, const char *name, enum qn_type type
 oom:
   free(hc->dset_path);
   free(hc->field);
+  free(hc->valid_path);
   return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", h->base.path);
+}
+
+/* A string attribute of obj into buf ("" when absent or not a string). */
+static void qn_h5_attr_text(hid_t obj, const char *name, char *buf, size_t cap) {
+  buf[0] = 0;
+  if (H5Aexists(obj, name) <= 0) return;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  if (a < 0) return;
+  hid_t t = H5Aget_type(a);
+  if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0) {
+    size_t n = H5Tget_size(t);
+    if (n < cap) {
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, n);
+      if (H5Aread(a, mt, buf) >= 0)
+        buf[n] = 0;
+      else
+        buf[0] = 0;
+      H5Tclose(mt);
+    }
+  }
+  H5Tclose(t);
+  H5Aclose(a);
+}
+
+/* What quern's own attributes say of a 1-D dataset (see the top). */
+static enum qn_type qn_h5_quern_type(hid_t d, enum qn_type stored, int64_t *time_unit,
+                                     const char **type_name) {
+  char unit[64];
+  qn_h5_attr_text(d, "unit", unit, sizeof unit);
+  *time_unit = 0;
+  if (stored == QN_UINT8 && !strcmp(unit, "bool")) {
+    *type_name = "bool";
+    return QN_BOOL;
+  }
+  if (stored == QN_INT32 && !strcmp(unit, "days since 1970-01-01")) {
+    *type_name = "date";
+    return QN_DATE;
+  }
+  if (stored == QN_INT64) {
+    static const struct {
+      const char *text, *name;
+      int64_t unit;
+    } units[] = {{"ms since 1970-01-01 UTC", "timestamp[ms]", 1000},
+                 {"us since 1970-01-01 UTC", "timestamp[us]", 1000000},
+                 {"ns since 1970-01-01 UTC", "timestamp[ns]", 1000000000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+      if (!strcmp(unit, units[i].text)) {
+        *time_unit = units[i].unit;
+        *type_name = units[i].name;
+        return QN_TIMESTAMP;
+      }
+  }
+  return stored;
 }
 
 /* Column name: dataset path relative to the prefix, without leading '/'. */
@@ -235,7 +315,29 @@ static int qn_h5_add_dataset(struct qn_h5_reader *h, const char *path, int as_ta
                                .memtype = native,
                                .j = (int)j,
                                .ncols2d = k};
-        status = qn_h5_add(h, name, qt, (int64_t)dims[0], &hc, err);
+        int64_t time_unit = 0;
+        const char *type_name = NULL;
+        char valid[1200] = "";
+        enum qn_type t2 = qt;
+        if (rank == 1) {
+          t2 = qn_h5_quern_type(d, qt, &time_unit, &type_name);
+          qn_h5_attr_text(d, "valid", valid, sizeof valid);
+          if (valid[0] && !(hc.valid_path = qn_strdup(valid))) {
+            free(hc.dset_path);
+            return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", h->base.path);
+          }
+        }
+        status = qn_h5_add(h, name, t2, (int64_t)dims[0], &hc, err);
+        if (status == QN_OK) {
+          struct qn_reader_column *rc = &h->base.cols[h->base.ncols - 1];
+          rc->time_unit = time_unit;
+          rc->nullable = valid[0] != 0;
+          if (type_name) {
+            free(rc->type_name);
+            rc->type_name = qn_strdup(type_name);
+            if (!rc->type_name) status = qn_error_set(err, QN_ENOMEM, "out of memory");
+          }
+        }
       }
     }
   }
@@ -256,6 +358,8 @@ static herr_t qn_h5_visit_cb(hid_t obj, const char *name, const H5O_info_t *info
   if (info->type != H5O_TYPE_DATASET) return 0;
   char path[2048];
   const char *pre = v->h->prefix;
+  /* quern's own bookkeeping (validity datasets) is not a column */
+  if (!strcmp(pre, "/") && (!strncmp(name, "_quern/", 7) || !strcmp(name, "_quern"))) return 0;
   snprintf(path, sizeof path, "%s%s%s", pre, pre[strlen(pre) - 1] == '/' ? "" : "/", name);
   v->status = qn_h5_add_dataset(v->h, path, 0, v->err);
   return v->status == QN_OK ? 0 : -1;
@@ -356,7 +460,17 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
   } else if (oi.type == H5O_TYPE_GROUP) {
     hid_t g = H5Gopen2(h->file, h->prefix, H5P_DEFAULT);
     struct qn_h5_visit v = {h, err, QN_OK};
-    herr_t rc = H5Ovisit(g, H5_INDEX_NAME, H5_ITER_INC, qn_h5_visit_cb, &v);
+    /* the order written when every group tracks it, else by name */
+    struct qn_error e2;
+    qn_error_init(&e2);
+    v.err = &e2;
+    herr_t rc = H5Ovisit(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, qn_h5_visit_cb, &v);
+    if (rc < 0 || v.status != QN_OK) {
+      qn_h5_drop_columns(h);
+      v.status = QN_OK;
+      v.err = err;
+      rc = H5Ovisit(g, H5_INDEX_NAME, H5_ITER_INC, qn_h5_visit_cb, &v);
+    }
     H5Gclose(g);
     if (v.status != QN_OK) {
       status = v.status;
@@ -377,7 +491,8 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
     struct qn_h5_col *hc = &h->hcols[i];
     if (hc->kind == QN_H5_PLAIN && h->base.cols[i].type != QN_STRING)
       QN_CHECK(qn_h5_plan_raw(h, hc, &h->base.cols[i], err));
-    h->base.cols[i].parallel_read = hc->raw;
+    /* validity is read through libhdf5: on the reader thread */
+    h->base.cols[i].parallel_read = hc->raw && !hc->valid_path;
     h->base.cols[i].plain_read = hc->raw;
   }
   qn_h5_release(&h->base);
@@ -394,6 +509,7 @@ static void qn_h5_close(struct qn_reader *r) {
   for (int i = 0; i < r->ncols && h->hcols; i++) {
     free(h->hcols[i].dset_path);
     free(h->hcols[i].field);
+    free(h->hcols[i].valid_path);
     free(h->hcols[i].addr);
   }
   free(h->hcols);
@@ -571,18 +687,62 @@ done:
   return status;
 }
 
+/* The validity of rows [row0, row0 + n) into out->valid, or NULL when
+ * they are all present. Reader thread only. */
+static int qn_h5_read_valid(struct qn_h5_reader *h, int col, int64_t row0, int64_t n,
+                            struct qn_colbuf *out, struct qn_error *err) {
+  struct qn_h5_col *hc = &h->hcols[col];
+  uint8_t *v = out->valid;
+  out->valid = NULL;
+  if (!hc->valid_path || n == 0) return QN_OK;
+  if (!v)
+    return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
+                        h->base.path, h->base.cols[col].name);
+  QN_RETURN_IF_ERROR(qn_h5_get_file(h, err));
+  if (hc->valid_dset < 0) hc->valid_dset = H5Dopen2(h->file, hc->valid_path, H5P_DEFAULT);
+  herr_t rc = -1;
+  if (hc->valid_dset >= 0) {
+    hid_t fs = H5Dget_space(hc->valid_dset);
+    hsize_t start[1] = {(hsize_t)row0}, count[1] = {(hsize_t)n};
+    hid_t ms = H5Screate_simple(1, count, NULL);
+    rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (rc >= 0) rc = H5Dread(hc->valid_dset, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, v);
+    H5Sclose(ms);
+    H5Sclose(fs);
+  }
+  if (rc < 0)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: column '%s': cannot read its validity %s at rows %lld..%lld",
+                        h->base.path, h->base.cols[col].name, hc->valid_path, (long long)row0,
+                        (long long)(row0 + n));
+  for (int64_t i = 0; i < n; i++)
+    if (!v[i]) {
+      out->valid = v;
+      break;
+    }
+  return QN_OK;
+}
+
 static int qn_h5_read(struct qn_reader *r, int col, int64_t row0, int64_t n,
                       struct qn_colbuf *out, struct qn_error *err) {
   struct qn_h5_reader *h = (struct qn_h5_reader *)r;
-  out->valid = NULL;
+  int status;
   if (r->cols[col].type == QN_STRING) {
     if (n == 0 && out->offsets) out->offsets[0] = 0;
-    if (n == 0) return QN_OK;
-    return qn_h5_read_strings(h, col, row0, n, out, err);
+    if (n == 0) {
+      out->valid = NULL;
+      return QN_OK;
+    }
+    status = qn_h5_read_strings(h, col, row0, n, out, err);
+  } else if (n == 0) {
+    status = QN_OK;
+  } else if (h->hcols[col].raw) {
+    status = qn_h5_read_raw(h, col, row0, n, out, err);
+  } else {
+    status = qn_h5_read_lib(h, col, row0, n, out, err);
   }
-  if (n == 0) return QN_OK;
-  if (h->hcols[col].raw) return qn_h5_read_raw(h, col, row0, n, out, err);
-  return qn_h5_read_lib(h, col, row0, n, out, err);
+  if (status != QN_OK) return status;
+  return qn_h5_read_valid(h, col, row0, n, out, err);
 }
 
 /* ----- quern info ----- */
@@ -652,3 +812,10 @@ static const struct qn_reader_ops qn_h5_ops = {.format = "hdf5",
                                                .close = qn_h5_close,
                                                .info = qn_h5_info,
                                                .release = qn_h5_release};
+
+static int qn_h5_probe(const unsigned char *head, size_t got) {
+  static const unsigned char magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  return got >= 8 && memcmp(head, magic, 8) == 0;
+}
+
+const struct qn_format qn_format_hdf5 = {"hdf5", qn_h5_probe, 1, qn_h5_open};

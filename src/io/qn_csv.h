@@ -1,6 +1,6 @@
 /* qn_csv.h — internals of the CSV reader (csv.c) that its unit tests use.
  *
- * Not API. The reader itself is opened through qn_csv_open (qn_source.h).
+ * Not API. The source opens CSV files through the format table (formats.c).
  */
 #ifndef QN_CSV_H
 #define QN_CSV_H
@@ -27,5 +27,12 @@ int qn_csv_parse_double(const char *s, size_t len, double *out);
 
 /* 1 when [s, s+len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int qn_csv_utf8_valid(const unsigned char *s, size_t len);
+
+struct qn_context;
+struct qn_reader;
+struct qn_error;
+/* Opens a CSV file as a reader. */
+int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
+                struct qn_error *err);
 
 #endif /* QN_CSV_H */

@@ -45,6 +45,12 @@ struct qn_reader_ops {
    * Strings are read only by readers that produce them (out->offsets). */
   int (*read)(struct qn_reader *r, int col, int64_t row0, int64_t n, struct qn_colbuf *out,
               struct qn_error *err);
+  /* Optional: the same for several columns of one row range at once
+   * (out[i] for cols[i]), for readers that decode rows, not columns (CSV
+   * parses a range once for all its columns). Without it the source
+   * calls `read` once per column. Same thread rule as `read`. */
+  int (*read_cols)(struct qn_reader *r, const int *cols, int ncols, int64_t row0, int64_t n,
+                   struct qn_colbuf *out, struct qn_error *err);
   void (*close)(struct qn_reader *r);
   /* Optional: describe the layout for `quern info` by adding keys to
    * `info`, a jansson object (json_t *) that already holds "path",
@@ -66,18 +72,48 @@ struct qn_reader {
   struct qn_reader_column *cols;
 };
 
-/* Format openers. `sub` is the part after "file.h5:" (NULL if none). */
-int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
-               struct qn_reader **out, struct qn_error *err);
-int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
-               struct qn_error *err);
-int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
-                struct qn_error *err);
+/* A file format the source can open: readers register here (formats.c
+ * lists them), the source knows no reader by name. `probe` says from the
+ * first bytes of a file (got of them, up to 16) whether it is this
+ * format; NULL probes are tried last (CSV takes what nobody claims).
+ * `sub` is the part after "file.h5:" (NULL if none); formats that cannot
+ * address a part of a file set takes_sub 0. */
+struct qn_format {
+  const char *name;
+  int (*probe)(const unsigned char *head, size_t got);
+  int takes_sub;
+  int (*open)(struct qn_context *ctx, const char *path, const char *sub, struct qn_reader **out,
+              struct qn_error *err);
+};
+/* The registered formats, NULL-terminated, in probing order. */
+extern const struct qn_format *const qn_formats[];
 
 /* Opens one path, detecting the format from its first bytes. */
 int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
                    struct qn_reader **out, struct qn_error *err);
 void qn_reader_close(struct qn_reader *r);
+/* A column in memory for qn_mem_reader_new: the caller keeps the arrays
+ * alive and unchanged while the reader is open. */
+struct qn_mem_column {
+  const char *name;
+  enum qn_type type;
+  int64_t rows;
+  const void *data;       /* values; strings: their bytes */
+  int64_t stride;         /* bytes between values; 0 = dense */
+  const uint8_t *valid;   /* NULL = no nulls; else one byte a row, 1 = present */
+  const int64_t *offsets; /* strings: rows + 1 offsets into data */
+  int64_t time_unit;      /* timestamps: units per second (default 1e6) */
+};
+/* A reader over columns in memory (memory.c); `name` stands for the path
+ * in messages. Errors: QN_EINVAL (a bad descriptor), QN_ENOMEM. */
+int qn_mem_reader_new(struct qn_context *ctx, const char *name,
+                      const struct qn_mem_column *cols, int ncols, struct qn_reader **out,
+                      struct qn_error *err);
+
+/* Reads rows [row0, row0 + n) of several columns of one reader, through
+ * read_cols when the reader has it, else column by column. */
+int qn_reader_read_cols(struct qn_reader *r, const int *cols, int ncols, int64_t row0,
+                        int64_t n, struct qn_colbuf *out, struct qn_error *err);
 /* Helpers for readers: allocate and free the column array. */
 int qn_reader_alloc_columns(struct qn_reader *r, int ncols, struct qn_error *err);
 void qn_reader_free_columns(struct qn_reader *r);
@@ -90,6 +126,12 @@ struct qn_source {
   int ncols;
   struct qn_column_info *cols; /* names and types from the first file */
 };
+
+/* A table of readers already open (in memory, generators, or files the
+ * caller opened): the source owns them from the call on, also when it
+ * fails. Their columns must agree as files of one table do. */
+int qn_source_from_readers(struct qn_context *ctx, struct qn_reader **readers, int n,
+                           struct qn_source **out, struct qn_error *err);
 
 /* Index in file f of table column c (files may order columns differently). */
 int qn_source_file_column(const struct qn_source *src, int f, int c);

@@ -15,13 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The CSV reader is still being built: weak, so the library links without
- * it (a text file is then refused with a clear message). */
-int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
-                struct qn_error *err) __attribute__((weak));
-
-static const unsigned char qn_hdf5_magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-
 int qn_reader_alloc_columns(struct qn_reader *r, int ncols, struct qn_error *err) {
   r->cols = calloc(ncols > 0 ? (size_t)ncols : 1, sizeof *r->cols);
   if (!r->cols) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->path);
@@ -44,6 +37,14 @@ void qn_reader_close(struct qn_reader *r) {
   if (r) r->ops->close(r);
 }
 
+int qn_reader_read_cols(struct qn_reader *r, const int *cols, int ncols, int64_t row0,
+                        int64_t n, struct qn_colbuf *out, struct qn_error *err) {
+  if (r->ops->read_cols) return r->ops->read_cols(r, cols, ncols, row0, n, out, err);
+  for (int i = 0; i < ncols; i++)
+    QN_RETURN_IF_ERROR(r->ops->read(r, cols[i], row0, n, &out[i], err));
+  return QN_OK;
+}
+
 int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
                    struct qn_reader **out, struct qn_error *err) {
   struct stat st;
@@ -57,20 +58,19 @@ int qn_reader_open(struct qn_context *ctx, const char *path, const char *sub,
     int e = errno;
     return qn_error_set(err, QN_EIO, "%s: %s", path, strerror(e));
   }
-  unsigned char head[8] = {0};
+  unsigned char head[16] = {0};
   size_t got = fread(head, 1, sizeof head, f);
   fclose(f);
-  if (got == 8 && memcmp(head, qn_hdf5_magic, 8) == 0)
-    return qn_h5_open(ctx, path, sub, out, err);
-  if (sub)
+  const struct qn_format *fmt = NULL;
+  for (int i = 0; qn_formats[i] && !fmt; i++)
+    if (qn_formats[i]->probe && qn_formats[i]->probe(head, got)) fmt = qn_formats[i];
+  for (int i = 0; qn_formats[i] && !fmt && !sub; i++)
+    if (!qn_formats[i]->probe) fmt = qn_formats[i];
+  if (sub && (!fmt || !fmt->takes_sub))
     return qn_error_set(err, QN_EINVAL, "%s: not an HDF5 file, so ':%s' cannot address a group",
                         path, sub);
-  if (got >= 4 && memcmp(head, "PAR1", 4) == 0) return qn_pq_open(ctx, path, out, err);
-  if (!qn_csv_open)
-    return qn_error_set(err, QN_EFORMAT,
-                        "%s: not an HDF5 or Parquet file (CSV input is not supported yet)",
-                        path);
-  return qn_csv_open(ctx, path, out, err);
+  if (!fmt) return qn_error_set(err, QN_EFORMAT, "%s: not a file format quern reads", path);
+  return fmt->open(ctx, path, sub, out, err);
 }
 
 /* ----- input expansion ----- */
@@ -202,6 +202,56 @@ int qn_source_file_column(const struct qn_source *src, int f, int c) {
   return -1;
 }
 
+/* Names and types of the table from its files (the first fixes the order). */
+static int qn_source_columns(struct qn_source *src, struct qn_error *err) {
+  const struct qn_reader *first = src->files[0];
+  src->ncols = first->ncols;
+  src->cols = calloc(first->ncols > 0 ? (size_t)first->ncols : 1, sizeof *src->cols);
+  if (!src->cols) return qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
+  for (int c = 0; c < src->ncols; c++) {
+    struct qn_column_info *ci = &src->cols[c];
+    ci->name = first->cols[c].name;
+    ci->type = first->cols[c].type;
+    ci->type_name = first->cols[c].type_name;
+    ci->nullable = first->cols[c].nullable;
+    for (int f = 0; f < src->nfiles; f++) {
+      const struct qn_reader_column *rc =
+          &src->files[f]->cols[qn_source_file_column(src, f, c)];
+      ci->rows += rc->rows;
+      ci->nullable |= rc->nullable;
+      if (rc->type != ci->type) { /* unified (CSV): int64 and float64 read as float64 */
+        ci->type = QN_FLOAT64;
+        ci->type_name = "float64";
+      }
+    }
+  }
+  return QN_OK;
+}
+
+int qn_source_from_readers(struct qn_context *ctx, struct qn_reader **readers, int n,
+                           struct qn_source **out, struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_source *src = calloc(1, sizeof *src);
+  if (!src || !(src->files = calloc((size_t)QN_MAX(n, 1), sizeof *src->files))) {
+    for (int i = 0; i < n; i++) qn_reader_close(readers[i]);
+    free(src);
+    return qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
+  }
+  src->ctx = ctx;
+  for (int i = 0; i < n; i++) src->files[src->nfiles++] = readers[i];
+  if (n <= 0) {
+    status = qn_error_set(err, QN_EINVAL, "no input given");
+    goto done;
+  }
+  for (int i = 1; i < n; i++) QN_CHECK(qn_source_check_schema(src, i, err));
+  QN_CHECK(qn_source_columns(src, err));
+  *out = src;
+  src = NULL;
+done:
+  qn_source_close(src);
+  return status;
+}
+
 int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninputs,
                    struct qn_source **out, struct qn_error *err) {
   int status = QN_OK;
@@ -220,30 +270,7 @@ int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninput
     src->nfiles++;
     if (i > 0) QN_CHECK(qn_source_check_schema(src, i, err));
   }
-  const struct qn_reader *first = src->files[0];
-  src->ncols = first->ncols;
-  src->cols = calloc(first->ncols > 0 ? (size_t)first->ncols : 1, sizeof *src->cols);
-  if (!src->cols) {
-    status = qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
-    goto done;
-  }
-  for (int c = 0; c < src->ncols; c++) {
-    struct qn_column_info *ci = &src->cols[c];
-    ci->name = first->cols[c].name;
-    ci->type = first->cols[c].type;
-    ci->type_name = first->cols[c].type_name;
-    ci->nullable = first->cols[c].nullable;
-    for (int f = 0; f < src->nfiles; f++) {
-      const struct qn_reader_column *rc =
-          &src->files[f]->cols[qn_source_file_column(src, f, c)];
-      ci->rows += rc->rows;
-      ci->nullable |= rc->nullable;
-      if (rc->type != ci->type) { /* unified (CSV): int64 and float64 read as float64 */
-        ci->type = QN_FLOAT64;
-        ci->type_name = "float64";
-      }
-    }
-  }
+  QN_CHECK(qn_source_columns(src, err));
   *out = src;
   src = NULL;
 done:

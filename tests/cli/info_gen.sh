@@ -9,7 +9,7 @@ check "info says fast path" grep -q "fast path" "$out"
 run_quern 0 info --json s.h5
 check "info --json parses" /usr/bin/python3 -c "
 import json,sys; d=json.load(open('$out')); assert d['format']=='hdf5'
-assert [c['name'] for c in d['columns']]==['v','x','y','z']
+assert [c['name'] for c in d['columns']]==['x','y','z','v']  # the order written
 assert all(c['rows']==2500000 and c['chunk']==[1048576] for c in d['columns'])"
 # the generated values: uniform x in [0,1), v ~ N(0,1), checked with numpy
 check "gen sim distributions" /usr/bin/python3 -c "

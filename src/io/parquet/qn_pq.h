@@ -430,4 +430,9 @@ int qn_pq_page_header_parse(const uint8_t *p, size_t n, int64_t off, const char 
 void qn_pq_page_header_write(struct qn_pq_tout *o, const struct qn_pq_page_header *h,
                              const uint8_t *stats, size_t stats_len);
 
+/* Opens a Parquet file as a reader (the source opens files through the
+ * format table; tests and tools call this directly). */
+int qn_pq_open(struct qn_context *ctx, const char *path, struct qn_reader **out,
+               struct qn_error *err);
+
 #endif /* QN_PQ_H */

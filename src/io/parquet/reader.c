@@ -839,8 +839,14 @@ static int qn_pq_fill_columns(struct qn_pq_reader *r, struct qn_error *err) {
     rc->parallel_read = 1;
     rc->time_unit = L->time_unit;
     /* a cursor's I/O window and decompressed page (writers cut pages near
-     * 1 MiB) plus level and conversion scratch */
-    rc->work_bytes = (int64_t)3 << 20;
+     * 1 MiB; no page is larger than its column chunk) plus level and
+     * conversion scratch */
+    int64_t chunk = 0;
+    for (int g = 0; g < m->nrowgroups; g++) {
+      const struct qn_pq_chunk *ch = &m->rowgroups[g].chunks[l];
+      chunk = QN_MAX(chunk, ch->size + ch->uncompressed_size);
+    }
+    rc->work_bytes = QN_MIN((int64_t)3 << 20, chunk + ((int64_t)192 << 10));
   }
   return QN_OK;
 }
@@ -882,3 +888,15 @@ done:
   *out = &r->base;
   return QN_OK;
 }
+
+static int qn_pq_probe(const unsigned char *head, size_t got) {
+  return got >= 4 && memcmp(head, "PAR1", 4) == 0;
+}
+
+static int qn_pq_open_any(struct qn_context *ctx, const char *path, const char *sub,
+                          struct qn_reader **out, struct qn_error *err) {
+  (void)sub; /* the source refuses a sub-path for formats without takes_sub */
+  return qn_pq_open(ctx, path, out, err);
+}
+
+const struct qn_format qn_format_parquet = {"parquet", qn_pq_probe, 0, qn_pq_open_any};

@@ -17,6 +17,7 @@
  * per column, all from the budget; the footer metadata is malloc'd and
  * grows by a few hundred bytes per column chunk.
  */
+#include "io/qn_writer.h"
 #include "qn_pq_writer.h"
 
 #include <math.h>
@@ -26,6 +27,8 @@
 #define QN_PQ_SLICE 8192
 #define QN_PQ_STAT_MAX 256        /* longest string kept as a min/max statistic */
 #define QN_PQ_PAGE_ROWS (1 << 20) /* rows per page at most (nulls add no bytes) */
+#define QN_PQ_PART_ROWS 65536     /* rows per part of qn_pq_writer_write */
+#define QN_PQ_POOL 64             /* page buffers kept for reuse */
 
 struct qn_pq_buf {
   uint8_t *p;
@@ -59,10 +62,11 @@ struct qn_pq_wcolumn {
   char *name;
   int phys, width, max_def;
   int signed_order, unsigned_order, float_order;
-  struct qn_pq_buf vals; /* open page: PLAIN values (BOOLEAN: 1 byte each) */
-  struct qn_pq_buf defs; /* open page: one definition level per row */
-  int64_t page_rows;
-  struct qn_pq_buf chunk; /* this row group's finished pages */
+  /* this row group's finished pages: the parts' page buffers, moved in
+   * (never copied or regrown), written in order at the flush */
+  struct qn_pq_buf *pieces;
+  int npieces, cappieces;
+  int64_t chunk_compressed;
   int64_t chunk_uncompressed, chunk_values;
   struct qn_pq_wstat st;
 };
@@ -71,7 +75,6 @@ struct qn_pq_writer {
   struct qn_context *ctx;
   char *path;
   struct qn_outfile *of;
-  FILE *fp;
   int64_t off;
   struct qn_pq_writer_options opt;
   int ncols;
@@ -79,14 +82,24 @@ struct qn_pq_writer {
   struct qn_pq_rgmeta *rgs;
   int nrg, caprg;
   int64_t rows;
-  struct qn_pq_buf page, comp; /* page assembly and compressed output */
+  int64_t rg_rows, rg_bytes;      /* the open row group: rows, uncompressed bytes */
+  struct qn_pq_wscratch *scratch; /* one per worker that may encode */
+  int nscratch;
+  /* Page buffers given back (written pieces, freed parts), reused by the
+   * next parts: a fresh buffer costs a page fault every 4 KiB. Bounded
+   * in count and bytes; budgeted as they were. */
+  pthread_mutex_t pool_lock;
+  struct qn_pq_buf pool[QN_PQ_POOL];
+  int npool;
+  int64_t pool_bytes;
   char created_by[64];
 };
 
 void qn_pq_writer_options_init(struct qn_pq_writer_options *opt) {
   memset(opt, 0, sizeof *opt);
   opt->codec = QN_PQ_SNAPPY;
-  opt->row_group_bytes = (int64_t)64 << 20;
+  opt->row_group_rows = (int64_t)1 << 20;
+  opt->row_group_bytes = (int64_t)4 << 20;
   opt->page_bytes = (int64_t)1 << 20;
 }
 
@@ -148,9 +161,7 @@ static void qn_pq_buf_free(struct qn_context *ctx, struct qn_pq_buf *b) {
 }
 
 static int qn_pq_fwrite(struct qn_pq_writer *w, const void *p, size_t n, struct qn_error *err) {
-  if (n && fwrite(p, 1, n, w->fp) != n)
-    return qn_error_set(err, QN_EIO, "%s: write failed at byte %lld", w->path,
-                        (long long)w->off);
+  QN_RETURN_IF_ERROR(qn_outfile_write(w->of, p, n, err));
   w->off += (int64_t)n;
   return QN_OK;
 }
@@ -234,50 +245,122 @@ static int qn_pq_stats_serialise(struct qn_pq_wcolumn *c, struct qn_pq_wchunk *o
   return QN_OK;
 }
 
-/* ----- pages ----- */
+/* ----- parts: rows encoded into pages, on any thread ----- */
 
-static int qn_pq_page_finish(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
+/* One column of a part: its finished pages (header + compressed data),
+ * what they count, and the statistics of their values. */
+struct qn_pq_pcol {
+  struct qn_pq_buf pages;
+  int64_t uncompressed; /* page headers + uncompressed page bodies */
+  int64_t values;
+  struct qn_pq_wstat st;
+};
+
+struct qn_pq_part {
+  int64_t rows;
+  int ncols;
+  struct qn_pq_pcol *cols;
+};
+
+/* A pooled buffer of at least `need` bytes into the empty *b (the
+ * smallest that fits, else none: the caller allocates). */
+static void qn_pq_pool_get(struct qn_pq_writer *w, struct qn_pq_buf *b, size_t need) {
+  pthread_mutex_lock(&w->pool_lock);
+  int best = -1;
+  for (int i = 0; i < w->npool; i++)
+    if (w->pool[i].cap >= need && (best < 0 || w->pool[i].cap < w->pool[best].cap)) best = i;
+  if (best >= 0) {
+    *b = w->pool[best];
+    b->len = 0;
+    w->pool_bytes -= (int64_t)b->cap;
+    w->pool[best] = w->pool[--w->npool];
+  }
+  pthread_mutex_unlock(&w->pool_lock);
+}
+
+/* Gives *b back to the pool, or frees it when the pool is full. */
+static void qn_pq_pool_put(struct qn_pq_writer *w, struct qn_pq_buf *b) {
+  if (!b->p) return;
+  pthread_mutex_lock(&w->pool_lock);
+  int kept =
+      w->npool < QN_PQ_POOL && w->pool_bytes + (int64_t)b->cap <= 2 * w->opt.row_group_bytes;
+  if (kept) {
+    w->pool[w->npool++] = *b;
+    w->pool_bytes += (int64_t)b->cap;
+  }
+  pthread_mutex_unlock(&w->pool_lock);
+  if (!kept) qn_pq_buf_free(w->ctx, b);
+  memset(b, 0, sizeof *b);
+}
+
+/* A worker's buffers for building one page: values, levels, the page
+ * body and its compressed form. Kept between parts (same worker). */
+struct qn_pq_wscratch {
+  struct qn_pq_buf vals, defs, page, comp;
+};
+
+static void qn_pq_wscratch_free(struct qn_context *ctx, struct qn_pq_wscratch *sc) {
+  qn_pq_buf_free(ctx, &sc->vals);
+  qn_pq_buf_free(ctx, &sc->defs);
+  qn_pq_buf_free(ctx, &sc->page);
+  qn_pq_buf_free(ctx, &sc->comp);
+}
+
+/* Closes the page of `rows` rows held in sc->vals / sc->defs: levels and
+ * values into the page body, compressed, header and body appended to pc. */
+static int qn_pq_page_finish(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                             struct qn_pq_wscratch *sc, int64_t rows, struct qn_pq_pcol *pc,
                              struct qn_error *err) {
-  if (c->page_rows == 0) return QN_OK;
+  if (rows == 0) return QN_OK;
   struct qn_context *ctx = w->ctx;
   struct qn_pq_tout lv, hdr;
   int status = QN_OK;
   qn_pq_tout_init(&lv);
   qn_pq_tout_init(&hdr);
-  w->page.len = 0;
+  sc->page.len = 0;
+  const uint8_t *body = sc->page.p;
+  size_t body_len = 0;
+  if (c->max_def == 0 && c->phys != QN_PQ_BOOLEAN) { /* the body is the values as they are */
+    body = sc->vals.p;
+    body_len = sc->vals.len;
+    goto compress;
+  }
   if (c->max_def > 0) {
-    qn_pq_rle_encode(&lv, c->defs.p, c->page_rows, 1);
+    qn_pq_rle_encode(&lv, sc->defs.p, rows, 1);
     uint8_t len[4];
     qn_pq_put_le32(len, (uint32_t)lv.len);
-    QN_CHECK(qn_pq_buf_put(ctx, &w->page, len, 4, err));
-    QN_CHECK(qn_pq_buf_put(ctx, &w->page, lv.buf, lv.len, err));
+    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, len, 4, err));
+    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, lv.buf, lv.len, err));
   }
   if (c->phys == QN_PQ_BOOLEAN) {
-    size_t nb = (c->vals.len + 7) / 8;
-    QN_CHECK(qn_pq_buf_reserve(ctx, &w->page, nb, err));
-    memset(w->page.p + w->page.len, 0, nb);
-    for (size_t i = 0; i < c->vals.len; i++)
-      w->page.p[w->page.len + i / 8] |= (uint8_t)((c->vals.p[i] != 0) << (i % 8));
-    w->page.len += nb;
+    size_t nb = (sc->vals.len + 7) / 8;
+    QN_CHECK(qn_pq_buf_reserve(ctx, &sc->page, nb, err));
+    memset(sc->page.p + sc->page.len, 0, nb);
+    for (size_t i = 0; i < sc->vals.len; i++)
+      sc->page.p[sc->page.len + i / 8] |= (uint8_t)((sc->vals.p[i] != 0) << (i % 8));
+    sc->page.len += nb;
   } else {
-    QN_CHECK(qn_pq_buf_put(ctx, &w->page, c->vals.p, c->vals.len, err));
+    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, sc->vals.p, sc->vals.len, err));
   }
-  if (w->page.len > INT32_MAX) {
+  body = sc->page.p;
+  body_len = sc->page.len;
+compress:
+  if (body_len > INT32_MAX) {
     status =
         qn_error_set(err, QN_EINVAL, "%s: a page of column %s exceeds 2 GiB", w->path, c->name);
     goto done;
   }
-  size_t bound = qn_pq_compress_bound(w->opt.codec, w->page.len);
-  QN_CHECK(qn_pq_buf_reserve(ctx, &w->comp, bound - w->comp.len, err));
-  size_t cn = w->comp.cap;
-  QN_CHECK(
-      qn_pq_compress(w->opt.codec, w->opt.level, w->page.p, w->page.len, w->comp.p, &cn, err));
+  size_t bound = qn_pq_compress_bound(w->opt.codec, body_len);
+  if (bound > sc->comp.len)
+    QN_CHECK(qn_pq_buf_reserve(ctx, &sc->comp, bound - sc->comp.len, err));
+  size_t cn = sc->comp.cap;
+  QN_CHECK(qn_pq_compress(w->opt.codec, w->opt.level, body, body_len, sc->comp.p, &cn, err));
   struct qn_pq_page_header h;
   memset(&h, 0, sizeof h);
   h.type = QN_PQ_DATA_PAGE;
-  h.uncompressed_size = (int32_t)w->page.len;
+  h.uncompressed_size = (int32_t)body_len;
   h.compressed_size = (int32_t)cn;
-  h.num_values = (int32_t)c->page_rows;
+  h.num_values = (int32_t)rows;
   h.encoding = QN_PQ_PLAIN;
   h.def_encoding = QN_PQ_RLE;
   h.rep_encoding = QN_PQ_RLE;
@@ -286,26 +369,21 @@ static int qn_pq_page_finish(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
     status = qn_error_set(err, QN_ENOMEM, "out of memory writing a page header");
     goto done;
   }
-  if (c->chunk.cap == 0) {
-    /* size the chunk buffer once for its share of a row group, so it does
-     * not grow by doubling (and copying) page after page */
-    int64_t share = w->opt.row_group_bytes / w->ncols + (int64_t)(hdr.len + cn);
-    QN_CHECK(qn_pq_buf_reserve(ctx, &c->chunk, (size_t)QN_MIN(share, (int64_t)64 << 20), err));
-  }
-  QN_CHECK(qn_pq_buf_put(ctx, &c->chunk, hdr.buf, hdr.len, err));
-  QN_CHECK(qn_pq_buf_put(ctx, &c->chunk, w->comp.p, cn, err));
-  c->chunk_uncompressed += (int64_t)(hdr.len + w->page.len);
-  c->chunk_values += c->page_rows;
-  c->page_rows = 0;
-  c->vals.len = 0;
-  c->defs.len = 0;
+  if (!pc->pages.p) qn_pq_pool_get((struct qn_pq_writer *)w, &pc->pages, hdr.len + cn);
+  QN_CHECK(qn_pq_buf_reserve(ctx, &pc->pages, hdr.len + cn, err));
+  QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, hdr.buf, hdr.len, err));
+  QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, sc->comp.p, cn, err));
+  pc->uncompressed += (int64_t)(hdr.len + body_len);
+  pc->values += rows;
+  sc->vals.len = 0;
+  sc->defs.len = 0;
 done:
   qn_pq_tout_reset(&lv);
   qn_pq_tout_reset(&hdr);
   return status;
 }
 
-/* ----- appending values ----- */
+/* ----- values into a page ----- */
 
 #define QN_PQ_STAT_SIGNED(v)                      \
   do {                                            \
@@ -333,24 +411,24 @@ done:
 
 /* Appends the non-null values of rows [r0, r0 + n) converted to the
  * physical type; stats updated. One loop per type (no per-value switch). */
-#define QN_PQ_APPEND(CT, PT, STAT)                   \
-  do {                                               \
-    const CT *s = (const CT *)cb->data + r0;         \
-    PT *d = (PT *)(void *)(c->vals.p + c->vals.len); \
-    int64_t k = 0;                                   \
-    for (int64_t i = 0; i < n; i++) {                \
-      if (valid && !valid[i]) continue;              \
-      PT v = (PT)s[i];                               \
-      memcpy(d + k, &v, sizeof v);                   \
-      k++;                                           \
-      STAT(v);                                       \
-    }                                                \
-    c->vals.len += (size_t)k * sizeof(PT);           \
+#define QN_PQ_APPEND(CT, PT, STAT)               \
+  do {                                           \
+    const CT *s = (const CT *)cb->data + r0;     \
+    PT *d = (PT *)(void *)(vals->p + vals->len); \
+    int64_t k = 0;                               \
+    for (int64_t i = 0; i < n; i++) {            \
+      if (valid && !valid[i]) continue;          \
+      PT v = (PT)s[i];                           \
+      memcpy(d + k, &v, sizeof v);               \
+      k++;                                       \
+      STAT(v);                                   \
+    }                                            \
+    vals->len += (size_t)k * sizeof(PT);         \
   } while (0)
 
-static void qn_pq_append_fixed(struct qn_pq_wcolumn *c, const struct qn_colbuf *cb, int64_t r0,
+static void qn_pq_append_fixed(const struct qn_pq_wcolumn *c, struct qn_pq_buf *vals,
+                               struct qn_pq_wstat *st, const struct qn_colbuf *cb, int64_t r0,
                                int64_t n, const uint8_t *valid) {
-  struct qn_pq_wstat *st = &c->st;
   switch (c->d.type) {
     case QN_INT8:
       QN_PQ_APPEND(int8_t, int32_t, QN_PQ_STAT_SIGNED);
@@ -392,80 +470,149 @@ static void qn_pq_append_fixed(struct qn_pq_wcolumn *c, const struct qn_colbuf *
   }
 }
 
-static void qn_pq_append_defs(struct qn_pq_wcolumn *c, const uint8_t *valid, int64_t n) {
-  uint8_t *d = c->defs.p + c->defs.len;
+static void qn_pq_append_defs(struct qn_pq_buf *defs, struct qn_pq_wstat *st,
+                              const uint8_t *valid, int64_t n) {
+  uint8_t *d = defs->p + defs->len;
   if (valid) {
     for (int64_t i = 0; i < n; i++) {
       d[i] = valid[i] != 0;
-      c->st.nulls += !valid[i];
+      st->nulls += !valid[i];
     }
   } else {
     memset(d, 1, (size_t)n);
   }
-  c->defs.len += (size_t)n;
+  defs->len += (size_t)n;
 }
 
-static int qn_pq_append_strings(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
-                                const struct qn_colbuf *cb, int64_t r0, int64_t n,
-                                struct qn_error *err) {
-  const uint8_t *valid = cb->valid ? cb->valid + r0 : NULL;
-  for (int64_t i = 0; i < n; i++) {
+/* Strings: a page closes when its values reach page_bytes. */
+static int qn_pq_encode_strings(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                                struct qn_pq_wscratch *sc, const struct qn_colbuf *cb,
+                                int64_t row_base, struct qn_pq_pcol *pc, struct qn_error *err) {
+  const uint8_t *valid = cb->valid;
+  int64_t page_rows = 0;
+  for (int64_t i = 0; i < cb->n; i++) {
     if (c->max_def > 0) {
-      QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &c->defs, 1, err));
-      qn_pq_append_defs(c, valid ? valid + i : NULL, 1);
+      QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->defs, 1, err));
+      qn_pq_append_defs(&sc->defs, &pc->st, valid ? valid + i : NULL, 1);
     }
-    c->page_rows++;
+    page_rows++;
     if (!valid || valid[i]) {
-      int64_t a = cb->offsets[r0 + i], b = cb->offsets[r0 + i + 1];
+      int64_t a = cb->offsets[i], b = cb->offsets[i + 1];
       if (a < 0 || b < a || b - a > INT32_MAX)
         return qn_error_set(err, QN_EINVAL, "%s: column %s: bad string offsets at row %lld",
-                            w->path, c->name, (long long)(w->rows + r0 + i));
+                            w->path, c->name, (long long)(row_base + i));
       uint8_t len[4];
       qn_pq_put_le32(len, (uint32_t)(b - a));
-      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &c->vals, len, 4, err));
-      QN_RETURN_IF_ERROR(
-          qn_pq_buf_put(w->ctx, &c->vals, (const uint8_t *)cb->data + a, (size_t)(b - a), err));
-      qn_pq_stat_str(&c->st, (const uint8_t *)cb->data + a, (size_t)(b - a));
+      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &sc->vals, len, 4, err));
+      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &sc->vals, (const uint8_t *)cb->data + a,
+                                       (size_t)(b - a), err));
+      qn_pq_stat_str(&pc->st, (const uint8_t *)cb->data + a, (size_t)(b - a));
     }
-    if ((int64_t)c->vals.len >= w->opt.page_bytes || c->page_rows >= QN_PQ_PAGE_ROWS)
-      QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, err));
+    if ((int64_t)sc->vals.len >= w->opt.page_bytes || page_rows >= QN_PQ_PAGE_ROWS) {
+      QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, sc, page_rows, pc, err));
+      page_rows = 0;
+    }
+  }
+  return qn_pq_page_finish(w, c, sc, page_rows, pc, err);
+}
+
+/* Encodes one column of a part: pages of at most page_bytes of values
+ * (fixed width: a fixed number of rows), cut from the part's first row. */
+static int qn_pq_encode_col(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                            struct qn_pq_wscratch *sc, const struct qn_colbuf *cb,
+                            int64_t row_base, struct qn_pq_pcol *pc, struct qn_error *err) {
+  pc->st.s_ok = 1;
+  if (cb->type != c->d.type)
+    return qn_error_set(err, QN_EINVAL, "%s: column %s: batch type %s differs from %s", w->path,
+                        c->name, qn_type_name(cb->type), qn_type_name(c->d.type));
+  if (c->d.nullable == 0 && cb->valid) {
+    for (int64_t i = 0; i < cb->n; i++)
+      if (!cb->valid[i])
+        return qn_error_set(err, QN_EINVAL,
+                            "%s: column %s is not nullable but row %lld is null", w->path,
+                            c->name, (long long)(row_base + i));
+  }
+  sc->vals.len = sc->defs.len = 0;
+  if (c->phys == QN_PQ_BYTE_ARRAY) return qn_pq_encode_strings(w, c, sc, cb, row_base, pc, err);
+  int64_t cap =
+      QN_MIN(QN_MAX((int64_t)1, w->opt.page_bytes / c->width), (int64_t)QN_PQ_PAGE_ROWS);
+  for (int64_t r0 = 0; r0 < cb->n;) {
+    int64_t m = QN_MIN(cb->n - r0, cap);
+    QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->vals, (size_t)(m * c->width), err));
+    QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->defs, (size_t)m, err));
+    const uint8_t *valid = cb->valid ? cb->valid + r0 : NULL;
+    if (c->max_def > 0) qn_pq_append_defs(&sc->defs, &pc->st, valid, m);
+    qn_pq_append_fixed(c, &sc->vals, &pc->st, cb, r0, m, valid);
+    QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, sc, m, pc, err));
+    r0 += m;
   }
   return QN_OK;
 }
 
-/* Appends rows [r0, r0 + n) of one column, closing pages as they fill. */
-static int qn_pq_append(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
-                        const struct qn_colbuf *cb, int64_t r0, int64_t n,
+void qn_pq_part_free(struct qn_pq_writer *w, struct qn_pq_part *part) {
+  if (!part) return;
+  for (int i = 0; part->cols && i < part->ncols; i++) qn_pq_pool_put(w, &part->cols[i].pages);
+  free(part->cols);
+  free(part);
+}
+
+int qn_pq_writer_encode(struct qn_pq_writer *w, int worker, const struct qn_colbuf *cols,
+                        int64_t nrows, int64_t row_base, struct qn_pq_part **out,
                         struct qn_error *err) {
-  if (c->d.nullable == 0 && cb->valid) {
-    for (int64_t i = 0; i < n; i++)
-      if (!cb->valid[r0 + i])
-        return qn_error_set(err, QN_EINVAL,
-                            "%s: column %s is not nullable but row %lld is null", w->path,
-                            c->name, (long long)(w->rows + r0 + i));
+  int status = QN_OK;
+  if (worker < 0 || worker >= w->nscratch)
+    return qn_error_set(err, QN_EINTERNAL, "%s: encode from worker %d of %d", w->path, worker,
+                        w->nscratch);
+  struct qn_pq_part *part = calloc(1, sizeof *part);
+  if (!part || !(part->cols = calloc((size_t)w->ncols, sizeof *part->cols))) {
+    free(part);
+    return qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
   }
-  if (c->phys == QN_PQ_BYTE_ARRAY) return qn_pq_append_strings(w, c, cb, r0, n, err);
-  int64_t cap =
-      QN_MIN(QN_MAX((int64_t)1, w->opt.page_bytes / c->width), (int64_t)QN_PQ_PAGE_ROWS);
-  while (n > 0) {
-    int64_t m = QN_MIN(n, cap - c->page_rows);
-    QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &c->vals, (size_t)(m * c->width), err));
-    QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &c->defs, (size_t)m, err));
-    const uint8_t *valid = cb->valid ? cb->valid + r0 : NULL;
-    if (c->max_def > 0) qn_pq_append_defs(c, valid, m);
-    qn_pq_append_fixed(c, cb, r0, m, valid);
-    c->page_rows += m;
-    if (c->page_rows >= cap) QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, err));
-    r0 += m;
-    n -= m;
+  part->ncols = w->ncols;
+  part->rows = nrows;
+  for (int i = 0; i < w->ncols; i++) {
+    struct qn_colbuf cb = cols[i];
+    cb.n = nrows;
+    QN_CHECK(qn_pq_encode_col(w, &w->cols[i], &w->scratch[worker], &cb, row_base,
+                              &part->cols[i], err));
   }
-  return QN_OK;
+  *out = part;
+  part = NULL;
+done:
+  qn_pq_part_free(w, part);
+  return status;
 }
 
 /* ----- row groups ----- */
 
-static int qn_pq_flush_rowgroup(struct qn_pq_writer *w, int64_t rows, struct qn_error *err) {
-  if (rows == 0) return QN_OK;
+static void qn_pq_stat_merge(const struct qn_pq_wcolumn *c, struct qn_pq_wstat *a,
+                             const struct qn_pq_wstat *b) {
+  a->nulls += b->nulls;
+  if (c->phys == QN_PQ_BYTE_ARRAY) {
+    if (!b->s_ok) a->s_ok = 0;
+    if (b->has) {
+      qn_pq_stat_str(a, b->smin, b->sminl);
+      qn_pq_stat_str(a, b->smax, b->smaxl);
+    }
+    return;
+  }
+  if (!b->has) return;
+  if (!a->has) {
+    int64_t nulls = a->nulls;
+    *a = *b;
+    a->nulls = nulls;
+    return;
+  }
+  a->imin = QN_MIN(a->imin, b->imin);
+  a->imax = QN_MAX(a->imax, b->imax);
+  a->umin = QN_MIN(a->umin, b->umin);
+  a->umax = QN_MAX(a->umax, b->umax);
+  a->fmin = QN_MIN(a->fmin, b->fmin);
+  a->fmax = QN_MAX(a->fmax, b->fmax);
+}
+
+static int qn_pq_flush_rowgroup(struct qn_pq_writer *w, struct qn_error *err) {
+  if (w->rg_rows == 0) return QN_OK;
   if (w->nrg == w->caprg) {
     int cap = w->caprg ? 2 * w->caprg : 16;
     struct qn_pq_rgmeta *p = realloc(w->rgs, (size_t)cap * sizeof *p);
@@ -478,54 +625,90 @@ static int qn_pq_flush_rowgroup(struct qn_pq_writer *w, int64_t rows, struct qn_
   rg->chunks = calloc((size_t)w->ncols, sizeof *rg->chunks);
   if (!rg->chunks) return qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
   w->nrg++;
-  rg->rows = rows;
+  rg->rows = w->rg_rows;
   rg->offset = w->off;
   for (int i = 0; i < w->ncols; i++) {
     struct qn_pq_wcolumn *c = &w->cols[i];
-    QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, err));
     struct qn_pq_wchunk *ch = &rg->chunks[i];
     ch->offset = w->off;
     ch->uncompressed = c->chunk_uncompressed;
-    ch->compressed = (int64_t)c->chunk.len;
+    ch->compressed = c->chunk_compressed;
     ch->values = c->chunk_values;
     QN_RETURN_IF_ERROR(qn_pq_stats_serialise(c, ch, err));
-    QN_RETURN_IF_ERROR(qn_pq_fwrite(w, c->chunk.p, c->chunk.len, err));
+    for (int k = 0; k < c->npieces; k++) {
+      QN_RETURN_IF_ERROR(qn_pq_fwrite(w, c->pieces[k].p, c->pieces[k].len, err));
+      qn_pq_pool_put(w, &c->pieces[k]);
+    }
+    c->npieces = 0;
     rg->bytes += ch->uncompressed;
     rg->compressed += ch->compressed;
-    c->chunk.len = 0;
+    c->chunk_compressed = 0;
     c->chunk_uncompressed = 0;
     c->chunk_values = 0;
     memset(&c->st, 0, sizeof c->st);
     c->st.s_ok = 1;
   }
+  w->rg_rows = 0;
+  w->rg_bytes = 0;
   return QN_OK;
 }
 
-static int64_t qn_pq_buffered(const struct qn_pq_writer *w) {
-  int64_t b = 0;
-  for (int i = 0; i < w->ncols; i++) b += (int64_t)(w->cols[i].chunk.len + w->cols[i].vals.len);
-  return b;
+int qn_pq_writer_append(struct qn_pq_writer *w, struct qn_pq_part *part, struct qn_error *err) {
+  int status = QN_OK;
+  for (int i = 0; i < w->ncols; i++) {
+    struct qn_pq_wcolumn *c = &w->cols[i];
+    struct qn_pq_pcol *pc = &part->cols[i];
+    if (c->npieces == c->cappieces) {
+      int cap = c->cappieces ? 2 * c->cappieces : 16;
+      struct qn_pq_buf *p = realloc(c->pieces, (size_t)cap * sizeof *p);
+      if (!p) {
+        status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
+        goto done;
+      }
+      c->pieces = p;
+      c->cappieces = cap;
+    }
+    c->pieces[c->npieces++] = pc->pages; /* moved: the part no longer owns it */
+    memset(&pc->pages, 0, sizeof pc->pages);
+    c->chunk_compressed += (int64_t)c->pieces[c->npieces - 1].len;
+    c->chunk_uncompressed += pc->uncompressed;
+    c->chunk_values += pc->values;
+    qn_pq_stat_merge(c, &c->st, &pc->st);
+    w->rg_bytes += pc->uncompressed;
+  }
+  w->rows += part->rows;
+  w->rg_rows += part->rows;
+  /* cut by counts over the data alone, never by memory */
+  if (w->rg_rows >= w->opt.row_group_rows || w->rg_bytes >= w->opt.row_group_bytes)
+    QN_CHECK(qn_pq_flush_rowgroup(w, err));
+done:
+  qn_pq_part_free(w, part);
+  return status;
 }
 
 int qn_pq_writer_write(struct qn_pq_writer *w, const struct qn_colbuf *cols, int64_t nrows,
                        struct qn_error *err) {
-  for (int64_t r0 = 0; r0 < nrows;) {
-    int64_t n = QN_MIN(nrows - r0, QN_PQ_SLICE);
+  struct qn_colbuf *view = calloc((size_t)w->ncols, sizeof *view);
+  if (!view) return qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
+  int status = QN_OK;
+  for (int64_t r0 = 0; r0 < nrows && status == QN_OK;) {
+    int64_t n = QN_MIN(nrows - r0, (int64_t)QN_PQ_PART_ROWS);
     for (int i = 0; i < w->ncols; i++) {
-      if (cols[i].type != w->cols[i].d.type)
-        return qn_error_set(err, QN_EINVAL, "%s: column %s: batch type %s differs from %s",
-                            w->path, w->cols[i].name, qn_type_name(cols[i].type),
-                            qn_type_name(w->cols[i].d.type));
-      QN_RETURN_IF_ERROR(qn_pq_append(w, &w->cols[i], &cols[i], r0, n, err));
+      view[i] = cols[i];
+      view[i].n = n;
+      if (cols[i].type == QN_STRING)
+        view[i].offsets = cols[i].offsets + r0;
+      else if (cols[i].data)
+        view[i].data = (char *)cols[i].data + (size_t)r0 * qn_type_size(cols[i].type);
+      view[i].valid = cols[i].valid ? cols[i].valid + r0 : NULL;
     }
+    struct qn_pq_part *part = NULL;
+    status = qn_pq_writer_encode(w, 0, view, n, w->rows, &part, err);
+    if (status == QN_OK) status = qn_pq_writer_append(w, part, err);
     r0 += n;
-    w->rows += n;
-    int64_t rg_rows = w->rows;
-    for (int g = 0; g < w->nrg; g++) rg_rows -= w->rgs[g].rows;
-    if (qn_pq_buffered(w) >= w->opt.row_group_bytes)
-      QN_RETURN_IF_ERROR(qn_pq_flush_rowgroup(w, rg_rows, err));
   }
-  return QN_OK;
+  free(view);
+  return status;
 }
 
 /* ----- footer ----- */
@@ -766,9 +949,8 @@ static void qn_pq_writer_free(struct qn_pq_writer *w) {
   for (int i = 0; w->cols && i < w->ncols; i++) {
     struct qn_pq_wcolumn *c = &w->cols[i];
     free(c->name);
-    qn_pq_buf_free(w->ctx, &c->vals);
-    qn_pq_buf_free(w->ctx, &c->defs);
-    qn_pq_buf_free(w->ctx, &c->chunk);
+    for (int k = 0; k < c->npieces; k++) qn_pq_buf_free(w->ctx, &c->pieces[k]);
+    free(c->pieces);
   }
   for (int g = 0; g < w->nrg; g++) {
     for (int i = 0; w->rgs[g].chunks && i < w->ncols; i++) free(w->rgs[g].chunks[i].stats);
@@ -776,8 +958,11 @@ static void qn_pq_writer_free(struct qn_pq_writer *w) {
   }
   free(w->rgs);
   free(w->cols);
-  qn_pq_buf_free(w->ctx, &w->page);
-  qn_pq_buf_free(w->ctx, &w->comp);
+  for (int i = 0; i < w->npool; i++) qn_pq_buf_free(w->ctx, &w->pool[i]);
+  pthread_mutex_destroy(&w->pool_lock);
+  for (int i = 0; w->scratch && i < w->nscratch; i++)
+    qn_pq_wscratch_free(w->ctx, &w->scratch[i]);
+  free(w->scratch);
   free(w->path);
   free(w);
 }
@@ -789,6 +974,7 @@ int qn_pq_writer_open(struct qn_context *ctx, const char *path, const struct qn_
   if (ncols <= 0) return qn_error_set(err, QN_EINVAL, "%s: no columns to write", path);
   struct qn_pq_writer *w = calloc(1, sizeof *w);
   if (!w) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  pthread_mutex_init(&w->pool_lock, NULL);
   w->ctx = ctx;
   if (opt)
     w->opt = *opt;
@@ -800,21 +986,21 @@ int qn_pq_writer_open(struct qn_context *ctx, const char *path, const struct qn_
         qn_error_set(err, QN_EINVAL, "cannot write codec %s", qn_pq_codec_name(w->opt.codec));
     goto done;
   }
+  /* the layout comes from these counts alone, never from the budget */
   if (w->opt.page_bytes <= 0) w->opt.page_bytes = (int64_t)1 << 20;
-  if (w->opt.row_group_bytes <= 0) w->opt.row_group_bytes = (int64_t)64 << 20;
-  /* a row group must fit the budget with room for the rest of the job */
-  int64_t avail = qn_mem_available(ctx) / 3;
-  if (w->opt.row_group_bytes > avail) w->opt.row_group_bytes = QN_MAX(avail, (int64_t)1 << 20);
+  if (w->opt.row_group_rows <= 0) w->opt.row_group_rows = (int64_t)1 << 20;
+  if (w->opt.row_group_bytes <= 0) w->opt.row_group_bytes = (int64_t)4 << 20;
   w->path = qn_strdup(path);
   w->cols = calloc((size_t)ncols, sizeof *w->cols);
-  if (!w->path || !w->cols) {
+  w->nscratch = QN_MAX(1, qn_context_threads(ctx));
+  w->scratch = calloc((size_t)w->nscratch, sizeof *w->scratch);
+  if (!w->path || !w->cols || !w->scratch) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory");
     goto done;
   }
   w->ncols = ncols;
   for (int i = 0; i < ncols; i++) QN_CHECK(qn_pq_wcol_setup(w, &w->cols[i], &cols[i], err));
   QN_CHECK(qn_outfile_open(path, &w->of, err));
-  w->fp = qn_outfile_stream(w->of);
   QN_CHECK(qn_pq_fwrite(w, "PAR1", 4, err));
 done:
   if (status != QN_OK) {
@@ -832,14 +1018,86 @@ void qn_pq_writer_abort(struct qn_pq_writer *w) {
 }
 
 int qn_pq_writer_close(struct qn_pq_writer *w, struct qn_error *err) {
-  int64_t rg_rows = w->rows;
-  for (int g = 0; g < w->nrg; g++) rg_rows -= w->rgs[g].rows;
-  int status = qn_pq_flush_rowgroup(w, rg_rows, err);
+  return qn_pq_writer_close_sum(w, NULL, err);
+}
+
+int qn_pq_writer_close_sum(struct qn_pq_writer *w, struct qn_checksum *sum,
+                           struct qn_error *err) {
+  int status = qn_pq_flush_rowgroup(w, err);
   if (status == QN_OK) status = qn_pq_write_footer(w, err);
   if (status == QN_OK) {
-    status = qn_outfile_commit(w->of, err);
+    status = qn_outfile_commit_sum(w->of, sum, err);
     w->of = NULL;
   }
   qn_pq_writer_abort(w);
   return status;
 }
+
+/* ----- the table writer of qn_writer.h ----- */
+
+struct qn_pq_table {
+  struct qn_writer base;
+  struct qn_pq_writer *pq;
+};
+
+static int qn_pq_t_encode(struct qn_writer *w, int worker, const struct qn_colbuf *cols,
+                          int64_t n, int64_t row_base, void **part, struct qn_error *err) {
+  return qn_pq_writer_encode(((struct qn_pq_table *)w)->pq, worker, cols, n, row_base,
+                             (struct qn_pq_part **)part, err);
+}
+static int qn_pq_t_append(struct qn_writer *w, void *part, struct qn_error *err) {
+  struct qn_pq_table *t = (struct qn_pq_table *)w;
+  int st = qn_pq_writer_append(t->pq, part, err);
+  if (st == QN_OK) w->rows = qn_pq_writer_rows(t->pq);
+  return st;
+}
+static void qn_pq_t_part_free(struct qn_writer *w, void *part) {
+  qn_pq_part_free(((struct qn_pq_table *)w)->pq, part);
+}
+static void qn_pq_t_free(struct qn_pq_table *t) {
+  qn_writer_base_reset(&t->base);
+  free(t);
+}
+static int qn_pq_t_close(struct qn_writer *w, struct qn_checksum *sum, struct qn_error *err) {
+  struct qn_pq_table *t = (struct qn_pq_table *)w;
+  int st = qn_pq_writer_close_sum(t->pq, sum, err);
+  qn_pq_t_free(t);
+  return st;
+}
+static void qn_pq_t_abort(struct qn_writer *w) {
+  struct qn_pq_table *t = (struct qn_pq_table *)w;
+  qn_pq_writer_abort(t->pq);
+  qn_pq_t_free(t);
+}
+static const struct qn_writer_ops qn_pq_t_ops = {
+    qn_pq_t_encode, qn_pq_t_append, qn_pq_t_part_free, qn_pq_t_close, qn_pq_t_abort};
+
+static int qn_pq_t_open(struct qn_context *ctx, const char *path, const struct qn_wcolumn *cols,
+                        int ncols, const struct qn_writer_options *opt, struct qn_writer **out,
+                        struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_pq_writer_options wo;
+  qn_pq_writer_options_init(&wo);
+  if (opt->codec) QN_RETURN_IF_ERROR(qn_pq_codec_parse(opt->codec, &wo.codec, err));
+  struct qn_pq_table *t = calloc(1, sizeof *t);
+  struct qn_pq_wcol *wc = calloc((size_t)ncols + 1, sizeof *wc);
+  if (!t || !wc) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory");
+    goto done;
+  }
+  t->base.ops = &qn_pq_t_ops;
+  QN_CHECK(qn_writer_base_init(&t->base, ctx, "parquet", path, cols, ncols, err));
+  for (int c = 0; c < ncols; c++)
+    wc[c] = (struct qn_pq_wcol){cols[c].name, cols[c].type, cols[c].nullable,
+                                cols[c].time_unit ? cols[c].time_unit : 1000000, 0};
+  QN_CHECK(qn_pq_writer_open(ctx, path, wc, ncols, &wo, &t->pq, err));
+  *out = &t->base;
+  t = NULL;
+done:
+  if (t) qn_pq_t_free(t);
+  free(wc);
+  return status;
+}
+
+static const char *const qn_pq_t_ext[] = {".parquet", ".pq", NULL};
+const struct qn_writer_format qn_writer_parquet = {"parquet", qn_pq_t_ext, qn_pq_t_open};

@@ -61,6 +61,10 @@ struct qn_colbuf {
   void *data;
   uint8_t *valid;
   int64_t *offsets;
+  /* LIST columns (writers only): rows + 1 offsets into the elements, which
+   * data / valid / offsets hold by element index (not rebased: row r has
+   * elements [lists[r], lists[r + 1])). NULL for a flat column. */
+  const int64_t *lists;
 };
 
 /* A view of rows [row0, row0 + nrows) of the logical table. */

@@ -405,10 +405,16 @@ QN_TEST(writer_rejects_bad_input) {
   unlink(path);
   qn_error_init(&err);
   CHECK_EQ_INT(qn_pq_writer_open(ctx, path, cols, 1, NULL, &w, &err), QN_EINVAL);
+  /* a LIST column given a flat batch */
   cols[0] = (struct qn_pq_wcol){"x", QN_INT32, 0, 0, 1};
+  CHECK_OK(qn_pq_writer_open(ctx, path, cols, 1, NULL, &w, &err));
+  int32_t one[1] = {7};
+  struct qn_colbuf flat = {QN_INT32, 1, one, NULL, NULL};
   qn_error_init(&err);
-  CHECK_EQ_INT(qn_pq_writer_open(ctx, path, cols, 1, NULL, &w, &err), QN_EINVAL);
-  CHECK(strstr(err.message, "LIST"));
+  CHECK_EQ_INT(qn_pq_writer_write(w, &flat, 1, &err), QN_EINVAL);
+  CHECK(strstr(err.message, "list of"));
+  qn_pq_writer_abort(w);
+  CHECK(access(path, F_OK) != 0);
   /* a null in a REQUIRED column: error, and abort leaves no file */
   cols[0] = (struct qn_pq_wcol){"x", QN_INT32, 0, 0, 0};
   CHECK_OK(qn_pq_writer_open(ctx, path, cols, 1, NULL, &w, &err));

@@ -38,7 +38,7 @@ struct qn_pq_wcol {
   enum qn_type type; /* any quern type; QN_STRING as UTF-8 BYTE_ARRAY */
   int nullable;      /* OPTIONAL (definition levels) vs REQUIRED */
   int64_t time_unit; /* QN_TIMESTAMP: 1000, 1000000 or 1000000000 per second */
-  int list;          /* reserved: 1 = LIST of `type` (not yet supported) */
+  int list;          /* 1 = a LIST of `type` (the standard 3-level form, required) */
 };
 
 struct qn_pq_writer_options {

@@ -29,6 +29,7 @@
 #define QN_PQ_PAGE_ROWS (1 << 20) /* rows per page at most (nulls add no bytes) */
 #define QN_PQ_PART_ROWS 65536     /* rows per part of qn_pq_writer_write */
 #define QN_PQ_POOL 64             /* page buffers kept for reuse */
+#define QN_PQ_SLAB_ROWS 65536     /* rows per slab (a page of each column) at most */
 
 struct qn_pq_buf {
   uint8_t *p;
@@ -60,7 +61,7 @@ struct qn_pq_rgmeta {
 struct qn_pq_wcolumn {
   struct qn_pq_wcol d;
   char *name;
-  int phys, width, max_def;
+  int phys, width, max_def, max_rep;
   int signed_order, unsigned_order, float_order;
   /* this row group's finished pages: the parts' page buffers, moved in
    * (never copied or regrown), written in order at the flush */
@@ -247,19 +248,27 @@ static int qn_pq_stats_serialise(struct qn_pq_wcolumn *c, struct qn_pq_wchunk *o
 
 /* ----- parts: rows encoded into pages, on any thread ----- */
 
-/* One column of a part: its finished pages (header + compressed data),
- * what they count, and the statistics of their values. */
+/* One column of a slab: its page (header + compressed data), what it
+ * counts, and the statistics of its values. */
 struct qn_pq_pcol {
   struct qn_pq_buf pages;
-  int64_t uncompressed; /* page headers + uncompressed page bodies */
-  int64_t values;
+  int64_t uncompressed; /* page header + uncompressed page body */
+  int64_t values;       /* level entries */
   struct qn_pq_wstat st;
+};
+
+/* A slab: consecutive whole rows of a part, one page per column. Row
+ * groups close only between slabs, so every column's pages line up with
+ * the row groups and no row is ever split. */
+struct qn_pq_slab {
+  int64_t rows;
+  struct qn_pq_pcol *cols;
 };
 
 struct qn_pq_part {
   int64_t rows;
-  int ncols;
-  struct qn_pq_pcol *cols;
+  int ncols, nslabs;
+  struct qn_pq_slab *slabs;
 };
 
 /* A pooled buffer of at least `need` bytes into the empty *b (the
@@ -296,18 +305,21 @@ static void qn_pq_pool_put(struct qn_pq_writer *w, struct qn_pq_buf *b) {
 /* A worker's buffers for building one page: values, levels, the page
  * body and its compressed form. Kept between parts (same worker). */
 struct qn_pq_wscratch {
-  struct qn_pq_buf vals, defs, page, comp;
+  struct qn_pq_buf vals, defs, reps, page, comp;
 };
 
 static void qn_pq_wscratch_free(struct qn_context *ctx, struct qn_pq_wscratch *sc) {
   qn_pq_buf_free(ctx, &sc->vals);
   qn_pq_buf_free(ctx, &sc->defs);
+  qn_pq_buf_free(ctx, &sc->reps);
   qn_pq_buf_free(ctx, &sc->page);
   qn_pq_buf_free(ctx, &sc->comp);
 }
 
-/* Closes the page of `rows` rows held in sc->vals / sc->defs: levels and
- * values into the page body, compressed, header and body appended to pc. */
+/* Closes the page of `rows` level entries held in sc->vals / sc->defs /
+ * sc->reps: levels and values into the page body (v1: repetition levels,
+ * then definition levels, each with its 4-byte length), compressed,
+ * header and body into pc. */
 static int qn_pq_page_finish(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
                              struct qn_pq_wscratch *sc, int64_t rows, struct qn_pq_pcol *pc,
                              struct qn_error *err) {
@@ -320,13 +332,16 @@ static int qn_pq_page_finish(const struct qn_pq_writer *w, const struct qn_pq_wc
   sc->page.len = 0;
   const uint8_t *body = sc->page.p;
   size_t body_len = 0;
-  if (c->max_def == 0 && c->phys != QN_PQ_BOOLEAN) { /* the body is the values as they are */
+  if (c->max_def == 0 && c->max_rep == 0 && c->phys != QN_PQ_BOOLEAN) { /* just the values */
     body = sc->vals.p;
     body_len = sc->vals.len;
     goto compress;
   }
-  if (c->max_def > 0) {
-    qn_pq_rle_encode(&lv, sc->defs.p, rows, 1);
+  for (int k = 0; k < 2; k++) { /* repetition, then definition levels */
+    int maxl = k == 0 ? c->max_rep : c->max_def;
+    if (maxl == 0) continue;
+    lv.len = 0;
+    qn_pq_rle_encode(&lv, k == 0 ? sc->reps.p : sc->defs.p, rows, maxl > 1 ? 2 : 1);
     uint8_t len[4];
     qn_pq_put_le32(len, (uint32_t)lv.len);
     QN_CHECK(qn_pq_buf_put(ctx, &sc->page, len, 4, err));
@@ -377,6 +392,7 @@ compress:
   pc->values += rows;
   sc->vals.len = 0;
   sc->defs.len = 0;
+  sc->reps.len = 0;
 done:
   qn_pq_tout_reset(&lv);
   qn_pq_tout_reset(&hdr);
@@ -470,115 +486,212 @@ static void qn_pq_append_fixed(const struct qn_pq_wcolumn *c, struct qn_pq_buf *
   }
 }
 
+/* Definition levels of n values: top for a value, top - 1 for a null. */
 static void qn_pq_append_defs(struct qn_pq_buf *defs, struct qn_pq_wstat *st,
-                              const uint8_t *valid, int64_t n) {
+                              const uint8_t *valid, int64_t n, int top) {
   uint8_t *d = defs->p + defs->len;
   if (valid) {
     for (int64_t i = 0; i < n; i++) {
-      d[i] = valid[i] != 0;
+      d[i] = (uint8_t)(valid[i] ? top : top - 1);
       st->nulls += !valid[i];
     }
   } else {
-    memset(d, 1, (size_t)n);
+    memset(d, top, (size_t)n);
   }
   defs->len += (size_t)n;
 }
 
-/* Strings: a page closes when its values reach page_bytes. */
-static int qn_pq_encode_strings(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
-                                struct qn_pq_wscratch *sc, const struct qn_colbuf *cb,
-                                int64_t row_base, struct qn_pq_pcol *pc, struct qn_error *err) {
-  const uint8_t *valid = cb->valid;
-  int64_t page_rows = 0;
-  for (int64_t i = 0; i < cb->n; i++) {
-    if (c->max_def > 0) {
-      QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->defs, 1, err));
-      qn_pq_append_defs(&sc->defs, &pc->st, valid ? valid + i : NULL, 1);
-    }
-    page_rows++;
-    if (!valid || valid[i]) {
-      int64_t a = cb->offsets[i], b = cb->offsets[i + 1];
-      if (a < 0 || b < a || b - a > INT32_MAX)
-        return qn_error_set(err, QN_EINVAL, "%s: column %s: bad string offsets at row %lld",
-                            w->path, c->name, (long long)(row_base + i));
-      uint8_t len[4];
-      qn_pq_put_le32(len, (uint32_t)(b - a));
-      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &sc->vals, len, 4, err));
-      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &sc->vals, (const uint8_t *)cb->data + a,
-                                       (size_t)(b - a), err));
-      qn_pq_stat_str(&pc->st, (const uint8_t *)cb->data + a, (size_t)(b - a));
-    }
-    if ((int64_t)sc->vals.len >= w->opt.page_bytes || page_rows >= QN_PQ_PAGE_ROWS) {
-      QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, sc, page_rows, pc, err));
-      page_rows = 0;
-    }
-  }
-  return qn_pq_page_finish(w, c, sc, page_rows, pc, err);
+/* Bytes row r of column c adds to a page (values and levels, roughly):
+ * what cuts slabs. */
+static int64_t qn_pq_row_bytes(const struct qn_pq_wcolumn *c, const struct qn_colbuf *cb,
+                               int64_t r) {
+  int64_t e0 = cb->lists ? cb->lists[r] : r, e1 = cb->lists ? cb->lists[r + 1] : r + 1;
+  if (c->phys != QN_PQ_BYTE_ARRAY) return (e1 - e0) * c->width + (cb->lists ? 1 : 0);
+  return 4 * (e1 - e0) + (cb->offsets[e1] - cb->offsets[e0]) + (cb->lists ? 1 : 0);
 }
 
-/* Encodes one column of a part: pages of at most page_bytes of values
- * (fixed width: a fixed number of rows), cut from the part's first row. */
-static int qn_pq_encode_col(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
-                            struct qn_pq_wscratch *sc, const struct qn_colbuf *cb,
-                            int64_t row_base, struct qn_pq_pcol *pc, struct qn_error *err) {
-  pc->st.s_ok = 1;
-  if (cb->type != c->d.type)
-    return qn_error_set(err, QN_EINVAL, "%s: column %s: batch type %s differs from %s", w->path,
-                        c->name, qn_type_name(cb->type), qn_type_name(c->d.type));
-  if (c->d.nullable == 0 && cb->valid) {
-    for (int64_t i = 0; i < cb->n; i++)
-      if (!cb->valid[i])
-        return qn_error_set(err, QN_EINVAL,
-                            "%s: column %s is not nullable but row %lld is null", w->path,
-                            c->name, (long long)(row_base + i));
+/* Elements [e0, e1) of rows [r0, r1) of one column into the scratch:
+ * values (non-null), definition and repetition levels. Returns the level
+ * entries, or -1 with err set. */
+static int64_t qn_pq_fill_page(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                               struct qn_pq_wscratch *sc, const struct qn_colbuf *cb,
+                               int64_t r0, int64_t r1, int64_t row_base, struct qn_pq_pcol *pc,
+                               struct qn_error *err) {
+  struct qn_context *ctx = w->ctx;
+  int64_t e0 = cb->lists ? cb->lists[r0] : r0, e1 = cb->lists ? cb->lists[r1] : r1;
+  int64_t ne = e1 - e0, empty = 0;
+  const uint8_t *valid = cb->valid ? cb->valid + e0 : NULL;
+  if (cb->lists)
+    for (int64_t r = r0; r < r1; r++) empty += cb->lists[r + 1] == cb->lists[r];
+  int64_t nlev = ne + empty;
+  if (c->d.nullable == 0 && valid) {
+    for (int64_t i = 0; i < ne; i++)
+      if (!valid[i]) {
+        {
+          int64_t row = row_base + i; /* flat: element i is row r0 + i */
+          if (cb->lists)              /* the row holding element e0 + i */
+            for (int64_t r = r0; r < r1; r++)
+              if (cb->lists[r + 1] > e0 + i) {
+                row = row_base + (r - r0);
+                break;
+              }
+          qn_error_set(err, QN_EINVAL,
+                       "%s: column %s is not nullable but row %lld holds a null", w->path,
+                       c->name, (long long)row);
+        }
+        return -1;
+      }
+    valid = NULL;
   }
-  sc->vals.len = sc->defs.len = 0;
-  if (c->phys == QN_PQ_BYTE_ARRAY) return qn_pq_encode_strings(w, c, sc, cb, row_base, pc, err);
-  int64_t cap =
-      QN_MIN(QN_MAX((int64_t)1, w->opt.page_bytes / c->width), (int64_t)QN_PQ_PAGE_ROWS);
-  for (int64_t r0 = 0; r0 < cb->n;) {
-    int64_t m = QN_MIN(cb->n - r0, cap);
-    QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->vals, (size_t)(m * c->width), err));
-    QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->defs, (size_t)m, err));
-    const uint8_t *valid = cb->valid ? cb->valid + r0 : NULL;
-    if (c->max_def > 0) qn_pq_append_defs(&sc->defs, &pc->st, valid, m);
-    qn_pq_append_fixed(c, &sc->vals, &pc->st, cb, r0, m, valid);
-    QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, sc, m, pc, err));
-    r0 += m;
+  if (qn_pq_buf_reserve(ctx, &sc->defs, (size_t)nlev + 1, err) != QN_OK ||
+      qn_pq_buf_reserve(ctx, &sc->reps, (size_t)nlev + 1, err) != QN_OK)
+    return -1;
+  if (c->phys == QN_PQ_BYTE_ARRAY) {
+    int64_t bytes = cb->offsets[e1] - cb->offsets[e0];
+    if (qn_pq_buf_reserve(ctx, &sc->vals, (size_t)(4 * ne + bytes), err) != QN_OK) return -1;
+    for (int64_t i = 0; i < ne; i++) {
+      if (valid && !valid[i]) continue;
+      int64_t a = cb->offsets[e0 + i], b = cb->offsets[e0 + i + 1];
+      if (a < 0 || b < a || b - a > INT32_MAX) {
+        qn_error_set(err, QN_EINVAL, "%s: column %s: bad string offsets near row %lld", w->path,
+                     c->name, (long long)row_base);
+        return -1;
+      }
+      uint8_t len[4];
+      qn_pq_put_le32(len, (uint32_t)(b - a));
+      memcpy(sc->vals.p + sc->vals.len, len, 4);
+      memcpy(sc->vals.p + sc->vals.len + 4, (const uint8_t *)cb->data + a, (size_t)(b - a));
+      sc->vals.len += 4 + (size_t)(b - a);
+      qn_pq_stat_str(&pc->st, (const uint8_t *)cb->data + a, (size_t)(b - a));
+    }
+  } else {
+    if (qn_pq_buf_reserve(ctx, &sc->vals, (size_t)(ne * c->width), err) != QN_OK) return -1;
+    qn_pq_append_fixed(c, &sc->vals, &pc->st, cb, e0, ne, valid);
   }
-  return QN_OK;
+  if (!cb->lists) { /* flat: one level entry per row */
+    if (c->max_def > 0) qn_pq_append_defs(&sc->defs, &pc->st, valid, ne, 1);
+    return nlev;
+  }
+  /* a list: repetition 0 starts a row, 1 continues it; an empty list is
+   * one entry at definition max_def - 1 - (optional element) */
+  int top = c->max_def, k = 0;
+  uint8_t *rep = sc->reps.p + sc->reps.len, *def = sc->defs.p + sc->defs.len;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t a = cb->lists[r], b = cb->lists[r + 1];
+    if (a == b) {
+      rep[k] = 0;
+      def[k++] = (uint8_t)(c->d.nullable ? top - 2 : top - 1);
+      continue;
+    }
+    for (int64_t e = a; e < b; e++) {
+      rep[k] = e > a;
+      int ok = !cb->valid || cb->valid[e];
+      def[k++] = (uint8_t)(ok ? top : top - 1);
+      pc->st.nulls += !ok;
+    }
+  }
+  sc->reps.len += (size_t)k;
+  sc->defs.len += (size_t)k;
+  return nlev;
 }
 
 void qn_pq_part_free(struct qn_pq_writer *w, struct qn_pq_part *part) {
   if (!part) return;
-  for (int i = 0; part->cols && i < part->ncols; i++) qn_pq_pool_put(w, &part->cols[i].pages);
-  free(part->cols);
+  for (int s = 0; part->slabs && s < part->nslabs; s++) {
+    for (int i = 0; part->slabs[s].cols && i < part->ncols; i++)
+      qn_pq_pool_put(w, &part->slabs[s].cols[i].pages);
+    free(part->slabs[s].cols);
+  }
+  free(part->slabs);
   free(part);
+}
+
+/* The slabs of a part: whole rows, closing at a row end once the slab's
+ * bytes reach page_bytes or its rows QN_PQ_SLAB_ROWS; a function of the
+ * part's rows alone. */
+static int qn_pq_cut_slabs(const struct qn_pq_writer *w, const struct qn_colbuf *cols,
+                           int64_t nrows, int64_t **ends, int *nslabs) {
+  int cap = 4, n = 0;
+  int64_t *e = malloc((size_t)cap * sizeof *e);
+  if (!e) return QN_ENOMEM;
+  int64_t bytes = 0, start = 0;
+  for (int64_t r = 0; r < nrows; r++) {
+    for (int i = 0; i < w->ncols; i++) bytes += qn_pq_row_bytes(&w->cols[i], &cols[i], r);
+    if (bytes >= w->opt.page_bytes || r + 1 - start >= QN_PQ_SLAB_ROWS || r + 1 == nrows) {
+      if (n == cap) {
+        int64_t *x = realloc(e, (size_t)(cap *= 2) * sizeof *e);
+        if (!x) {
+          free(e);
+          return QN_ENOMEM;
+        }
+        e = x;
+      }
+      e[n++] = r + 1;
+      start = r + 1;
+      bytes = 0;
+    }
+  }
+  *ends = e;
+  *nslabs = n;
+  return QN_OK;
 }
 
 int qn_pq_writer_encode(struct qn_pq_writer *w, int worker, const struct qn_colbuf *cols,
                         int64_t nrows, int64_t row_base, struct qn_pq_part **out,
                         struct qn_error *err) {
   int status = QN_OK;
+  int64_t *ends = NULL;
   if (worker < 0 || worker >= w->nscratch)
     return qn_error_set(err, QN_EINTERNAL, "%s: encode from worker %d of %d", w->path, worker,
                         w->nscratch);
+  for (int i = 0; i < w->ncols; i++)
+    if (cols[i].type != w->cols[i].d.type || !cols[i].lists != !w->cols[i].d.list)
+      return qn_error_set(err, QN_EINVAL, "%s: column %s: batch type %s%s differs from %s%s",
+                          w->path, w->cols[i].name, cols[i].lists ? "list of " : "",
+                          qn_type_name(cols[i].type), w->cols[i].d.list ? "list of " : "",
+                          qn_type_name(w->cols[i].d.type));
   struct qn_pq_part *part = calloc(1, sizeof *part);
-  if (!part || !(part->cols = calloc((size_t)w->ncols, sizeof *part->cols))) {
-    free(part);
-    return qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
-  }
+  if (!part) return qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
   part->ncols = w->ncols;
   part->rows = nrows;
-  for (int i = 0; i < w->ncols; i++) {
-    struct qn_colbuf cb = cols[i];
-    cb.n = nrows;
-    QN_CHECK(qn_pq_encode_col(w, &w->cols[i], &w->scratch[worker], &cb, row_base,
-                              &part->cols[i], err));
+  int ns = 0;
+  if (nrows > 0 && qn_pq_cut_slabs(w, cols, nrows, &ends, &ns) != QN_OK) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
+    goto done;
+  }
+  part->slabs = calloc((size_t)ns + 1, sizeof *part->slabs);
+  if (!part->slabs) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
+    goto done;
+  }
+  part->nslabs = ns;
+  struct qn_pq_wscratch *sc = &w->scratch[worker];
+  for (int s = 0, r0 = 0; s < ns; r0 = (int)0, s++) {
+    int64_t a = s ? ends[s - 1] : 0, b = ends[s];
+    struct qn_pq_slab *sl = &part->slabs[s];
+    sl->rows = b - a;
+    sl->cols = calloc((size_t)w->ncols, sizeof *sl->cols);
+    if (!sl->cols) {
+      status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
+      goto done;
+    }
+    for (int i = 0; i < w->ncols; i++) {
+      struct qn_pq_pcol *pc = &sl->cols[i];
+      pc->st.s_ok = 1;
+      sc->vals.len = sc->defs.len = sc->reps.len = 0;
+      int64_t nlev = qn_pq_fill_page(w, &w->cols[i], sc, &cols[i], a, b, row_base + a, pc, err);
+      if (nlev < 0) {
+        status = err && err->code ? err->code : QN_EINVAL;
+        goto done;
+      }
+      QN_CHECK(qn_pq_page_finish(w, &w->cols[i], sc, nlev, pc, err));
+    }
+    (void)r0;
   }
   *out = part;
   part = NULL;
 done:
+  free(ends);
   qn_pq_part_free(w, part);
   return status;
 }
@@ -655,32 +768,35 @@ static int qn_pq_flush_rowgroup(struct qn_pq_writer *w, struct qn_error *err) {
 
 int qn_pq_writer_append(struct qn_pq_writer *w, struct qn_pq_part *part, struct qn_error *err) {
   int status = QN_OK;
-  for (int i = 0; i < w->ncols; i++) {
-    struct qn_pq_wcolumn *c = &w->cols[i];
-    struct qn_pq_pcol *pc = &part->cols[i];
-    if (c->npieces == c->cappieces) {
-      int cap = c->cappieces ? 2 * c->cappieces : 16;
-      struct qn_pq_buf *p = realloc(c->pieces, (size_t)cap * sizeof *p);
-      if (!p) {
-        status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
-        goto done;
+  for (int sl = 0; sl < part->nslabs; sl++) {
+    struct qn_pq_slab *slab = &part->slabs[sl];
+    for (int i = 0; i < w->ncols; i++) {
+      struct qn_pq_wcolumn *c = &w->cols[i];
+      struct qn_pq_pcol *pc = &slab->cols[i];
+      if (c->npieces == c->cappieces) {
+        int cap = c->cappieces ? 2 * c->cappieces : 16;
+        struct qn_pq_buf *p = realloc(c->pieces, (size_t)cap * sizeof *p);
+        if (!p) {
+          status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
+          goto done;
+        }
+        c->pieces = p;
+        c->cappieces = cap;
       }
-      c->pieces = p;
-      c->cappieces = cap;
+      c->pieces[c->npieces++] = pc->pages; /* moved: the part no longer owns it */
+      memset(&pc->pages, 0, sizeof pc->pages);
+      c->chunk_compressed += (int64_t)c->pieces[c->npieces - 1].len;
+      c->chunk_uncompressed += pc->uncompressed;
+      c->chunk_values += pc->values;
+      qn_pq_stat_merge(c, &c->st, &pc->st);
+      w->rg_bytes += pc->uncompressed;
     }
-    c->pieces[c->npieces++] = pc->pages; /* moved: the part no longer owns it */
-    memset(&pc->pages, 0, sizeof pc->pages);
-    c->chunk_compressed += (int64_t)c->pieces[c->npieces - 1].len;
-    c->chunk_uncompressed += pc->uncompressed;
-    c->chunk_values += pc->values;
-    qn_pq_stat_merge(c, &c->st, &pc->st);
-    w->rg_bytes += pc->uncompressed;
+    w->rows += slab->rows;
+    w->rg_rows += slab->rows;
+    /* cut between slabs, by counts over the data alone, never by memory */
+    if (w->rg_rows >= w->opt.row_group_rows || w->rg_bytes >= w->opt.row_group_bytes)
+      QN_CHECK(qn_pq_flush_rowgroup(w, err));
   }
-  w->rows += part->rows;
-  w->rg_rows += part->rows;
-  /* cut by counts over the data alone, never by memory */
-  if (w->rg_rows >= w->opt.row_group_rows || w->rg_bytes >= w->opt.row_group_bytes)
-    QN_CHECK(qn_pq_flush_rowgroup(w, err));
 done:
   qn_pq_part_free(w, part);
   return status;
@@ -696,7 +812,9 @@ int qn_pq_writer_write(struct qn_pq_writer *w, const struct qn_colbuf *cols, int
     for (int i = 0; i < w->ncols; i++) {
       view[i] = cols[i];
       view[i].n = n;
-      if (cols[i].type == QN_STRING)
+      if (cols[i].lists) /* elements stay where they are: indexed absolutely */
+        view[i].lists = cols[i].lists + r0;
+      else if (cols[i].type == QN_STRING)
         view[i].offsets = cols[i].offsets + r0;
       else if (cols[i].data)
         view[i].data = (char *)cols[i].data + (size_t)r0 * qn_type_size(cols[i].type);
@@ -732,11 +850,32 @@ static void qn_pq_w_int_logical(struct qn_pq_tout *o, int bits, int is_signed) {
   qn_pq_w_struct_end(o);
 }
 
+/* A LIST column's two outer levels (the standard 3-level form):
+ * required group NAME (LIST) { repeated group list { <leaf> element; } } */
+static void qn_pq_w_list_groups(struct qn_pq_tout *o, const struct qn_pq_wcolumn *c) {
+  qn_pq_w_struct_begin(o);
+  qn_pq_w_i32(o, 3, QN_PQ_REQUIRED);
+  qn_pq_w_string(o, 4, c->name);
+  qn_pq_w_i32(o, 5, 1);
+  qn_pq_w_i32(o, 6, 3);                 /* ConvertedType LIST */
+  qn_pq_w_field(o, 10, QN_PQ_T_STRUCT); /* LogicalType */
+  qn_pq_w_struct_begin(o);
+  qn_pq_w_empty_struct(o, 3); /* LIST */
+  qn_pq_w_struct_end(o);
+  qn_pq_w_struct_end(o);
+  qn_pq_w_struct_begin(o);
+  qn_pq_w_i32(o, 3, QN_PQ_REPEATED);
+  qn_pq_w_string(o, 4, "list");
+  qn_pq_w_i32(o, 5, 1);
+  qn_pq_w_struct_end(o);
+}
+
 static void qn_pq_w_schema_leaf(struct qn_pq_tout *o, const struct qn_pq_wcolumn *c) {
+  if (c->d.list) qn_pq_w_list_groups(o, c);
   qn_pq_w_struct_begin(o);
   qn_pq_w_i32(o, 1, c->phys);
   qn_pq_w_i32(o, 3, c->d.nullable ? QN_PQ_OPTIONAL : QN_PQ_REQUIRED);
-  qn_pq_w_string(o, 4, c->name);
+  qn_pq_w_string(o, 4, c->d.list ? "element" : c->name);
   switch (c->d.type) {
     case QN_INT8:
       qn_pq_w_i32(o, 6, QN_PQ_CT_INT_8);
@@ -809,8 +948,12 @@ static void qn_pq_w_chunk(struct qn_pq_tout *o, const struct qn_pq_writer *w,
   qn_pq_w_list(o, 2, QN_PQ_T_I32, 2);
   qn_pq_w_list_i32(o, QN_PQ_PLAIN);
   qn_pq_w_list_i32(o, QN_PQ_RLE);
-  qn_pq_w_list(o, 3, QN_PQ_T_BINARY, 1);
+  qn_pq_w_list(o, 3, QN_PQ_T_BINARY, c->d.list ? 3 : 1); /* path_in_schema */
   qn_pq_w_list_string(o, c->name);
+  if (c->d.list) {
+    qn_pq_w_list_string(o, "list");
+    qn_pq_w_list_string(o, "element");
+  }
   qn_pq_w_i32(o, 4, w->opt.codec);
   qn_pq_w_i64(o, 5, ch->values);
   qn_pq_w_i64(o, 6, ch->uncompressed);
@@ -829,7 +972,9 @@ static int qn_pq_write_footer(struct qn_pq_writer *w, struct qn_error *err) {
   qn_pq_tout_init(&o);
   qn_pq_w_struct_begin(&o);
   qn_pq_w_i32(&o, 1, 1);
-  qn_pq_w_list(&o, 2, QN_PQ_T_STRUCT, w->ncols + 1);
+  int nschema = 1;
+  for (int i = 0; i < w->ncols; i++) nschema += w->cols[i].d.list ? 3 : 1;
+  qn_pq_w_list(&o, 2, QN_PQ_T_STRUCT, nschema);
   qn_pq_w_struct_begin(&o);
   qn_pq_w_string(&o, 4, "schema");
   qn_pq_w_i32(&o, 5, w->ncols);
@@ -878,10 +1023,10 @@ static int qn_pq_wcol_setup(struct qn_pq_writer *w, struct qn_pq_wcolumn *c,
   c->st.s_ok = 1;
   c->name = qn_strdup(d->name ? d->name : "");
   if (!c->name) return qn_error_set(err, QN_ENOMEM, "out of memory");
-  if (d->list)
-    return qn_error_set(err, QN_EINVAL, "%s: column %s: LIST columns are not written yet",
-                        w->path, c->name);
-  c->max_def = d->nullable ? 1 : 0;
+  /* flat: optional adds a definition level; a required LIST of elements
+   * adds one for the repeated level and one more for optional elements */
+  c->max_def = (d->list ? 1 : 0) + (d->nullable ? 1 : 0);
+  c->max_rep = d->list ? 1 : 0;
   switch (d->type) {
     case QN_INT8:
     case QN_INT16:

@@ -433,6 +433,50 @@ int qn_monitor_run(const struct qn_monitor_options *opt, struct qn_monitor_resul
 int qn_proc_tree_rss(int pid, int include_root, int64_t *rss_bytes, int *processes,
                      struct qn_error *err);
 
+/* ===== 11. group and verify =========================================== */
+/* `quern group`: one output row per distinct key with that key's rows as
+ * ordered lists, split and sharded, written with a manifest; the contract
+ * is docs/cli.md ("quern group"). `quern verify` checks such a directory. */
+
+struct qn_group_split {
+  const char *name; /* [A-Za-z0-9_.-]+ */
+  double fraction;  /* > 0; all of them sum to 1 */
+};
+
+struct qn_group_options {
+  const char *key;            /* key column: integers, timestamps or strings */
+  const char *order;          /* NULL: input order */
+  const char *const *columns; /* list columns; NULL = every column but the key */
+  int ncolumns;
+  const char *output;                  /* the directory to create */
+  const struct qn_group_split *splits; /* NULL = one split named "all" */
+  int nsplits;                         /* at most 16 */
+  uint64_t seed;                       /* of the split hash (default 0) */
+  int shards;                          /* files per split (default 1) */
+  const char *format;                  /* "parquet" (default) */
+  const char *codec;                   /* Parquet codec: snappy (default), zstd, none */
+  const char *spill_dir;               /* NULL: the output's parent directory */
+  int force;                           /* replace an existing quern output directory */
+};
+void qn_group_options_init(struct qn_group_options *opt);
+/* Runs the job. Errors: QN_EINVAL (options: splits, shards, format, an
+ * existing directory without force), QN_ENOTFOUND (key, order or column),
+ * QN_ESCHEMA (a float key, a string order column), QN_ELIMIT (the memory
+ * limit cannot hold the largest group: the message names the key and the
+ * bytes needed), QN_EIO, QN_EFORMAT. On failure nothing is left at
+ * opt->output and no spill file remains. */
+int qn_group_run(struct qn_context *ctx, struct qn_source *src,
+                 const struct qn_group_options *opt, struct qn_error *err);
+
+/* Checks a group output directory (or its manifest.json): every file
+ * present with its size and XXH3-128, its own framing (Parquet footer and
+ * row count), and the totals. Prints one line per problem and a summary to
+ * `out` (JSON when as_json), sets *problems. Returns QN_OK when it could
+ * check (problems or not); QN_EINVAL / QN_ENOTFOUND when `path` is no
+ * manifest, QN_EFORMAT when the manifest cannot be read. */
+int qn_verify_run(const char *path, int as_json, FILE *out, int64_t *problems,
+                  struct qn_error *err);
+
 /* ===== 10. utilities for tools ========================================= */
 
 /* Parses "256M", "2G", "1.5G", "4096" (bytes), "512K", "1T" (powers of 1024).

@@ -29,6 +29,7 @@ struct qn_wcolumn {
   enum qn_type type;
   int nullable;      /* may hold nulls */
   int64_t time_unit; /* QN_TIMESTAMP: 1000, 1000000 or 1000000000 per second */
+  int list;          /* a LIST of `type` (batches carry colbuf.lists); Parquet only */
 };
 
 /* Working memory a writer may hold beyond its parts in flight and its

@@ -1234,7 +1234,7 @@ static int qn_pq_t_open(struct qn_context *ctx, const char *path, const struct q
   QN_CHECK(qn_writer_base_init(&t->base, ctx, "parquet", path, cols, ncols, err));
   for (int c = 0; c < ncols; c++)
     wc[c] = (struct qn_pq_wcol){cols[c].name, cols[c].type, cols[c].nullable,
-                                cols[c].time_unit ? cols[c].time_unit : 1000000, 0};
+                                cols[c].time_unit ? cols[c].time_unit : 1000000, cols[c].list};
   QN_CHECK(qn_pq_writer_open(ctx, path, wc, ncols, &wo, &t->pq, err));
   *out = &t->base;
   t = NULL;

@@ -1,0 +1,172 @@
+/* group.c — the group kernel (qn_group.h).
+ *
+ * Sorting one partition is "hashing is sorting": a hash table gives each
+ * distinct key an id in order of first appearance; only the distinct keys
+ * are sorted (a partition holds a few thousand); a stable counting sort by
+ * key rank lays the rows of each key out contiguously in index order; then
+ * each key's rows are ordered by (missing, order key, index) — insertion
+ * sort for the usual short groups, qsort_r for long ones, nothing when
+ * they are already in order (measurements often arrive sorted by time).
+ * O(n) plus small sorts; no global sort of (key, order, position).
+ */
+#include "qn_group.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+uint64_t qn_group_prefix_str(const uint8_t *s, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) v = (v << 8) | (i < n ? s[i] : 0);
+  return v;
+}
+
+uint64_t qn_group_order_double(double v) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  /* IEEE total order: negatives reversed, positives after them */
+  return (u >> 63) ? ~u : u | ((uint64_t)1 << 63);
+}
+
+uint64_t qn_group_hash_int(int64_t v, uint64_t seed) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)v >> (8 * i)); /* little-endian */
+  return XXH3_64bits_withSeed(b, 8, seed);
+}
+
+uint64_t qn_group_hash_str(const uint8_t *s, size_t n, uint64_t seed) {
+  return XXH3_64bits_withSeed(s, n, seed);
+}
+
+int qn_group_split_of(uint64_t h, const uint64_t *thresholds, int nsplits) {
+  for (int i = 0; i < nsplits - 1; i++)
+    if (h < thresholds[i]) return i;
+  return nsplits - 1;
+}
+
+int qn_group_partition_of(uint64_t prefix, uint64_t lo, uint64_t hi) {
+  /* width = ceil((hi - lo + 1) / P) without overflowing at the full range */
+  uint64_t span = hi - lo; /* + 1 may wrap */
+  uint64_t width = span / QN_GROUP_PARTITIONS + 1;
+  uint64_t p = (prefix - lo) / width;
+  return (int)(p < QN_GROUP_PARTITIONS ? p : QN_GROUP_PARTITIONS - 1);
+}
+
+/* ----- sorting one partition ----- */
+
+struct qn_gsort {
+  const struct qn_group_keys *keys;
+  const uint64_t *ord;
+  const uint8_t *missing;
+};
+
+static int qn_key_cmp(const struct qn_group_keys *k, int64_t a, int64_t b) {
+  if (!k->is_string) return (k->ikeys[a] > k->ikeys[b]) - (k->ikeys[a] < k->ikeys[b]);
+  int64_t la = k->offsets[a + 1] - k->offsets[a], lb = k->offsets[b + 1] - k->offsets[b];
+  int c = memcmp(k->bytes + k->offsets[a], k->bytes + k->offsets[b], (size_t)QN_MIN(la, lb));
+  if (c) return c;
+  return (la > lb) - (la < lb);
+}
+
+static uint64_t qn_key_hash(const struct qn_group_keys *k, int64_t r) {
+  if (!k->is_string) return XXH3_64bits(&k->ikeys[r], 8);
+  return XXH3_64bits(k->bytes + k->offsets[r], (size_t)(k->offsets[r + 1] - k->offsets[r]));
+}
+
+/* Distinct keys sorted by value: their first rows, compared. */
+static int qn_first_cmp(const void *a, const void *b, void *arg) {
+  return qn_key_cmp(arg, *(const int64_t *)a, *(const int64_t *)b);
+}
+
+/* Rows of one key: (missing, order, index). */
+static inline int qn_row_less(const struct qn_gsort *g, int64_t a, int64_t b) {
+  uint8_t ma = g->missing ? g->missing[a] : 0, mb = g->missing ? g->missing[b] : 0;
+  if (ma != mb) return ma < mb;
+  if (!ma && g->ord[a] != g->ord[b]) return g->ord[a] < g->ord[b];
+  return a < b;
+}
+
+static int qn_row_cmp(const void *a, const void *b, void *arg) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return qn_row_less(arg, x, y) ? -1 : qn_row_less(arg, y, x) ? 1 : 0;
+}
+
+static void qn_sort_group(const struct qn_gsort *g, int64_t *p, int64_t n) {
+  int64_t i = 1;
+  while (i < n && !qn_row_less(g, p[i], p[i - 1])) i++;
+  if (i == n) return; /* already in order */
+  if (n > 48) {
+    qsort_r(p, (size_t)n, sizeof *p, qn_row_cmp, (void *)g);
+    return;
+  }
+  for (; i < n; i++) {
+    int64_t v = p[i], j = i;
+    while (j > 0 && qn_row_less(g, v, p[j - 1])) {
+      p[j] = p[j - 1];
+      j--;
+    }
+    p[j] = v;
+  }
+}
+
+int qn_group_partition_sort(struct qn_context *ctx, const struct qn_group_keys *keys,
+                            const uint64_t *ord, const uint8_t *missing, int64_t n,
+                            int64_t *perm, int64_t *group_start, int64_t *ngroups,
+                            struct qn_error *err) {
+  int status = QN_OK;
+  *ngroups = 0;
+  group_start[0] = 0;
+  if (n == 0) return QN_OK;
+  int64_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  /* table: row of the key's first appearance (-1 empty); gid of each row */
+  int64_t *table = qn_mem_alloc(ctx, (size_t)cap * sizeof *table, "group hash table", err);
+  int64_t *gid = qn_mem_alloc(ctx, (size_t)n * sizeof *gid, "group ids", err);
+  int64_t *first = qn_mem_alloc(ctx, (size_t)n * sizeof *first, "group keys", err);
+  int64_t *rank = qn_mem_alloc(ctx, (size_t)(n + 1) * sizeof *rank, "group ranks", err);
+  if (!table || !gid || !first || !rank) {
+    status = err && err->code ? err->code : QN_ELIMIT;
+    goto done;
+  }
+  memset(table, 0xff, (size_t)cap * sizeof *table);
+  int64_t ng = 0, mask = cap - 1;
+  for (int64_t r = 0; r < n; r++) {
+    int64_t h = (int64_t)(qn_key_hash(keys, r) & (uint64_t)mask);
+    for (;;) {
+      int64_t f = table[h];
+      if (f < 0) { /* new key: remember its first row; its id in table via gid */
+        table[h] = r;
+        gid[r] = ng;
+        first[ng++] = r;
+        break;
+      }
+      if (qn_key_cmp(keys, f, r) == 0) {
+        gid[r] = gid[f];
+        break;
+      }
+      h = (h + 1) & mask;
+    }
+  }
+  /* sort the distinct keys; rank[g] = position of key g */
+  qsort_r(first, (size_t)ng, sizeof *first, qn_first_cmp, (void *)keys);
+  for (int64_t k = 0; k < ng; k++) rank[gid[first[k]]] = k;
+  /* stable counting sort of the rows by key rank */
+  memset(group_start, 0, (size_t)(ng + 1) * sizeof *group_start);
+  for (int64_t r = 0; r < n; r++) group_start[rank[gid[r]] + 1]++;
+  for (int64_t k = 0; k < ng; k++) group_start[k + 1] += group_start[k];
+  int64_t *next = table; /* reused: ng <= n < cap entries */
+  memcpy(next, group_start, (size_t)ng * sizeof *next);
+  for (int64_t r = 0; r < n; r++) perm[next[rank[gid[r]]]++] = r;
+  if (ord) {
+    struct qn_gsort g = {keys, ord, missing};
+    for (int64_t k = 0; k < ng; k++)
+      qn_sort_group(&g, perm + group_start[k], group_start[k + 1] - group_start[k]);
+  }
+  *ngroups = ng;
+done:
+  qn_mem_free(ctx, table);
+  qn_mem_free(ctx, gid);
+  qn_mem_free(ctx, first);
+  qn_mem_free(ctx, rank);
+  return status;
+}

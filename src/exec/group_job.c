@@ -71,17 +71,6 @@ struct qn_gseg {
   int64_t morsel, start; /* rows of `morsel` start at row `start` of the block */
 };
 
-/* A sealed block: rows of one partition from one worker, in input order. */
-struct qn_gblock {
-  int64_t rows, seq;
-  int worker;
-  int nseg;
-  struct qn_gseg *seg;
-  char *image; /* resident: the image (budgeted); else NULL and ref is set */
-  int64_t size;
-  struct qn_spill_ref ref;
-};
-
 /* A block being filled. Storage per stored column: values (or string
  * offsets) for cap rows, validity; string bytes grow. */
 struct qn_gfill {
@@ -95,6 +84,20 @@ struct qn_gfill {
   uint64_t *ord;
   uint8_t *miss;
   int64_t last_morsel;
+};
+
+/* A sealed block: rows of one partition from one worker, in input order.
+ * Resident, it keeps the arrays it was filled in (`mem`); spilled, it is
+ * an image in the worker's spill run (`ref`). */
+struct qn_gblock {
+  int64_t rows, seq;
+  int worker;
+  int nseg;
+  struct qn_gseg *seg;
+  int resident;
+  struct qn_gfill mem;
+  int64_t size; /* resident: bytes held; spilled: the image's size */
+  struct qn_spill_ref ref;
 };
 
 struct qn_gpart {
@@ -145,6 +148,8 @@ struct qn_group_job {
   pthread_mutex_t lock;
   int64_t resident, resident_cap;
   struct qn_spill *spill;
+  void **img; /* [workers]: a reused buffer to build spill images in */
+  size_t *img_cap;
   /* pass 2 */
   int nfiles;
   struct qn_gfile *files;
@@ -155,6 +160,37 @@ struct qn_group_job {
 
 static size_t qn_round8(size_t n) {
   return (n + 7) & ~(size_t)7;
+}
+
+/* A worker's pass-2 memory, kept from one partition to the next (fresh
+ * memory costs a page fault every 4 KiB): grown as needed. */
+struct qn_gwork {
+  struct qn_group_ws ws;
+  void *store, *reads, *emit, *perm, *gs, *fileof, *which;
+  size_t cap_store, cap_reads, cap_emit, cap_perm, cap_gs, cap_fileof, cap_which;
+};
+
+static void *qn_grow(struct qn_context *ctx, void **p, size_t *cap, size_t bytes,
+                     struct qn_error *err) {
+  if (*cap >= bytes && *p) return *p;
+  qn_mem_free(ctx, *p);
+  *cap = 0;
+  size_t want = bytes + bytes / 4 + 64;
+  *p = qn_mem_alloc(ctx, want, "group pass 2 buffers", err);
+  if (*p) *cap = want;
+  return *p;
+}
+
+static void qn_gwork_free(struct qn_context *ctx, struct qn_gwork *w) {
+  qn_group_ws_reset(ctx, &w->ws);
+  qn_mem_free(ctx, w->store);
+  qn_mem_free(ctx, w->reads);
+  qn_mem_free(ctx, w->emit);
+  qn_mem_free(ctx, w->perm);
+  qn_mem_free(ctx, w->gs);
+  qn_mem_free(ctx, w->fileof);
+  qn_mem_free(ctx, w->which);
+  memset(w, 0, sizeof *w);
 }
 
 /* ----- options ----- */
@@ -509,51 +545,94 @@ static int qn_gpart_add(struct qn_group_job *j, int p, struct qn_gblock *b,
   return QN_OK;
 }
 
-/* Seals worker w's open block of partition p: its image stays resident
- * while the budget's share holds it, else it is spilled. */
+/* Bytes a fill holds (what a resident block takes from the budget). */
+static int64_t qn_gfill_bytes(const struct qn_group_job *j, const struct qn_gfill *f) {
+  int64_t b = 0;
+  for (int c = 0; c < j->ncols; c++) {
+    const struct qn_gcol *g = &j->cols[c];
+    b += g->width ? f->cap * (int64_t)g->width : (f->cap + 1) * 8 + f->capbytes[c];
+    if (g->nullable) b += f->cap;
+  }
+  if (j->has_order) b += f->cap * 9;
+  return b;
+}
+
+/* Views of the columns of a fill (cols[ncols], ord, miss). */
+static void qn_gfill_view(const struct qn_group_job *j, const struct qn_gfill *f,
+                          struct qn_colbuf *cols, uint64_t **ord, uint8_t **miss) {
+  for (int c = 0; c < j->ncols; c++) {
+    const struct qn_gcol *g = &j->cols[c];
+    memset(&cols[c], 0, sizeof cols[c]);
+    cols[c].type = g->type;
+    cols[c].n = f->rows;
+    if (g->width) {
+      cols[c].data = f->data[c];
+    } else {
+      cols[c].offsets = f->data[c];
+      cols[c].data = f->bytes[c];
+    }
+    cols[c].valid = f->valid[c];
+  }
+  *ord = f->ord;
+  *miss = f->miss;
+}
+
+/* Seals worker w's open block of partition p: resident while the budget's
+ * share for sealed blocks holds it (the block takes the fill's arrays; the
+ * next rows get new ones), else spilled (an image built in the worker's
+ * reused buffer, compressed; the fill is emptied and refilled). */
 static int qn_gfill_seal(struct qn_group_job *j, int w, int p, struct qn_error *err) {
   struct qn_gfill *f = &j->fills[w * QN_GROUP_P + p];
   if (f->rows == 0) return QN_OK;
   int status = QN_OK;
   struct qn_gblock b = {.rows = f->rows, .seq = j->seqs[w]++, .worker = w, .nseg = f->nseg};
-  b.size = qn_gimage_size(j, f->rows, f->nbytes);
   b.seg = malloc((size_t)f->nseg * sizeof *b.seg);
-  char *image = qn_mem_alloc(j->ctx, (size_t)b.size, "a group block", err);
-  if (!b.seg || !image) {
-    free(b.seg);
-    qn_mem_free(j->ctx, image);
-    return b.seg ? (err && err->code ? err->code : QN_ELIMIT)
-                 : qn_error_set(err, QN_ENOMEM, "out of memory");
-  }
+  if (!b.seg) return qn_error_set(err, QN_ENOMEM, "out of memory");
   memcpy(b.seg, f->seg, (size_t)f->nseg * sizeof *b.seg);
-  memcpy(image, f->nbytes, (size_t)j->ncols * 8);
-  struct qn_colbuf v[64];
-  uint64_t *ord = NULL;
-  uint8_t *miss = NULL;
-  qn_gimage_view(j, image, f->rows, v, &ord, &miss);
-  for (int c = 0; c < j->ncols; c++) {
-    const struct qn_gcol *g = &j->cols[c];
-    if (g->width) {
-      memcpy(v[c].data, f->data[c], (size_t)f->rows * g->width);
-    } else {
-      memcpy(v[c].offsets, f->data[c], (size_t)(f->rows + 1) * 8);
-      if (f->nbytes[c]) memcpy(v[c].data, f->bytes[c], (size_t)f->nbytes[c]);
-    }
-    if (g->nullable) memcpy(v[c].valid, f->valid[c], (size_t)f->rows);
-  }
-  if (j->has_order) {
-    memcpy(ord, f->ord, (size_t)f->rows * 8);
-    memcpy(miss, f->miss, (size_t)f->rows);
-  }
+  int64_t held = qn_gfill_bytes(j, f);
   pthread_mutex_lock(&j->lock);
-  int keep = j->resident + b.size <= j->resident_cap;
-  if (keep) j->resident += b.size;
+  int keep = j->resident + held <= j->resident_cap;
+  if (keep) j->resident += held;
   pthread_mutex_unlock(&j->lock);
   if (keep) {
-    b.image = image;
+    b.resident = 1;
+    b.size = held;
+    b.mem = *f;
+    b.mem.seg = NULL; /* the fill keeps its segment array */
+    b.mem.nseg = b.mem.capseg = 0;
+    struct qn_gseg *seg = f->seg;
+    int capseg = f->capseg;
+    memset(f, 0, sizeof *f); /* new arrays at the next append */
+    f->seg = seg;
+    f->capseg = capseg;
   } else {
+    b.size = qn_gimage_size(j, f->rows, f->nbytes);
+    char *image = qn_grow(j->ctx, &j->img[w], &j->img_cap[w], (size_t)b.size, err);
+    if (!image) {
+      free(b.seg);
+      return err && err->code ? err->code : QN_ELIMIT;
+    }
+    memcpy(image, f->nbytes, (size_t)j->ncols * 8);
+    struct qn_colbuf v[64], s[64];
+    uint64_t *ord = NULL, *sord = NULL;
+    uint8_t *miss = NULL, *smiss = NULL;
+    qn_gimage_view(j, image, f->rows, v, &ord, &miss);
+    qn_gfill_view(j, f, s, &sord, &smiss);
+    for (int c = 0; c < j->ncols; c++) {
+      const struct qn_gcol *g = &j->cols[c];
+      if (g->width) {
+        memcpy(v[c].data, s[c].data, (size_t)f->rows * g->width);
+      } else {
+        memcpy(v[c].offsets, s[c].offsets, (size_t)(f->rows + 1) * 8);
+        if (f->nbytes[c]) memcpy(v[c].data, s[c].data, (size_t)f->nbytes[c]);
+      }
+      if (g->nullable) memcpy(v[c].valid, s[c].valid, (size_t)f->rows);
+    }
+    if (j->has_order) {
+      memcpy(ord, sord, (size_t)f->rows * 8);
+      memcpy(miss, smiss, (size_t)f->rows);
+    }
     status = qn_spill_write(j->spill, w, image, b.size, &b.ref, err);
-    qn_mem_free(j->ctx, image);
   }
   if (status == QN_OK) {
     pthread_mutex_lock(&j->lock);
@@ -561,13 +640,13 @@ static int qn_gfill_seal(struct qn_group_job *j, int w, int p, struct qn_error *
     pthread_mutex_unlock(&j->lock);
   }
   if (status != QN_OK) {
-    if (b.image) qn_mem_free(j->ctx, b.image);
+    if (b.resident) qn_gfill_free(j, &b.mem);
     free(b.seg);
   }
   f->rows = 0;
   f->nseg = 0;
   f->last_morsel = -1;
-  for (int c = 0; c < j->ncols; c++) f->nbytes[c] = 0;
+  for (int c = 0; f->nbytes && c < j->ncols; c++) f->nbytes[c] = 0;
   return status;
 }
 
@@ -576,10 +655,10 @@ static int qn_gfill_append(struct qn_group_job *j, int w, int p, const struct qn
                            const int32_t *idx, int64_t m, const uint64_t *ordk,
                            const uint8_t *missk, struct qn_error *err) {
   struct qn_gfill *f = &j->fills[w * QN_GROUP_P + p];
-  if (!f->data) QN_RETURN_IF_ERROR(qn_gfill_init(j, f, err));
   int64_t done = 0;
   while (done < m) {
-    if (f->rows == f->cap) QN_RETURN_IF_ERROR(qn_gfill_seal(j, w, p, err));
+    if (f->data && f->rows == f->cap) QN_RETURN_IF_ERROR(qn_gfill_seal(j, w, p, err));
+    if (!f->data) QN_RETURN_IF_ERROR(qn_gfill_init(j, f, err)); /* new, or handed to a block */
     if (f->last_morsel != b->morsel) { /* a new segment */
       if (f->nseg == f->capseg) {
         int cap = f->capseg ? 2 * f->capseg : 8;
@@ -754,8 +833,8 @@ struct qn_gpout {
   int done;
 };
 
-static int qn_group_load(struct qn_group_job *j, int p, struct qn_gpdata *d,
-                         struct qn_error *err) {
+static int qn_group_load(struct qn_group_job *j, struct qn_gwork *wk, int p,
+                         struct qn_gpdata *d, struct qn_error *err) {
   struct qn_gpart *gp = &j->parts[p];
   int status = QN_OK, nseg = 0;
   char **images = calloc((size_t)gp->nblocks + 1, sizeof *images);
@@ -770,19 +849,24 @@ static int qn_group_load(struct qn_group_job *j, int p, struct qn_gpdata *d,
     goto done;
   }
   int64_t rows = 0, sbytes[64] = {0};
+  size_t spilled = 0;
+  for (int b = 0; b < gp->nblocks; b++)
+    if (!gp->blocks[b].resident) spilled += qn_round8((size_t)gp->blocks[b].size);
+  char *reads = spilled ? qn_grow(j->ctx, &wk->reads, &wk->cap_reads, spilled, err) : NULL;
+  if (spilled && !reads) {
+    status = err && err->code ? err->code : QN_ELIMIT;
+    goto done;
+  }
   for (int b = 0; b < gp->nblocks; b++) {
     struct qn_gblock *bl = &gp->blocks[b];
-    if (bl->image) {
-      images[b] = bl->image;
+    if (bl->resident) {
+      qn_gfill_view(j, &bl->mem, views[b], &ords[b], &misses[b]);
     } else {
-      images[b] = qn_mem_alloc(j->ctx, (size_t)bl->size, "a group block read back", err);
-      if (!images[b]) {
-        status = err && err->code ? err->code : QN_ELIMIT;
-        goto done;
-      }
+      images[b] = reads;
+      reads += qn_round8((size_t)bl->size);
       QN_CHECK(qn_spill_read(j->spill, &bl->ref, images[b], err));
+      qn_gimage_view(j, images[b], bl->rows, views[b], &ords[b], &misses[b]);
     }
-    qn_gimage_view(j, images[b], bl->rows, views[b], &ords[b], &misses[b]);
     for (int s = 0; s < bl->nseg; s++) {
       int64_t end = s + 1 < bl->nseg ? bl->seg[s + 1].start : bl->rows;
       segs[nseg++] = (struct qn_gpseg){bl->seg[s].morsel,      bl->seq,    bl->seg[s].start,
@@ -802,7 +886,7 @@ static int qn_group_load(struct qn_group_job *j, int p, struct qn_gpdata *d,
     if (g->nullable) size += qn_round8((size_t)rows);
   }
   if (j->has_order) size += qn_round8((size_t)rows * 8) + qn_round8((size_t)rows);
-  d->store = qn_mem_alloc(j->ctx, size + 8, "a group partition", err);
+  d->store = qn_grow(j->ctx, &wk->store, &wk->cap_store, size + 8, err);
   if (!d->store) {
     status = err && err->code ? err->code : QN_ELIMIT;
     goto done;
@@ -862,8 +946,6 @@ static int qn_group_load(struct qn_group_job *j, int p, struct qn_gpdata *d,
     at += sg->len;
   }
 done:
-  for (int b = 0; images && b < gp->nblocks; b++)
-    if (images[b] && !gp->blocks[b].image) qn_mem_free(j->ctx, images[b]);
   free(images);
   free(views);
   free(ords);
@@ -877,8 +959,8 @@ static void qn_group_drop_part(struct qn_group_job *j, int p) {
   struct qn_gpart *gp = &j->parts[p];
   int64_t freed = 0;
   for (int b = 0; b < gp->nblocks; b++) {
-    if (gp->blocks[b].image) {
-      qn_mem_free(j->ctx, gp->blocks[b].image);
+    if (gp->blocks[b].resident) {
+      qn_gfill_free(j, &gp->blocks[b].mem);
       freed += gp->blocks[b].size;
     }
     free(gp->blocks[b].seg);
@@ -911,9 +993,10 @@ static int64_t qn_group_row_store(const struct qn_group_job *j, const struct qn_
 
 /* Output columns of one file: the keys, n and the lists of the groups
  * listed in `which` (indices into the partition's groups, ascending). */
-static int qn_group_emit(struct qn_group_job *j, int worker, int f, const struct qn_gpdata *d,
-                         const int64_t *perm, const int64_t *gs, const int64_t *which,
-                         int64_t ng, int64_t nrows, void **part, struct qn_error *err) {
+static int qn_group_emit(struct qn_group_job *j, struct qn_gwork *wk, int worker, int f,
+                         const struct qn_gpdata *d, const int64_t *perm, const int64_t *gs,
+                         const int64_t *which, int64_t ng, int64_t nrows, void **part,
+                         struct qn_error *err) {
   int status = QN_OK, nc = j->ncols + 1;
   struct qn_colbuf out[66];
   memset(out, 0, sizeof out);
@@ -936,7 +1019,7 @@ static int qn_group_emit(struct qn_group_job *j, int worker, int f, const struct
                      : qn_round8((size_t)(nrows + 1) * 8) + qn_round8((size_t)sb[c]);
     if (g->nullable) size += qn_round8((size_t)nrows);
   }
-  char *store = qn_mem_alloc(j->ctx, size, "group output rows", err);
+  char *store = qn_grow(j->ctx, &wk->emit, &wk->cap_emit, size, err);
   if (!store) return err && err->code ? err->code : QN_ELIMIT;
   char *q = store;
   /* lists: rows + 1 offsets shared by every list column */
@@ -983,10 +1066,25 @@ static int qn_group_emit(struct qn_group_job *j, int worker, int f, const struct
     if (g->width) {
       o->data = q;
       int64_t e = 0;
-      for (int64_t k = 0; k < ng; k++)
-        for (int64_t i = gs[which[k]]; i < gs[which[k] + 1]; i++, e++)
-          memcpy(q + (size_t)e * g->width, (const char *)s->data + (size_t)perm[i] * g->width,
-                 g->width);
+      for (int64_t k = 0; k < ng; k++) {
+        int64_t a = gs[which[k]], b = gs[which[k] + 1];
+        switch (g->width) { /* a constant size: the copies inline */
+          case 8:
+            for (int64_t i = a; i < b; i++, e++)
+              memcpy(q + 8 * e, (const char *)s->data + 8 * perm[i], 8);
+            break;
+          case 4:
+            for (int64_t i = a; i < b; i++, e++)
+              memcpy(q + 4 * e, (const char *)s->data + 4 * perm[i], 4);
+            break;
+          case 2:
+            for (int64_t i = a; i < b; i++, e++)
+              memcpy(q + 2 * e, (const char *)s->data + 2 * perm[i], 2);
+            break;
+          default:
+            for (int64_t i = a; i < b; i++, e++) q[e] = ((const char *)s->data)[perm[i]];
+        }
+      }
       q += qn_round8((size_t)nrows * g->width);
     } else {
       int64_t *off = (int64_t *)(void *)q;
@@ -1014,13 +1112,12 @@ static int qn_group_emit(struct qn_group_job *j, int worker, int f, const struct
     }
   }
   status = qn_writer_encode(j->files[f].w, worker, out, ng, 0, part, err);
-  qn_mem_free(j->ctx, store);
   (void)nc;
   return status;
 }
 
-static int qn_group_partition(struct qn_group_job *j, int worker, int p, struct qn_gpout *o,
-                              struct qn_error *err) {
+static int qn_group_partition(struct qn_group_job *j, struct qn_gwork *wk, int worker, int p,
+                              struct qn_gpout *o, struct qn_error *err) {
   int status = QN_OK;
   struct qn_gpdata d;
   memset(&d, 0, sizeof d);
@@ -1029,11 +1126,11 @@ static int qn_group_partition(struct qn_group_job *j, int worker, int p, struct 
     o->bytes_min[s] = INT64_MAX;
     o->bytes_max[s] = 0;
   }
-  QN_CHECK(qn_group_load(j, p, &d, err));
+  QN_CHECK(qn_group_load(j, wk, p, &d, err));
   qn_group_drop_part(j, p);
   int64_t n = d.rows, ng = 0;
-  perm = qn_mem_alloc(j->ctx, (size_t)(n + 1) * 8, "group order", err);
-  gs = qn_mem_alloc(j->ctx, (size_t)(n + 2) * 8, "group order", err);
+  perm = qn_grow(j->ctx, &wk->perm, &wk->cap_perm, (size_t)(n + 1) * 8, err);
+  gs = qn_grow(j->ctx, &wk->gs, &wk->cap_gs, (size_t)(n + 2) * 8, err);
   if (!perm || !gs) {
     status = err && err->code ? err->code : QN_ELIMIT;
     goto done;
@@ -1066,13 +1163,13 @@ static int qn_group_partition(struct qn_group_job *j, int worker, int p, struct 
       widened[i] = (int64_t)(((const uint64_t *)d.cols[0].data)[i] ^ ((uint64_t)1 << 63));
     keys.ikeys = widened;
   }
-  status = qn_group_partition_sort(j->ctx, &keys, j->has_order ? d.ord : NULL,
+  status = qn_group_partition_sort(j->ctx, &wk->ws, &keys, j->has_order ? d.ord : NULL,
                                    j->has_order ? d.miss : NULL, n, perm, gs, &ng, err);
   qn_mem_free(j->ctx, widened);
   if (status != QN_OK) goto done;
   /* each key's file: (split, shard) from its canonical bytes */
-  fileof = qn_mem_alloc(j->ctx, (size_t)(ng + 1) * 8, "group files", err);
-  which = qn_mem_alloc(j->ctx, (size_t)(ng + 1) * 8, "group files", err);
+  fileof = qn_grow(j->ctx, &wk->fileof, &wk->cap_fileof, (size_t)(ng + 1) * 8, err);
+  which = qn_grow(j->ctx, &wk->which, &wk->cap_which, (size_t)(ng + 1) * 8, err);
   if (!fileof || !which) {
     status = err && err->code ? err->code : QN_ELIMIT;
     goto done;
@@ -1109,14 +1206,10 @@ static int qn_group_partition(struct qn_group_job *j, int worker, int p, struct 
     o->groups[f] = m;
     o->rows[f] = rows;
     if (m > 0)
-      QN_CHECK(qn_group_emit(j, worker, f, &d, perm, gs, which, m, rows, &o->parts[f], err));
+      QN_CHECK(
+          qn_group_emit(j, wk, worker, f, &d, perm, gs, which, m, rows, &o->parts[f], err));
   }
 done:
-  qn_mem_free(j->ctx, perm);
-  qn_mem_free(j->ctx, gs);
-  qn_mem_free(j->ctx, fileof);
-  qn_mem_free(j->ctx, which);
-  qn_mem_free(j->ctx, d.store);
   return status;
 }
 
@@ -1128,6 +1221,7 @@ struct qn_group_pass2 {
   pthread_cond_t cond;
   int next_take, next_commit, window, failed;
   struct qn_gpout *slots;
+  struct qn_gwork *work; /* per worker */
   struct qn_error err;
 };
 
@@ -1176,7 +1270,7 @@ static void qn_group_pass2_worker(void *arg, int worker) {
     pthread_mutex_unlock(&q->lock);
     int64_t prow = 0;
     for (int b = 0; b < j->parts[p].nblocks; b++) prow += j->parts[p].blocks[b].rows;
-    int st = qn_group_partition(j, worker, p, o, &err);
+    int st = qn_group_partition(j, &q->work[worker], worker, p, o, &err);
     qn_progress_add(j->progress, prow);
     pthread_mutex_lock(&q->lock);
     o->done = 1;
@@ -1209,7 +1303,8 @@ static int qn_group_pass2(struct qn_group_job *j, struct qn_error *err) {
   pthread_cond_init(&q.cond, NULL);
   int status = QN_OK;
   q.slots = calloc((size_t)q.window, sizeof *q.slots);
-  if (!q.slots) {
+  q.work = calloc((size_t)QN_MAX(1, j->workers), sizeof *q.work);
+  if (!q.slots || !q.work) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory");
     goto done;
   }
@@ -1239,6 +1334,8 @@ done:
     free(q.slots[i].rows);
   }
   free(q.slots);
+  for (int w = 0; q.work && w < QN_MAX(1, j->workers); w++) qn_gwork_free(j->ctx, &q.work[w]);
+  free(q.work);
   pthread_mutex_destroy(&q.lock);
   pthread_cond_destroy(&q.cond);
   return status;
@@ -1450,7 +1547,10 @@ static int qn_group_pass1(struct qn_group_job *j, struct qn_error *err) {
   j->idx = calloc((size_t)W, sizeof *j->idx);
   j->ordk = calloc((size_t)W, sizeof *j->ordk);
   j->missk = calloc((size_t)W, sizeof *j->missk);
-  if (!j->fills || !j->seqs || !j->null_keys || !j->pid || !j->idx || !j->ordk || !j->missk)
+  j->img = calloc((size_t)W, sizeof *j->img);
+  j->img_cap = calloc((size_t)W, sizeof *j->img_cap);
+  if (!j->img || !j->img_cap || !j->fills || !j->seqs || !j->null_keys || !j->pid || !j->idx ||
+      !j->ordk || !j->missk)
     return qn_error_set(err, QN_ENOMEM, "out of memory");
   for (int w = 0; w < W; w++) {
     j->pid[w] = qn_mem_alloc(j->ctx, QN_MORSEL_ROWS * 2, "group scratch", err);
@@ -1483,6 +1583,9 @@ done:
   for (int w = 0; j->fills && w < W; w++)
     for (int p = 0; p < QN_GROUP_P; p++) qn_gfill_free(j, &j->fills[w * QN_GROUP_P + p]);
   for (int w = 0; w < W; w++) {
+    qn_mem_free(j->ctx, j->img[w]);
+    j->img[w] = NULL;
+    j->img_cap[w] = 0;
     qn_mem_free(j->ctx, j->pid[w]);
     qn_mem_free(j->ctx, j->idx[w]);
     if (j->ordk) qn_mem_free(j->ctx, j->ordk[w]);
@@ -1496,7 +1599,7 @@ done:
 static void qn_group_free(struct qn_group_job *j) {
   for (int p = 0; p < QN_GROUP_P; p++) {
     for (int b = 0; b < j->parts[p].nblocks; b++) {
-      if (j->parts[p].blocks[b].image) qn_mem_free(j->ctx, j->parts[p].blocks[b].image);
+      if (j->parts[p].blocks[b].resident) qn_gfill_free(j, &j->parts[p].blocks[b].mem);
       free(j->parts[p].blocks[b].seg);
     }
     free(j->parts[p].blocks);
@@ -1512,6 +1615,8 @@ static void qn_group_free(struct qn_group_job *j) {
   if (j->missk) free(j->missk);
   free(j->cols);
   free(j->scan_cols);
+  free(j->img);
+  free(j->img_cap);
   qn_spill_close(j->spill);
   pthread_mutex_destroy(&j->lock);
 }

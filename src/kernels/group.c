@@ -109,64 +109,121 @@ static void qn_sort_group(const struct qn_gsort *g, int64_t *p, int64_t n) {
   }
 }
 
-int qn_group_partition_sort(struct qn_context *ctx, const struct qn_group_keys *keys,
-                            const uint64_t *ord, const uint8_t *missing, int64_t n,
-                            int64_t *perm, int64_t *group_start, int64_t *ngroups,
-                            struct qn_error *err) {
-  int status = QN_OK;
+void qn_group_ws_reset(struct qn_context *ctx, struct qn_group_ws *ws) {
+  qn_mem_free(ctx, ws->a);
+  qn_mem_free(ctx, ws->b);
+  qn_mem_free(ctx, ws->c);
+  memset(ws, 0, sizeof *ws);
+}
+
+/* *p with room for `bytes`, grown (contents dropped) from the budget. */
+static int qn_ws_grow(struct qn_context *ctx, int64_t **p, size_t *cap, size_t bytes,
+                      struct qn_error *err) {
+  if (*cap >= bytes) return QN_OK;
+  qn_mem_free(ctx, *p);
+  *cap = 0;
+  size_t want = bytes + bytes / 4;
+  *p = qn_mem_alloc(ctx, want, "group sort workspace", err);
+  if (!*p) return err && err->code ? err->code : QN_ELIMIT;
+  *cap = want;
+  return QN_OK;
+}
+
+static void qn_sort_groups(const struct qn_group_keys *keys, const uint64_t *ord,
+                           const uint8_t *missing, int64_t *perm, const int64_t *gs,
+                           int64_t ng) {
+  if (!ord) return;
+  struct qn_gsort g = {keys, ord, missing};
+  for (int64_t k = 0; k < ng; k++) qn_sort_group(&g, perm + gs[k], gs[k + 1] - gs[k]);
+}
+
+/* Dense integer keys: a counting sort by key - min, stable. */
+static int qn_dense_sort(struct qn_context *ctx, struct qn_group_ws *ws,
+                         const struct qn_group_keys *keys, int64_t kmin, int64_t span,
+                         int64_t n, int64_t *perm, int64_t *gs, int64_t *ngroups,
+                         struct qn_error *err) {
+  QN_RETURN_IF_ERROR(qn_ws_grow(ctx, &ws->a, &ws->cap_a, (size_t)(span + 1) * 8, err));
+  int64_t *cnt = ws->a;
+  memset(cnt, 0, (size_t)(span + 1) * 8);
+  for (int64_t r = 0; r < n; r++) cnt[keys->ikeys[r] - kmin + 1]++;
+  int64_t ng = 0;
+  gs[0] = 0;
+  for (int64_t v = 0; v < span; v++) /* starts of the present keys; cnt becomes positions */
+    if (cnt[v + 1]) {
+      gs[ng + 1] = gs[ng] + cnt[v + 1];
+      cnt[v + 1] = gs[ng];
+      ng++;
+    }
+  for (int64_t r = 0; r < n; r++) perm[cnt[keys->ikeys[r] - kmin + 1]++] = r;
+  *ngroups = ng;
+  return QN_OK;
+}
+
+int qn_group_partition_sort(struct qn_context *ctx, struct qn_group_ws *ws,
+                            const struct qn_group_keys *keys, const uint64_t *ord,
+                            const uint8_t *missing, int64_t n, int64_t *perm,
+                            int64_t *group_start, int64_t *ngroups, struct qn_error *err) {
   *ngroups = 0;
   group_start[0] = 0;
   if (n == 0) return QN_OK;
-  int64_t cap = 16;
-  while (cap < 2 * n) cap *= 2;
-  /* table: row of the key's first appearance (-1 empty); gid of each row */
-  int64_t *table = qn_mem_alloc(ctx, (size_t)cap * sizeof *table, "group hash table", err);
-  int64_t *gid = qn_mem_alloc(ctx, (size_t)n * sizeof *gid, "group ids", err);
-  int64_t *first = qn_mem_alloc(ctx, (size_t)n * sizeof *first, "group keys", err);
-  int64_t *rank = qn_mem_alloc(ctx, (size_t)(n + 1) * sizeof *rank, "group ranks", err);
-  if (!table || !gid || !first || !rank) {
-    status = err && err->code ? err->code : QN_ELIMIT;
-    goto done;
-  }
-  memset(table, 0xff, (size_t)cap * sizeof *table);
-  int64_t ng = 0, mask = cap - 1;
-  for (int64_t r = 0; r < n; r++) {
-    int64_t h = (int64_t)(qn_key_hash(keys, r) & (uint64_t)mask);
-    for (;;) {
-      int64_t f = table[h];
-      if (f < 0) { /* new key: remember its first row; its id in table via gid */
-        table[h] = r;
-        gid[r] = ng;
-        first[ng++] = r;
-        break;
-      }
-      if (qn_key_cmp(keys, f, r) == 0) {
-        gid[r] = gid[f];
-        break;
-      }
-      h = (h + 1) & mask;
+  if (!keys->is_string) {
+    int64_t lo = keys->ikeys[0], hi = lo;
+    for (int64_t r = 1; r < n; r++) {
+      lo = QN_MIN(lo, keys->ikeys[r]);
+      hi = QN_MAX(hi, keys->ikeys[r]);
+    }
+    /* hi - lo computed unsigned: no overflow across the whole int64 range */
+    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
+    if (span != 0 && span <= (uint64_t)(4 * n + 64)) {
+      QN_RETURN_IF_ERROR(
+          qn_dense_sort(ctx, ws, keys, lo, (int64_t)span, n, perm, group_start, ngroups, err));
+      qn_sort_groups(keys, ord, missing, perm, group_start, *ngroups);
+      return QN_OK;
     }
   }
-  /* sort the distinct keys; rank[g] = position of key g */
+  /* hash ids; the table grows from a guess of the distinct keys */
+  int64_t cap = 1024;
+  while (cap < n / 4) cap *= 2;
+  QN_RETURN_IF_ERROR(qn_ws_grow(ctx, &ws->b, &ws->cap_b, (size_t)n * 16 + 16, err));
+  int64_t *gid = ws->b, *first = ws->b + n; /* first[ng]: the key's first row */
+  int64_t ng = 0;
+  for (int attempt = 0;; attempt++) {
+    QN_RETURN_IF_ERROR(qn_ws_grow(ctx, &ws->a, &ws->cap_a, (size_t)cap * 8, err));
+    int64_t *table = ws->a, mask = cap - 1;
+    memset(table, 0xff, (size_t)cap * 8);
+    ng = 0;
+    int64_t r = 0;
+    for (; r < n && 2 * ng < cap; r++) {
+      int64_t h = (int64_t)(qn_key_hash(keys, r) & (uint64_t)mask);
+      for (;;) {
+        int64_t f = table[h];
+        if (f < 0) {
+          table[h] = r;
+          gid[r] = ng;
+          first[ng++] = r;
+          break;
+        }
+        if (qn_key_cmp(keys, f, r) == 0) {
+          gid[r] = gid[f];
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+    }
+    if (r == n) break;
+    cap *= 4; /* over half full: again, larger */
+  }
+  QN_RETURN_IF_ERROR(qn_ws_grow(ctx, &ws->c, &ws->cap_c, (size_t)(ng + 1) * 8, err));
+  int64_t *rank = ws->c;
   qsort_r(first, (size_t)ng, sizeof *first, qn_first_cmp, (void *)keys);
   for (int64_t k = 0; k < ng; k++) rank[gid[first[k]]] = k;
-  /* stable counting sort of the rows by key rank */
   memset(group_start, 0, (size_t)(ng + 1) * sizeof *group_start);
   for (int64_t r = 0; r < n; r++) group_start[rank[gid[r]] + 1]++;
   for (int64_t k = 0; k < ng; k++) group_start[k + 1] += group_start[k];
-  int64_t *next = table; /* reused: ng <= n < cap entries */
+  int64_t *next = ws->a; /* the table is done with: ng <= cap / 2 entries */
   memcpy(next, group_start, (size_t)ng * sizeof *next);
   for (int64_t r = 0; r < n; r++) perm[next[rank[gid[r]]]++] = r;
-  if (ord) {
-    struct qn_gsort g = {keys, ord, missing};
-    for (int64_t k = 0; k < ng; k++)
-      qn_sort_group(&g, perm + group_start[k], group_start[k + 1] - group_start[k]);
-  }
+  qn_sort_groups(keys, ord, missing, perm, group_start, ng);
   *ngroups = ng;
-done:
-  qn_mem_free(ctx, table);
-  qn_mem_free(ctx, gid);
-  qn_mem_free(ctx, first);
-  qn_mem_free(ctx, rank);
-  return status;
+  return QN_OK;
 }

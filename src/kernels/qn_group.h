@@ -58,15 +58,26 @@ struct qn_group_keys {
   const int64_t *offsets; /* n + 1 */
 };
 
+/* Working memory of qn_group_partition_sort, kept by the caller between
+ * partitions (grown as needed from the budget, freed with
+ * qn_group_ws_reset): reusing it spares the page faults of fresh memory. */
+struct qn_group_ws {
+  int64_t *a, *b, *c;
+  size_t cap_a, cap_b, cap_c; /* bytes */
+};
+void qn_group_ws_reset(struct qn_context *ctx, struct qn_group_ws *ws);
+
 /* Sorts the n rows of one partition: perm (n entries, caller's) receives
  * row indices ordered by (key, missing, order, index); group_start (n + 1
  * entries, caller's) receives where each key's rows start in perm, and
  * *ngroups the number of keys. ord / missing may be NULL (no order
- * column: rows of a key stay in index order). Work memory (about 24 bytes
- * a row plus the key table) from the budget. Errors: QN_ELIMIT, QN_ENOMEM. */
-int qn_group_partition_sort(struct qn_context *ctx, const struct qn_group_keys *keys,
-                            const uint64_t *ord, const uint8_t *missing, int64_t n,
-                            int64_t *perm, int64_t *group_start, int64_t *ngroups,
-                            struct qn_error *err);
+ * column: rows of a key stay in index order). Integer keys whose range in
+ * the partition is at most four times its rows are counted straight into
+ * place; other keys get ids from a hash table and only the distinct keys
+ * are sorted. Errors: QN_ELIMIT, QN_ENOMEM (growing ws). */
+int qn_group_partition_sort(struct qn_context *ctx, struct qn_group_ws *ws,
+                            const struct qn_group_keys *keys, const uint64_t *ord,
+                            const uint8_t *missing, int64_t n, int64_t *perm,
+                            int64_t *group_start, int64_t *ngroups, struct qn_error *err);
 
 #endif /* QN_GROUP_H */

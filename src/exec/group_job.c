@@ -151,6 +151,7 @@ struct qn_group_job {
   void **img; /* [workers]: a reused buffer to build spill images in */
   size_t *img_cap;
   /* pass 2 */
+  int workers2; /* partitions grouped at once: as many as the budget holds */
   int nfiles;
   struct qn_gfile *files;
   struct qn_gsplit gsplits[QN_GROUP_MAX_SPLITS];
@@ -659,7 +660,7 @@ static int qn_gfill_append(struct qn_group_job *j, int w, int p, const struct qn
   while (done < m) {
     if (f->data && f->rows == f->cap) QN_RETURN_IF_ERROR(qn_gfill_seal(j, w, p, err));
     if (!f->data) QN_RETURN_IF_ERROR(qn_gfill_init(j, f, err)); /* new, or handed to a block */
-    if (f->last_morsel != b->morsel) { /* a new segment */
+    if (f->last_morsel != b->morsel) {                          /* a new segment */
       if (f->nseg == f->capseg) {
         int cap = f->capseg ? 2 * f->capseg : 8;
         struct qn_gseg *x = realloc(f->seg, (size_t)cap * sizeof *x);
@@ -1297,13 +1298,13 @@ static int qn_group_pass2(struct qn_group_job *j, struct qn_error *err) {
   struct qn_group_pass2 q;
   memset(&q, 0, sizeof q);
   q.j = j;
-  q.window = QN_MAX(1, j->workers) + 1;
+  q.window = QN_MAX(1, j->workers2) + 1;
   qn_error_init(&q.err);
   pthread_mutex_init(&q.lock, NULL);
   pthread_cond_init(&q.cond, NULL);
   int status = QN_OK;
   q.slots = calloc((size_t)q.window, sizeof *q.slots);
-  q.work = calloc((size_t)QN_MAX(1, j->workers), sizeof *q.work);
+  q.work = calloc((size_t)QN_MAX(1, j->workers2), sizeof *q.work);
   if (!q.slots || !q.work) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory");
     goto done;
@@ -1318,7 +1319,7 @@ static int qn_group_pass2(struct qn_group_job *j, struct qn_error *err) {
     }
   }
   j->progress = qn_progress_start(j->ctx, "group: write", j->rows_in);
-  status = qn_pool_run(j->ctx, QN_MAX(1, j->workers), qn_group_pass2_worker, &q, err);
+  status = qn_pool_run(j->ctx, QN_MAX(1, j->workers2), qn_group_pass2_worker, &q, err);
   qn_progress_finish(j->progress);
   j->progress = NULL;
   if (status == QN_OK && q.failed) {
@@ -1334,7 +1335,7 @@ done:
     free(q.slots[i].rows);
   }
   free(q.slots);
-  for (int w = 0; q.work && w < QN_MAX(1, j->workers); w++) qn_gwork_free(j->ctx, &q.work[w]);
+  for (int w = 0; q.work && w < QN_MAX(1, j->workers2); w++) qn_gwork_free(j->ctx, &q.work[w]);
   free(q.work);
   pthread_mutex_destroy(&q.lock);
   pthread_cond_destroy(&q.cond);
@@ -1536,6 +1537,133 @@ static int qn_group_open_files(struct qn_group_job *j, const char *tmp, struct q
   return status;
 }
 
+/* What grouping partition p takes in pass 2: the partition gathered, the
+ * spilled blocks read back, its order, its output rows and their encoded
+ * pages (about three times its bytes) and 48 bytes a row of sort arrays. */
+static int64_t qn_group_part_need(const struct qn_group_job *j, int p, int64_t *rows) {
+  int64_t bytes = 0, r = 0;
+  for (int b = 0; b < j->parts[p].nblocks; b++) {
+    bytes += j->parts[p].blocks[b].size;
+    r += j->parts[p].blocks[b].rows;
+  }
+  *rows = r;
+  return 3 * bytes + 48 * r + ((int64_t)2 << 20);
+}
+
+/* The key with the most rows in partition p, read block by block (a
+ * spilled one at a time): what an impossible memory limit is named by. */
+static int qn_group_largest_key(struct qn_group_job *j, int p, char *name, size_t cap,
+                                int64_t *krows, struct qn_error *err) {
+  struct qn_gpart *gp = &j->parts[p];
+  int64_t total = 0;
+  for (int b = 0; b < gp->nblocks; b++) total += gp->blocks[b].rows;
+  int64_t tcap = 64;
+  while (tcap < 2 * total) tcap *= 2;
+  /* (key as int64 or hash of the string, count, a row holding it) */
+  int64_t *keys = calloc((size_t)tcap, sizeof *keys), *cnt = calloc((size_t)tcap, sizeof *cnt);
+  char **text = j->key_string ? calloc((size_t)tcap, sizeof *text) : NULL;
+  if (!keys || !cnt || (j->key_string && !text)) {
+    free(keys);
+    free(cnt);
+    free(text);
+    return qn_error_set(err, QN_ENOMEM, "out of memory");
+  }
+  int status = QN_OK;
+  int64_t best = -1;
+  for (int b = 0; b < gp->nblocks && status == QN_OK; b++) {
+    struct qn_gblock *bl = &gp->blocks[b];
+    struct qn_colbuf v[64];
+    uint64_t *ord;
+    uint8_t *miss;
+    char *image = NULL;
+    if (bl->resident) {
+      qn_gfill_view(j, &bl->mem, v, &ord, &miss);
+    } else {
+      image = malloc((size_t)bl->size);
+      if (!image || qn_spill_read(j->spill, &bl->ref, image, err) != QN_OK) {
+        status = image ? (err && err->code ? err->code : QN_EIO)
+                       : qn_error_set(err, QN_ENOMEM, "out of memory");
+        free(image);
+        break;
+      }
+      qn_gimage_view(j, image, bl->rows, v, &ord, &miss);
+    }
+    for (int64_t r = 0; r < bl->rows; r++) {
+      int64_t k;
+      const char *s = NULL;
+      size_t len = 0;
+      if (j->key_string) {
+        s = (const char *)v[0].data + v[0].offsets[r];
+        len = (size_t)(v[0].offsets[r + 1] - v[0].offsets[r]);
+        k = (int64_t)qn_group_hash_str((const uint8_t *)s, len, 1);
+      } else {
+        k = qn_group_key_int(&v[0], r);
+      }
+      uint64_t h = (uint64_t)qn_group_hash_int(k, 2) & (uint64_t)(tcap - 1);
+      while (cnt[h] && keys[h] != k) h = (h + 1) & (uint64_t)(tcap - 1);
+      if (!cnt[h]) {
+        keys[h] = k;
+        if (j->key_string) text[h] = strndup(s, len);
+      }
+      if (++cnt[h] > (best >= 0 ? cnt[best] : 0)) best = (int64_t)h;
+    }
+    free(image);
+  }
+  if (status == QN_OK && best >= 0) {
+    *krows = cnt[best];
+    if (j->key_string)
+      snprintf(name, cap, "'%s'", text[best] ? text[best] : "");
+    else if (j->cols[0].type == QN_UINT64)
+      snprintf(name, cap, "%llu", (unsigned long long)keys[best]);
+    else
+      snprintf(name, cap, "%lld", (long long)keys[best]);
+  }
+  for (int64_t i = 0; text && i < tcap; i++) free(text[i]);
+  free(text);
+  free(keys);
+  free(cnt);
+  return status;
+}
+
+/* Pass 2's plan, before any file is opened: how many partitions fit at
+ * once (at least one); when even the largest alone does not, the error
+ * names its largest key and what it needs. */
+static int qn_group_plan_pass2(struct qn_group_job *j, struct qn_error *err) {
+  int64_t most = 0, rows = 0;
+  int worst = 0;
+  for (int p = 0; p < QN_GROUP_P; p++) {
+    int64_t r, need = qn_group_part_need(j, p, &r);
+    if (need > most) {
+      most = need;
+      worst = p;
+      rows = r;
+    }
+  }
+  /* each file's writer: a row group of pages and its parts in flight */
+  int64_t writers =
+      (int64_t)j->nsplits * j->shards * (QN_WRITER_WORK_BYTES + ((int64_t)1 << 20));
+  int64_t room = qn_mem_available(j->ctx) - writers;
+  int64_t fit = room / QN_MAX(most, (int64_t)1);
+  j->workers2 = (int)QN_MAX((int64_t)1, QN_MIN((int64_t)j->workers, fit));
+  if (fit >= 1) return QN_OK;
+  char key[160] = "?";
+  int64_t krows = 0;
+  QN_RETURN_IF_ERROR(qn_group_largest_key(j, worst, key, sizeof key, &krows, err));
+  int64_t per_row = (most - ((int64_t)2 << 20)) / QN_MAX(rows, (int64_t)1);
+  int64_t kneed = krows * per_row + ((int64_t)2 << 20) + writers;
+  char what[320];
+  if (kneed > qn_mem_available(j->ctx)) {
+    snprintf(what, sizeof what, "key %s of column '%s' (%lld rows)", key, j->cols[0].name,
+             (long long)krows);
+    return qn_mem_require(j->ctx, kneed, what, err);
+  }
+  snprintf(what, sizeof what,
+           "grouping one partition (%lld rows; its largest key is %s with %lld rows; "
+           "re-splitting a partition is not implemented yet)",
+           (long long)rows, key, (long long)krows);
+  return qn_mem_require(j->ctx, most + writers, what, err);
+}
+
 static int qn_group_pass1(struct qn_group_job *j, struct qn_error *err) {
   int status = QN_OK;
   int W = QN_MAX(1, qn_context_threads(j->ctx));
@@ -1678,6 +1806,7 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
                          QN_MAX(1, qn_context_threads(ctx)), &j.spill, err));
   QN_CHECK(qn_group_pass0(&j, err));
   QN_CHECK(qn_group_pass1(&j, err));
+  QN_CHECK(qn_group_plan_pass2(&j, err));
   QN_CHECK(qn_group_open_files(&j, tmp, err));
   QN_CHECK(qn_group_pass2(&j, err));
   for (int f = 0; f < j.nfiles; f++) {

@@ -48,8 +48,9 @@ int64_t qn_spill_bytes(const struct qn_spill *sp);
 /* Removes the directory and its files; NULL is a no-op. */
 void qn_spill_close(struct qn_spill *sp);
 
-/* Removes stale scratch or temporary directories named PREFIX* in `dir`
- * whose lock file (`.lock` inside) can be locked: their owner is gone. */
-void qn_spill_sweep(const char *dir, const char *prefix);
+/* Removes stale scratch or temporary directories in `dir` (hidden names
+ * holding `mark`) whose lock file (`.lock` inside) can be locked: their
+ * owner is gone. */
+void qn_spill_sweep(const char *dir, const char *mark);
 
 #endif /* QN_SPILL_H */

@@ -42,13 +42,12 @@ static void qn_spill_rmdir(const char *dir) {
   rmdir(dir);
 }
 
-void qn_spill_sweep(const char *dir, const char *prefix) {
+void qn_spill_sweep(const char *dir, const char *prefix) { /* prefix: the mark */
   DIR *d = opendir(dir && *dir ? dir : ".");
   if (!d) return;
   struct dirent *e;
-  size_t pl = strlen(prefix);
   while ((e = readdir(d)) != NULL) {
-    if (strncmp(e->d_name, prefix, pl) != 0) continue;
+    if (e->d_name[0] != '.' || !strstr(e->d_name, prefix)) continue;
     char path[4096], lock[4200];
     snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : ".", e->d_name);
     snprintf(lock, sizeof lock, "%s/.lock", path);

@@ -1783,7 +1783,7 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
   const char *base = qn_group_base(o->output, basebuf, sizeof basebuf);
   char prefix[4200];
   snprintf(prefix, sizeof prefix, ".%s%s", base, QN_GROUP_TMP_PREFIX);
-  qn_spill_sweep(parent, prefix);
+  qn_spill_sweep(parent, QN_GROUP_TMP_PREFIX); /* outputs of killed runs, any name */
   snprintf(tmp, sizeof tmp, "%s/%s%d-XXXXXX", parent, prefix, (int)getpid());
   if (!mkdtemp(tmp)) {
     int e = errno;

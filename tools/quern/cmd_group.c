@@ -1,6 +1,8 @@
 /* cmd_group.c — `quern group`: one row per key with ordered lists. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -40,6 +42,32 @@ static const char qn_group_help[] =
     "  quern group 'shards/*.parquet' --key probe_id --order ts -c ts,value -o rows --shards "
     "8\n"
     "  quern verify probes\n";
+
+/* Before any work: the output's parent directory exists and is writable
+ * (the directory itself may exist: the library decides, with --force). */
+static int qn_group_check_parent(const char *dir) {
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%s", dir);
+  size_t n = strlen(parent);
+  while (n > 1 && parent[n - 1] == '/') parent[--n] = 0;
+  char *slash = strrchr(parent, '/');
+  if (!slash)
+    snprintf(parent, sizeof parent, ".");
+  else if (slash == parent)
+    parent[1] = 0;
+  else
+    *slash = 0;
+  struct stat st;
+  if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "quern: error: -o %s: directory '%s' does not exist\n", dir, parent);
+    return 1;
+  }
+  if (access(parent, W_OK) != 0) {
+    fprintf(stderr, "quern: error: -o %s: directory '%s' is not writable\n", dir, parent);
+    return 1;
+  }
+  return 0;
+}
 
 /* "train=0.9,test=0.1" into splits (names point into text). */
 static int qn_group_parse_splits(char *text, struct qn_group_split *out, int *n) {
@@ -135,7 +163,7 @@ int qn_cmd_group(int argc, char **argv) {
   if (optind >= argc) return qn_cli_usage("group", "no input file given");
   if (!opt.key) return qn_cli_usage("group", "--key COL is required");
   if (!opt.output) return qn_cli_usage("group", "-o DIR is required");
-  if (qn_cli_check_output("-o", opt.output) != 0) return 1;
+  if (qn_group_check_parent(opt.output) != 0) return 1;
   char **names = NULL;
   if (columns) {
     if (qn_cli_split_list(columns, &names, &opt.ncolumns) != 0) return 1;

@@ -67,8 +67,15 @@ struct qn_gcol {
   size_t width; /* bytes a value; 0 for strings */
 };
 
+/* A run of rows in a block that were consecutive rows of the input: they
+ * start at row `start` of the block. Their place in the input is the key
+ * (morsel, worker, seq, from): the block a worker filled first (seq) and
+ * the row there (from). A block of pass 1 is that first block (worker
+ * -1 until it is sealed: its own); one re-split from a partition keeps the
+ * keys of the rows it took. */
 struct qn_gseg {
-  int64_t morsel, start; /* rows of `morsel` start at row `start` of the block */
+  int64_t morsel, seq, from, start;
+  int32_t worker;
 };
 
 /* A block being filled. Storage per stored column: values (or string
@@ -83,7 +90,8 @@ struct qn_gfill {
   int64_t *nbytes, *capbytes;
   uint64_t *ord;
   uint8_t *miss;
-  int64_t last_morsel;
+  struct qn_gseg last; /* key of the last run appended */
+  int64_t last_src;    /* its row in the source, to tell a run goes on */
 };
 
 /* A sealed block: rows of one partition from one worker, in input order.
@@ -458,7 +466,7 @@ static void qn_gfill_free(struct qn_group_job *j, struct qn_gfill *f) {
 static int qn_gfill_init(struct qn_group_job *j, struct qn_gfill *f, struct qn_error *err) {
   int n = j->ncols;
   f->cap = j->block_rows;
-  f->last_morsel = -1;
+  f->last.morsel = -1;
   f->data = calloc((size_t)n, sizeof *f->data);
   f->valid = calloc((size_t)n, sizeof *f->valid);
   f->bytes = calloc((size_t)n, sizeof *f->bytes);
@@ -532,9 +540,7 @@ static void qn_gimage_view(const struct qn_group_job *j, char *image, int64_t ro
   }
 }
 
-static int qn_gpart_add(struct qn_group_job *j, int p, struct qn_gblock *b,
-                        struct qn_error *err) {
-  struct qn_gpart *gp = &j->parts[p];
+static int qn_gpart_add(struct qn_gpart *gp, struct qn_gblock *b, struct qn_error *err) {
   if (gp->nblocks == gp->cap) {
     int cap = gp->cap ? 2 * gp->cap : 8;
     struct qn_gblock *x = realloc(gp->blocks, (size_t)cap * sizeof *x);
@@ -582,17 +588,23 @@ static void qn_gfill_view(const struct qn_group_job *j, const struct qn_gfill *f
  * share for sealed blocks holds it (the block takes the fill's arrays; the
  * next rows get new ones), else spilled (an image built in the worker's
  * reused buffer, compressed; the fill is emptied and refilled). */
-static int qn_gfill_seal(struct qn_group_job *j, int w, int p, struct qn_error *err) {
-  struct qn_gfill *f = &j->fills[w * QN_GROUP_P + p];
+static int qn_gfill_seal_to(struct qn_group_job *j, int w, struct qn_gfill *f,
+                            struct qn_gpart *gp, int spill_only, struct qn_error *err) {
   if (f->rows == 0) return QN_OK;
   int status = QN_OK;
   struct qn_gblock b = {.rows = f->rows, .seq = j->seqs[w]++, .worker = w, .nseg = f->nseg};
   b.seg = malloc((size_t)f->nseg * sizeof *b.seg);
   if (!b.seg) return qn_error_set(err, QN_ENOMEM, "out of memory");
   memcpy(b.seg, f->seg, (size_t)f->nseg * sizeof *b.seg);
+  for (int i = 0; i < b.nseg; i++)
+    if (b.seg[i].worker < 0) { /* runs of pass 1: this block is where they were first put */
+      b.seg[i].worker = w;
+      b.seg[i].seq = b.seq;
+      b.seg[i].from = b.seg[i].start;
+    }
   int64_t held = qn_gfill_bytes(j, f);
   pthread_mutex_lock(&j->lock);
-  int keep = j->resident + held <= j->resident_cap;
+  int keep = !spill_only && j->resident + held <= j->resident_cap;
   if (keep) j->resident += held;
   pthread_mutex_unlock(&j->lock);
   if (keep) {
@@ -637,7 +649,7 @@ static int qn_gfill_seal(struct qn_group_job *j, int w, int p, struct qn_error *
   }
   if (status == QN_OK) {
     pthread_mutex_lock(&j->lock);
-    status = qn_gpart_add(j, p, &b, err);
+    status = qn_gpart_add(gp, &b, err);
     pthread_mutex_unlock(&j->lock);
   }
   if (status != QN_OK) {
@@ -646,21 +658,33 @@ static int qn_gfill_seal(struct qn_group_job *j, int w, int p, struct qn_error *
   }
   f->rows = 0;
   f->nseg = 0;
-  f->last_morsel = -1;
+  f->last.morsel = -1;
   for (int c = 0; f->nbytes && c < j->ncols; c++) f->nbytes[c] = 0;
   return status;
 }
 
-/* Appends the rows idx[0..m) of the batch to worker w's block of p. */
-static int qn_gfill_append(struct qn_group_job *j, int w, int p, const struct qn_batch *b,
+static int qn_gfill_seal(struct qn_group_job *j, int w, int p, struct qn_error *err) {
+  return qn_gfill_seal_to(j, w, &j->fills[w * QN_GROUP_P + p], &j->parts[p], 0, err);
+}
+
+/* Appends rows idx[0..m) of `src` (the stored columns' layout; ordk and
+ * missk by the same row) to fill f, sealing it into gp when full. The rows
+ * are one run of the input (key `run`, its first row at source row
+ * run_src): a new segment starts when the run changes, or when it does not
+ * go on where the last one ended. */
+static int qn_gfill_append(struct qn_group_job *j, int w, struct qn_gfill *f,
+                           struct qn_gpart *gp, int spill_only, const struct qn_colbuf *src,
                            const int32_t *idx, int64_t m, const uint64_t *ordk,
-                           const uint8_t *missk, struct qn_error *err) {
-  struct qn_gfill *f = &j->fills[w * QN_GROUP_P + p];
+                           const uint8_t *missk, const struct qn_gseg *run, int64_t run_src,
+                           struct qn_error *err) {
   int64_t done = 0;
   while (done < m) {
-    if (f->data && f->rows == f->cap) QN_RETURN_IF_ERROR(qn_gfill_seal(j, w, p, err));
+    if (f->data && f->rows == f->cap)
+      QN_RETURN_IF_ERROR(qn_gfill_seal_to(j, w, f, gp, spill_only, err));
     if (!f->data) QN_RETURN_IF_ERROR(qn_gfill_init(j, f, err)); /* new, or handed to a block */
-    if (f->last_morsel != b->morsel) {                          /* a new segment */
+    int64_t at = run_src + idx[done]; /* where this row was in its run's source */
+    if (f->nseg == 0 || f->last.morsel != run->morsel || f->last.worker != run->worker ||
+        f->last.seq != run->seq || f->last.from != run->from || f->last_src > at) {
       if (f->nseg == f->capseg) {
         int cap = f->capseg ? 2 * f->capseg : 8;
         struct qn_gseg *x = realloc(f->seg, (size_t)cap * sizeof *x);
@@ -668,13 +692,16 @@ static int qn_gfill_append(struct qn_group_job *j, int w, int p, const struct qn
         f->seg = x;
         f->capseg = cap;
       }
-      f->seg[f->nseg++] = (struct qn_gseg){b->morsel, f->rows};
-      f->last_morsel = b->morsel;
+      struct qn_gseg sg = *run;
+      sg.from = run->worker < 0 ? -1 : run->from + (at - run_src);
+      sg.start = f->rows;
+      f->seg[f->nseg++] = sg;
+      f->last = *run;
     }
     int64_t take = QN_MIN(m - done, f->cap - f->rows);
     for (int c = 0; c < j->ncols; c++) {
       const struct qn_gcol *g = &j->cols[c];
-      const struct qn_colbuf *s = &b->cols[g->scan];
+      const struct qn_colbuf *s = &src[c];
       if (g->width) {
         char *d = (char *)f->data[c] + (size_t)f->rows * g->width;
         const char *sv = s->data;
@@ -729,6 +756,7 @@ static int qn_gfill_append(struct qn_group_job *j, int w, int p, const struct qn
       }
     }
     f->rows += take;
+    f->last_src = run_src + idx[done + take - 1] + 1;
     done += take;
   }
   return QN_OK;
@@ -791,11 +819,16 @@ static int qn_group_process(void *user, int worker, const struct qn_batch *b,
   memcpy(next, start, sizeof next);
   for (int64_t i = 0; i < n; i++)
     if (pid[i] < QN_GROUP_P) idx[next[pid[i]]++] = (int32_t)i;
+  struct qn_colbuf src[64];
+  for (int c = 0; c < j->ncols; c++) src[c] = b->cols[j->cols[c].scan];
+  /* the morsel is one run; its block (worker, seq) is filled in at the seal */
+  struct qn_gseg run = {b->morsel, -1, -1, 0, -1};
   for (int p = 0; p < QN_GROUP_P; p++)
     if (counts[p])
-      QN_RETURN_IF_ERROR(qn_gfill_append(j, worker, p, b, idx + start[p], counts[p],
+      QN_RETURN_IF_ERROR(qn_gfill_append(j, worker, &j->fills[worker * QN_GROUP_P + p],
+                                         &j->parts[p], 0, src, idx + start[p], counts[p],
                                          j->ordk ? j->ordk[worker] : NULL,
-                                         j->missk ? j->missk[worker] : NULL, err));
+                                         j->missk ? j->missk[worker] : NULL, &run, 0, err));
   return QN_OK;
 }
 
@@ -803,16 +836,18 @@ static int qn_group_process(void *user, int worker, const struct qn_batch *b,
 
 /* A segment of a partition: rows [start, start + len) of block b. */
 struct qn_gpseg {
-  int64_t morsel, seq, start, len;
-  int worker, block;
+  struct qn_gseg key;
+  int64_t start, len;
+  int block;
 };
 
 static int qn_gpseg_cmp(const void *a, const void *b) {
-  const struct qn_gpseg *x = a, *y = b;
+  const struct qn_gseg *x = &((const struct qn_gpseg *)a)->key,
+                       *y = &((const struct qn_gpseg *)b)->key;
   if (x->morsel != y->morsel) return x->morsel < y->morsel ? -1 : 1;
   if (x->worker != y->worker) return x->worker < y->worker ? -1 : 1;
   if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
-  return (x->start > y->start) - (x->start < y->start);
+  return (x->from > y->from) - (x->from < y->from);
 }
 
 /* One partition in memory: its rows in input order, column by column. */
@@ -870,8 +905,7 @@ static int qn_group_load(struct qn_group_job *j, struct qn_gwork *wk, int p,
     }
     for (int s = 0; s < bl->nseg; s++) {
       int64_t end = s + 1 < bl->nseg ? bl->seg[s + 1].start : bl->rows;
-      segs[nseg++] = (struct qn_gpseg){bl->seg[s].morsel,      bl->seq,    bl->seg[s].start,
-                                       end - bl->seg[s].start, bl->worker, b};
+      segs[nseg++] = (struct qn_gpseg){bl->seg[s], bl->seg[s].start, end - bl->seg[s].start, b};
     }
     rows += bl->rows;
     for (int c = 0; c < j->ncols; c++)

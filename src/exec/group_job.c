@@ -35,6 +35,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +52,20 @@
 #include "kernels/qn_group.h"
 
 #define QN_GROUP_P QN_GROUP_PARTITIONS
+/* Pieces a too-large partition is re-split into, each level: few, so that
+ * a piece's runs of input rows stay long (each run costs bookkeeping). */
+#define QN_GROUP_SUBP 16
 #define QN_GROUP_MAX_SPLITS 16
 #define QN_GROUP_TMP_PREFIX ".quern-tmp-"
+
+/* Gives the heap's free pages back to the system (glibc keeps them in
+ * each thread's arena otherwise): between the passes, where most of what
+ * pass 1 held is freed, so the process stays within its limit. */
+static void qn_group_trim(void) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 /* ----- the columns pass 1 keeps ----- */
 
@@ -103,10 +118,14 @@ struct qn_gblock {
   int nseg;
   struct qn_gseg *seg;
   int resident;
-  struct qn_gfill mem;
-  int64_t size; /* resident: bytes held; spilled: the image's size */
+  struct qn_gfill *mem; /* resident: the arrays it was filled in */
+  int64_t size;         /* resident: bytes held; spilled: the image's size */
   struct qn_spill_ref ref;
 };
+
+/* Bytes of bookkeeping a sealed block holds (its entry, its runs, the
+ * allocator's headers), counted against the budget. */
+#define QN_GBLOCK_META(nseg) ((int64_t)160 + 64 * (int64_t)(nseg))
 
 struct qn_gpart {
   int nblocks, cap;
@@ -159,7 +178,10 @@ struct qn_group_job {
   void **img; /* [workers]: a reused buffer to build spill images in */
   size_t *img_cap;
   /* pass 2 */
-  int workers2; /* partitions grouped at once: as many as the budget holds */
+  int workers2;                  /* partitions grouped at once */
+  int64_t room2;                 /* budget for pass 2 beside the writers */
+  int64_t writers_bytes;         /* what the writers may take */
+  uint8_t oversized[QN_GROUP_P]; /* re-split and streamed, alone */
   int nfiles;
   struct qn_gfile *files;
   struct qn_gsplit gsplits[QN_GROUP_MAX_SPLITS];
@@ -610,9 +632,17 @@ static int qn_gfill_seal_to(struct qn_group_job *j, int w, struct qn_gfill *f,
   if (keep) {
     b.resident = 1;
     b.size = held;
-    b.mem = *f;
-    b.mem.seg = NULL; /* the fill keeps its segment array */
-    b.mem.nseg = b.mem.capseg = 0;
+    b.mem = malloc(sizeof *b.mem);
+    if (!b.mem) {
+      free(b.seg);
+      pthread_mutex_lock(&j->lock);
+      j->resident -= held;
+      pthread_mutex_unlock(&j->lock);
+      return qn_error_set(err, QN_ENOMEM, "out of memory");
+    }
+    *b.mem = *f;
+    b.mem->seg = NULL; /* the fill keeps its segment array */
+    b.mem->nseg = b.mem->capseg = 0;
     struct qn_gseg *seg = f->seg;
     int capseg = f->capseg;
     memset(f, 0, sizeof *f); /* new arrays at the next append */
@@ -647,13 +677,21 @@ static int qn_gfill_seal_to(struct qn_group_job *j, int w, struct qn_gfill *f,
     }
     status = qn_spill_write(j->spill, w, image, b.size, &b.ref, err);
   }
+  /* the block's bookkeeping (its entry, its runs) counts too: with many
+   * small blocks it is not small */
+  if (status == QN_OK)
+    status = qn_mem_reserve(j->ctx, QN_GBLOCK_META(b.nseg), "the group's block index", err);
   if (status == QN_OK) {
     pthread_mutex_lock(&j->lock);
     status = qn_gpart_add(gp, &b, err);
     pthread_mutex_unlock(&j->lock);
+    if (status != QN_OK) qn_mem_release(j->ctx, QN_GBLOCK_META(b.nseg));
   }
   if (status != QN_OK) {
-    if (b.resident) qn_gfill_free(j, &b.mem);
+    if (b.resident) {
+      qn_gfill_free(j, b.mem);
+      free(b.mem);
+    }
     free(b.seg);
   }
   f->rows = 0;
@@ -869,9 +907,8 @@ struct qn_gpout {
   int done;
 };
 
-static int qn_group_load(struct qn_group_job *j, struct qn_gwork *wk, int p,
+static int qn_group_load(struct qn_group_job *j, struct qn_gwork *wk, struct qn_gpart *gp,
                          struct qn_gpdata *d, struct qn_error *err) {
-  struct qn_gpart *gp = &j->parts[p];
   int status = QN_OK, nseg = 0;
   char **images = calloc((size_t)gp->nblocks + 1, sizeof *images);
   struct qn_colbuf(*views)[64] = calloc((size_t)gp->nblocks + 1, sizeof *views);
@@ -896,7 +933,7 @@ static int qn_group_load(struct qn_group_job *j, struct qn_gwork *wk, int p,
   for (int b = 0; b < gp->nblocks; b++) {
     struct qn_gblock *bl = &gp->blocks[b];
     if (bl->resident) {
-      qn_gfill_view(j, &bl->mem, views[b], &ords[b], &misses[b]);
+      qn_gfill_view(j, bl->mem, views[b], &ords[b], &misses[b]);
     } else {
       images[b] = reads;
       reads += qn_round8((size_t)bl->size);
@@ -989,13 +1026,14 @@ done:
   return status;
 }
 
-/* Frees partition p's resident blocks once it is grouped. */
-static void qn_group_drop_part(struct qn_group_job *j, int p) {
-  struct qn_gpart *gp = &j->parts[p];
+/* Frees a partition's blocks once they are read (resident: their memory). */
+static void qn_group_drop_part(struct qn_group_job *j, struct qn_gpart *gp) {
   int64_t freed = 0;
   for (int b = 0; b < gp->nblocks; b++) {
+    qn_mem_release(j->ctx, QN_GBLOCK_META(gp->blocks[b].nseg));
     if (gp->blocks[b].resident) {
-      qn_gfill_free(j, &gp->blocks[b].mem);
+      qn_gfill_free(j, gp->blocks[b].mem);
+      free(gp->blocks[b].mem);
       freed += gp->blocks[b].size;
     }
     free(gp->blocks[b].seg);
@@ -1028,9 +1066,26 @@ static int64_t qn_group_row_store(const struct qn_group_job *j, const struct qn_
 
 /* Output columns of one file: the keys, n and the lists of the groups
  * listed in `which` (indices into the partition's groups, ascending). */
+/* Where a partition's output rows go, file by file. */
+struct qn_gpend;
+struct qn_gsink {
+  int (*deliver)(struct qn_group_job *j, struct qn_gwork *wk, int worker, int f,
+                 struct qn_colbuf *out, int64_t rows, struct qn_gsink *sink,
+                 struct qn_error *err);
+  struct qn_gpout *o;    /* the whole partition at once: one part per file */
+  struct qn_gpend *pend; /* streamed: what each file has pending */
+};
+
+static int qn_group_deliver_part(struct qn_group_job *j, struct qn_gwork *wk, int worker, int f,
+                                 struct qn_colbuf *out, int64_t rows, struct qn_gsink *sink,
+                                 struct qn_error *err) {
+  (void)wk;
+  return qn_writer_encode(j->files[f].w, worker, out, rows, 0, &sink->o->parts[f], err);
+}
+
 static int qn_group_emit(struct qn_group_job *j, struct qn_gwork *wk, int worker, int f,
-                         const struct qn_gpdata *d, const int64_t *perm, const int64_t *gs,
-                         const int64_t *which, int64_t ng, int64_t nrows, void **part,
+                         struct qn_gsink *sink, const struct qn_gpdata *d, const int64_t *perm,
+                         const int64_t *gs, const int64_t *which, int64_t ng, int64_t nrows,
                          struct qn_error *err) {
   int status = QN_OK, nc = j->ncols + 1;
   struct qn_colbuf out[66];
@@ -1146,23 +1201,22 @@ static int qn_group_emit(struct qn_group_job *j, struct qn_gwork *wk, int worker
       q += qn_round8((size_t)nrows);
     }
   }
-  status = qn_writer_encode(j->files[f].w, worker, out, ng, 0, part, err);
+  status = sink->deliver(j, wk, worker, f, out, ng, sink, err);
   (void)nc;
   return status;
 }
 
-static int qn_group_partition(struct qn_group_job *j, struct qn_gwork *wk, int worker, int p,
-                              struct qn_gpout *o, struct qn_error *err) {
+/* Groups the rows of a partition (or a piece of one) and hands each
+ * file's rows to the sink; counts go to o. */
+static int qn_group_rows(struct qn_group_job *j, struct qn_gwork *wk, int worker,
+                         struct qn_gpart *gp, struct qn_gpout *o, struct qn_gsink *sink,
+                         struct qn_error *err) {
   int status = QN_OK;
   struct qn_gpdata d;
   memset(&d, 0, sizeof d);
   int64_t *perm = NULL, *gs = NULL, *fileof = NULL, *which = NULL;
-  for (int s = 0; s < j->nsplits; s++) {
-    o->bytes_min[s] = INT64_MAX;
-    o->bytes_max[s] = 0;
-  }
-  QN_CHECK(qn_group_load(j, wk, p, &d, err));
-  qn_group_drop_part(j, p);
+  QN_CHECK(qn_group_load(j, wk, gp, &d, err));
+  qn_group_drop_part(j, gp);
   int64_t n = d.rows, ng = 0;
   perm = qn_grow(j->ctx, &wk->perm, &wk->cap_perm, (size_t)(n + 1) * 8, err);
   gs = qn_grow(j->ctx, &wk->gs, &wk->cap_gs, (size_t)(n + 2) * 8, err);
@@ -1238,13 +1292,366 @@ static int qn_group_partition(struct qn_group_job *j, struct qn_gwork *wk, int w
         which[m++] = g;
         rows += gs[g + 1] - gs[g];
       }
-    o->groups[f] = m;
-    o->rows[f] = rows;
+    o->groups[f] += m;
+    o->rows[f] += rows;
     if (m > 0)
-      QN_CHECK(
-          qn_group_emit(j, wk, worker, f, &d, perm, gs, which, m, rows, &o->parts[f], err));
+      QN_CHECK(qn_group_emit(j, wk, worker, f, sink, &d, perm, gs, which, m, rows, err));
   }
 done:
+  return status;
+}
+
+static int qn_group_partition(struct qn_group_job *j, struct qn_gwork *wk, int worker, int p,
+                              struct qn_gpout *o, struct qn_error *err) {
+  for (int s = 0; s < j->nsplits; s++) {
+    o->bytes_min[s] = INT64_MAX;
+    o->bytes_max[s] = 0;
+  }
+  for (int f = 0; f < j->nfiles; f++) o->groups[f] = o->rows[f] = 0;
+  struct qn_gsink sink = {qn_group_deliver_part, o, NULL};
+  return qn_group_rows(j, wk, worker, &j->parts[p], o, &sink, err);
+}
+
+/* ----- a partition too large to group at once ----- */
+
+/* A file's output rows waiting for the rows that follow them in the same
+ * partition (a streamed partition's pages are cut as if it came whole). */
+struct qn_gpend {
+  struct qn_colbuf cols[66];
+  int64_t rows;
+  void *buf[2];
+  size_t cap[2];
+  int cur;
+};
+
+/* Bytes of rows [r0, r1) of an output column set (key, n, lists). */
+static size_t qn_gout_bytes(const struct qn_group_job *j, const struct qn_colbuf *o, int64_t r0,
+                            int64_t r1, int64_t *elems) {
+  int64_t e = (j->ncols > 1 && r1 > r0) ? o[2].lists[r1] - o[2].lists[r0] : 0;
+  *elems = e;
+  size_t b = 0;
+  if (j->key_string) b += (size_t)(o[0].offsets[r1] - o[0].offsets[r0]);
+  for (int c = 1; c < j->ncols; c++)
+    if (!j->cols[c].width && e > 0) {
+      int64_t a = o[c + 1].lists[r0], z = o[c + 1].lists[r1];
+      b += (size_t)(o[c + 1].offsets[z] - o[c + 1].offsets[a]);
+    }
+  return b;
+}
+
+/* dst := rows [a0, a1) of A then [b0, b1) of B (A may be NULL), in buf. */
+static int qn_gout_concat(struct qn_group_job *j, void **buf, size_t *cap,
+                          struct qn_colbuf *dst, const struct qn_colbuf *A, int64_t a0,
+                          int64_t a1, const struct qn_colbuf *B, int64_t b0, int64_t b1,
+                          struct qn_error *err) {
+  int64_t ea = 0, eb = 0;
+  size_t sa = A ? qn_gout_bytes(j, A, a0, a1, &ea) : 0, sb = qn_gout_bytes(j, B, b0, b1, &eb);
+  int64_t rows = (A ? a1 - a0 : 0) + (b1 - b0), el = ea + eb;
+  size_t size = 64 + qn_round8((size_t)(rows + 1) * 8) * 3 + qn_round8(sa + sb);
+  for (int c = 1; c < j->ncols; c++) {
+    const struct qn_gcol *g = &j->cols[c];
+    size += g->width ? qn_round8((size_t)el * g->width) : qn_round8((size_t)(el + 1) * 8);
+    if (g->nullable) size += qn_round8((size_t)el);
+  }
+  size += qn_round8((size_t)rows * (j->cols[0].width ? j->cols[0].width : 0));
+  char *q = qn_grow(j->ctx, buf, cap, size, err);
+  if (!q) return err && err->code ? err->code : QN_ELIMIT;
+  const struct qn_colbuf *src[2] = {A, B};
+  int64_t from[2] = {a0, b0}, to[2] = {a1, b1};
+  /* key */
+  const struct qn_gcol *kg = &j->cols[0];
+  memset(dst, 0, sizeof(struct qn_colbuf) * (size_t)(j->ncols + 1));
+  dst[0].type = kg->type;
+  dst[0].n = rows;
+  int64_t *lists = NULL;
+  if (kg->width) {
+    dst[0].data = q;
+    char *d = q;
+    for (int k = 0; k < 2; k++)
+      if (src[k] && to[k] > from[k]) {
+        size_t n = (size_t)(to[k] - from[k]) * kg->width;
+        memcpy(d, (const char *)src[k][0].data + (size_t)from[k] * kg->width, n);
+        d += n;
+      }
+    q += qn_round8((size_t)rows * kg->width);
+  } else {
+    int64_t *off = (int64_t *)(void *)q;
+    q += qn_round8((size_t)(rows + 1) * 8);
+    char *bytes = q;
+    off[0] = 0;
+    int64_t r = 0;
+    for (int k = 0; k < 2; k++)
+      for (int64_t i = from[k]; src[k] && i < to[k]; i++, r++) {
+        int64_t x = src[k][0].offsets[i], y = src[k][0].offsets[i + 1];
+        memcpy(bytes + off[r], (const char *)src[k][0].data + x, (size_t)(y - x));
+        off[r + 1] = off[r] + (y - x);
+      }
+    dst[0].offsets = off;
+    dst[0].data = bytes;
+    q += qn_round8((size_t)off[rows]);
+  }
+  /* n */
+  int64_t *nn = (int64_t *)(void *)q;
+  q += qn_round8((size_t)(rows + 1) * 8);
+  dst[1] = (struct qn_colbuf){QN_INT64, rows, nn, NULL, NULL, NULL};
+  int64_t r = 0;
+  for (int k = 0; k < 2; k++)
+    for (int64_t i = from[k]; src[k] && i < to[k]; i++)
+      nn[r++] = ((const int64_t *)src[k][1].data)[i];
+  /* the lists' offsets, shared */
+  lists = (int64_t *)(void *)q;
+  q += qn_round8((size_t)(rows + 1) * 8);
+  lists[0] = 0;
+  r = 0;
+  for (int k = 0; k < 2; k++)
+    for (int64_t i = from[k]; src[k] && i < to[k]; i++, r++) lists[r + 1] = lists[r] + nn[r];
+  for (int c = 1; c < j->ncols; c++) {
+    const struct qn_gcol *g = &j->cols[c];
+    struct qn_colbuf *o = &dst[c + 1];
+    o->type = g->type;
+    o->n = el;
+    o->lists = lists;
+    int64_t e = 0;
+    if (g->width) {
+      o->data = q;
+      for (int k = 0; k < 2; k++) {
+        if (!src[k] || to[k] <= from[k]) continue;
+        int64_t x = src[k][c + 1].lists[from[k]], y = src[k][c + 1].lists[to[k]];
+        memcpy(q + (size_t)e * g->width,
+               (const char *)src[k][c + 1].data + (size_t)x * g->width,
+               (size_t)(y - x) * g->width);
+        e += y - x;
+      }
+      q += qn_round8((size_t)el * g->width);
+    } else {
+      int64_t *off = (int64_t *)(void *)q;
+      q += qn_round8((size_t)(el + 1) * 8);
+      off[0] = 0;
+      char *bytes = q;
+      for (int k = 0; k < 2; k++) {
+        if (!src[k] || to[k] <= from[k]) continue;
+        const struct qn_colbuf *sc = &src[k][c + 1];
+        int64_t x = sc->lists[from[k]], y = sc->lists[to[k]];
+        int64_t bx = sc->offsets[x], by = sc->offsets[y];
+        memcpy(bytes + off[e], (const char *)sc->data + bx, (size_t)(by - bx));
+        for (int64_t i = x; i < y; i++, e++)
+          off[e + 1] = off[e] + (sc->offsets[i + 1] - sc->offsets[i]);
+      }
+      o->offsets = off;
+      o->data = bytes;
+      q += qn_round8((size_t)off[el]);
+    }
+    if (g->nullable) {
+      o->valid = (uint8_t *)q;
+      e = 0;
+      for (int k = 0; k < 2; k++) {
+        if (!src[k] || to[k] <= from[k]) continue;
+        const struct qn_colbuf *sc = &src[k][c + 1];
+        int64_t x = sc->lists[from[k]], y = sc->lists[to[k]];
+        for (int64_t i = x; i < y; i++, e++) o->valid[e] = sc->valid ? sc->valid[i] : 1;
+      }
+      q += qn_round8((size_t)el);
+    }
+  }
+  return QN_OK;
+}
+
+/* Streamed delivery: the file's pending rows and these, encoded as far as
+ * whole pages go and appended (this partition is the only one running and
+ * every earlier one is written); the rest waits. */
+static int qn_group_deliver_stream(struct qn_group_job *j, struct qn_gwork *wk, int worker,
+                                   int f, struct qn_colbuf *out, int64_t rows,
+                                   struct qn_gsink *sink, struct qn_error *err) {
+  struct qn_gpend *pd = &sink->pend[f];
+  int nxt = 1 - pd->cur;
+  struct qn_colbuf all[66];
+  (void)wk;
+  QN_RETURN_IF_ERROR(qn_gout_concat(j, &pd->buf[nxt], &pd->cap[nxt], all,
+                                    pd->rows ? pd->cols : NULL, 0, pd->rows, out, 0, rows,
+                                    err));
+  int64_t n = pd->rows + rows, used = 0;
+  void *part = NULL;
+  QN_RETURN_IF_ERROR(
+      qn_writer_encode_partial(j->files[f].w, worker, all, n, 0, &part, &used, err));
+  if (part) QN_RETURN_IF_ERROR(qn_writer_append(j->files[f].w, part, err));
+  /* what waits goes to the other buffer */
+  pd->rows = n - used;
+  if (pd->rows > 0)
+    QN_RETURN_IF_ERROR(qn_gout_concat(j, &pd->buf[pd->cur], &pd->cap[pd->cur], pd->cols, NULL,
+                                      0, 0, all, used, n, err));
+  return QN_OK;
+}
+
+/* The last rows of a streamed partition, as the end of its part. */
+static int qn_group_stream_finish(struct qn_group_job *j, int worker, struct qn_gpend *pend,
+                                  struct qn_error *err) {
+  for (int f = 0; f < j->nfiles; f++) {
+    struct qn_gpend *pd = &pend[f];
+    if (pd->rows == 0) continue;
+    void *part = NULL;
+    QN_RETURN_IF_ERROR(
+        qn_writer_encode(j->files[f].w, worker, pd->cols, pd->rows, 0, &part, err));
+    QN_RETURN_IF_ERROR(qn_writer_append(j->files[f].w, part, err));
+    pd->rows = 0;
+  }
+  return QN_OK;
+}
+
+/* Re-splits the rows of gp (prefixes in [lo, hi]) into QN_GROUP_SUBP pieces
+ * by the finer range, spilled; gp's blocks are freed as they are read. */
+static int qn_group_resplit(struct qn_group_job *j, int w, struct qn_gpart *gp, uint64_t lo,
+                            uint64_t hi, struct qn_gpart *sub, struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_gfill *fills = calloc(QN_GROUP_SUBP, sizeof *fills);
+  int32_t *idx = malloc((size_t)(j->block_rows > 0 ? j->block_rows : 4096) * 4 + 4);
+  uint16_t *pid = NULL;
+  int64_t pid_cap = 0;
+  int32_t *bucket = NULL;
+  if (!fills || !idx) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (int b = 0; b < gp->nblocks && status == QN_OK; b++) {
+    struct qn_gblock *bl = &gp->blocks[b];
+    struct qn_colbuf v[64];
+    uint64_t *ord = NULL;
+    uint8_t *miss = NULL;
+    char *image = NULL;
+    if (bl->resident) {
+      qn_gfill_view(j, bl->mem, v, &ord, &miss);
+    } else {
+      image = qn_mem_alloc(j->ctx, (size_t)bl->size, "a group block re-split", err);
+      if (!image) {
+        status = err && err->code ? err->code : QN_ELIMIT;
+        break;
+      }
+      QN_CHECK(qn_spill_read(j->spill, &bl->ref, image, err));
+      qn_gimage_view(j, image, bl->rows, v, &ord, &miss);
+    }
+    if (bl->rows > pid_cap) {
+      free(pid);
+      free(bucket);
+      pid_cap = bl->rows;
+      pid = malloc((size_t)pid_cap * sizeof *pid);
+      bucket = malloc((size_t)pid_cap * sizeof *bucket);
+      if (!pid || !bucket) {
+        qn_mem_free(j->ctx, image);
+        status = qn_error_set(err, QN_ENOMEM, "out of memory");
+        break;
+      }
+    }
+    for (int64_t r = 0; r < bl->rows;
+         r++) { /* equal-width slices of [lo, hi], as the pieces are taken */
+      uint64_t width = (hi - lo) / QN_GROUP_SUBP + 1, x = qn_group_key_prefix(&v[0], r) - lo;
+      pid[r] = (uint16_t)QN_MIN(x / width, (uint64_t)QN_GROUP_SUBP - 1);
+    }
+    for (int s = 0; s < bl->nseg && status == QN_OK; s++) { /* one run at a time */
+      int64_t a = bl->seg[s].start, z = s + 1 < bl->nseg ? bl->seg[s + 1].start : bl->rows;
+      int64_t counts[QN_GROUP_SUBP + 1] = {0}, start[QN_GROUP_SUBP + 1];
+      for (int64_t r = a; r < z; r++) counts[pid[r]]++;
+      start[0] = 0;
+      for (int q = 0; q < QN_GROUP_SUBP; q++) start[q + 1] = start[q] + counts[q];
+      int64_t next[QN_GROUP_SUBP];
+      memcpy(next, start, sizeof next);
+      for (int64_t r = a; r < z; r++) bucket[next[pid[r]]++] = (int32_t)(r - a);
+      for (int q = 0; q < QN_GROUP_SUBP && status == QN_OK; q++) {
+        if (!counts[q]) continue;
+        /* the source columns from the run's first row on */
+        struct qn_colbuf src[64];
+        for (int c = 0; c < j->ncols; c++) {
+          src[c] = v[c];
+          if (j->cols[c].width)
+            src[c].data = (char *)v[c].data + (size_t)a * j->cols[c].width;
+          else
+            src[c].offsets = v[c].offsets + a;
+          if (v[c].valid) src[c].valid = v[c].valid + a;
+        }
+        status =
+            qn_gfill_append(j, w, &fills[q], &sub[q], 1, src, bucket + start[q], counts[q],
+                            ord ? ord + a : NULL, miss ? miss + a : NULL, &bl->seg[s], a, err);
+      }
+    }
+    qn_mem_free(j->ctx, image);
+  }
+  for (int q = 0; q < QN_GROUP_SUBP && status == QN_OK; q++)
+    status = qn_gfill_seal_to(j, w, &fills[q], &sub[q], 1, err);
+done:
+  qn_group_drop_part(j, gp);
+  for (int q = 0; fills && q < QN_GROUP_SUBP; q++) qn_gfill_free(j, &fills[q]);
+  free(fills);
+  free(idx);
+  free(pid);
+  free(bucket);
+  return status;
+}
+
+static void qn_gpart_free(struct qn_group_job *j, struct qn_gpart *gp) {
+  for (int b = 0; b < gp->nblocks; b++) {
+    qn_mem_release(j->ctx, QN_GBLOCK_META(gp->blocks[b].nseg));
+    if (gp->blocks[b].resident) {
+      qn_gfill_free(j, gp->blocks[b].mem);
+      free(gp->blocks[b].mem);
+    }
+    free(gp->blocks[b].seg);
+  }
+  free(gp->blocks);
+  memset(gp, 0, sizeof *gp);
+}
+
+/* Groups gp (prefixes in [lo, hi]) alone: at once when it fits the
+ * budget, else re-split by range and each piece in order, recursively. */
+static int qn_group_stream(struct qn_group_job *j, struct qn_gwork *wk, int worker,
+                           struct qn_gpart *gp, uint64_t lo, uint64_t hi, struct qn_gpout *o,
+                           struct qn_gsink *sink, struct qn_error *err) {
+  int64_t rows, need = 0;
+  for (int b = 0; b < gp->nblocks; b++) need += gp->blocks[b].size;
+  rows = 0;
+  for (int b = 0; b < gp->nblocks; b++) rows += gp->blocks[b].rows;
+  need = 3 * need + 48 * rows + ((int64_t)2 << 20);
+  /* the room now: it grows as earlier partitions free their resident
+   * blocks; this one's own resident blocks are in its need */
+  int64_t own = 0;
+  for (int b = 0; b < gp->nblocks; b++) own += gp->blocks[b].resident ? gp->blocks[b].size : 0;
+  int64_t room = qn_mem_available(j->ctx) - j->writers_bytes + own;
+  if (need <= room || lo == hi) /* fits, or one prefix: cannot be split (checked by the plan) */
+    return qn_group_rows(j, wk, worker, gp, o, sink, err);
+  struct qn_gpart *sub = calloc(QN_GROUP_SUBP, sizeof *sub);
+  if (!sub) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  int status = qn_group_resplit(j, worker, gp, lo, hi, sub, err);
+  uint64_t width = (hi - lo) / QN_GROUP_SUBP + 1;
+  for (int q = 0; q < QN_GROUP_SUBP && status == QN_OK; q++) {
+    if (sub[q].nblocks == 0) continue;
+    uint64_t a = lo + (uint64_t)q * width;
+    uint64_t z = (q == QN_GROUP_SUBP - 1 || hi - a < width) ? hi : a + width - 1;
+    status = qn_group_stream(j, wk, worker, &sub[q], a, z, o, sink, err);
+  }
+  for (int q = 0; q < QN_GROUP_SUBP; q++) qn_gpart_free(j, &sub[q]);
+  free(sub);
+  return status;
+}
+
+/* Partition p, too large for a worker's share: re-split and streamed. */
+static int qn_group_partition_stream(struct qn_group_job *j, struct qn_gwork *wk, int worker,
+                                     int p, struct qn_gpout *o, struct qn_error *err) {
+  for (int s = 0; s < j->nsplits; s++) {
+    o->bytes_min[s] = INT64_MAX;
+    o->bytes_max[s] = 0;
+  }
+  for (int f = 0; f < j->nfiles; f++) o->groups[f] = o->rows[f] = 0;
+  struct qn_gpend *pend = calloc((size_t)j->nfiles, sizeof *pend);
+  if (!pend) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  struct qn_gsink sink = {qn_group_deliver_stream, o, pend};
+  uint64_t width = (j->hi - j->lo) / QN_GROUP_P + 1;
+  uint64_t a = j->lo + (uint64_t)p * width;
+  uint64_t z = (p == QN_GROUP_P - 1 || j->hi - a < width) ? j->hi : a + width - 1;
+  int status = qn_group_stream(j, wk, worker, &j->parts[p], a, z, o, &sink, err);
+  if (status == QN_OK) status = qn_group_stream_finish(j, worker, pend, err);
+  qn_group_trim();
+  for (int f = 0; f < j->nfiles; f++) {
+    qn_mem_free(j->ctx, pend[f].buf[0]);
+    qn_mem_free(j->ctx, pend[f].buf[1]);
+  }
+  free(pend);
   return status;
 }
 
@@ -1255,6 +1662,7 @@ struct qn_group_pass2 {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   int next_take, next_commit, window, failed;
+  int exclusive; /* a streamed partition runs: nobody takes another */
   struct qn_gpout *slots;
   struct qn_gwork *work; /* per worker */
   struct qn_error err;
@@ -1294,7 +1702,7 @@ static void qn_group_pass2_worker(void *arg, int worker) {
   for (;;) {
     pthread_mutex_lock(&q->lock);
     while (!q->failed && q->next_take < QN_GROUP_P &&
-           q->next_take >= q->next_commit + q->window)
+           (q->exclusive || q->next_take >= q->next_commit + q->window))
       pthread_cond_wait(&q->cond, &q->lock);
     if (q->failed || q->next_take >= QN_GROUP_P) {
       pthread_mutex_unlock(&q->lock);
@@ -1302,10 +1710,21 @@ static void qn_group_pass2_worker(void *arg, int worker) {
     }
     int p = q->next_take++;
     struct qn_gpout *o = &q->slots[p % q->window];
+    int alone = j->oversized[p];
+    if (alone) { /* every earlier partition written, nothing else running */
+      q->exclusive = 1;
+      while (!q->failed && q->next_commit != p) pthread_cond_wait(&q->cond, &q->lock);
+    }
     pthread_mutex_unlock(&q->lock);
     int64_t prow = 0;
     for (int b = 0; b < j->parts[p].nblocks; b++) prow += j->parts[p].blocks[b].rows;
-    int st = qn_group_partition(j, &q->work[worker], worker, p, o, &err);
+    int st = QN_OK;
+    if (alone && q->failed)
+      st = QN_EINTERNAL;
+    else if (alone)
+      st = qn_group_partition_stream(j, &q->work[worker], worker, p, o, &err);
+    else
+      st = qn_group_partition(j, &q->work[worker], worker, p, o, &err);
     qn_progress_add(j->progress, prow);
     pthread_mutex_lock(&q->lock);
     o->done = 1;
@@ -1318,6 +1737,7 @@ static void qn_group_pass2_worker(void *arg, int worker) {
         c->split_groups[s] = c->split_rows[s] = 0, c->bytes_sum[s] = 0;
       q->next_commit++;
     }
+    if (alone) q->exclusive = 0;
     if (st != QN_OK && !q->failed) {
       q->failed = 1;
       q->err = err;
@@ -1611,7 +2031,7 @@ static int qn_group_largest_key(struct qn_group_job *j, int p, char *name, size_
     uint8_t *miss;
     char *image = NULL;
     if (bl->resident) {
-      qn_gfill_view(j, &bl->mem, v, &ord, &miss);
+      qn_gfill_view(j, bl->mem, v, &ord, &miss);
     } else {
       image = malloc((size_t)bl->size);
       if (!image || qn_spill_read(j->spill, &bl->ref, image, err) != QN_OK) {
@@ -1659,43 +2079,36 @@ static int qn_group_largest_key(struct qn_group_job *j, int p, char *name, size_
   return status;
 }
 
-/* Pass 2's plan, before any file is opened: how many partitions fit at
- * once (at least one); when even the largest alone does not, the error
- * names its largest key and what it needs. */
+/* Pass 2's plan, before any file is opened. Every worker groups its own
+ * partition when each fits a worker's share of the budget; a larger one
+ * waits for the others and is grouped alone, re-split by key range into
+ * pieces that fit (recursively), its rows streamed to the writers. When a
+ * partition cannot fit even alone, its largest key is found: if that one
+ * key's rows cannot fit, the error names it, before anything is written. */
 static int qn_group_plan_pass2(struct qn_group_job *j, struct qn_error *err) {
-  int64_t most = 0, rows = 0;
-  int worst = 0;
+  int64_t writers =
+      (int64_t)j->nsplits * j->shards * QN_WRITER_WORK_BYTES;
+  j->room2 = qn_mem_available(j->ctx) - writers;
+  j->writers_bytes = writers;
+  j->workers2 = QN_MAX(1, j->workers);
+  int64_t share = j->room2 / j->workers2;
   for (int p = 0; p < QN_GROUP_P; p++) {
-    int64_t r, need = qn_group_part_need(j, p, &r);
-    if (need > most) {
-      most = need;
-      worst = p;
-      rows = r;
+    int64_t rows, need = qn_group_part_need(j, p, &rows);
+    j->oversized[p] = need > share;
+    if (need <= j->room2) continue;
+    char key[160] = "?";
+    int64_t krows = 0;
+    QN_RETURN_IF_ERROR(qn_group_largest_key(j, p, key, sizeof key, &krows, err));
+    int64_t per_row = (need - ((int64_t)2 << 20)) / QN_MAX(rows, (int64_t)1);
+    int64_t kneed = krows * per_row + ((int64_t)2 << 20);
+    if (kneed > j->room2) {
+      char what[320];
+      snprintf(what, sizeof what, "key %s of column '%s' (%lld rows)", key, j->cols[0].name,
+               (long long)krows);
+      return qn_mem_require(j->ctx, kneed + writers, what, err);
     }
   }
-  /* each file's writer: a row group of pages and its parts in flight */
-  int64_t writers =
-      (int64_t)j->nsplits * j->shards * (QN_WRITER_WORK_BYTES + ((int64_t)1 << 20));
-  int64_t room = qn_mem_available(j->ctx) - writers;
-  int64_t fit = room / QN_MAX(most, (int64_t)1);
-  j->workers2 = (int)QN_MAX((int64_t)1, QN_MIN((int64_t)j->workers, fit));
-  if (fit >= 1) return QN_OK;
-  char key[160] = "?";
-  int64_t krows = 0;
-  QN_RETURN_IF_ERROR(qn_group_largest_key(j, worst, key, sizeof key, &krows, err));
-  int64_t per_row = (most - ((int64_t)2 << 20)) / QN_MAX(rows, (int64_t)1);
-  int64_t kneed = krows * per_row + ((int64_t)2 << 20) + writers;
-  char what[320];
-  if (kneed > qn_mem_available(j->ctx)) {
-    snprintf(what, sizeof what, "key %s of column '%s' (%lld rows)", key, j->cols[0].name,
-             (long long)krows);
-    return qn_mem_require(j->ctx, kneed, what, err);
-  }
-  snprintf(what, sizeof what,
-           "grouping one partition (%lld rows; its largest key is %s with %lld rows; "
-           "re-splitting a partition is not implemented yet)",
-           (long long)rows, key, (long long)krows);
-  return qn_mem_require(j->ctx, most + writers, what, err);
+  return QN_OK;
 }
 
 static int qn_group_pass1(struct qn_group_job *j, struct qn_error *err) {
@@ -1724,13 +2137,16 @@ static int qn_group_pass1(struct qn_group_job *j, struct qn_error *err) {
     if (!j->pid[w] || !j->idx[w] || (j->has_order && (!j->ordk[w] || !j->missk[w])))
       return err && err->code ? err->code : QN_ELIMIT;
   }
-  /* Open blocks: a sixteenth of the budget over every worker's partitions
-   * (64 to 4096 rows each; only the spill layout depends on it). Sealed
-   * blocks stay resident while they take at most half of what remains,
-   * the rest is pass 2's working room. */
+  /* Open blocks: up to a quarter of the budget over every worker's
+   * partitions (256 to 4096 rows each, and no more than the rows give
+   * them; only the spill layout depends on it: smaller blocks cost more
+   * bookkeeping, about 200 bytes each). Sealed blocks stay resident while
+   * they take at most half of what remains, the rest is pass 2's room. */
   int64_t avail = qn_mem_available(j->ctx) - qn_scan_min_bytes(j->src, j->scan_cols, j->nscan);
   int64_t rb = qn_group_row_bytes(j);
-  j->block_rows = QN_MAX(64, QN_MIN(4096, avail / 16 / ((int64_t)W * QN_GROUP_P * rb)));
+  int64_t per_fill = j->rows_in / ((int64_t)W * QN_GROUP_P) + 1;
+  j->block_rows = QN_MAX(256, QN_MIN(QN_MIN((int64_t)4096, QN_MAX(per_fill, (int64_t)256)),
+                                     avail / 4 / ((int64_t)W * QN_GROUP_P * rb)));
   int64_t fills = (int64_t)W * QN_GROUP_P * j->block_rows * rb;
   j->resident_cap = QN_MAX((int64_t)0, (avail - fills) / 2);
   struct qn_scan_kernel k = {.user = j, .process = qn_group_process};
@@ -1761,7 +2177,11 @@ done:
 static void qn_group_free(struct qn_group_job *j) {
   for (int p = 0; p < QN_GROUP_P; p++) {
     for (int b = 0; b < j->parts[p].nblocks; b++) {
-      if (j->parts[p].blocks[b].resident) qn_gfill_free(j, &j->parts[p].blocks[b].mem);
+      qn_mem_release(j->ctx, QN_GBLOCK_META(j->parts[p].blocks[b].nseg));
+      if (j->parts[p].blocks[b].resident) {
+        qn_gfill_free(j, j->parts[p].blocks[b].mem);
+        free(j->parts[p].blocks[b].mem);
+      }
       free(j->parts[p].blocks[b].seg);
     }
     free(j->parts[p].blocks);
@@ -1840,6 +2260,7 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
                          QN_MAX(1, qn_context_threads(ctx)), &j.spill, err));
   QN_CHECK(qn_group_pass0(&j, err));
   QN_CHECK(qn_group_pass1(&j, err));
+  qn_group_trim();
   QN_CHECK(qn_group_plan_pass2(&j, err));
   QN_CHECK(qn_group_open_files(&j, tmp, err));
   QN_CHECK(qn_group_pass2(&j, err));

@@ -33,9 +33,10 @@ struct qn_wcolumn {
 };
 
 /* Working memory a writer may hold beyond its parts in flight and its
- * workers' scratch (a Parquet row group of 4 MiB of pages, headers,
- * footer): what a job leaves it. */
-#define QN_WRITER_WORK_BYTES ((int64_t)5 << 20)
+ * workers' scratch (a Parquet row group of 4 MiB of pages, half as much
+ * in reused page buffers, a slab in transit, headers, footer): what a
+ * job leaves it. */
+#define QN_WRITER_WORK_BYTES ((int64_t)7 << 20)
 
 struct qn_writer_options {
   const char *codec; /* format's codec name; NULL = its default */
@@ -56,6 +57,14 @@ struct qn_writer_ops {
   /* Finishes the file and renames it into place; frees w either way. */
   int (*close)(struct qn_writer *w, struct qn_checksum *sum, struct qn_error *err);
   void (*abort)(struct qn_writer *w); /* frees w, removes the temporary */
+  /* Optional: encodes the first rows of a part whose other rows come later
+   * (a part too large to hold at once), exactly as the whole part would be
+   * encoded; *consumed rows are in *part, the rest must come again with
+   * the following rows. Without it, every row is encoded (for formats
+   * whose layout does not depend on where parts end). */
+  int (*encode_partial)(struct qn_writer *w, int worker, const struct qn_colbuf *cols,
+                        int64_t n, int64_t row_base, void **part, int64_t *consumed,
+                        struct qn_error *err);
 };
 
 struct qn_writer {
@@ -92,6 +101,10 @@ int qn_writer_open(struct qn_context *ctx, const char *path, const struct qn_wco
 int qn_writer_encode(struct qn_writer *w, int worker, const struct qn_colbuf *cols, int64_t n,
                      int64_t row_base, void **part, struct qn_error *err);
 int qn_writer_append(struct qn_writer *w, void *part, struct qn_error *err);
+/* The ops' encode_partial, or encode of every row when the format has none. */
+int qn_writer_encode_partial(struct qn_writer *w, int worker, const struct qn_colbuf *cols,
+                             int64_t n, int64_t row_base, void **part, int64_t *consumed,
+                             struct qn_error *err);
 void qn_writer_part_free(struct qn_writer *w, void *part);
 /* Encode and append at once, from one thread (worker 0). */
 int qn_writer_write(struct qn_writer *w, const struct qn_colbuf *cols, int64_t n,

@@ -48,6 +48,16 @@ int qn_writer_encode(struct qn_writer *w, int worker, const struct qn_colbuf *co
   return w->ops->encode(w, worker, cols, n, row_base, part, err);
 }
 
+int qn_writer_encode_partial(struct qn_writer *w, int worker, const struct qn_colbuf *cols,
+                             int64_t n, int64_t row_base, void **part, int64_t *consumed,
+                             struct qn_error *err) {
+  *part = NULL;
+  if (w->ops->encode_partial)
+    return w->ops->encode_partial(w, worker, cols, n, row_base, part, consumed, err);
+  *consumed = n;
+  return w->ops->encode(w, worker, cols, n, row_base, part, err);
+}
+
 int qn_writer_append(struct qn_writer *w, void *part, struct qn_error *err) {
   return w->ops->append(w, part, err);
 }

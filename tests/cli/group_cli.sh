@@ -45,6 +45,28 @@ rm -rf outh
 run_quern 0 group m.h5 --key probe_id --order ts -o outh --split train=0.9,test=0.1 --shards 2
 for f in out/*.parquet; do check "HDF5 input gives $(basename "$f")" cmp "$f" "outh/$(basename "$f")"; done
 
+# ----- a partition too large for the limit: re-split, streamed, the same bytes -----
+# 99.99% of the keys in [0, 1000), one at 10^12: every row but one lands in
+# the first of the 256 key-range partitions, which does not fit 40M alone
+/usr/bin/python3 - <<'PY'
+import numpy as np
+n = 400000
+i = np.arange(n)
+k = (i * 7919) % 1000
+k[123] = 10**12
+t = (i * 31) % 97 * 1.0
+np.savetxt('skew.csv', np.column_stack([k, t, i * 0.5]), fmt=['%d', '%.1f', '%.1f'],
+           delimiter=',', header='k,t,v', comments='')
+PY
+run_quern 0 convert skew.csv -o skew.parquet
+run_quern 0 group skew.parquet --key k --order t -o skew_def --split a=0.5,b=0.5
+for t in 1 2; do
+  rm -rf skew_small
+  run_quern 0 group skew.parquet --key k --order t -o skew_small --split a=0.5,b=0.5 -m 40M -t $t --spill-dir spillB
+  check "skewed keys in 40M (-t $t): the same bytes" test "$(cd skew_small && sha256sum *)" = "$(cd skew_def && sha256sum *)"
+done
+check "no spill files left after the re-split" test -z "$(ls -A spillB)"
+
 # ----- bounded -----
 run_quern 0 gen measurements --rows 1500000 --keys 2 -o two.parquet
 run_quern 3 group two.parquet --key probe_id --order ts -o big -m 48M

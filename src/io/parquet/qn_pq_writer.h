@@ -70,6 +70,13 @@ struct qn_pq_part;
 int qn_pq_writer_encode(struct qn_pq_writer *w, int worker, const struct qn_colbuf *cols,
                         int64_t nrows, int64_t row_base, struct qn_pq_part **out,
                         struct qn_error *err);
+/* The same, with final = 0 for rows that more rows of the same part will
+ * follow: only whole slabs are encoded (as encoding the whole part at once
+ * would cut them); *consumed says how many rows they hold, the caller
+ * passes the rest again with what follows. final = 1 is qn_pq_writer_encode. */
+int qn_pq_writer_encode_ex(struct qn_pq_writer *w, int worker, const struct qn_colbuf *cols,
+                           int64_t nrows, int64_t row_base, int final, struct qn_pq_part **out,
+                           int64_t *consumed, struct qn_error *err);
 /* Appends a part after the previous ones; takes it (also on failure). */
 int qn_pq_writer_append(struct qn_pq_writer *w, struct qn_pq_part *part, struct qn_error *err);
 void qn_pq_part_free(struct qn_pq_writer *w, struct qn_pq_part *part); /* NULL: no-op */

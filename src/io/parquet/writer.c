@@ -292,7 +292,7 @@ static void qn_pq_pool_put(struct qn_pq_writer *w, struct qn_pq_buf *b) {
   if (!b->p) return;
   pthread_mutex_lock(&w->pool_lock);
   int kept =
-      w->npool < QN_PQ_POOL && w->pool_bytes + (int64_t)b->cap <= 2 * w->opt.row_group_bytes;
+      w->npool < QN_PQ_POOL && w->pool_bytes + (int64_t)b->cap <= w->opt.row_group_bytes / 2;
   if (kept) {
     w->pool[w->npool++] = *b;
     w->pool_bytes += (int64_t)b->cap;
@@ -610,14 +610,16 @@ void qn_pq_part_free(struct qn_pq_writer *w, struct qn_pq_part *part) {
  * bytes reach page_bytes or its rows QN_PQ_SLAB_ROWS; a function of the
  * part's rows alone. */
 static int qn_pq_cut_slabs(const struct qn_pq_writer *w, const struct qn_colbuf *cols,
-                           int64_t nrows, int64_t **ends, int *nslabs) {
+                           int64_t nrows, int64_t **ends, int *nslabs, int *last_forced) {
   int cap = 4, n = 0;
   int64_t *e = malloc((size_t)cap * sizeof *e);
   if (!e) return QN_ENOMEM;
   int64_t bytes = 0, start = 0;
   for (int64_t r = 0; r < nrows; r++) {
     for (int i = 0; i < w->ncols; i++) bytes += qn_pq_row_bytes(&w->cols[i], &cols[i], r);
-    if (bytes >= w->opt.page_bytes || r + 1 - start >= QN_PQ_SLAB_ROWS || r + 1 == nrows) {
+    int full = bytes >= w->opt.page_bytes || r + 1 - start >= QN_PQ_SLAB_ROWS;
+    if (full || r + 1 == nrows) {
+      *last_forced = !full;
       if (n == cap) {
         int64_t *x = realloc(e, (size_t)(cap *= 2) * sizeof *e);
         if (!x) {
@@ -639,7 +641,14 @@ static int qn_pq_cut_slabs(const struct qn_pq_writer *w, const struct qn_colbuf 
 int qn_pq_writer_encode(struct qn_pq_writer *w, int worker, const struct qn_colbuf *cols,
                         int64_t nrows, int64_t row_base, struct qn_pq_part **out,
                         struct qn_error *err) {
-  int status = QN_OK;
+  int64_t consumed;
+  return qn_pq_writer_encode_ex(w, worker, cols, nrows, row_base, 1, out, &consumed, err);
+}
+
+int qn_pq_writer_encode_ex(struct qn_pq_writer *w, int worker, const struct qn_colbuf *cols,
+                           int64_t nrows, int64_t row_base, int final, struct qn_pq_part **out,
+                           int64_t *consumed, struct qn_error *err) {
+  int status = QN_OK, forced = 0;
   int64_t *ends = NULL;
   if (worker < 0 || worker >= w->nscratch)
     return qn_error_set(err, QN_EINTERNAL, "%s: encode from worker %d of %d", w->path, worker,
@@ -655,10 +664,15 @@ int qn_pq_writer_encode(struct qn_pq_writer *w, int worker, const struct qn_colb
   part->ncols = w->ncols;
   part->rows = nrows;
   int ns = 0;
-  if (nrows > 0 && qn_pq_cut_slabs(w, cols, nrows, &ends, &ns) != QN_OK) {
+  if (nrows > 0 && qn_pq_cut_slabs(w, cols, nrows, &ends, &ns, &forced) != QN_OK) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
     goto done;
   }
+  /* not the part's end: a slab that ended only because the rows did waits
+   * for the rows that follow, so the slabs are those of one whole part */
+  if (!final && ns > 0 && forced) ns--;
+  *consumed = ns ? ends[ns - 1] : 0;
+  part->rows = *consumed;
   part->slabs = calloc((size_t)ns + 1, sizeof *part->slabs);
   if (!part->slabs) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory writing %s", w->path);
@@ -1214,8 +1228,12 @@ static void qn_pq_t_abort(struct qn_writer *w) {
   qn_pq_writer_abort(t->pq);
   qn_pq_t_free(t);
 }
-static const struct qn_writer_ops qn_pq_t_ops = {
-    qn_pq_t_encode, qn_pq_t_append, qn_pq_t_part_free, qn_pq_t_close, qn_pq_t_abort};
+static int qn_pq_t_encode_partial(struct qn_writer *w, int worker, const struct qn_colbuf *cols,
+                                  int64_t n, int64_t row_base, void **part, int64_t *consumed,
+                                  struct qn_error *err);
+static const struct qn_writer_ops qn_pq_t_ops = {qn_pq_t_encode,    qn_pq_t_append,
+                                                 qn_pq_t_part_free, qn_pq_t_close,
+                                                 qn_pq_t_abort,     qn_pq_t_encode_partial};
 
 static int qn_pq_t_open(struct qn_context *ctx, const char *path, const struct qn_wcolumn *cols,
                         int ncols, const struct qn_writer_options *opt, struct qn_writer **out,
@@ -1246,3 +1264,10 @@ done:
 
 static const char *const qn_pq_t_ext[] = {".parquet", ".pq", NULL};
 const struct qn_writer_format qn_writer_parquet = {"parquet", qn_pq_t_ext, qn_pq_t_open};
+
+static int qn_pq_t_encode_partial(struct qn_writer *w, int worker, const struct qn_colbuf *cols,
+                                  int64_t n, int64_t row_base, void **part, int64_t *consumed,
+                                  struct qn_error *err) {
+  return qn_pq_writer_encode_ex(((struct qn_pq_table *)w)->pq, worker, cols, n, row_base, 0,
+                                (struct qn_pq_part **)part, consumed, err);
+}

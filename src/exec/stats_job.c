@@ -15,6 +15,7 @@
 
 #include "engine/qn_scan.h"
 #include "exec/qn_exec.h"
+#include "io/qn_json.h"
 #include "kernels/qn_stats.h"
 
 #define QN_STATS_WINDOW 256
@@ -253,38 +254,6 @@ const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *
 
 /* ----- JSON ----- */
 
-/* JSON has no infinity: ±inf become the strings "inf"/"-inf", NaN null. */
-json_t *qn_json_double(double v) {
-  if (isnan(v)) return json_null();
-  if (isinf(v)) return json_string(v > 0 ? "inf" : "-inf");
-  return json_real(v);
-}
-
-/* Integers beyond int64 are emitted by a marker string that
- * qn_json_dump_file replaces with the bare digits (jansson's integers are
- * 64-bit). */
-#define QN_JSON_BIGINT "\x01qn-int:"
-
-static json_t *qn_json_int128(__int128 v) {
-  if (v >= INT64_MIN && v <= INT64_MAX) return json_integer((json_int_t)v);
-  char digits[48];
-  int neg = v < 0;
-  unsigned __int128 u = neg ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
-  int n = 0;
-  char rev[48];
-  do {
-    rev[n++] = (char)('0' + (int)(u % 10));
-    u /= 10;
-  } while (u);
-  int k = 0;
-  if (neg) digits[k++] = '-';
-  while (n) digits[k++] = rev[--n];
-  digits[k] = 0;
-  char buf[64];
-  snprintf(buf, sizeof buf, "%s%s", QN_JSON_BIGINT, digits);
-  return json_string(buf);
-}
-
 /* Every column has every key, whatever the format: `null` is 0 for a
  * column that cannot hold nulls (HDF5, a REQUIRED Parquet column). */
 static json_t *qn_stats_column_json(const struct qn_column_stats *s, const char *type_name) {
@@ -322,45 +291,6 @@ static json_t *qn_stats_columns_json(const struct qn_stats_result *r,
   for (int c = 0; c < r->ncols; c++)
     json_object_set_new(cols, r->names[c], qn_stats_column_json(&s[c], r->type_names[c]));
   return cols;
-}
-
-/* Writes `root` (stolen) to path atomically, or stdout, replacing big-int
- * markers with digits. */
-int qn_json_dump_file(json_t *root, const char *path, struct qn_error *err) {
-  int status = QN_OK;
-  char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-  json_decref(root);
-  if (!text) return qn_error_set(err, QN_ENOMEM, "out of memory writing JSON");
-  /* "\u0001qn-int:123" → 123 */
-  const char *marker = "\"\\u0001qn-int:";
-  size_t ml = strlen(marker);
-  char *w = text;
-  for (const char *p = text; *p;) {
-    if (strncmp(p, marker, ml) == 0) {
-      p += ml;
-      while (*p && *p != '"') *w++ = *p++;
-      if (*p == '"') p++;
-    } else {
-      *w++ = *p++;
-    }
-  }
-  *w = 0;
-  size_t len = strlen(text);
-  if (!path || strcmp(path, "-") == 0) {
-    if (fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF ||
-        fflush(stdout) != 0)
-      status = qn_error_set(err, QN_EIO, "cannot write JSON to stdout");
-  } else {
-    struct qn_outfile *f = NULL;
-    status = qn_outfile_open(path, &f, err);
-    if (status == QN_OK) {
-      fwrite(text, 1, len, qn_outfile_stream(f));
-      fputc('\n', qn_outfile_stream(f));
-      status = qn_outfile_commit(f, err);
-    }
-  }
-  free(text);
-  return status;
 }
 
 int qn_stats_write_json(const struct qn_stats_result *r, const char *path,

@@ -196,7 +196,7 @@ static int qn_sink_h5_nulls(struct qn_sink_h5 *s, int c, struct qn_colbuf *cb,
     else
       return qn_error_set(err, QN_EUNSUPPORTED,
                           "%s: column '%s' has a null at row %lld and HDF5 has no nulls "
-                          "(choose other columns with -c, or write Parquet)",
+                          "(leave that column out, or write Parquet)",
                           s->base.path, s->base.cols[c].name,
                           (long long)(s->base.rows_done + i));
   }
@@ -295,7 +295,7 @@ static int qn_sink_h5_open(struct qn_sink *proto, const struct qn_reader_column 
   if (codec && !strcasecmp(codec, "gzip"))
     gzip = 1;
   else if (codec && strcasecmp(codec, "none"))
-    return qn_error_set(err, QN_EINVAL, "--codec %s: HDF5 output takes gzip or none", codec);
+    return qn_error_set(err, QN_EINVAL, "codec '%s': HDF5 output takes gzip or none", codec);
   struct qn_sink_h5 *s = calloc(1, sizeof *s);
   if (!s) return qn_error_set(err, QN_ENOMEM, "out of memory");
   s->base = *proto;
@@ -526,7 +526,7 @@ static const struct qn_sink_ops qn_sink_csv_ops = {qn_sink_csv_write, qn_sink_cs
 static int qn_sink_csv_open(struct qn_sink *proto, const struct qn_reader_column *rcols,
                             const char *codec, struct qn_sink **out, struct qn_error *err) {
   if (codec && strcasecmp(codec, "none"))
-    return qn_error_set(err, QN_EINVAL, "--codec %s: CSV output is not compressed", codec);
+    return qn_error_set(err, QN_EINVAL, "codec '%s': CSV output is not compressed", codec);
   struct qn_sink_csv *s = calloc(1, sizeof *s);
   int64_t *units = calloc((size_t)proto->ncols + 1, sizeof *units);
   if (!s || !units) {
@@ -580,7 +580,7 @@ static int qn_convert_columns(struct qn_source *src, const struct qn_convert_opt
       if (idx[i] == idx[j]) {
         int c = idx[i];
         free(idx);
-        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c",
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in the column list",
                             src->cols[c].name);
       }
   *cols = idx;
@@ -655,6 +655,10 @@ static void qn_convert_drop_strings(struct qn_context *ctx, struct qn_convert_ba
     }
 }
 
+void qn_convert_options_init(struct qn_convert_options *opt) {
+  memset(opt, 0, sizeof *opt);
+}
+
 int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
                    const struct qn_convert_options *opt, struct qn_error *err) {
   int status = QN_OK;
@@ -665,7 +669,7 @@ int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
   struct qn_sink *sink = NULL;
   struct qn_convert_batch batch = {0};
   if (!opt || !opt->output)
-    return qn_error_set(err, QN_EINVAL, "convert: -o OUTPUT is required");
+    return qn_error_set(err, QN_EINVAL, "convert: no output file given");
   QN_CHECK(qn_convert_columns(src, opt, &cols, &ncols, err));
   QN_CHECK(qn_source_rows(src, cols, ncols, &rows, err));
   infos = calloc((size_t)QN_MAX(ncols, 1), sizeof *infos);

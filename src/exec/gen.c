@@ -159,10 +159,12 @@ void qn_gen_options_init(struct qn_gen_options *opt) {
 }
 
 int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt, struct qn_error *err) {
-  if (!opt->kind)
+  if (!opt || !opt->kind)
     return qn_error_set(err, QN_EINVAL, "gen: which data? 'sim' or 'measurements'");
-  if (opt->rows < 0) return qn_error_set(err, QN_EINVAL, "--rows must be >= 0");
-  if (!opt->output) return qn_error_set(err, QN_EINVAL, "gen: -o FILE is required");
+  if (opt->rows < 0)
+    return qn_error_set(err, QN_EINVAL, "gen: the number of rows must be >= 0, got %lld",
+                        (long long)opt->rows);
+  if (!opt->output) return qn_error_set(err, QN_EINVAL, "gen: no output file given");
   int parquet =
       qn_str_has_suffix(opt->output, ".parquet") || qn_str_has_suffix(opt->output, ".pq");
   int hdf5 = qn_str_has_suffix(opt->output, ".h5") || qn_str_has_suffix(opt->output, ".hdf5");

@@ -201,8 +201,10 @@ int qn_gen_measurements(struct qn_context *ctx, const struct qn_gen_options *opt
   int64_t *offsets = NULL;
   struct qn_progress *prog = NULL;
   if (opt->keys < 1 || opt->keys > opt->rows)
-    return qn_error_set(err, QN_EINVAL, "--keys must be between 1 and --rows (%lld), got %lld",
-                        (long long)opt->rows, (long long)opt->keys);
+    return qn_error_set(
+        err, QN_EINVAL,
+        "gen: the number of keys must be between 1 and the number of rows (%lld), got %lld",
+        (long long)opt->rows, (long long)opt->keys);
   int64_t batch = QN_MIN(QN_GEN_BATCH, opt->rows);
   QN_CHECK(qn_gen_codec(opt, &wo, err));
   g.seed = opt->seed;

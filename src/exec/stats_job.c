@@ -123,7 +123,7 @@ static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options
     for (int j = 0; j < k; j++)
       if (idx[j] == c) {
         free(idx);
-        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c",
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in the column list",
                             src->cols[c].name);
       }
     idx[k++] = c;
@@ -170,6 +170,10 @@ static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols
   }
   *out = r;
   return QN_OK;
+}
+
+void qn_stats_options_init(struct qn_stats_options *opt) {
+  memset(opt, 0, sizeof *opt);
 }
 
 int qn_stats_run(struct qn_context *ctx, struct qn_source *src,

@@ -214,12 +214,16 @@ QN_API int qn_source_open(struct qn_context *ctx, const char *const *inputs, int
 QN_API void qn_source_close(struct qn_source *src); /* NULL is a no-op */
 
 QN_API int qn_source_ncolumns(const struct qn_source *src);
+/* Column i (0 .. ncolumns - 1), owned by the source; NULL when i is out of
+ * range. */
 QN_API const struct qn_column_info *qn_source_column(const struct qn_source *src, int i);
 /* Index of the column named `name`, or -1. */
 QN_API int qn_source_find_column(const struct qn_source *src, const char *name);
 QN_API int qn_source_nfiles(const struct qn_source *src);
+/* Path of file `file` (0 .. nfiles - 1); NULL when out of range. */
 QN_API const char *qn_source_file_path(const struct qn_source *src, int file);
-/* Rows of the table restricted to columns `cols` (all must agree). */
+/* Rows of the table restricted to columns `cols` (all must agree).
+ * Errors: QN_EINVAL (a column index out of range), QN_ESCHEMA. */
 QN_API int qn_source_rows(const struct qn_source *src, const int *cols, int ncols,
                           int64_t *rows, struct qn_error *err);
 
@@ -259,8 +263,10 @@ QN_API int qn_stats_write_json(const struct qn_stats_result *res, const char *pa
                                struct qn_error *err);
 QN_API void qn_stats_result_free(struct qn_stats_result *res);
 QN_API int qn_stats_result_ncolumns(const struct qn_stats_result *res);
+/* NULL when i is not in 0 .. ncolumns - 1. */
 QN_API const char *qn_stats_result_column_name(const struct qn_stats_result *res, int i);
-/* file = -1 for the whole table, else the file index (needs per_file). */
+/* file = -1 for the whole table, else the file index (needs per_file).
+ * NULL when i or file is out of range, or for a file without per_file. */
 QN_API const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *res,
                                                          int file, int i);
 
@@ -368,6 +374,8 @@ QN_API int qn_bin_output_check(const char *path, const char *plot, int naxes,
                                struct qn_error *err);
 QN_API void qn_bin_result_free(struct qn_bin_result *res); /* NULL is a no-op */
 
+/* Per-axis accessors take axis 0 .. naxes - 1; out of range, the name and
+ * the edges are NULL and the number of bins is 0. */
 QN_API int qn_bin_result_naxes(const struct qn_bin_result *res);
 QN_API const char *qn_bin_result_axis_name(const struct qn_bin_result *res, int axis);
 QN_API int64_t qn_bin_result_nbins(const struct qn_bin_result *res, int axis);
@@ -376,7 +384,7 @@ QN_API const double *qn_bin_result_edges(const struct qn_bin_result *res,
 QN_API int64_t qn_bin_result_rows(const struct qn_bin_result *res);
 QN_API int64_t qn_bin_result_out_of_range(const struct qn_bin_result *res);
 /* Values of a statistic, one per bin in row-major order ([i0][i1]..., last
- * axis fastest), or NULL when it was not asked for. */
+ * axis fastest), or NULL when it was not asked for (or is no statistic). */
 QN_API const double *qn_bin_result_stat(const struct qn_bin_result *res, enum qn_bin_stat stat);
 /* Lanes the job used (a function of the grid size alone) and bytes of all
  * lane grids: what the memory limit must leave room for. */

@@ -254,8 +254,8 @@ const char *qn_stats_result_column_name(const struct qn_stats_result *r, int i) 
 const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *r, int file,
                                                   int i) {
   if (i < 0 || i >= r->ncols) return NULL;
-  if (file < 0) return &r->total[i];
-  if (!r->per_file || file >= r->nfiles) return NULL;
+  if (file == -1) return &r->total[i];
+  if (!r->per_file || file < 0 || file >= r->nfiles) return NULL;
   return &r->per[file * r->ncols + i];
 }
 

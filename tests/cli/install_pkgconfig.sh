@@ -82,8 +82,11 @@ cc -std=c11 -Wall -Wextra -Werror -o "$tmp/prog" "$tmp/prog.c" $(pkg-config --cf
   { echo "FAIL: cc with pkg-config --cflags --libs quern"; exit 1; }
 got=$(LD_LIBRARY_PATH="$libdir" "$tmp/prog" "$tmp/data.csv") || fail "the shared-linked program failed: $got"
 [ "$got" = "$want" ] || fail "shared: got '$got', want '$want'"
-LD_LIBRARY_PATH="$libdir" ldd "$tmp/prog" | grep -q "libquern.so.0 => $libdir/" ||
-  fail "the program did not load libquern from $libdir: $(LD_LIBRARY_PATH="$libdir" ldd "$tmp/prog" | grep quern)"
+# (ldd's output is kept first: `ldd | grep -q` fails under pipefail when
+# grep exits before ldd has written everything)
+deps=$(LD_LIBRARY_PATH="$libdir" ldd "$tmp/prog")
+grep -qF "libquern.so.0 => $libdir/libquern.so.0" <<<"$deps" ||
+  fail "the program did not load libquern from $libdir: $(grep quern <<<"$deps")"
 
 # static: the same prefix without the shared library
 static="$tmp/static/prefix"
@@ -93,7 +96,8 @@ PKG_CONFIG_PATH=$(dirname "$(find "$static" -name quern.pc)")
 # shellcheck disable=SC2046
 cc -std=c11 -Wall -Wextra -Werror -o "$tmp/prog_static" "$tmp/prog.c" $(pkg-config --static --cflags --libs quern) ||
   { echo "FAIL: cc with pkg-config --static --cflags --libs quern"; exit 1; }
-if ldd "$tmp/prog_static" | grep -q libquern; then fail "the static program still loads libquern.so"; fi
+deps=$(ldd "$tmp/prog_static")
+if grep -q libquern <<<"$deps"; then fail "the static program still loads libquern.so"; fi
 got=$("$tmp/prog_static" "$tmp/data.csv") || fail "the static program failed: $got"
 [ "$got" = "$want" ] || fail "static: got '$got', want '$want'"
 

@@ -21,17 +21,6 @@
 
 #define QN_LANES 8
 
-/* The hot loops are compiled twice (AVX2 and baseline), chosen at load time
- * through an ifunc. QN_NO_CLONES (the ThreadSanitizer build) keeps only the
- * baseline: clang 14 instruments the ifunc resolver, which the dynamic
- * loader runs before TSan's runtime is up, and every program crashed at
- * start. */
-#ifdef QN_NO_CLONES
-#define QN_STATS_CLONES
-#else
-#define QN_STATS_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-
 void qn_stats_acc_init(struct qn_stats_acc *a) {
   memset(a, 0, sizeof *a);
   a->min = INFINITY;
@@ -73,82 +62,83 @@ typedef int64_t qn_v4l __attribute__((vector_size(32)));
     mx = QN_SEL((x) > mx, (x), mx);                                              \
   } while (0)
 
-#define QN_STATS_FLOAT(NAME, T, LOAD4)                                                         \
-  QN_STATS_CLONES static void NAME(const T *restrict v, int64_t n, struct qn_stats_acc *out) { \
-    const qn_v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};                               \
-    qn_v4d s0 = {0}, s1 = {0}, e0 = {0}, e1 = {0};                                             \
-    qn_v4d mn0 = inf, mn1 = inf, mx0 = -inf, mx1 = -inf;                                       \
-    qn_v4l nn0 = {0}, nn1 = {0};                                                               \
-    int64_t i = 0;                                                                             \
-    for (; i + 8 <= n; i += 8) {                                                               \
-      qn_v4d a, b;                                                                             \
-      LOAD4(a, v + i);                                                                         \
-      LOAD4(b, v + i + 4);                                                                     \
-      QN_PASS1_STEP(a, s0, e0, mn0, mx0, nn0);                                                 \
-      QN_PASS1_STEP(b, s1, e1, mn1, mx1, nn1);                                                 \
-    }                                                                                          \
-    double sum = 0, err = 0, lo = INFINITY, hi = -INFINITY;                                    \
-    int64_t nan = 0;                                                                           \
-    for (int l = 0; l < 8; l++) {                                                              \
-      double sl = l < 4 ? s0[l] : s1[l - 4], el = l < 4 ? e0[l] : e1[l - 4];                   \
-      double t = sum + sl, bp = t - sum;                                                       \
-      err += (sum - (t - bp)) + (sl - bp) + el;                                                \
-      sum = t;                                                                                 \
-      nan += l < 4 ? nn0[l] : nn1[l - 4];                                                      \
-      double a = l < 4 ? mn0[l] : mn1[l - 4], b = l < 4 ? mx0[l] : mx1[l - 4];                 \
-      lo = a < lo ? a : lo;                                                                    \
-      hi = b > hi ? b : hi;                                                                    \
-    }                                                                                          \
-    for (; i < n; i++) {                                                                       \
-      double x = (double)v[i];                                                                 \
-      if (x != x) {                                                                            \
-        nan++;                                                                                 \
-        continue;                                                                              \
-      }                                                                                        \
-      double t = sum + x, bp = t - sum;                                                        \
-      err += (sum - (t - bp)) + (x - bp);                                                      \
-      sum = t;                                                                                 \
-      lo = x < lo ? x : lo;                                                                    \
-      hi = x > hi ? x : hi;                                                                    \
-    }                                                                                          \
-    if (isfinite(sum)) sum += err;                                                             \
-    int64_t cnt = n - nan;                                                                     \
-    out->count = cnt;                                                                          \
-    out->nan = nan;                                                                            \
-    out->min = lo;                                                                             \
-    out->max = hi;                                                                             \
-    if (cnt == 0) return;                                                                      \
-    out->sum = sum;                                                                            \
-    double m = sum / (double)cnt;                                                              \
-    if (!isfinite(m)) { /* inf in the data: numpy gives inf/nan sums, nan var */               \
-      out->mean = m;                                                                           \
-      out->m2 = NAN;                                                                           \
-      return;                                                                                  \
-    }                                                                                          \
-    const qn_v4d mv = {m, m, m, m}, zero = {0, 0, 0, 0};                                       \
-    qn_v4d c0 = zero, c1 = zero, q0 = zero, q1 = zero;                                         \
-    for (i = 0; i + 8 <= n; i += 8) {                                                          \
-      qn_v4d a, b;                                                                             \
-      LOAD4(a, v + i);                                                                         \
-      LOAD4(b, v + i + 4);                                                                     \
-      qn_v4d da = (qn_v4d)((qn_v4l)(a - mv) & (a == a));                                       \
-      qn_v4d db = (qn_v4d)((qn_v4l)(b - mv) & (b == b));                                       \
-      c0 += da;                                                                                \
-      c1 += db;                                                                                \
-      q0 += da * da;                                                                           \
-      q1 += db * db;                                                                           \
-    }                                                                                          \
-    double cs = 0, qs = 0;                                                                     \
-    for (int l = 0; l < 4; l++) cs += c0[l] + c1[l], qs += q0[l] + q1[l];                      \
-    for (; i < n; i++) {                                                                       \
-      double x = (double)v[i];                                                                 \
-      double d = x == x ? x - m : 0.0;                                                         \
-      cs += d;                                                                                 \
-      qs += d * d;                                                                             \
-    }                                                                                          \
-    out->mean = (long double)m + (long double)cs / (long double)cnt;                           \
-    double m2 = qs - cs * cs / (double)cnt;                                                    \
-    out->m2 = m2 > 0 ? m2 : 0;                                                                 \
+#define QN_STATS_FLOAT(NAME, T, LOAD4)                                           \
+  __attribute__((target_clones("avx2", "default"))) static void NAME(            \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {                \
+    const qn_v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};                 \
+    qn_v4d s0 = {0}, s1 = {0}, e0 = {0}, e1 = {0};                               \
+    qn_v4d mn0 = inf, mn1 = inf, mx0 = -inf, mx1 = -inf;                         \
+    qn_v4l nn0 = {0}, nn1 = {0};                                                 \
+    int64_t i = 0;                                                               \
+    for (; i + 8 <= n; i += 8) {                                                 \
+      qn_v4d a, b;                                                               \
+      LOAD4(a, v + i);                                                           \
+      LOAD4(b, v + i + 4);                                                       \
+      QN_PASS1_STEP(a, s0, e0, mn0, mx0, nn0);                                   \
+      QN_PASS1_STEP(b, s1, e1, mn1, mx1, nn1);                                   \
+    }                                                                            \
+    double sum = 0, err = 0, lo = INFINITY, hi = -INFINITY;                      \
+    int64_t nan = 0;                                                             \
+    for (int l = 0; l < 8; l++) {                                                \
+      double sl = l < 4 ? s0[l] : s1[l - 4], el = l < 4 ? e0[l] : e1[l - 4];     \
+      double t = sum + sl, bp = t - sum;                                         \
+      err += (sum - (t - bp)) + (sl - bp) + el;                                  \
+      sum = t;                                                                   \
+      nan += l < 4 ? nn0[l] : nn1[l - 4];                                        \
+      double a = l < 4 ? mn0[l] : mn1[l - 4], b = l < 4 ? mx0[l] : mx1[l - 4];   \
+      lo = a < lo ? a : lo;                                                      \
+      hi = b > hi ? b : hi;                                                      \
+    }                                                                            \
+    for (; i < n; i++) {                                                         \
+      double x = (double)v[i];                                                   \
+      if (x != x) {                                                              \
+        nan++;                                                                   \
+        continue;                                                                \
+      }                                                                          \
+      double t = sum + x, bp = t - sum;                                          \
+      err += (sum - (t - bp)) + (x - bp);                                        \
+      sum = t;                                                                   \
+      lo = x < lo ? x : lo;                                                      \
+      hi = x > hi ? x : hi;                                                      \
+    }                                                                            \
+    if (isfinite(sum)) sum += err;                                               \
+    int64_t cnt = n - nan;                                                       \
+    out->count = cnt;                                                            \
+    out->nan = nan;                                                              \
+    out->min = lo;                                                               \
+    out->max = hi;                                                               \
+    if (cnt == 0) return;                                                        \
+    out->sum = sum;                                                              \
+    double m = sum / (double)cnt;                                                \
+    if (!isfinite(m)) { /* inf in the data: numpy gives inf/nan sums, nan var */ \
+      out->mean = m;                                                             \
+      out->m2 = NAN;                                                             \
+      return;                                                                    \
+    }                                                                            \
+    const qn_v4d mv = {m, m, m, m}, zero = {0, 0, 0, 0};                         \
+    qn_v4d c0 = zero, c1 = zero, q0 = zero, q1 = zero;                           \
+    for (i = 0; i + 8 <= n; i += 8) {                                            \
+      qn_v4d a, b;                                                               \
+      LOAD4(a, v + i);                                                           \
+      LOAD4(b, v + i + 4);                                                       \
+      qn_v4d da = (qn_v4d)((qn_v4l)(a - mv) & (a == a));                         \
+      qn_v4d db = (qn_v4d)((qn_v4l)(b - mv) & (b == b));                         \
+      c0 += da;                                                                  \
+      c1 += db;                                                                  \
+      q0 += da * da;                                                             \
+      q1 += db * db;                                                             \
+    }                                                                            \
+    double cs = 0, qs = 0;                                                       \
+    for (int l = 0; l < 4; l++) cs += c0[l] + c1[l], qs += q0[l] + q1[l];        \
+    for (; i < n; i++) {                                                         \
+      double x = (double)v[i];                                                   \
+      double d = x == x ? x - m : 0.0;                                           \
+      cs += d;                                                                   \
+      qs += d * d;                                                               \
+    }                                                                            \
+    out->mean = (long double)m + (long double)cs / (long double)cnt;             \
+    double m2 = qs - cs * cs / (double)cnt;                                      \
+    out->m2 = m2 > 0 ? m2 : 0;                                                   \
   }
 
 QN_STATS_FLOAT(qn_stats_f64, double, QN_LOAD4_F64)
@@ -159,25 +149,26 @@ QN_STATS_FLOAT(qn_stats_f32, float, QN_LOAD4_F32)
 /* Narrow integers (at most 32 bits): Σv fits int64 and Σv² fits 128 bits
  * for a morsel, so M2 = (n·Σv² - (Σv)²) / n is computed from an exact
  * numerator and rounded once. */
-#define QN_STATS_INT(NAME, T)                                                                  \
-  QN_STATS_CLONES static void NAME(const T *restrict v, int64_t n, struct qn_stats_acc *out) { \
-    int64_t s = 0;                                                                             \
-    __int128 q = 0;                                                                            \
-    T lo = v[0], hi = v[0];                                                                    \
-    for (int64_t i = 0; i < n; i++) {                                                          \
-      int64_t x = (int64_t)v[i];                                                               \
-      s += x;                                                                                  \
-      q += (__int128)x * x;                                                                    \
-      lo = v[i] < lo ? v[i] : lo;                                                              \
-      hi = v[i] > hi ? v[i] : hi;                                                              \
-    }                                                                                          \
-    out->count = n;                                                                            \
-    out->isum = s;                                                                             \
-    out->imin = lo;                                                                            \
-    out->imax = hi;                                                                            \
-    out->mean = (long double)s / (long double)n;                                               \
-    __int128 num = q * n - (__int128)s * s;                                                    \
-    out->m2 = (double)((long double)num / (long double)n);                                     \
+#define QN_STATS_INT(NAME, T)                                         \
+  __attribute__((target_clones("avx2", "default"))) static void NAME( \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {     \
+    int64_t s = 0;                                                    \
+    __int128 q = 0;                                                   \
+    T lo = v[0], hi = v[0];                                           \
+    for (int64_t i = 0; i < n; i++) {                                 \
+      int64_t x = (int64_t)v[i];                                      \
+      s += x;                                                         \
+      q += (__int128)x * x;                                           \
+      lo = v[i] < lo ? v[i] : lo;                                     \
+      hi = v[i] > hi ? v[i] : hi;                                     \
+    }                                                                 \
+    out->count = n;                                                   \
+    out->isum = s;                                                    \
+    out->imin = lo;                                                   \
+    out->imax = hi;                                                   \
+    out->mean = (long double)s / (long double)n;                      \
+    __int128 num = q * n - (__int128)s * s;                           \
+    out->m2 = (double)((long double)num / (long double)n);            \
   }
 
 QN_STATS_INT(qn_stats_i8, int8_t)
@@ -195,68 +186,69 @@ QN_STATS_INT(qn_stats_u32, uint32_t)
  * Σd² is exact in 128 bits; either gives M2 = (n·Σd² - (Σd)²) / n from an
  * exact numerator. A wider range falls back to double deviations in 8
  * lanes. */
-#define QN_STATS_WIDE(NAME, T)                                                                 \
-  QN_STATS_CLONES static void NAME(const T *restrict v, int64_t n, struct qn_stats_acc *out) { \
-    T lo = v[0], hi = v[0];                                                                    \
-    for (int64_t i = 0; i < n; i++) {                                                          \
-      lo = v[i] < lo ? v[i] : lo;                                                              \
-      hi = v[i] > hi ? v[i] : hi;                                                              \
-    }                                                                                          \
-    __int128 s = 0;                                                                            \
-    const __int128 small = (__int128)1 << 47;                                                  \
-    if ((__int128)lo > -small && (__int128)hi < small) {                                       \
-      int64_t s64 = 0;                                                                         \
-      for (int64_t i = 0; i < n; i++) s64 += (int64_t)v[i];                                    \
-      s = s64;                                                                                 \
-    } else {                                                                                   \
-      for (int64_t i = 0; i < n; i++) s += v[i];                                               \
-    }                                                                                          \
-    out->count = n;                                                                            \
-    out->isum = s;                                                                             \
-    out->imin = lo;                                                                            \
-    out->imax = hi;                                                                            \
-    out->mean = (long double)s / (long double)n;                                               \
-    __int128 range = (__int128)hi - (__int128)lo;                                              \
-    if (range < ((__int128)1 << 24)) {                                                         \
-      uint64_t sd = 0, sq = 0;                                                                 \
-      for (int64_t i = 0; i < n; i++) {                                                        \
-        uint64_t d = (uint64_t)v[i] - (uint64_t)lo;                                            \
-        sd += d;                                                                               \
-        sq += d * d;                                                                           \
-      }                                                                                        \
-      __int128 num = (__int128)sq * n - (__int128)sd * sd;                                     \
-      out->m2 = (double)((long double)num / (long double)n);                                   \
-      return;                                                                                  \
-    }                                                                                          \
-    if (range < ((__int128)1 << 40)) {                                                         \
-      __int128 sd = 0, sq = 0;                                                                 \
-      for (int64_t i = 0; i < n; i++) {                                                        \
-        int64_t d = (int64_t)((__int128)v[i] - (__int128)lo);                                  \
-        sd += d;                                                                               \
-        sq += (__int128)d * d;                                                                 \
-      }                                                                                        \
-      __int128 num = sq * n - sd * sd;                                                         \
-      out->m2 = (double)((long double)num / (long double)n);                                   \
-      return;                                                                                  \
-    }                                                                                          \
-    double md = (double)(s - (__int128)lo * n) / (double)n;                                    \
-    double c[QN_LANES] = {0}, q[QN_LANES] = {0};                                               \
-    int64_t i = 0;                                                                             \
-    for (; i + QN_LANES <= n; i += QN_LANES)                                                   \
-      for (int l = 0; l < QN_LANES; l++) {                                                     \
-        double d = (double)((uint64_t)v[i + l] - (uint64_t)lo) - md;                           \
-        c[l] += d;                                                                             \
-        q[l] += d * d;                                                                         \
-      }                                                                                        \
-    for (; i < n; i++) {                                                                       \
-      double d = (double)((uint64_t)v[i] - (uint64_t)lo) - md;                                 \
-      c[0] += d;                                                                               \
-      q[0] += d * d;                                                                           \
-    }                                                                                          \
-    double cs = 0, qs = 0;                                                                     \
-    for (int l = 0; l < QN_LANES; l++) cs += c[l], qs += q[l];                                 \
-    double m2 = qs - cs * cs / (double)n;                                                      \
-    out->m2 = m2 > 0 ? m2 : 0;                                                                 \
+#define QN_STATS_WIDE(NAME, T)                                        \
+  __attribute__((target_clones("avx2", "default"))) static void NAME( \
+      const T *restrict v, int64_t n, struct qn_stats_acc *out) {     \
+    T lo = v[0], hi = v[0];                                           \
+    for (int64_t i = 0; i < n; i++) {                                 \
+      lo = v[i] < lo ? v[i] : lo;                                     \
+      hi = v[i] > hi ? v[i] : hi;                                     \
+    }                                                                 \
+    __int128 s = 0;                                                   \
+    const __int128 small = (__int128)1 << 47;                         \
+    if ((__int128)lo > -small && (__int128)hi < small) {              \
+      int64_t s64 = 0;                                                \
+      for (int64_t i = 0; i < n; i++) s64 += (int64_t)v[i];           \
+      s = s64;                                                        \
+    } else {                                                          \
+      for (int64_t i = 0; i < n; i++) s += v[i];                      \
+    }                                                                 \
+    out->count = n;                                                   \
+    out->isum = s;                                                    \
+    out->imin = lo;                                                   \
+    out->imax = hi;                                                   \
+    out->mean = (long double)s / (long double)n;                      \
+    __int128 range = (__int128)hi - (__int128)lo;                     \
+    if (range < ((__int128)1 << 24)) {                                \
+      uint64_t sd = 0, sq = 0;                                        \
+      for (int64_t i = 0; i < n; i++) {                               \
+        uint64_t d = (uint64_t)v[i] - (uint64_t)lo;                   \
+        sd += d;                                                      \
+        sq += d * d;                                                  \
+      }                                                               \
+      __int128 num = (__int128)sq * n - (__int128)sd * sd;            \
+      out->m2 = (double)((long double)num / (long double)n);          \
+      return;                                                         \
+    }                                                                 \
+    if (range < ((__int128)1 << 40)) {                                \
+      __int128 sd = 0, sq = 0;                                        \
+      for (int64_t i = 0; i < n; i++) {                               \
+        int64_t d = (int64_t)((__int128)v[i] - (__int128)lo);         \
+        sd += d;                                                      \
+        sq += (__int128)d * d;                                        \
+      }                                                               \
+      __int128 num = sq * n - sd * sd;                                \
+      out->m2 = (double)((long double)num / (long double)n);          \
+      return;                                                         \
+    }                                                                 \
+    double md = (double)(s - (__int128)lo * n) / (double)n;           \
+    double c[QN_LANES] = {0}, q[QN_LANES] = {0};                      \
+    int64_t i = 0;                                                    \
+    for (; i + QN_LANES <= n; i += QN_LANES)                          \
+      for (int l = 0; l < QN_LANES; l++) {                            \
+        double d = (double)((uint64_t)v[i + l] - (uint64_t)lo) - md;  \
+        c[l] += d;                                                    \
+        q[l] += d * d;                                                \
+      }                                                               \
+    for (; i < n; i++) {                                              \
+      double d = (double)((uint64_t)v[i] - (uint64_t)lo) - md;        \
+      c[0] += d;                                                      \
+      q[0] += d * d;                                                  \
+    }                                                                 \
+    double cs = 0, qs = 0;                                            \
+    for (int l = 0; l < QN_LANES; l++) cs += c[l], qs += q[l];        \
+    double m2 = qs - cs * cs / (double)n;                             \
+    out->m2 = m2 > 0 ? m2 : 0;                                        \
   }
 
 QN_STATS_WIDE(qn_stats_i64, int64_t)

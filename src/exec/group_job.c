@@ -1859,13 +1859,13 @@ static int qn_group_check_output(const char *dir, int force, int *exists,
   char manifest[4200];
   snprintf(manifest, sizeof manifest, "%s/manifest.json", dir);
   if (!force)
-    return qn_error_set(err, QN_EINVAL,
-                        "%s exists and is not empty (give --force to replace a quern output)",
-                        dir);
+    return qn_error_set(
+        err, QN_EINVAL,
+        "%s exists and is not empty (a quern output is replaced only with force)", dir);
   if (access(manifest, F_OK) != 0)
     return qn_error_set(err, QN_EINVAL,
                         "%s is not a quern output (no manifest.json): not replaced, even "
-                        "with --force",
+                        "with force",
                         dir);
   *exists = 2;
   return QN_OK;
@@ -2086,8 +2086,7 @@ static int qn_group_largest_key(struct qn_group_job *j, int p, char *name, size_
  * partition cannot fit even alone, its largest key is found: if that one
  * key's rows cannot fit, the error names it, before anything is written. */
 static int qn_group_plan_pass2(struct qn_group_job *j, struct qn_error *err) {
-  int64_t writers =
-      (int64_t)j->nsplits * j->shards * QN_WRITER_WORK_BYTES;
+  int64_t writers = (int64_t)j->nsplits * j->shards * QN_WRITER_WORK_BYTES;
   j->room2 = qn_mem_available(j->ctx) - writers;
   j->writers_bytes = writers;
   j->workers2 = QN_MAX(1, j->workers);

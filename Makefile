@@ -1,9 +1,10 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
-# Everything else is CMake (build/ for release, build-asan/ for sanitizers).
+# Everything else is CMake (build/ for release, build-asan/ for ASan+UBSan
+# and the fuzzers, build-tsan/ for ThreadSanitizer).
 JOBS ?= $(shell nproc)
 BUILD ?= build
 
-.PHONY: all deps build build-asan test test-fast demo bench clean
+.PHONY: all deps build build-asan build-tsan test test-fast demo bench clean
 
 all: build
 
@@ -19,14 +20,22 @@ build-asan: deps
 	  -DCMAKE_C_COMPILER=clang >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
+# Only the thread-heavy unit tests are registered here (tests/CMakeLists.txt).
+build-tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQN_TSAN=ON \
+	  -DCMAKE_C_COMPILER=clang >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+
 # The whole suite: release build (unit, CLI and oracle tests), then the unit
-# tests again under AddressSanitizer + UBSan, and a short libFuzzer run of
-# the Parquet decoder (fuzz.parquet_short, 30 s).
-test: build build-asan
+# tests again under AddressSanitizer + UBSan with short libFuzzer runs of the
+# Parquet and CSV readers (fuzz.parquet_short, fuzz.csv_short, 30 s each),
+# then the thread-heavy unit tests under ThreadSanitizer (tsan.*).
+test: build build-asan build-tsan
 	@bash scripts/setup-node.sh
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --output-on-failure -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j $(JOBS)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)/quern demo-out
@@ -35,4 +44,4 @@ bench: build
 	@bash bench/run_all.sh $(BUILD)/quern
 
 clean:
-	rm -rf build build-asan demo-out
+	rm -rf build build-asan build-tsan demo-out

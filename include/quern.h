@@ -19,7 +19,30 @@
  * Conventions: every fallible function returns QN_OK (0) or an enum qn_status
  * value and fills the caller's struct qn_error (NULL accepted; the first
  * error written wins). The library never exits or aborts on bad data or on
- * memory exhaustion. Thread rules are stated per type.
+ * memory exhaustion. Thread rules are stated per type. Messages speak of
+ * options by their meaning here ("the memory limit", "axis 'x:10:0:1'"),
+ * never by a command-line flag.
+ *
+ * Options structs (qn_context_options, qn_stats_options, qn_gen_options,
+ * qn_bin_options, qn_convert_options, qn_monitor_options) each have an
+ * _init function: call it first, then set the fields you need. New fields
+ * are only ever added at the end of a struct, and _init gives them a value
+ * that keeps the earlier behaviour, so code written this way compiles and
+ * behaves the same against a later quern.h. The structs carry no size or
+ * version field: a struct that grows changes the binary layout, so the
+ * library's SONAME is raised when one does, and a program built against an
+ * older libquern.so.N keeps loading that one. Every function that takes an
+ * options pointer also accepts NULL, meaning the _init defaults (where
+ * those lack something required, such as an output file or an axis, the
+ * call fails with QN_EINVAL).
+ *
+ * Accessors that take an index (qn_source_column, qn_stats_result_get,
+ * qn_bin_result_edges, ...) return NULL, or the value stated for them, when
+ * the index is out of range; they never read outside their object.
+ *
+ * Linking: `cc prog.c $(pkg-config --cflags --libs quern)`; see
+ * docs/library.md. Only the functions declared here are exported from
+ * libquern.so (each marked QN_API).
  */
 #ifndef QUERN_H
 #define QUERN_H
@@ -27,6 +50,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* Marks the library's exported functions. libquern is compiled with
+ * -fvisibility=hidden, so everything else stays internal. */
+#if defined(__GNUC__) || defined(__clang__)
+#define QN_API __attribute__((visibility("default")))
+#else
+#define QN_API
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,7 +71,7 @@ extern "C" {
 #define QN_VERSION_STRING "0.1.0"
 
 /* Returns QN_VERSION_STRING of the library actually linked. */
-const char *qn_version(void);
+QN_API const char *qn_version(void);
 
 /* Status codes. Shipped values never change. */
 enum qn_status {
@@ -58,7 +89,7 @@ enum qn_status {
 };
 
 /* Never NULL: a short English name for any int, known or not. */
-const char *qn_status_str(int status);
+QN_API const char *qn_status_str(int status);
 
 #define QN_ERROR_SIZE 1024
 /* Details of a failure. Owned by the caller; initialise with
@@ -70,10 +101,10 @@ struct qn_error {
   char message[QN_ERROR_SIZE];
 };
 
-void qn_error_init(struct qn_error *err);
+QN_API void qn_error_init(struct qn_error *err);
 /* Writes code and a printf-style message unless err already holds an error.
  * Returns code, so `return qn_error_set(err, QN_EIO, ...)` reads well. */
-int qn_error_set(struct qn_error *err, int code, const char *fmt, ...)
+QN_API int qn_error_set(struct qn_error *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -81,7 +112,7 @@ int qn_error_set(struct qn_error *err, int code, const char *fmt, ...)
 
 /* Maps a status to the CLI exit code contract: 0 ok, 2 usage (QN_EINVAL,
  * QN_ENOTFOUND, QN_ESCHEMA), 3 memory limit (QN_ELIMIT), 1 anything else. */
-int qn_status_exit_code(int status);
+QN_API int qn_status_exit_code(int status);
 
 /* ===== 2. column types ================================================= */
 
@@ -105,12 +136,12 @@ enum qn_type {
 };
 
 /* "int8" .. "float64", "bool", "timestamp", "date", "string". Never NULL. */
-const char *qn_type_name(enum qn_type type);
+QN_API const char *qn_type_name(enum qn_type type);
 /* Bytes per value in memory; 0 for QN_STRING. */
-size_t qn_type_size(enum qn_type type);
-int qn_type_is_integer(enum qn_type type); /* int*, uint*, bool, date, timestamp */
-int qn_type_is_float(enum qn_type type);
-int qn_type_is_numeric(enum qn_type type); /* everything but QN_STRING */
+QN_API size_t qn_type_size(enum qn_type type);
+QN_API int qn_type_is_integer(enum qn_type type); /* int*, uint*, bool, date, timestamp */
+QN_API int qn_type_is_float(enum qn_type type);
+QN_API int qn_type_is_numeric(enum qn_type type); /* everything but QN_STRING */
 
 /* ===== 3. context ====================================================== */
 
@@ -128,35 +159,36 @@ struct qn_context_options {
   int quiet;            /* 1 = nothing but errors on stderr */
 };
 
-void qn_context_options_init(struct qn_context_options *opt);
+QN_API void qn_context_options_init(struct qn_context_options *opt);
 /* On success *out owns a new context; free it with qn_context_free().
  * Errors: QN_EINVAL (threads < 0, limit < 0), QN_ENOMEM. */
-int qn_context_new(const struct qn_context_options *opt, struct qn_context **out,
-                   struct qn_error *err);
-void qn_context_free(struct qn_context *ctx);
+QN_API int qn_context_new(const struct qn_context_options *opt, struct qn_context **out,
+                          struct qn_error *err);
+QN_API void qn_context_free(struct qn_context *ctx);
 
-int qn_context_threads(const struct qn_context *ctx);
-int64_t qn_context_memory_limit(const struct qn_context *ctx);
+QN_API int qn_context_threads(const struct qn_context *ctx);
+QN_API int64_t qn_context_memory_limit(const struct qn_context *ctx);
 /* Highest number of budgeted bytes held at once so far. */
-int64_t qn_context_peak_bytes(const struct qn_context *ctx);
+QN_API int64_t qn_context_peak_bytes(const struct qn_context *ctx);
 /* Budgeted bytes held now. */
-int64_t qn_context_used_bytes(const struct qn_context *ctx);
+QN_API int64_t qn_context_used_bytes(const struct qn_context *ctx);
 
 /* Every large allocation goes through the budget. `what` names the buffer
  * for the error message ("column buffers for x"). Thread-safe.
  * Errors: QN_ELIMIT (would exceed the limit; the message names what and how
  * much), QN_ENOMEM. Memory is 64-byte aligned and not zeroed. */
-void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what, struct qn_error *err);
-void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
-                    struct qn_error *err);
-void qn_mem_free(struct qn_context *ctx, void *ptr); /* NULL is a no-op */
+QN_API void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what,
+                          struct qn_error *err);
+QN_API void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
+                           struct qn_error *err);
+QN_API void qn_mem_free(struct qn_context *ctx, void *ptr); /* NULL is a no-op */
 /* Account for memory that someone else allocates (a library's cache).
  * qn_mem_release() gives it back. Thread-safe. */
-int qn_mem_reserve(struct qn_context *ctx, int64_t bytes, const char *what,
-                   struct qn_error *err);
-void qn_mem_release(struct qn_context *ctx, int64_t bytes);
+QN_API int qn_mem_reserve(struct qn_context *ctx, int64_t bytes, const char *what,
+                          struct qn_error *err);
+QN_API void qn_mem_release(struct qn_context *ctx, int64_t bytes);
 /* Bytes still available under the limit. */
-int64_t qn_mem_available(const struct qn_context *ctx);
+QN_API int64_t qn_mem_available(const struct qn_context *ctx);
 
 /* ===== 4. sources ====================================================== */
 
@@ -177,19 +209,23 @@ struct qn_column_info {
 
 /* Errors: QN_EIO / QN_ENOTFOUND (missing file, glob that matches nothing),
  * QN_EFORMAT (corrupt file), QN_ESCHEMA (files disagree), QN_ENOMEM. */
-int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninputs,
-                   struct qn_source **out, struct qn_error *err);
-void qn_source_close(struct qn_source *src); /* NULL is a no-op */
+QN_API int qn_source_open(struct qn_context *ctx, const char *const *inputs, int ninputs,
+                          struct qn_source **out, struct qn_error *err);
+QN_API void qn_source_close(struct qn_source *src); /* NULL is a no-op */
 
-int qn_source_ncolumns(const struct qn_source *src);
-const struct qn_column_info *qn_source_column(const struct qn_source *src, int i);
+QN_API int qn_source_ncolumns(const struct qn_source *src);
+/* Column i (0 .. ncolumns - 1), owned by the source; NULL when i is out of
+ * range. */
+QN_API const struct qn_column_info *qn_source_column(const struct qn_source *src, int i);
 /* Index of the column named `name`, or -1. */
-int qn_source_find_column(const struct qn_source *src, const char *name);
-int qn_source_nfiles(const struct qn_source *src);
-const char *qn_source_file_path(const struct qn_source *src, int file);
-/* Rows of the table restricted to columns `cols` (all must agree). */
-int qn_source_rows(const struct qn_source *src, const int *cols, int ncols, int64_t *rows,
-                   struct qn_error *err);
+QN_API int qn_source_find_column(const struct qn_source *src, const char *name);
+QN_API int qn_source_nfiles(const struct qn_source *src);
+/* Path of file `file` (0 .. nfiles - 1); NULL when out of range. */
+QN_API const char *qn_source_file_path(const struct qn_source *src, int file);
+/* Rows of the table restricted to columns `cols` (all must agree).
+ * Errors: QN_EINVAL (a column index out of range), QN_ESCHEMA. */
+QN_API int qn_source_rows(const struct qn_source *src, const int *cols, int ncols,
+                          int64_t *rows, struct qn_error *err);
 
 /* ===== 5. stats ======================================================== */
 
@@ -213,22 +249,26 @@ struct qn_stats_options {
   int ncolumns;
   int per_file; /* also keep one result per file */
 };
+/* Every numeric column, no per-file results. */
+QN_API void qn_stats_options_init(struct qn_stats_options *opt);
 
 struct qn_stats_result; /* owned by the caller after qn_stats_run */
 
-int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
-                 const struct qn_stats_options *opt, struct qn_stats_result **out,
-                 struct qn_error *err);
+QN_API int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
+                        const struct qn_stats_options *opt, struct qn_stats_result **out,
+                        struct qn_error *err);
 /* Writes the JSON of docs/cli.md to `path` atomically, or to stdout when
  * path is NULL or "-". */
-int qn_stats_write_json(const struct qn_stats_result *res, const char *path,
-                        struct qn_error *err);
-void qn_stats_result_free(struct qn_stats_result *res);
-int qn_stats_result_ncolumns(const struct qn_stats_result *res);
-const char *qn_stats_result_column_name(const struct qn_stats_result *res, int i);
-/* file = -1 for the whole table, else the file index (needs per_file). */
-const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *res, int file,
-                                                  int i);
+QN_API int qn_stats_write_json(const struct qn_stats_result *res, const char *path,
+                               struct qn_error *err);
+QN_API void qn_stats_result_free(struct qn_stats_result *res);
+QN_API int qn_stats_result_ncolumns(const struct qn_stats_result *res);
+/* NULL when i is not in 0 .. ncolumns - 1. */
+QN_API const char *qn_stats_result_column_name(const struct qn_stats_result *res, int i);
+/* file = -1 for the whole table, else the file index (needs per_file).
+ * NULL when i or file is out of range, or for a file without per_file. */
+QN_API const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *res,
+                                                         int file, int i);
 
 /* ===== 6. gen and info ================================================= */
 
@@ -240,12 +280,13 @@ struct qn_gen_options {
   const char *output; /* .h5 / .hdf5 or .parquet, chosen by extension */
   const char *codec;  /* parquet codec; NULL = snappy */
 };
-void qn_gen_options_init(struct qn_gen_options *opt);
-int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt, struct qn_error *err);
+QN_API void qn_gen_options_init(struct qn_gen_options *opt);
+QN_API int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt,
+                      struct qn_error *err);
 
 /* Describes one file (columns, types, rows, layout) as text or JSON on `out`. */
-int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *out,
-                  struct qn_error *err);
+QN_API int qn_info_print(struct qn_context *ctx, const char *path, int as_json, FILE *out,
+                         struct qn_error *err);
 
 /* ===== 7. bin ========================================================== */
 /* (declarations added with the bin job) */
@@ -274,8 +315,9 @@ struct qn_bin_axis_spec {
  * safe on a zeroed spec). Checks what the text alone decides: 0 bins,
  * LO > HI, non-finite LO/HI, fewer than 2 edges, NaN or decreasing edges.
  * Errors: QN_EINVAL (message quotes the spec), QN_EIO (edge file), QN_ENOMEM. */
-int qn_bin_axis_parse(const char *text, struct qn_bin_axis_spec *spec, struct qn_error *err);
-void qn_bin_axis_spec_reset(struct qn_bin_axis_spec *spec);
+QN_API int qn_bin_axis_parse(const char *text, struct qn_bin_axis_spec *spec,
+                             struct qn_error *err);
+QN_API void qn_bin_axis_spec_reset(struct qn_bin_axis_spec *spec);
 
 enum qn_bin_stat {
   QN_BIN_COUNT = 0, /* rows per bin; the weight sum with a weight column */
@@ -287,11 +329,11 @@ enum qn_bin_stat {
   QN_BIN_NSTATS
 };
 /* "count", "sum", "mean", "std", "min", "max"; never NULL. */
-const char *qn_bin_stat_name(enum qn_bin_stat stat);
+QN_API const char *qn_bin_stat_name(enum qn_bin_stat stat);
 /* Parses a comma list such as "count,mean,std" into stats[QN_BIN_NSTATS]
  * in the order given, duplicates dropped. Errors: QN_EINVAL. */
-int qn_bin_stats_parse(const char *text, enum qn_bin_stat *stats, int *nstats,
-                       struct qn_error *err);
+QN_API int qn_bin_stats_parse(const char *text, enum qn_bin_stat *stats, int *nstats,
+                              struct qn_error *err);
 
 struct qn_bin_options {
   const struct qn_bin_axis_spec *axes;
@@ -301,45 +343,53 @@ struct qn_bin_options {
   const enum qn_bin_stat *stats; /* NULL or nstats 0 = count only */
   int nstats;
 };
+/* No axes (set at least one), no value or weight column, count only. */
+QN_API void qn_bin_options_init(struct qn_bin_options *opt);
 
 /* The result of a run. Thread rule: read-only, any thread. */
 struct qn_bin_result;
 
 /* Bins the table. Checks options and columns (unknown: QN_ENOTFOUND; not
- * numeric: QN_ESCHEMA; a statistic that needs --value without one,
+ * numeric: QN_ESCHEMA; a statistic that needs a value column without one,
  * more than 8 axes, bad axes: QN_EINVAL), then reserves the per-lane bin
  * grids from the budget before reading any row (QN_ELIMIT names the bytes
  * needed), runs the range pass for auto-range axes (QN_EINVAL when an axis
  * has no finite value) and the binning pass. On success *out is owned by
  * the caller (qn_bin_result_free). */
-int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bin_options *opt,
-               struct qn_bin_result **out, struct qn_error *err);
+QN_API int qn_bin_run(struct qn_context *ctx, struct qn_source *src,
+                      const struct qn_bin_options *opt, struct qn_bin_result **out,
+                      struct qn_error *err);
 /* Writes the result by the extension of `path`: .json (also NULL or "-":
  * stdout), .h5/.hdf5, .csv; and, when plot is not NULL, a PNG of the first
  * statistic (1-D bars, 2-D heatmap; more axes: QN_EINVAL). Both files are
  * written under temporary names and appear together or not at all.
  * Errors: QN_EIO naming the path, QN_EINVAL (unknown extension). */
-int qn_bin_save(const struct qn_bin_result *res, const char *path, const char *plot,
-                struct qn_error *err);
+QN_API int qn_bin_save(const struct qn_bin_result *res, const char *path, const char *plot,
+                       struct qn_error *err);
 /* Checks, before any work, that qn_bin_save can write `path` (its
  * extension) and `plot` (a .png, and at most 2 axes for `naxes`): QN_OK or
- * QN_EINVAL naming the option. Touches no file. */
-int qn_bin_output_check(const char *path, const char *plot, int naxes, struct qn_error *err);
-void qn_bin_result_free(struct qn_bin_result *res); /* NULL is a no-op */
+ * QN_EINVAL naming the file at fault (a NULL plot is not checked). Touches
+ * no file. */
+QN_API int qn_bin_output_check(const char *path, const char *plot, int naxes,
+                               struct qn_error *err);
+QN_API void qn_bin_result_free(struct qn_bin_result *res); /* NULL is a no-op */
 
-int qn_bin_result_naxes(const struct qn_bin_result *res);
-const char *qn_bin_result_axis_name(const struct qn_bin_result *res, int axis);
-int64_t qn_bin_result_nbins(const struct qn_bin_result *res, int axis);
-const double *qn_bin_result_edges(const struct qn_bin_result *res, int axis); /* nbins + 1 */
-int64_t qn_bin_result_rows(const struct qn_bin_result *res);
-int64_t qn_bin_result_out_of_range(const struct qn_bin_result *res);
+/* Per-axis accessors take axis 0 .. naxes - 1; out of range, the name and
+ * the edges are NULL and the number of bins is 0. */
+QN_API int qn_bin_result_naxes(const struct qn_bin_result *res);
+QN_API const char *qn_bin_result_axis_name(const struct qn_bin_result *res, int axis);
+QN_API int64_t qn_bin_result_nbins(const struct qn_bin_result *res, int axis);
+QN_API const double *qn_bin_result_edges(const struct qn_bin_result *res,
+                                         int axis); /* nbins + 1 */
+QN_API int64_t qn_bin_result_rows(const struct qn_bin_result *res);
+QN_API int64_t qn_bin_result_out_of_range(const struct qn_bin_result *res);
 /* Values of a statistic, one per bin in row-major order ([i0][i1]..., last
- * axis fastest), or NULL when it was not asked for. */
-const double *qn_bin_result_stat(const struct qn_bin_result *res, enum qn_bin_stat stat);
+ * axis fastest), or NULL when it was not asked for (or is no statistic). */
+QN_API const double *qn_bin_result_stat(const struct qn_bin_result *res, enum qn_bin_stat stat);
 /* Lanes the job used (a function of the grid size alone) and bytes of all
- * lane grids: what --memory-limit must leave room for. */
-int qn_bin_result_lanes(const struct qn_bin_result *res);
-int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *res);
+ * lane grids: what the memory limit must leave room for. */
+QN_API int qn_bin_result_lanes(const struct qn_bin_result *res);
+QN_API int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *res);
 
 /* ===== 8. convert ====================================================== */
 /* Copies a table (or some of its columns) to Parquet, HDF5 or CSV, chosen
@@ -354,8 +404,10 @@ struct qn_convert_options {
   const char *codec; /* Parquet: snappy (default), zstd, gzip, lz4, brotli,
                         none; HDF5: gzip or none (default); CSV: none */
 };
-int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
-                   const struct qn_convert_options *opt, struct qn_error *err);
+/* No output (set one), every column, the format's default codec. */
+QN_API void qn_convert_options_init(struct qn_convert_options *opt);
+QN_API int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
+                          const struct qn_convert_options *opt, struct qn_error *err);
 
 /* ===== 9. monitor and plots ============================================ */
 /* `quern monitor`: run a command, sample the resident memory of it and of
@@ -397,7 +449,7 @@ struct qn_monitor_result {
                                     sampling: its whole cost to the machine */
 };
 
-void qn_monitor_options_init(struct qn_monitor_options *opt);
+QN_API void qn_monitor_options_init(struct qn_monitor_options *opt);
 
 /* Runs opt->argv, samples until it exits, then writes the CSV and the plot
  * (each atomically) and fills *res. Sampling: the resident set (VmRSS, from
@@ -423,15 +475,15 @@ void qn_monitor_options_init(struct qn_monitor_options *opt);
  * cannot be started: res->exit_code is 127, the message says why), QN_ENOMEM.
  * Outputs are written only when CMD ran; they are written even when it
  * failed or was killed. */
-int qn_monitor_run(const struct qn_monitor_options *opt, struct qn_monitor_result *res,
-                   struct qn_error *err);
+QN_API int qn_monitor_run(const struct qn_monitor_options *opt, struct qn_monitor_result *res,
+                          struct qn_error *err);
 
 /* Resident bytes of every descendant of process `pid` (and of pid itself
  * when include_root), summed now, and how many processes had any resident
  * memory. Processes that vanish while being read are skipped.
  * Errors: QN_ENOTFOUND (pid does not exist), QN_ENOMEM. */
-int qn_proc_tree_rss(int pid, int include_root, int64_t *rss_bytes, int *processes,
-                     struct qn_error *err);
+QN_API int qn_proc_tree_rss(int pid, int include_root, int64_t *rss_bytes, int *processes,
+                            struct qn_error *err);
 
 /* ===== 11. group and verify =========================================== */
 /* `quern group`: one output row per distinct key with that key's rows as
@@ -458,15 +510,15 @@ struct qn_group_options {
   const char *spill_dir;               /* NULL: the output's parent directory */
   int force;                           /* replace an existing quern output directory */
 };
-void qn_group_options_init(struct qn_group_options *opt);
+QN_API void qn_group_options_init(struct qn_group_options *opt);
 /* Runs the job. Errors: QN_EINVAL (options: splits, shards, format, an
  * existing directory without force), QN_ENOTFOUND (key, order or column),
  * QN_ESCHEMA (a float key, a string order column), QN_ELIMIT (the memory
  * limit cannot hold the largest group: the message names the key and the
  * bytes needed), QN_EIO, QN_EFORMAT. On failure nothing is left at
  * opt->output and no spill file remains. */
-int qn_group_run(struct qn_context *ctx, struct qn_source *src,
-                 const struct qn_group_options *opt, struct qn_error *err);
+QN_API int qn_group_run(struct qn_context *ctx, struct qn_source *src,
+                        const struct qn_group_options *opt, struct qn_error *err);
 
 /* Checks a group output directory (or its manifest.json): every file
  * present with its size and XXH3-128, its own framing (Parquet footer and
@@ -474,30 +526,30 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
  * `out` (JSON when as_json), sets *problems. Returns QN_OK when it could
  * check (problems or not); QN_EINVAL / QN_ENOTFOUND when `path` is no
  * manifest, QN_EFORMAT when the manifest cannot be read. */
-int qn_verify_run(const char *path, int as_json, FILE *out, int64_t *problems,
-                  struct qn_error *err);
+QN_API int qn_verify_run(const char *path, int as_json, FILE *out, int64_t *problems,
+                         struct qn_error *err);
 
 /* ===== 10. utilities for tools ========================================= */
 
 /* Parses "256M", "2G", "1.5G", "4096" (bytes), "512K", "1T" (powers of 1024).
  * Errors: QN_EINVAL with a message quoting the text. */
-int qn_parse_size(const char *text, int64_t *bytes, struct qn_error *err);
+QN_API int qn_parse_size(const char *text, int64_t *bytes, struct qn_error *err);
 /* Formats bytes as "1.5 GiB" into buf. Returns buf. */
-char *qn_format_size(int64_t bytes, char *buf, size_t cap);
+QN_API char *qn_format_size(int64_t bytes, char *buf, size_t cap);
 
 /* An output file written under a temporary name in the same directory and
  * renamed into place by qn_outfile_commit(); qn_outfile_abort() (or a
  * failed commit) removes the temporary and leaves any existing file alone.
  * Thread rule: one thread. */
 struct qn_outfile;
-int qn_outfile_open(const char *path, struct qn_outfile **out, struct qn_error *err);
-FILE *qn_outfile_stream(struct qn_outfile *f);
-const char *qn_outfile_temp_path(const struct qn_outfile *f);
+QN_API int qn_outfile_open(const char *path, struct qn_outfile **out, struct qn_error *err);
+QN_API FILE *qn_outfile_stream(struct qn_outfile *f);
+QN_API const char *qn_outfile_temp_path(const struct qn_outfile *f);
 /* Closes the stream so another library (libhdf5) can write the temporary
  * path itself; commit then only renames. Returns QN_EIO on a write error. */
-int qn_outfile_close_stream(struct qn_outfile *f, struct qn_error *err);
-int qn_outfile_commit(struct qn_outfile *f, struct qn_error *err); /* frees f */
-void qn_outfile_abort(struct qn_outfile *f);                       /* frees f */
+QN_API int qn_outfile_close_stream(struct qn_outfile *f, struct qn_error *err);
+QN_API int qn_outfile_commit(struct qn_outfile *f, struct qn_error *err); /* frees f */
+QN_API void qn_outfile_abort(struct qn_outfile *f);                       /* frees f */
 
 #ifdef __cplusplus
 }

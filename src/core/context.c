@@ -45,7 +45,8 @@ int qn_context_new(const struct qn_context_options *opt, struct qn_context **out
     opt = &def;
   }
   if (opt->threads < 0 || opt->threads > 4096)
-    return qn_error_set(err, QN_EINVAL, "--threads must be between 1 and 4096, got %d",
+    return qn_error_set(err, QN_EINVAL,
+                        "the thread count must be between 0 (every core) and 4096, got %d",
                         opt->threads);
   if (opt->memory_limit < 0)
     return qn_error_set(err, QN_EINVAL, "memory limit must be positive");
@@ -149,7 +150,7 @@ int qn_mem_require(struct qn_context *ctx, int64_t bytes, const char *what,
   char a[32], b[32], c[32];
   return qn_error_set(err, QN_ELIMIT,
                       "memory limit %s is too small: %s needs at least %s (the process itself "
-                      "takes %s); use --memory-limit %lldM or more",
+                      "takes %s); a memory limit of %lldM or more is needed",
                       qn_format_size(ctx->memory_limit, a, sizeof a), what,
                       qn_format_size(bytes, b, sizeof b),
                       qn_format_size(ctx->baseline_rss + QN_FIXED_OVERHEAD, c, sizeof c),

@@ -32,8 +32,11 @@
 
 /* Rows per morsel: the arithmetic unit. Fixed by the input alone, never by
  * threads or memory; changing it changes floating-point results (still
- * within 1e-12 of numpy) and therefore output bytes. */
+ * within 1e-12 of numpy) and therefore output bytes. Only the fuzz build
+ * sets another value (tests/fuzz: small inputs then span many morsels). */
+#ifndef QN_MORSEL_ROWS
 #define QN_MORSEL_ROWS 65536
+#endif
 
 /* ----- strings and small helpers (util.c, format.c) ----- */
 /* snprintf(buf, QN_FORMAT_G17_CAP, "%.17g", v), the same bytes, about 10

@@ -53,17 +53,16 @@ int qn_bin_stats_parse(const char *text, enum qn_bin_stat *stats, int *nstats,
       if (strlen(qn_bin_stat_names[s]) == len && strncmp(p, qn_bin_stat_names[s], len) == 0)
         found = s;
     if (found < 0)
-      return qn_error_set(
-          err, QN_EINVAL,
-          "--stat: unknown statistic '%.*s' (use count, sum, mean, std, min, max)", (int)len,
-          p);
+      return qn_error_set(err, QN_EINVAL,
+                          "unknown statistic '%.*s' (use count, sum, mean, std, min, max)",
+                          (int)len, p);
     int dup = 0;
     for (int i = 0; i < n; i++) dup |= stats[i] == (enum qn_bin_stat)found;
     if (!dup) stats[n++] = (enum qn_bin_stat)found;
     p += len;
     if (*p == ',') p++;
   }
-  if (n == 0) return qn_error_set(err, QN_EINVAL, "--stat: no statistic given");
+  if (n == 0) return qn_error_set(err, QN_EINVAL, "no statistic given");
   *nstats = n;
   return QN_OK;
 }
@@ -110,7 +109,7 @@ static int qn_bin_parse_edge_list(const char *text, const char *list,
     size_t len = strcspn(p, ",");
     double v;
     if (qn_bin_parse_double(p, len, &v) != 0)
-      return qn_error_set(err, QN_EINVAL, "--axis %s: '%.*s' is not a number", text, (int)len,
+      return qn_error_set(err, QN_EINVAL, "axis '%s': '%.*s' is not a number", text, (int)len,
                           p);
     QN_RETURN_IF_ERROR(qn_bin_push_edge(spec, &cap, v, err));
     if (!p[len]) break;
@@ -123,7 +122,7 @@ static int qn_bin_parse_edge_file(const char *text, const char *path,
                                   struct qn_bin_axis_spec *spec, struct qn_error *err) {
   FILE *f = fopen(path, "r");
   if (!f)
-    return qn_error_set(err, QN_EIO, "--axis %s: cannot read edge file %s: %s", text, path,
+    return qn_error_set(err, QN_EIO, "axis '%s': cannot read edge file %s: %s", text, path,
                         strerror(errno));
   int status = QN_OK;
   int64_t cap = 0, lineno = 0;
@@ -149,14 +148,14 @@ static int qn_bin_parse_edge_file(const char *text, const char *path,
 static int qn_bin_check_edges(const char *text, const struct qn_bin_axis_spec *spec,
                               struct qn_error *err) {
   if (spec->nedges < 2)
-    return qn_error_set(err, QN_EINVAL, "--axis %s: needs at least 2 edges, got %lld", text,
+    return qn_error_set(err, QN_EINVAL, "axis '%s': needs at least 2 edges, got %lld", text,
                         (long long)spec->nedges);
   for (int64_t i = 0; i < spec->nedges; i++) {
     if (isnan(spec->edges[i]))
-      return qn_error_set(err, QN_EINVAL, "--axis %s: edge %lld is NaN", text, (long long)i);
+      return qn_error_set(err, QN_EINVAL, "axis '%s': edge %lld is NaN", text, (long long)i);
     if (i > 0 && spec->edges[i] < spec->edges[i - 1])
       return qn_error_set(err, QN_EINVAL,
-                          "--axis %s: edges must be non-decreasing, but edge %lld (%.17g) < "
+                          "axis '%s': edges must be non-decreasing, but edge %lld (%.17g) < "
                           "edge %lld (%.17g)",
                           text, (long long)i, spec->edges[i], (long long)(i - 1),
                           spec->edges[i - 1]);
@@ -171,17 +170,17 @@ static int qn_bin_parse_regular(const char *text, const char *rest,
   size_t blen = c1 ? (size_t)(c1 - rest) : strlen(rest);
   char bbuf[32];
   if (blen == 0 || blen >= sizeof bbuf)
-    return qn_error_set(err, QN_EINVAL, "--axis %s: BINS must be a positive integer", text);
+    return qn_error_set(err, QN_EINVAL, "axis '%s': BINS must be a positive integer", text);
   memcpy(bbuf, rest, blen);
   bbuf[blen] = 0;
   char *end;
   errno = 0;
   long long bins = strtoll(bbuf, &end, 10);
   if (*end || errno)
-    return qn_error_set(err, QN_EINVAL, "--axis %s: BINS '%s' is not an integer", text, bbuf);
+    return qn_error_set(err, QN_EINVAL, "axis '%s': BINS '%s' is not an integer", text, bbuf);
   if (bins < 1)
     return qn_error_set(err, QN_EINVAL,
-                        "--axis %s: the number of bins must be at least 1, got %lld", text,
+                        "axis '%s': the number of bins must be at least 1, got %lld", text,
                         bins);
   spec->bins = bins;
   if (!c1) {
@@ -190,18 +189,18 @@ static int qn_bin_parse_regular(const char *text, const char *rest,
   }
   const char *c2 = strchr(c1 + 1, ':');
   if (!c2 || strchr(c2 + 1, ':'))
-    return qn_error_set(err, QN_EINVAL, "--axis %s: expected NAME:BINS:LO:HI or NAME:BINS",
+    return qn_error_set(err, QN_EINVAL, "axis '%s': expected NAME:BINS:LO:HI or NAME:BINS",
                         text);
   if (qn_bin_parse_double(c1 + 1, (size_t)(c2 - c1 - 1), &spec->lo) != 0 ||
       qn_bin_parse_double(c2 + 1, strlen(c2 + 1), &spec->hi) != 0)
-    return qn_error_set(err, QN_EINVAL, "--axis %s: LO and HI must be numbers", text);
+    return qn_error_set(err, QN_EINVAL, "axis '%s': LO and HI must be numbers", text);
   if (!isfinite(spec->lo) || !isfinite(spec->hi))
-    return qn_error_set(err, QN_EINVAL, "--axis %s: LO and HI must be finite", text);
+    return qn_error_set(err, QN_EINVAL, "axis '%s': LO and HI must be finite", text);
   if (spec->lo > spec->hi)
-    return qn_error_set(err, QN_EINVAL, "--axis %s: LO (%.17g) is greater than HI (%.17g)",
+    return qn_error_set(err, QN_EINVAL, "axis '%s': LO (%.17g) is greater than HI (%.17g)",
                         text, spec->lo, spec->hi);
   if (!isfinite(spec->hi - spec->lo))
-    return qn_error_set(err, QN_EINVAL, "--axis %s: HI - LO overflows", text);
+    return qn_error_set(err, QN_EINVAL, "axis '%s': HI - LO overflows", text);
   return QN_OK;
 }
 
@@ -215,7 +214,7 @@ int qn_bin_axis_parse(const char *text, struct qn_bin_axis_spec *spec, struct qn
   const char *sep = at ? at : colon;
   if (!sep || sep == text) {
     status = qn_error_set(err, QN_EINVAL,
-                          "--axis '%s': expected NAME:BINS:LO:HI, NAME:BINS, NAME@E0,E1,... "
+                          "axis '%s': expected NAME:BINS:LO:HI, NAME:BINS, NAME@E0,E1,... "
                           "or NAME@FILE",
                           text);
     goto done;
@@ -231,7 +230,7 @@ int qn_bin_axis_parse(const char *text, struct qn_bin_axis_spec *spec, struct qn
       QN_CHECK(qn_bin_parse_edge_file(text, rest, spec, err));
     else if (!strchr(rest, ',') && *rest && !isdigit((unsigned char)*rest) && *rest != '-' &&
              *rest != '+' && *rest != '.')
-      QN_CHECK(qn_error_set(err, QN_EIO, "--axis %s: cannot read edge file %s: %s", text, rest,
+      QN_CHECK(qn_error_set(err, QN_EIO, "axis '%s': cannot read edge file %s: %s", text, rest,
                             strerror(ENOENT)));
     else
       QN_CHECK(qn_bin_parse_edge_list(text, rest, spec, err));
@@ -398,16 +397,26 @@ static int qn_bin_find_numeric(struct qn_source *src, const char *name, const ch
   return QN_OK;
 }
 
+void qn_bin_options_init(struct qn_bin_options *opt) {
+  memset(opt, 0, sizeof *opt);
+}
+
 static int qn_bin_check_options(const struct qn_bin_options *opt, struct qn_error *err) {
-  if (opt->naxes < 1) return qn_error_set(err, QN_EINVAL, "give at least one --axis");
+  if (!opt || opt->naxes < 1) return qn_error_set(err, QN_EINVAL, "no axis given");
   if (opt->naxes > QN_BIN_MAX_AXES)
     return qn_error_set(err, QN_EINVAL, "at most %d axes are supported, got %d",
                         QN_BIN_MAX_AXES, opt->naxes);
-  for (int i = 0; i < opt->nstats; i++)
+  if (opt->nstats < 0 || opt->nstats > QN_BIN_NSTATS || (opt->nstats > 0 && !opt->stats))
+    return qn_error_set(err, QN_EINVAL, "%d statistics given; 0 to %d with a list of them",
+                        opt->nstats, QN_BIN_NSTATS);
+  for (int i = 0; i < opt->nstats; i++) {
+    if (opt->stats[i] < 0 || opt->stats[i] >= QN_BIN_NSTATS)
+      return qn_error_set(err, QN_EINVAL, "unknown statistic %d", (int)opt->stats[i]);
     if (opt->stats[i] != QN_BIN_COUNT && !opt->value)
       return qn_error_set(err, QN_EINVAL,
-                          "--stat %s needs --value COL (the column to summarise)",
+                          "statistic %s needs a value column (the column to summarise)",
                           qn_bin_stat_name(opt->stats[i]));
+  }
   for (int k = 0; k < opt->naxes; k++) {
     const struct qn_bin_axis_spec *a = &opt->axes[k];
     if (!a->column || (a->bins < 1 && a->nedges < 2))
@@ -587,9 +596,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   QN_CHECK(qn_bin_check_options(opt, err));
   for (int k = 0; k < opt->naxes; k++)
     QN_CHECK(qn_bin_find_numeric(src, opt->axes[k].column, "axis", &axis_cols[k], err));
-  if (opt->value) QN_CHECK(qn_bin_find_numeric(src, opt->value, "--value", &value_col, err));
-  if (opt->weight)
-    QN_CHECK(qn_bin_find_numeric(src, opt->weight, "--weight", &weight_col, err));
+  if (opt->value) QN_CHECK(qn_bin_find_numeric(src, opt->value, "value", &value_col, err));
+  if (opt->weight) QN_CHECK(qn_bin_find_numeric(src, opt->weight, "weight", &weight_col, err));
   QN_CHECK(qn_bin_result_new(ctx, src, opt, &r, err));
   struct qn_bin_job j;
   memset(&j, 0, sizeof j);
@@ -1040,13 +1048,14 @@ static int qn_bin_format_of(const char *path) {
 
 int qn_bin_output_check(const char *path, const char *plot, int naxes, struct qn_error *err) {
   if (qn_bin_format_of(path) < 0)
-    return qn_error_set(err, QN_EINVAL, "-o %s: unknown output type (use .json, .h5 or .csv)",
+    return qn_error_set(err, QN_EINVAL, "%s: unknown output type (use .json, .h5 or .csv)",
                         path);
   if (plot && !qn_str_has_suffix(plot, ".png"))
-    return qn_error_set(err, QN_EINVAL, "--plot %s: the plot is a PNG file (FILE.png)", plot);
+    return qn_error_set(err, QN_EINVAL, "%s: the plot is a PNG file (NAME.png)", plot);
   if (plot && naxes > 2)
     return qn_error_set(err, QN_EINVAL,
-                        "--plot draws 1-D and 2-D results; this one has %d axes", naxes);
+                        "%s: a plot draws 1-D and 2-D results; this one has %d axes", plot,
+                        naxes);
   return QN_OK;
 }
 

@@ -49,7 +49,7 @@ static int qn_convert_columns(struct qn_source *src, const struct qn_convert_opt
       if (idx[i] == idx[j]) {
         int c = idx[i];
         free(idx);
-        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c",
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in the column list",
                             src->cols[c].name);
       }
   *cols = idx;
@@ -143,6 +143,10 @@ done:
   return status;
 }
 
+void qn_convert_options_init(struct qn_convert_options *opt) {
+  memset(opt, 0, sizeof *opt);
+}
+
 int qn_convert_run(struct qn_context *ctx, struct qn_source *src,
                    const struct qn_convert_options *opt, struct qn_error *err) {
   int status = QN_OK;
@@ -166,7 +170,7 @@ void qn_gen_options_init(struct qn_gen_options *opt) {
 }
 
 int qn_gen_run(struct qn_context *ctx, const struct qn_gen_options *opt, struct qn_error *err) {
-  if (!opt->kind)
+  if (!opt || !opt->kind)
     return qn_error_set(err, QN_EINVAL, "gen: which data? 'sim' or 'measurements'");
   if (!opt->output) return qn_error_set(err, QN_EINVAL, "gen: no output path given");
   if (!qn_writer_format_for(opt->output))

@@ -1859,13 +1859,13 @@ static int qn_group_check_output(const char *dir, int force, int *exists,
   char manifest[4200];
   snprintf(manifest, sizeof manifest, "%s/manifest.json", dir);
   if (!force)
-    return qn_error_set(err, QN_EINVAL,
-                        "%s exists and is not empty (give --force to replace a quern output)",
-                        dir);
+    return qn_error_set(
+        err, QN_EINVAL,
+        "%s exists and is not empty (a quern output is replaced only with force)", dir);
   if (access(manifest, F_OK) != 0)
     return qn_error_set(err, QN_EINVAL,
                         "%s is not a quern output (no manifest.json): not replaced, even "
-                        "with --force",
+                        "with force",
                         dir);
   *exists = 2;
   return QN_OK;

@@ -122,7 +122,7 @@ static int qn_stats_columns(struct qn_source *src, const struct qn_stats_options
     for (int j = 0; j < k; j++)
       if (idx[j] == c) {
         free(idx);
-        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in -c",
+        return qn_error_set(err, QN_EINVAL, "column '%s' is named twice in the column list",
                             src->cols[c].name);
       }
     idx[k++] = c;
@@ -167,6 +167,10 @@ static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols
   }
   *out = r;
   return QN_OK;
+}
+
+void qn_stats_options_init(struct qn_stats_options *opt) {
+  memset(opt, 0, sizeof *opt);
 }
 
 int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
@@ -247,8 +251,8 @@ const char *qn_stats_result_column_name(const struct qn_stats_result *r, int i) 
 const struct qn_column_stats *qn_stats_result_get(const struct qn_stats_result *r, int file,
                                                   int i) {
   if (i < 0 || i >= r->ncols) return NULL;
-  if (file < 0) return &r->total[i];
-  if (!r->per_file || file >= r->nfiles) return NULL;
+  if (file == -1) return &r->total[i];
+  if (!r->per_file || file < 0 || file >= r->nfiles) return NULL;
   return &r->per[file * r->ncols + i];
 }
 

@@ -328,7 +328,7 @@ int qn_source_rows(const struct qn_source *src, const int *cols, int ncols, int6
       } else if (m != n) {
         return qn_error_set(err, QN_ESCHEMA,
                             "%s: columns '%s' (%lld rows) and '%s' (%lld rows) differ in "
-                            "length and cannot be used together (select columns with -c)",
+                            "length and cannot be used together (select columns of one length)",
                             r->path, src->cols[c0].name, (long long)n, src->cols[c].name,
                             (long long)m);
       }

@@ -94,11 +94,11 @@ check "no temporary output from bad input" test -z "$(ls -A | grep quern- || tru
 
 # ----- existing directories -----
 mkdir keep && echo mine > keep/file.txt
-run_quern 2 group m.parquet --key probe_id -o keep;            expect_err "keep" "--force"
+run_quern 2 group m.parquet --key probe_id -o keep;            expect_err "keep" "force"
 check "a directory not ours is untouched" test "$(cat keep/file.txt)" = mine
 run_quern 2 group m.parquet --key probe_id -o keep --force;    expect_err "not a quern output"
 check "... even with --force" test "$(cat keep/file.txt)" = mine
-run_quern 2 group m.parquet --key probe_id -o out;             expect_err "--force"
+run_quern 2 group m.parquet --key probe_id -o out;             expect_err "force"
 check "an existing output is untouched without --force" test "$(cd out && sha256sum manifest.json *.parquet)" = "$ref"
 run_quern 0 group m.parquet --key probe_id -c value -o out --force
 check "--force replaced it" test "$(ls out)" = "$(printf 'all-00000-of-00001.parquet\nmanifest.json')"

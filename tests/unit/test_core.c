@@ -76,8 +76,15 @@ QN_TEST(budget_limit_and_peak) {
   qn_mem_free(ctx, c);
   qn_mem_free(ctx, NULL);
   qn_error_init(&err);
+  /* the advice: the limit that leaves 64 MiB available, rounded up to a MiB */
+  int64_t need = qn_context_memory_limit(ctx) - qn_mem_available(ctx) + (64 << 20);
+  char advice[64];
+  snprintf(advice, sizeof advice, "a memory limit of %lldM or more",
+           (long long)((need + (1 << 20) - 1) >> 20));
   CHECK_EQ_INT(qn_mem_require(ctx, 64 << 20, "the job", &err), QN_ELIMIT);
-  CHECK(strstr(err.message, "--memory-limit") != NULL);
+  CHECK(strstr(err.message, "the job") != NULL);
+  CHECK(strstr(err.message, advice) != NULL);
+  CHECK(strstr(err.message, "--") == NULL); /* the library names no command-line flag */
   qn_context_free(ctx);
 }
 

@@ -71,7 +71,10 @@ int qn_cli_bad_option(const char *cmd) {
 int qn_cli_fail(int status, const struct qn_error *err) {
   const char *msg =
       (err && err->code != QN_OK && err->message[0]) ? err->message : qn_status_str(status);
-  fprintf(stderr, "quern: error: %s\n", msg);
+  /* The library speaks of "the memory limit"; the tool names its option. */
+  const char *hint =
+      status == QN_ELIMIT && strstr(msg, "memory limit") ? " (option -m/--memory-limit)" : "";
+  fprintf(stderr, "quern: error: %s%s\n", msg, hint);
   return qn_status_exit_code(status);
 }
 

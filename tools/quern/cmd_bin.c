@@ -74,7 +74,7 @@ int qn_cmd_bin(int argc, char **argv) {
   struct qn_cli_common common;
   qn_cli_common_init(&common);
   struct qn_bin_options opt;
-  memset(&opt, 0, sizeof opt);
+  qn_bin_options_init(&opt);
   struct qn_bin_axis_spec axes[QN_BIN_MAX_AXES];
   memset(axes, 0, sizeof axes);
   enum qn_bin_stat stats[QN_BIN_NSTATS];
@@ -127,7 +127,7 @@ int qn_cmd_bin(int argc, char **argv) {
                         naxis_text + too_many);
   if (stat_text) {
     if (qn_bin_stats_parse(stat_text, stats, &opt.nstats, &err) != QN_OK)
-      return qn_cli_usage("bin", "%s", err.message);
+      return qn_cli_usage("bin", "--stat: %s", err.message);
     opt.stats = stats;
     for (int i = 0; i < opt.nstats; i++)
       if (stats[i] != QN_BIN_COUNT && !opt.value)
@@ -143,8 +143,13 @@ int qn_cmd_bin(int argc, char **argv) {
     opt.naxes = k + 1;
   }
   opt.axes = axes;
-  if (qn_bin_output_check(output, plot, naxis_text, &err) != QN_OK) {
-    rc = qn_cli_usage("bin", "%s", err.message);
+  /* the library's message names the file; the option is added here */
+  if (qn_bin_output_check(output, NULL, naxis_text, &err) != QN_OK) {
+    rc = qn_cli_usage("bin", "-o %s", err.message);
+    goto done;
+  }
+  if (qn_bin_output_check(NULL, plot, naxis_text, &err) != QN_OK) {
+    rc = qn_cli_usage("bin", "--plot %s", err.message);
     goto done;
   }
   if (qn_cli_check_output("-o", output) != 0 || qn_cli_check_output("--plot", plot) != 0) {

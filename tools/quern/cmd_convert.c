@@ -36,7 +36,8 @@ int qn_cmd_convert(int argc, char **argv) {
   };
   struct qn_cli_common common;
   qn_cli_common_init(&common);
-  struct qn_convert_options opt = {0};
+  struct qn_convert_options opt;
+  qn_convert_options_init(&opt);
   char *columns = NULL;
   int c;
   optind = 1;

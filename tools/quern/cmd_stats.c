@@ -35,7 +35,8 @@ int qn_cmd_stats(int argc, char **argv) {
   };
   struct qn_cli_common common;
   qn_cli_common_init(&common);
-  struct qn_stats_options opt = {0};
+  struct qn_stats_options opt;
+  qn_stats_options_init(&opt);
   char *columns = NULL;
   const char *output = NULL;
   int c;

@@ -78,14 +78,14 @@ int qn_pq_t_i64(struct qn_pq_tin *t, int type, int64_t *v) {
   }
   if (type != QN_PQ_T_I16 && type != QN_PQ_T_I32 && type != QN_PQ_T_I64)
     return qn_pq_tin_fail(t, "expected an integer, found Thrift type %d", type);
-  uint64_t u;
+  uint64_t u = 0;
   QN_RETURN_IF_ERROR(qn_pq_t_varint(t, &u));
   *v = qn_pq_unzigzag(u);
   return QN_OK;
 }
 
 int qn_pq_t_i32(struct qn_pq_tin *t, int type, int32_t *v) {
-  int64_t w;
+  int64_t w = 0;
   if (type == QN_PQ_T_I64) return qn_pq_tin_fail(t, "expected a 32-bit integer, found i64");
   QN_RETURN_IF_ERROR(qn_pq_t_i64(t, type, &w));
   if (w < INT32_MIN || w > INT32_MAX) return qn_pq_tin_fail(t, "integer out of 32-bit range");
@@ -103,7 +103,7 @@ int qn_pq_t_bool(struct qn_pq_tin *t, int type, int *v) {
 int qn_pq_t_binary(struct qn_pq_tin *t, int type, const uint8_t **p, uint32_t *n) {
   if (type != QN_PQ_T_BINARY)
     return qn_pq_tin_fail(t, "expected binary, found Thrift type %d", type);
-  uint64_t len;
+  uint64_t len = 0;
   QN_RETURN_IF_ERROR(qn_pq_t_varint(t, &len));
   if (len > (uint64_t)(t->end - t->p)) {
     t->truncated = 1;
@@ -116,8 +116,8 @@ int qn_pq_t_binary(struct qn_pq_tin *t, int type, const uint8_t **p, uint32_t *n
 }
 
 int qn_pq_t_string(struct qn_pq_tin *t, int type, char **out) {
-  const uint8_t *p;
-  uint32_t n;
+  const uint8_t *p = NULL;
+  uint32_t n = 0;
   QN_RETURN_IF_ERROR(qn_pq_t_binary(t, type, &p, &n));
   char *s = malloc((size_t)n + 1);
   if (!s)
@@ -238,7 +238,7 @@ int qn_pq_t_skip(struct qn_pq_tin *t, int type) {
       return QN_OK;
     }
     case QN_PQ_T_MAP: {
-      uint64_t n;
+      uint64_t n = 0;
       if (++t->depth > QN_PQ_THRIFT_MAX_DEPTH)
         return qn_pq_tin_fail(t, "Thrift structures nest deeper than %d",
                               QN_PQ_THRIFT_MAX_DEPTH);

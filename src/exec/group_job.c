@@ -1087,7 +1087,7 @@ static int qn_group_emit(struct qn_group_job *j, struct qn_gwork *wk, int worker
                          struct qn_gsink *sink, const struct qn_gpdata *d, const int64_t *perm,
                          const int64_t *gs, const int64_t *which, int64_t ng, int64_t nrows,
                          struct qn_error *err) {
-  int status = QN_OK, nc = j->ncols + 1;
+  int status = QN_OK;
   struct qn_colbuf out[66];
   memset(out, 0, sizeof out);
   size_t size = (size_t)ng * 8 * 2 + (size_t)(ng + 1) * 8 + 64;
@@ -1202,7 +1202,6 @@ static int qn_group_emit(struct qn_group_job *j, struct qn_gwork *wk, int worker
     }
   }
   status = sink->deliver(j, wk, worker, f, out, ng, sink, err);
-  (void)nc;
   return status;
 }
 
@@ -1231,7 +1230,7 @@ static int qn_group_rows(struct qn_group_job *j, struct qn_gwork *wk, int worker
     keys.offsets = d.cols[0].offsets;
   } else if (j->cols[0].type == QN_INT64 || j->cols[0].type == QN_TIMESTAMP ||
              j->cols[0].type == QN_UINT64) {
-    keys.ikeys = d.cols[0].data; /* uint64 compares by bits: fine within a partition? no: */
+    keys.ikeys = d.cols[0].data; /* 64-bit keys as they are (uint64: re-mapped below) */
   }
   if (!j->key_string && !keys.ikeys) { /* narrower integers: widen for the kernel */
     widened = qn_mem_alloc(j->ctx, (size_t)(n + 1) * 8, "group keys", err);
@@ -2227,9 +2226,7 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
   QN_CHECK(qn_group_plan_columns(&j, err));
   QN_CHECK(qn_group_check_output(o->output, o->force, &exists, err));
   int64_t rows = 0;
-  int kc = j.cols[0].src;
   QN_CHECK(qn_source_rows(src, j.scan_cols, j.nscan, &rows, err));
-  (void)kc;
   j.rows_in = rows;
   /* the temporary output beside DIR (swept later if this run is killed) */
   qn_group_parent(o->output, parent, sizeof parent);

@@ -680,7 +680,7 @@ int qn_pq_writer_encode_ex(struct qn_pq_writer *w, int worker, const struct qn_c
   }
   part->nslabs = ns;
   struct qn_pq_wscratch *sc = &w->scratch[worker];
-  for (int s = 0, r0 = 0; s < ns; r0 = (int)0, s++) {
+  for (int s = 0; s < ns; s++) {
     int64_t a = s ? ends[s - 1] : 0, b = ends[s];
     struct qn_pq_slab *sl = &part->slabs[s];
     sl->rows = b - a;
@@ -700,7 +700,6 @@ int qn_pq_writer_encode_ex(struct qn_pq_writer *w, int worker, const struct qn_c
       }
       QN_CHECK(qn_pq_page_finish(w, &w->cols[i], sc, nlev, pc, err));
     }
-    (void)r0;
   }
   *out = part;
   part = NULL;

@@ -2,7 +2,8 @@
 
 Each case runs the peer (numpy / scipy on arrays loaded with h5py, or
 DuckDB's SQL on a Parquet copy of the same data) and the whole `quern bin`
-process on the HDF5 file, each in its own process, and prints wall times,
+process on the HDF5 file (on the Parquet copy where the case says so),
+each in its own process, and prints wall times,
 the ratio peer / quern, quern's CPU time (user + sys: the machine's 2
 vCPUs are shared, so CPU time is the steadier figure) and peak RSS (from
 /usr/bin/time -v; quern's from a second run of the same command). The
@@ -45,7 +46,19 @@ def col(n): return f[n][...]
 {EDGES_CODE}
 """
 
-# (name, peer label, peer kind, peer setup, peer call, quern args, goal)
+# (name, peer label, peer kind, peer setup, peer call, quern args, goal[, auto])
+# A case with `auto` = (explicit-range args, input) gives quern and its peer
+# only bin counts, so both find the range in the data (numpy and scipy do
+# with bins=N and no range); quern also runs the same case with the range
+# given (interleaved), and the ratio auto / explicit is printed (goal
+# <= 1.25). The input is "h5" (the HDF5 file) or "pq" (DuckDB's Parquet
+# copy, whose column chunk statistics give quern the range unread).
+AUTO_2D_DUCK = (
+    "WITH r AS (SELECT min(x) AS x0, max(x) AS x1, min(y) AS y0, max(y) AS y1 "
+    "FROM read_parquet('{pq}')) "
+    "SELECT least(floor((x - x0) / (x1 - x0) * 100), 99) AS i, "
+    "least(floor((y - y0) / (y1 - y0) * 100), 99) AS j, count(*), avg(v), stddev_pop(v) "
+    "FROM read_parquet('{pq}'), r GROUP BY 1, 2")
 CASES = [
     ("1-D 100 regular bins, count", "np.histogram(x, 100, range=(0, 1))", "py",
      "x = col('x')", "np.histogram(x, 100, range=(0.0, 1.0))",
@@ -66,6 +79,23 @@ CASES = [
      "x, y, z = col('x'), col('y'), col('z')",
      "np.histogramdd((x, y, z), bins=50, range=[(0, 1)] * 3)",
      ["-a", "x:50:0:1", "-a", "y:50:0:1", "-a", "z:50:0:1"], 50),
+    ("1-D 100 regular, count, auto range", "np.histogram(x, 100)", "py",
+     "x = col('x')", "np.histogram(x, 100)",
+     ["-a", "x:100"], 10, (["-a", "x:100:0:1"], "h5")),
+    ("2-D 100x100, count+mean+std, auto range", "scipy binned_statistic_2d x3, bins=100", "py",
+     "x, y, v = col('x'), col('y'), col('v'); from scipy.stats import binned_statistic_2d as b",
+     "[b(x, y, v, s, bins=100) for s in ('count', 'mean', 'std')]",
+     ["-a", "x:100", "-a", "y:100", "-v", "v", "-s", "count,mean,std"], 40,
+     (["-a", "x:100:0:1", "-a", "y:100:0:1", "-v", "v", "-s", "count,mean,std"], "h5")),
+    ("2-D 100x100, auto range, Parquet (DuckDB)",
+     "DuckDB min/max, then GROUP BY the bins, both on Parquet", "duck", None, AUTO_2D_DUCK,
+     ["-a", "x:100", "-a", "y:100", "-v", "v", "-s", "count,mean,std"], None,
+     (["-a", "x:100:0:1", "-a", "y:100:0:1", "-v", "v", "-s", "count,mean,std"], "pq")),
+    ("3-D 50^3, count, auto range", "np.histogramdd((x, y, z), bins=50)", "py",
+     "x, y, z = col('x'), col('y'), col('z')",
+     "np.histogramdd((x, y, z), bins=50)",
+     ["-a", "x:50", "-a", "y:50", "-a", "z:50"], 50,
+     (["-a", "x:50:0:1", "-a", "y:50:0:1", "-a", "z:50:0:1"], "h5")),
 ]
 
 
@@ -162,10 +192,11 @@ def warm(path):
 WARM_BUF = bytearray(8 << 20)
 
 
-def quern(args, threads=THREADS):
+def quern(args, threads=THREADS, data=None):
+    data = data or DATA
     out = os.path.join(os.environ.get("BENCH_OUT", "/tmp"), "bench_bin_out.json")
-    cmd = [QUERN, "bin", DATA, "--no-progress", "-t", threads, "-o", out] + args
-    warm(DATA)
+    cmd = [QUERN, "bin", data, "--no-progress", "-t", threads, "-o", out] + args
+    warm(data)
     wall, cpu, _ = timed(cmd)
     rss, _ = peak_rss(cmd)  # a second run, for the peak RSS only
     return wall, cpu, rss
@@ -178,26 +209,38 @@ def loadavg():
 
 print(f"data: {DATA}; quern --threads {THREADS}; medians of {REPEAT} runs; load average {loadavg()}")
 print(f"page cache of the data: {cache_state(DATA)}", flush=True)
-print(f"{'case':38} {'peer':>9} {'quern':>8} {'ratio':>7} {'goal':>5} {'q CPU':>7}  {'peer RSS':>9} {'quern RSS':>9}")
-for name, peer_name, kind, setup, call, args, goal in CASES:
+print(f"{'case':42} {'peer':>9} {'quern':>8} {'ratio':>7} {'goal':>5} {'q CPU':>7}  {'peer RSS':>9} {'quern RSS':>9}")
+for name, peer_name, kind, setup, call, args, goal, *auto in CASES:
     if ONLY and ONLY not in name:
         continue
-    if kind == "duck" and not (PARQUET and DUCK):
-        print(f"{name:38} skipped: no DuckDB (bash scripts/setup-node.sh) or no Parquet copy")
+    explicit, data = auto[0] if auto else (None, "h5")
+    if (kind == "duck" or data == "pq") and not (PARQUET and DUCK):
+        print(f"{name:42} skipped: no DuckDB (bash scripts/setup-node.sh) or no Parquet copy")
         continue
-    pt, pr, qt, qc, qr = [], [], [], [], []
+    path = PARQUET if data == "pq" else DATA
+    pt, pr, qt, qc, qr, et, ec = [], [], [], [], [], [], []
     for _ in range(REPEAT):
         t, r = peer(kind, setup, call)
         pt.append(t)
         pr.append(r)
-        t, c, r = quern(args)
+        t, c, r = quern(args, data=path)
         qt.append(t)
         qc.append(c)
         qr.append(r)
+        if explicit:
+            t, c, _ = quern(explicit, data=path)
+            et.append(t)
+            ec.append(c)
     p, q = statistics.median(pt), statistics.median(qt)
-    print(f"{name:38} {p:8.2f}s {q:7.3f}s {p / q:6.1f}x {goal:4d}x {statistics.median(qc):6.2f}s"
+    goal = f"{goal:4d}x" if goal else "    -"
+    print(f"{name:42} {p:8.2f}s {q:7.3f}s {p / q:6.1f}x {goal} {statistics.median(qc):6.2f}s"
           f"  {max(pr):7.0f}M {max(qr):8.0f}M", flush=True)
     print(f"    peer: {peer_name}", flush=True)
+    if explicit:
+        e = statistics.median(et)
+        print(f"    quern with the range given ({' '.join(explicit)}) on {os.path.basename(path)}: "
+              f"{e:.3f}s (CPU {statistics.median(ec):.2f}s); auto / given {q / e:.2f}x (goal 1.25x), "
+              f"CPU {statistics.median(qc) / statistics.median(ec):.2f}x", flush=True)
 
 SCALING = [("2-D mean/std", ["-a", "x:100:0:1", "-a", "y:100:0:1", "-v", "v", "-s", "count,mean,std"]),
            ("3-D 50^3 count", ["-a", "x:50:0:1", "-a", "y:50:0:1", "-a", "z:50:0:1"])]

@@ -3,7 +3,8 @@
 # 1e8) of `quern gen sim` data in an HDF5 file in the page cache.
 #   QUERN=build/quern bench/bench_bin.sh
 # Environment: BENCH_ROWS, BENCH_DIR (default /tmp/quern-bench), BENCH_THREADS
-# (2), BENCH_REPEAT (3), BENCH_ONLY (substring of a case name, or "scaling").
+# (2), BENCH_REPEAT (3), BENCH_ONLY (substring of a case name, or "scaling";
+# "auto range" runs the cases where quern and the peers find the range).
 # The peers need Debian's python3-numpy, python3-scipy and python3-h5py and,
 # at 1e8 rows, several GiB of memory; the DuckDB peer needs node and
 # `bash scripts/setup-node.sh` (skipped otherwise) and reads a Parquet copy

@@ -18,7 +18,9 @@
  * ±inf are ignored rather than an error (numpy raises on them): LO and HI
  * are the min and max of the finite values, LO == HI widens to ±0.5, an
  * empty table gives [0, 1], a non-empty one without a finite value is an
- * error.
+ * error. An axis whose range every file's metadata knows (the reader's
+ * `minmax`: Parquet column chunk statistics) reads no value for it; the
+ * others share one scan at reading speed (qn_bin_finite_minmax).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -462,7 +464,38 @@ static int qn_bin_result_new(struct qn_context *ctx, struct qn_source *src,
   return QN_OK;
 }
 
-/* The range pass over the auto-range axes; fills lo/hi. */
+/* The range of table column c from the files' metadata (Parquet column
+ * chunk statistics) when every file with rows knows it and it is finite;
+ * *found = 0 otherwise (an infinite bound hides the finite one). */
+static int qn_bin_range_from_meta(struct qn_source *src, int c, double *lo, double *hi,
+                                  int *found, struct qn_error *err) {
+  double mn = INFINITY, mx = -INFINITY;
+  *found = 0;
+  for (int f = 0; f < src->nfiles; f++) {
+    struct qn_reader *rd = src->files[f];
+    const int fc = qn_source_file_column(src, f, c);
+    double a, b;
+    int known = 0;
+    if (rd->cols[fc].rows == 0) continue;
+    if (!rd->ops->minmax) return QN_OK;
+    QN_RETURN_IF_ERROR(rd->ops->minmax(rd, fc, &a, &b, &known, err));
+    if (!known) return QN_OK;
+    mn = QN_MIN(mn, a);
+    mx = QN_MAX(mx, b);
+  }
+  if (isfinite(mn) && isfinite(mx)) {
+    *lo = mn;
+    *hi = mx;
+    *found = 1;
+  }
+  return QN_OK;
+}
+
+/* The range of the auto-range axes; fills lo/hi. From the metadata where
+ * it has them, else one scan over the remaining axes' columns. A zero
+ * bound is +0.0, whichever zero the data or the statistics hold (Parquet
+ * writers store a zero min as -0.0 and a zero max as +0.0), so that the
+ * edges do not depend on the order of the values or on the path. */
 static int qn_bin_range_pass(struct qn_context *ctx, struct qn_source *src,
                              const struct qn_bin_options *opt, const int *axis_cols,
                              int64_t rows, double *lo, double *hi, struct qn_error *err) {
@@ -470,11 +503,18 @@ static int qn_bin_range_pass(struct qn_context *ctx, struct qn_source *src,
   struct qn_bin_job j;
   memset(&j, 0, sizeof j);
   int cols[QN_BIN_MAX_AXES], ncols = 0, which[QN_BIN_MAX_AXES];
-  for (int k = 0; k < opt->naxes; k++)
-    if (opt->axes[k].auto_range) {
-      which[j.nauto] = k;
-      j.auto_pos[j.nauto++] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
+  for (int k = 0; k < opt->naxes; k++) {
+    int found = 0;
+    if (!opt->axes[k].auto_range) continue;
+    QN_RETURN_IF_ERROR(qn_bin_range_from_meta(src, axis_cols[k], &lo[k], &hi[k], &found, err));
+    if (found) {
+      lo[k] = lo[k] == 0 ? 0.0 : lo[k];
+      hi[k] = hi[k] == 0 ? 0.0 : hi[k];
+      continue;
     }
+    which[j.nauto] = k;
+    j.auto_pos[j.nauto++] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
+  }
   if (j.nauto == 0) return QN_OK;
   const int nw = qn_context_threads(ctx);
   const size_t n = (size_t)nw * (size_t)j.nauto;
@@ -513,8 +553,8 @@ static int qn_bin_range_pass(struct qn_context *ctx, struct qn_source *src,
       mn = 0.0;
       mx = 1.0;
     }
-    lo[k2] = mn;
-    hi[k2] = mx;
+    lo[k2] = mn == 0 ? 0.0 : mn;
+    hi[k2] = mx == 0 ? 0.0 : mx;
   }
 done:
   qn_mem_free(ctx, j.mn);

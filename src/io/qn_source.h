@@ -62,6 +62,15 @@ struct qn_reader_ops {
   /* Optional: the scan is done with this file for now (no read in
    * flight); drop handles and caches. A later read must reopen them. */
   void (*release)(struct qn_reader *r);
+  /* Optional: bounds of column `col` from the file's metadata alone (no
+   * value is read). With *known = 1, every value of the column that is
+   * neither null nor NaN, as float64, lies in [*lo, *hi], and both bounds
+   * are such values (±inf included; the sign of a zero bound may be
+   * either). *known = 0 when the metadata cannot tell: the caller then
+   * reads the values. Parquet answers from its column chunk statistics.
+   * Thread rule: reads only what open parsed; any thread. */
+  int (*minmax)(struct qn_reader *r, int col, double *lo, double *hi, int *known,
+                struct qn_error *err);
 };
 
 struct qn_reader {

@@ -1136,24 +1136,192 @@ void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *
 
 /* ----- range detection -------------------------------------------------- */
 
+/* The range pass reads every value once and should cost what reading
+ * costs. The portable loop keeps 4 x 4 float64 lanes, each with its own
+ * min, max and count of finite values, and selects instead of branches: a
+ * lane takes x only when x - x == 0, false for NaN and ±inf (numpy's range
+ * would raise on them; quern ignores them, see docs/bin.md). The AVX2 and
+ * AVX-512 loops (chosen at run time) take min and max of every value
+ * (vminpd/vmaxpd ignore a NaN in their first operand) and count the NaN;
+ * only when a bound comes out infinite (an inf in the block, rare) is the
+ * block redone by the portable loop. All give the same min, max and count,
+ * except which of -0.0 and +0.0 a bound keeps (it depends on the order the
+ * lanes saw them); the job makes a zero bound +0.0. */
+typedef double qn_bin_v4d __attribute__((vector_size(32)));
+typedef int64_t qn_bin_v4l __attribute__((vector_size(32)));
+
+/* Lane-wise m ? a : b (a macro: a function returning a 32-byte vector
+ * would differ in ABI between the target clones). */
+#define QN_BIN_SEL4(m, a, b) ((qn_bin_v4d)(((qn_bin_v4l)(a) & (m)) | ((qn_bin_v4l)(b) & ~(m))))
+#define QN_BIN_MM_STEP(X, LO, HI, CNT)                \
+  do {                                                \
+    const qn_bin_v4l ok_ = ((X) - (X)) == zero4;      \
+    LO = QN_BIN_SEL4(ok_ & ((X) < LO), X, LO);        \
+    HI = QN_BIN_SEL4(ok_ & ((X) > HI), X, HI);        \
+    CNT -= ok_; /* ok_ is -1 in a lane that took x */ \
+  } while (0)
+
+/* Folds the finite values of x[0..n) into *mn / *mx; how many. */
+QN_BIN_HOT static int64_t qn_bin_minmax_portable(const double *restrict x, int64_t n,
+                                                 double *mn, double *mx) {
+  const qn_bin_v4d zero4 = {0, 0, 0, 0}, inf4 = {INFINITY, INFINITY, INFINITY, INFINITY};
+  qn_bin_v4d lo0 = inf4, lo1 = inf4, lo2 = inf4, lo3 = inf4;
+  qn_bin_v4d hi0 = -inf4, hi1 = -inf4, hi2 = -inf4, hi3 = -inf4;
+  qn_bin_v4l c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    qn_bin_v4d a, b, c, d;
+    memcpy(&a, x + i, sizeof a);
+    memcpy(&b, x + i + 4, sizeof b);
+    memcpy(&c, x + i + 8, sizeof c);
+    memcpy(&d, x + i + 12, sizeof d);
+    QN_BIN_MM_STEP(a, lo0, hi0, c0);
+    QN_BIN_MM_STEP(b, lo1, hi1, c1);
+    QN_BIN_MM_STEP(c, lo2, hi2, c2);
+    QN_BIN_MM_STEP(d, lo3, hi3, c3);
+  }
+  double lo = *mn, hi = *mx;
+  int64_t seen = 0;
+  for (int l = 0; l < 4; l++) {
+    const double l4[4] = {lo0[l], lo1[l], lo2[l], lo3[l]};
+    const double h4[4] = {hi0[l], hi1[l], hi2[l], hi3[l]};
+    for (int k = 0; k < 4; k++) {
+      lo = l4[k] < lo ? l4[k] : lo;
+      hi = h4[k] > hi ? h4[k] : hi;
+    }
+    seen += c0[l] + c1[l] + c2[l] + c3[l];
+  }
+  for (; i < n; i++) {
+    const double v = x[i];
+    const int use = v - v == 0;
+    seen += use;
+    lo = use && v < lo ? v : lo;
+    hi = use && v > hi ? v : hi;
+  }
+  *mn = lo;
+  *mx = hi;
+  return seen;
+}
+#undef QN_BIN_MM_STEP
+#undef QN_BIN_SEL4
+
+#ifdef QN_BIN_SIMD1
+/* The fast loops' end: the tail rows, then either the fold (no infinite
+ * bound: every non-NaN value was finite) or the portable loop again. */
+static int64_t qn_bin_minmax_finish(const double *restrict x, int64_t n, int64_t i, double lo,
+                                    double hi, int64_t nan, double *mn, double *mx) {
+  for (; i < n; i++) {
+    const double v = x[i];
+    nan += v != v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  if (lo == -INFINITY || hi == INFINITY) return qn_bin_minmax_portable(x, n, mn, mx);
+  *mn = lo < *mn ? lo : *mn;
+  *mx = hi > *mx ? hi : *mx;
+  return n - nan;
+}
+
+#define QN_BIN_MM512(K, LO, HI, NN)                                                    \
+  do {                                                                                 \
+    const __m512d v_ = _mm512_loadu_pd(x + i + (K));                                   \
+    LO = _mm512_min_pd(v_, LO);                                                        \
+    HI = _mm512_max_pd(v_, HI);                                                        \
+    NN = _mm512_mask_add_epi64(NN, _mm512_cmp_pd_mask(v_, v_, _CMP_UNORD_Q), NN, one); \
+  } while (0)
+__attribute__((target("avx512f"))) static int64_t qn_bin_minmax_avx512(const double *restrict x,
+                                                                       int64_t n, double *mn,
+                                                                       double *mx) {
+  const __m512d inf = _mm512_set1_pd(INFINITY), ninf = _mm512_set1_pd(-INFINITY);
+  const __m512i one = _mm512_set1_epi64(1);
+  __m512d lo0 = inf, lo1 = inf, lo2 = inf, lo3 = inf, hi0 = ninf, hi1 = ninf, hi2 = ninf,
+          hi3 = ninf;
+  __m512i n0 = _mm512_setzero_si512(), n1 = n0, n2 = n0, n3 = n0;
+  const int64_t n32 = n & ~(int64_t)31;
+  for (int64_t i = 0; i < n32; i += 32) {
+    QN_BIN_MM512(0, lo0, hi0, n0);
+    QN_BIN_MM512(8, lo1, hi1, n1);
+    QN_BIN_MM512(16, lo2, hi2, n2);
+    QN_BIN_MM512(24, lo3, hi3, n3);
+  }
+  const __m512d lo = _mm512_min_pd(_mm512_min_pd(lo0, lo1), _mm512_min_pd(lo2, lo3));
+  const __m512d hi = _mm512_max_pd(_mm512_max_pd(hi0, hi1), _mm512_max_pd(hi2, hi3));
+  const __m512i nn = _mm512_add_epi64(_mm512_add_epi64(n0, n1), _mm512_add_epi64(n2, n3));
+  return qn_bin_minmax_finish(x, n, n32, _mm512_reduce_min_pd(lo), _mm512_reduce_max_pd(hi),
+                              _mm512_reduce_add_epi64(nn), mn, mx);
+}
+#undef QN_BIN_MM512
+
+#define QN_BIN_MM256(K, LO, HI, NN)                                                      \
+  do {                                                                                   \
+    const __m256d v_ = _mm256_loadu_pd(x + i + (K));                                     \
+    LO = _mm256_min_pd(v_, LO);                                                          \
+    HI = _mm256_max_pd(v_, HI);                                                          \
+    NN = _mm256_sub_epi64(NN, _mm256_castpd_si256(_mm256_cmp_pd(v_, v_, _CMP_UNORD_Q))); \
+  } while (0)
+__attribute__((target("avx2"))) static int64_t qn_bin_minmax_avx2(const double *restrict x,
+                                                                  int64_t n, double *mn,
+                                                                  double *mx) {
+  const __m256d inf = _mm256_set1_pd(INFINITY), ninf = _mm256_set1_pd(-INFINITY);
+  __m256d lo0 = inf, lo1 = inf, lo2 = inf, lo3 = inf, hi0 = ninf, hi1 = ninf, hi2 = ninf,
+          hi3 = ninf;
+  __m256i n0 = _mm256_setzero_si256(), n1 = n0, n2 = n0, n3 = n0;
+  const int64_t n16 = n & ~(int64_t)15;
+  for (int64_t i = 0; i < n16; i += 16) {
+    QN_BIN_MM256(0, lo0, hi0, n0);
+    QN_BIN_MM256(4, lo1, hi1, n1);
+    QN_BIN_MM256(8, lo2, hi2, n2);
+    QN_BIN_MM256(12, lo3, hi3, n3);
+  }
+  double l4[4], h4[4];
+  int64_t c4[4];
+  _mm256_storeu_pd(l4, _mm256_min_pd(_mm256_min_pd(lo0, lo1), _mm256_min_pd(lo2, lo3)));
+  _mm256_storeu_pd(h4, _mm256_max_pd(_mm256_max_pd(hi0, hi1), _mm256_max_pd(hi2, hi3)));
+  _mm256_storeu_si256((__m256i *)c4,
+                      _mm256_add_epi64(_mm256_add_epi64(n0, n1), _mm256_add_epi64(n2, n3)));
+  double lo = INFINITY, hi = -INFINITY;
+  for (int k = 0; k < 4; k++) {
+    lo = l4[k] < lo ? l4[k] : lo;
+    hi = h4[k] > hi ? h4[k] : hi;
+  }
+  return qn_bin_minmax_finish(x, n, n16, lo, hi, c4[0] + c4[1] + c4[2] + c4[3], mn, mx);
+}
+#undef QN_BIN_MM256
+#endif
+
+int64_t qn_bin_minmax_f64(const double *x, int64_t n, double *mn, double *mx, int simd) {
+#ifdef QN_BIN_SIMD1
+  if (simd) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return qn_bin_minmax_avx512(x, n, mn, mx);
+    if (__builtin_cpu_supports("avx2")) return qn_bin_minmax_avx2(x, n, mn, mx);
+  }
+#else
+  (void)simd;
+#endif
+  return qn_bin_minmax_portable(x, n, mn, mx);
+}
+
+/* Null rows become NaN, which the range pass skips (a select, vectorised). */
+static void qn_bin_nan_nulls(double *restrict buf, const double *restrict x,
+                             const uint8_t *restrict valid, int64_t n) {
+  for (int64_t i = 0; i < n; i++) buf[i] = valid[i] ? x[i] : NAN;
+}
+
 int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n, double *mn,
                              double *mx) {
-  double buf[1024]; /* on the stack: a small block */
-  double lo = *mn, hi = *mx;
+  if (col->type == QN_FLOAT64 && !col->valid)
+    return qn_bin_minmax_f64((const double *)col->data + row0, n, mn, mx, 1);
+  double buf[1024], nb[1024]; /* on the stack: a small block */
   int64_t seen = 0;
   for (int64_t r = row0; r < row0 + n; r += 1024) {
     const int64_t m = QN_MIN((int64_t)1024, row0 + n - r);
     const double *x = qn_bin_load(col, r, m, buf);
-    const uint8_t *valid = col->valid ? col->valid + r : NULL;
-    for (int64_t i = 0; i < m; i++) {
-      const double v = x[i];
-      const int use = isfinite(v) && (!valid || valid[i]);
-      seen += use;
-      lo = use && v < lo ? v : lo;
-      hi = use && v > hi ? v : hi;
+    if (col->valid) {
+      qn_bin_nan_nulls(nb, x, col->valid + r, m);
+      x = nb;
     }
+    seen += qn_bin_minmax_f64(x, m, mn, mx, 1);
   }
-  *mn = lo;
-  *mx = hi;
   return seen;
 }

@@ -195,5 +195,9 @@ void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *
  * Returns how many finite values were seen. */
 int64_t qn_bin_finite_minmax(const struct qn_colbuf *col, int64_t row0, int64_t n, double *mn,
                              double *mx);
+/* Its float64 loop over x[0..n): `simd` 1 uses AVX2 or AVX-512 when the
+ * CPU has them, 0 forces the portable loop (tests compare the two). Which
+ * of -0.0 and +0.0 a zero bound is may differ between them. */
+int64_t qn_bin_minmax_f64(const double *x, int64_t n, double *mn, double *mx, int simd);
 
 #endif /* QN_BIN_H */

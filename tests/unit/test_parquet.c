@@ -485,6 +485,300 @@ QN_TEST(reader_int96_and_dictionary_fallback_part_way) {
   qn_context_free(ctx);
 }
 
+/* ----- column chunk statistics: the reader's `minmax` ----- */
+
+/* Value k of a numeric column buffer as float64, as the bin kernel
+ * converts it. */
+static double value_as_double(enum qn_type t, const void *d, int64_t k) {
+  switch (t) {
+    case QN_INT8:
+      return ((const int8_t *)d)[k];
+    case QN_INT16:
+      return ((const int16_t *)d)[k];
+    case QN_INT32:
+    case QN_DATE:
+      return ((const int32_t *)d)[k];
+    case QN_INT64:
+    case QN_TIMESTAMP:
+      return (double)((const int64_t *)d)[k];
+    case QN_UINT8:
+      return ((const uint8_t *)d)[k];
+    case QN_UINT16:
+      return ((const uint16_t *)d)[k];
+    case QN_UINT32:
+      return ((const uint32_t *)d)[k];
+    case QN_UINT64:
+      return (double)((const uint64_t *)d)[k];
+    case QN_FLOAT32:
+      return ((const float *)d)[k];
+    case QN_FLOAT64:
+      return ((const double *)d)[k];
+    default:
+      return NAN;
+  }
+}
+
+/* Every type quern writes, several row groups: where the reader answers
+ * from the statistics, the bounds are exactly the min and max of the
+ * values read back (nulls and NaN left out, ±inf kept); it answers for
+ * every numeric type but booleans, never for strings. */
+QN_TEST(minmax_from_statistics_equals_the_values) {
+  struct qn_context *ctx = new_ctx(0);
+  struct qn_error err;
+  qn_error_init(&err);
+  struct qn_pq_writer_options opt;
+  qn_pq_writer_options_init(&opt);
+  opt.row_group_bytes = 1 << 20;
+  char *path = tmp_path("minmax.parquet");
+  const int64_t rows = 120000;
+  if (pqg_write(ctx, path, rows, &opt, &err) != QN_OK) QN_FAIL_AT("write: %s", err.message);
+  struct qn_reader *r = NULL;
+  if (qn_pq_open(ctx, path, &r, &err) != QN_OK) QN_FAIL_AT("open: %s", err.message);
+  CHECK(r->ops->minmax != NULL);
+  for (int c = 0; c < PQG_NCOLS; c++) {
+    const enum qn_type t = pqg_cols[c].type;
+    const int want_known = t != QN_BOOL && t != QN_STRING;
+    double lo = 0, hi = 0, rlo = INFINITY, rhi = -INFINITY;
+    int known = -1;
+    CHECK_OK(r->ops->minmax(r, c, &lo, &hi, &known, &err));
+    if (known != want_known) fprintf(stderr, "column %s: known %d\n", pqg_cols[c].name, known);
+    CHECK_EQ_INT(known, want_known);
+    if (!want_known) continue;
+    void *data = malloc(qn_type_size(t) * (size_t)rows);
+    uint8_t *valid = malloc((size_t)rows);
+    struct qn_colbuf out = {t, rows, data, valid, NULL};
+    CHECK_OK(r->ops->read(r, c, 0, rows, &out, &err));
+    for (int64_t k = 0; k < rows; k++) {
+      const double v = value_as_double(t, data, k);
+      if ((out.valid && !out.valid[k]) || isnan(v)) continue;
+      rlo = QN_MIN(rlo, v);
+      rhi = QN_MAX(rhi, v);
+    }
+    free(data);
+    free(valid);
+    if (lo != rlo || hi != rhi)
+      fprintf(stderr, "column %s: [%.17g, %.17g], values [%.17g, %.17g]\n", pqg_cols[c].name,
+              lo, hi, rlo, rhi);
+    CHECK_EQ_DBL(lo, rlo);
+    CHECK_EQ_DBL(hi, rhi);
+  }
+  r->ops->close(r);
+  unlink(path);
+  qn_context_free(ctx);
+}
+
+/* Statistics bytes of one chunk. `lo`/`hi` as the physical type (DOUBLE
+ * or INT32); `fields`: ST_NEW min_value/max_value, ST_OLD the deprecated
+ * min/max, ST_INEXACT is_max_value_exact = false, ST_ALLNULL null_count =
+ * num_values (4), else 0. */
+enum { ST_NEW = 1, ST_OLD = 2, ST_INEXACT = 4, ST_ALLNULL = 8 };
+static void st_bytes(struct qn_pq_tout *o, int phys, double lo, double hi, int fields) {
+  uint8_t a[8], b[8];
+  size_t w = phys == QN_PQ_DOUBLE ? 8 : 4;
+  if (phys == QN_PQ_DOUBLE) {
+    memcpy(a, &lo, 8);
+    memcpy(b, &hi, 8);
+  } else {
+    int32_t x = (int32_t)lo, y = (int32_t)hi;
+    memcpy(a, &x, 4);
+    memcpy(b, &y, 4);
+  }
+  qn_pq_w_struct_begin(o);
+  if (fields & ST_OLD) {
+    qn_pq_w_binary(o, 1, b, w);
+    qn_pq_w_binary(o, 2, a, w);
+  }
+  qn_pq_w_i64(o, 3, fields & ST_ALLNULL ? 4 : 0);
+  if (fields & ST_NEW) {
+    qn_pq_w_binary(o, 5, b, w);
+    qn_pq_w_binary(o, 6, a, w);
+  }
+  if (fields & ST_INEXACT) qn_pq_w_bool(o, 7, 0);
+  qn_pq_w_struct_end(o);
+}
+
+/* One OPTIONAL column "c" (DOUBLE, or INT32 with ConvertedType
+ * `converted` when >= 0) in two row groups of 4 rows, each a PLAIN page;
+ * `stats[g]` are chunk g's Statistics bytes (len 0: none); `order` the
+ * ColumnOrder member written in column_orders (0: no column_orders). */
+static void build_stats_file(const char *path, int phys, int converted,
+                             const struct qn_pq_tout *stats, int order) {
+  struct fb b;
+  int64_t off[2], size[2];
+  qn_pq_tout_init(&b.f);
+  qn_pq_w_raw(&b.f, "PAR1", 4);
+  for (int g = 0; g < 2; g++) {
+    struct qn_pq_tout body;
+    qn_pq_tout_init(&body);
+    off[g] = (int64_t)b.f.len;
+    uint8_t defs[4] = {1, 1, 1, 1}, l4[4];
+    struct qn_pq_tout lv;
+    qn_pq_tout_init(&lv);
+    qn_pq_rle_encode(&lv, defs, 4, 1);
+    qn_pq_put_le32(l4, (uint32_t)lv.len);
+    qn_pq_w_raw(&body, l4, 4);
+    qn_pq_w_raw(&body, lv.buf, lv.len);
+    qn_pq_tout_reset(&lv);
+    for (int i = 0; i < 4; i++) {
+      double d = g * 4 + i;
+      int32_t v = g * 4 + i;
+      qn_pq_w_raw(&body, phys == QN_PQ_DOUBLE ? (const void *)&d : (const void *)&v,
+                  phys == QN_PQ_DOUBLE ? 8 : 4);
+    }
+    fb_page(&b, QN_PQ_DATA_PAGE, 4, QN_PQ_PLAIN, &body);
+    qn_pq_tout_reset(&body);
+    size[g] = (int64_t)b.f.len - off[g];
+  }
+  struct qn_pq_tout o;
+  qn_pq_tout_init(&o);
+  qn_pq_w_struct_begin(&o);
+  qn_pq_w_i32(&o, 1, 1);
+  qn_pq_w_list(&o, 2, QN_PQ_T_STRUCT, 2);
+  qn_pq_w_struct_begin(&o);
+  qn_pq_w_string(&o, 4, "schema");
+  qn_pq_w_i32(&o, 5, 1);
+  qn_pq_w_struct_end(&o);
+  qn_pq_w_struct_begin(&o);
+  qn_pq_w_i32(&o, 1, phys);
+  qn_pq_w_i32(&o, 3, QN_PQ_OPTIONAL);
+  qn_pq_w_string(&o, 4, "c");
+  if (converted >= 0) qn_pq_w_i32(&o, 6, converted);
+  qn_pq_w_struct_end(&o);
+  qn_pq_w_i64(&o, 3, 8);
+  qn_pq_w_list(&o, 4, QN_PQ_T_STRUCT, 2);
+  for (int g = 0; g < 2; g++) {
+    qn_pq_w_struct_begin(&o);
+    qn_pq_w_list(&o, 1, QN_PQ_T_STRUCT, 1);
+    qn_pq_w_struct_begin(&o);
+    qn_pq_w_i64(&o, 2, 0);
+    qn_pq_w_field(&o, 3, QN_PQ_T_STRUCT);
+    qn_pq_w_struct_begin(&o);
+    qn_pq_w_i32(&o, 1, phys);
+    qn_pq_w_list(&o, 2, QN_PQ_T_I32, 2);
+    qn_pq_w_list_i32(&o, QN_PQ_PLAIN);
+    qn_pq_w_list_i32(&o, QN_PQ_RLE);
+    qn_pq_w_list(&o, 3, QN_PQ_T_BINARY, 1);
+    qn_pq_w_list_string(&o, "c");
+    qn_pq_w_i32(&o, 4, QN_PQ_UNCOMPRESSED);
+    qn_pq_w_i64(&o, 5, 4);
+    qn_pq_w_i64(&o, 6, size[g]);
+    qn_pq_w_i64(&o, 7, size[g]);
+    qn_pq_w_i64(&o, 9, off[g]);
+    if (stats[g].len) {
+      qn_pq_w_field(&o, 12, QN_PQ_T_STRUCT);
+      qn_pq_w_raw(&o, stats[g].buf, stats[g].len); /* its fields and STOP */
+    }
+    qn_pq_w_struct_end(&o);
+    qn_pq_w_struct_end(&o);
+    qn_pq_w_i64(&o, 2, size[g]);
+    qn_pq_w_i64(&o, 3, 4);
+    qn_pq_w_struct_end(&o);
+  }
+  if (order) {
+    qn_pq_w_list(&o, 7, QN_PQ_T_STRUCT, 1);
+    qn_pq_w_struct_begin(&o);
+    qn_pq_w_field(&o, (int16_t)order, QN_PQ_T_STRUCT);
+    qn_pq_w_struct_begin(&o);
+    qn_pq_w_struct_end(&o);
+    qn_pq_w_struct_end(&o);
+  }
+  qn_pq_w_struct_end(&o);
+  uint8_t tail[8];
+  qn_pq_put_le32(tail, (uint32_t)o.len);
+  memcpy(tail + 4, "PAR1", 4);
+  qn_pq_w_raw(&b.f, o.buf, o.len);
+  qn_pq_w_raw(&b.f, tail, 8);
+  qn_pq_tout_reset(&o);
+  write_bytes(path, b.f.buf, b.f.len);
+  qn_pq_tout_reset(&b.f);
+}
+
+struct st_case {
+  const char *what;
+  int phys, converted, order;
+  double lo[2], hi[2];
+  int fields[2]; /* -1: no statistics in that chunk */
+  int known;
+  double want_lo, want_hi;
+};
+
+/* What the statistics may be trusted for: min_value/max_value only with
+ * column_orders (TYPE_ORDER, or IEEE 754 total order for floats) and not
+ * flagged inexact; the deprecated min/max in signed order only (not for
+ * unsigned integers); never a NaN bound; a chunk without statistics makes
+ * the whole answer unknown; a chunk of nulls only adds nothing; a bound
+ * outside a narrowed integer type is not a value of it. */
+QN_TEST(minmax_trusts_only_what_the_spec_allows) {
+  const double nan = NAN, inf = INFINITY;
+  const int D = QN_PQ_DOUBLE, I = QN_PQ_INT32, U16 = QN_PQ_CT_UINT_16;
+  const struct st_case cases[] = {
+      {"new, TYPE_ORDER", D, -1, 1, {0, -2}, {3, 7}, {ST_NEW, ST_NEW}, 1, -2, 7},
+      {"new, IEEE 754 order", D, -1, 2, {0, 4}, {3, 7}, {ST_NEW, ST_NEW}, 1, 0, 7},
+      {"new, unknown order", D, -1, 9, {0, 4}, {3, 7}, {ST_NEW, ST_NEW}, 0, 0, 0},
+      {"new, no column_orders", D, -1, 0, {0, 4}, {3, 7}, {ST_NEW, ST_NEW}, 0, 0, 0},
+      {"old, no column_orders", D, -1, 0, {0, 4}, {3, 7}, {ST_OLD, ST_OLD}, 1, 0, 7},
+      {"a chunk without statistics", D, -1, 1, {0, 4}, {3, 7}, {ST_NEW, -1}, 0, 0, 0},
+      {"a chunk without bounds", D, -1, 1, {0, 4}, {3, 7}, {ST_NEW, 0}, 0, 0, 0},
+      {"NaN min", D, -1, 1, {0, nan}, {3, 7}, {ST_NEW, ST_NEW}, 0, 0, 0},
+      {"NaN max, old", D, -1, 0, {0, 4}, {nan, 7}, {ST_OLD, ST_OLD}, 0, 0, 0},
+      {"inexact max", D, -1, 1, {0, 4}, {3, 7}, {ST_NEW, ST_NEW | ST_INEXACT}, 0, 0, 0},
+      {"inexact new, exact old",
+       D,
+       -1,
+       1,
+       {0, 4},
+       {3, 7},
+       {ST_NEW, ST_NEW | ST_OLD | ST_INEXACT},
+       1,
+       0,
+       7},
+      {"inf max reported", D, -1, 1, {0, 4}, {3, inf}, {ST_NEW, ST_NEW}, 1, 0, inf},
+      {"nulls only", D, -1, 1, {0, 0}, {3, 0}, {ST_NEW, ST_ALLNULL}, 1, 0, 3},
+      {"min above max", D, -1, 1, {0, 9}, {3, 7}, {ST_NEW, ST_NEW}, 0, 0, 0},
+      {"int32", I, -1, 1, {-5, 4}, {3, 7}, {ST_NEW, ST_NEW}, 1, -5, 7},
+      {"uint16, new", I, U16, 1, {0, 4}, {3, 65535}, {ST_NEW, ST_NEW}, 1, 0, 65535},
+      {"uint16, old only", I, U16, 0, {0, 4}, {3, 7}, {ST_OLD, ST_OLD}, 0, 0, 0},
+      {"uint16 beyond its range", I, U16, 1, {0, 4}, {3, 70000}, {ST_NEW, ST_NEW}, 0, 0, 0},
+  };
+  struct qn_context *ctx = new_ctx(0);
+  char *path = tmp_path("stats.parquet");
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const struct st_case *t = &cases[k];
+    struct qn_pq_tout st[2];
+    for (int g = 0; g < 2; g++) {
+      qn_pq_tout_init(&st[g]);
+      if (t->fields[g] >= 0) st_bytes(&st[g], t->phys, t->lo[g], t->hi[g], t->fields[g]);
+    }
+    build_stats_file(path, t->phys, t->converted, st, t->order);
+    for (int g = 0; g < 2; g++) qn_pq_tout_reset(&st[g]);
+    struct qn_error err;
+    qn_error_init(&err);
+    struct qn_reader *r = NULL;
+    if (qn_pq_open(ctx, path, &r, &err) != QN_OK) QN_FAIL_AT("%s: %s", t->what, err.message);
+    double lo = -1, hi = -1;
+    int known = -1;
+    CHECK_OK(r->ops->minmax(r, 0, &lo, &hi, &known, &err));
+    if (known != t->known || (known && (lo != t->want_lo || hi != t->want_hi)))
+      fprintf(stderr, "%s: known %d [%g, %g]\n", t->what, known, lo, hi);
+    CHECK_EQ_INT(known, t->known);
+    if (t->known) {
+      CHECK_EQ_DBL(lo, t->want_lo);
+      CHECK_EQ_DBL(hi, t->want_hi);
+    }
+    /* the values themselves still read (the file is well formed) */
+    int32_t v32[8];
+    double v64[8];
+    uint8_t valid[8];
+    struct qn_colbuf out = {r->cols[0].type, 8, t->phys == D ? (void *)v64 : (void *)v32, valid,
+                            NULL};
+    if (t->converted < 0) CHECK_OK(r->ops->read(r, 0, 0, 8, &out, &err));
+    r->ops->close(r);
+  }
+  unlink(path);
+  CHECK_EQ_INT(qn_context_used_bytes(ctx), 0);
+  qn_context_free(ctx);
+}
+
 /* ----- corrupt inputs ----- */
 
 static int open_and_read_all(struct qn_context *ctx, const char *path, struct qn_error *err) {

@@ -14,6 +14,10 @@
  * inside the file (before the footer), value counts equal to row counts for
  * flat columns, physical type equal to the schema's. Later page reads can
  * then trust that [start, start + size) lies inside the file.
+ *
+ * Column chunk Statistics (null count, fixed-width bounds, exactness
+ * flags) and FileMetaData.column_orders are kept as read; what they may be
+ * trusted for is the reader's decision (reader.c, qn_pq_minmax).
  */
 #include "qn_pq.h"
 
@@ -175,6 +179,59 @@ static int qn_pq_parse_selem(struct qn_pq_tin *t, struct qn_pq_selem *e) {
   return QN_OK;
 }
 
+/* One bound of Statistics: kept when it fits 8 bytes (fixed-width
+ * types), else left absent. */
+static int qn_pq_parse_bound(struct qn_pq_tin *t, int ft, uint8_t *dst, int8_t *len) {
+  const uint8_t *p;
+  uint32_t n;
+  QN_RETURN_IF_ERROR(qn_pq_t_binary(t, ft, &p, &n));
+  *len = 0;
+  if (n >= 1 && n <= 8) {
+    memcpy(dst, p, n);
+    *len = (int8_t)n;
+  }
+  return QN_OK;
+}
+
+/* Statistics (ColumnMetaData field 12) into s. */
+static int qn_pq_parse_stats(struct qn_pq_tin *t, struct qn_pq_stats *s) {
+  struct qn_pq_tfield f;
+  int ft, b;
+  int16_t id;
+  memset(s, 0, sizeof *s);
+  s->min_exact = s->max_exact = -1;
+  s->null_count = -1;
+  QN_RETURN_IF_ERROR(qn_pq_t_struct_begin(t, &f));
+  for (;;) {
+    QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &ft, &id));
+    if (ft == QN_PQ_T_STOP) return QN_OK;
+    switch (id) {
+      case 1:
+        QN_RETURN_IF_ERROR(qn_pq_parse_bound(t, ft, s->max, &s->max_len));
+        break;
+      case 2:
+        QN_RETURN_IF_ERROR(qn_pq_parse_bound(t, ft, s->min, &s->min_len));
+        break;
+      case 3:
+        QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, &s->null_count));
+        break;
+      case 5:
+        QN_RETURN_IF_ERROR(qn_pq_parse_bound(t, ft, s->max_value, &s->max_value_len));
+        break;
+      case 6:
+        QN_RETURN_IF_ERROR(qn_pq_parse_bound(t, ft, s->min_value, &s->min_value_len));
+        break;
+      case 7:
+      case 8:
+        QN_RETURN_IF_ERROR(qn_pq_t_bool(t, ft, &b));
+        *(id == 7 ? &s->max_exact : &s->min_exact) = (int8_t)(b != 0);
+        break;
+      default:
+        QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
+    }
+  }
+}
+
 /* ColumnMetaData into a chunk. */
 static int qn_pq_parse_colmeta(struct qn_pq_tin *t, struct qn_pq_chunk *c, int64_t *dict_off) {
   struct qn_pq_tfield f;
@@ -215,6 +272,12 @@ static int qn_pq_parse_colmeta(struct qn_pq_tin *t, struct qn_pq_chunk *c, int64
         break;
       case 11:
         QN_RETURN_IF_ERROR(qn_pq_t_i64(t, ft, dict_off));
+        break;
+      case 12:
+        if (ft != QN_PQ_T_STRUCT)
+          return qn_pq_tin_fail(t, "column statistics are not a struct");
+        QN_RETURN_IF_ERROR(qn_pq_parse_stats(t, &c->stats));
+        c->has_stats = 1;
         break;
       default:
         QN_RETURN_IF_ERROR(qn_pq_t_skip(t, ft));
@@ -593,13 +656,39 @@ static int qn_pq_parse_rowgroups(struct qn_pq_mparse *mp, int ft) {
   return QN_OK;
 }
 
+/* FileMetaData.column_orders: a list of ColumnOrder unions, one per leaf;
+ * each element's member id goes to orders[i] (at most cap of them). */
+static int qn_pq_parse_orders(struct qn_pq_tin *t, int ft, int *orders, int32_t cap,
+                              int32_t *count) {
+  int et, mt;
+  int32_t n;
+  int16_t id;
+  QN_RETURN_IF_ERROR(qn_pq_t_list(t, ft, &et, &n));
+  if (et != QN_PQ_T_STRUCT) return qn_pq_tin_fail(t, "column orders are not structs");
+  for (int32_t i = 0; i < n; i++) {
+    struct qn_pq_tfield f;
+    int member = 0;
+    QN_RETURN_IF_ERROR(qn_pq_t_struct_begin(t, &f));
+    for (;;) {
+      QN_RETURN_IF_ERROR(qn_pq_t_field(t, &f, &mt, &id));
+      if (mt == QN_PQ_T_STOP) break;
+      if (mt == QN_PQ_T_STRUCT && id > 0) member = id;
+      QN_RETURN_IF_ERROR(qn_pq_t_skip(t, mt));
+    }
+    if (i < cap) orders[i] = member;
+  }
+  *count = n;
+  return QN_OK;
+}
+
 int qn_pq_meta_parse(const uint8_t *p, size_t n, int64_t off, int64_t file_size,
                      const char *path, struct qn_pq_meta **out, struct qn_error *err) {
   struct qn_pq_tin t;
   struct qn_pq_tfield f;
-  int ft, status = QN_OK, seen_schema = 0, seen_rg = 0;
+  int ft, status = QN_OK, seen_schema = 0, seen_rg = 0, seen_orders = 0;
   int16_t id;
   int64_t declared_rows = -1;
+  int *orders = NULL;
   struct qn_pq_meta *m = calloc(1, sizeof *m);
   if (!m) return qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
   m->file_size = file_size;
@@ -623,6 +712,18 @@ int qn_pq_meta_parse(const uint8_t *p, size_t n, int64_t off, int64_t file_size,
       seen_rg = 1;
     } else if (id == 6) {
       QN_CHECK(qn_pq_t_string(&t, ft, &m->created_by));
+    } else if (id == 7 && seen_schema && !seen_orders) {
+      /* one per leaf, else ignored (statistics bounds are then not used) */
+      int32_t cap = m->nleaves, count = -1;
+      orders = calloc((size_t)(cap ? cap : 1), sizeof *orders);
+      if (!orders) {
+        status = qn_error_set(err, QN_ENOMEM, "%s: out of memory", path);
+        goto done;
+      }
+      QN_CHECK(qn_pq_parse_orders(&t, ft, orders, cap, &count));
+      if (count == cap)
+        for (int i = 0; i < cap; i++) m->leaves[i].column_order = orders[i];
+      seen_orders = 1;
     } else if (id == 8) {
       status = qn_error_set(err, QN_EUNSUPPORTED,
                             "%s: encrypted Parquet files are not supported", path);
@@ -636,6 +737,7 @@ int qn_pq_meta_parse(const uint8_t *p, size_t n, int64_t off, int64_t file_size,
     goto done;
   }
 done:
+  free(orders);
   if (status) {
     qn_pq_meta_free(m);
     return status;

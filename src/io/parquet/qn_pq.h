@@ -203,9 +203,26 @@ struct qn_pq_leaf {
   int scale;               /* decimals */
   char type_name[48];      /* "int32", "timestamp[us]", "decimal(9,2)" */
   const char *skip_reason; /* why not exposed, when type is INVALID */
+  /* FileMetaData.column_orders: the member of the ColumnOrder union that
+   * min_value/max_value follow (1 TYPE_ORDER, 2 IEEE_754_TOTAL_ORDER, 3
+   * INT96 order, another id as read); 0 when the file has none. */
+  int column_order;
+};
+
+/* A column chunk's Statistics, as much as the range of a numeric column
+ * needs: the PLAIN bytes of fixed-width bounds. A bound longer than 8
+ * bytes (a string) is kept as absent. */
+struct qn_pq_stats {
+  uint8_t min_value[8], max_value[8]; /* fields 6, 5: in the column order */
+  uint8_t min[8], max[8];             /* fields 2, 1: deprecated, signed order */
+  int8_t min_value_len, max_value_len, min_len, max_len; /* bytes; 0 = absent */
+  int8_t min_exact, max_exact;                           /* fields 8, 7: -1 absent */
+  int64_t null_count;                                    /* field 3; -1 absent */
 };
 
 struct qn_pq_chunk {
+  int has_stats;
+  struct qn_pq_stats stats;
   int64_t start; /* first page (dictionary or data) */
   int64_t size;  /* total_compressed_size */
   int64_t data_page_offset;

@@ -1,4 +1,4 @@
-/* reader.c — the Parquet qn_reader: qn_pq_open, read, info, close.
+/* reader.c — the Parquet qn_reader: qn_pq_open, read, info, minmax, close.
  *
  * Design: the footer is parsed once at open (meta.c). A read of rows
  * [row0, row0 + n) of one column walks row groups and pages with a
@@ -18,6 +18,10 @@
  * decompressed bytes, the dictionary and small scratch, all from the
  * budget. Cursors exist at most as many per column as reads ran at once.
  *
+ * Statistics: `minmax` answers a column's bounds from the column chunk
+ * statistics alone when the specification lets them be trusted (see
+ * qn_pq_chunk_bounds); the bin job's range pass then reads no value.
+ *
  * Bounds: all offsets were checked against the file at open; each page's
  * header and body must lie inside its column chunk; the page walk advances
  * by at least one byte per step, so it ends; decoders check their input.
@@ -27,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -751,6 +756,105 @@ static int qn_pq_info(struct qn_reader *base, void *info, struct qn_error *err) 
   return QN_OK;
 }
 
+/* ----- bounds from the column chunk statistics ----- */
+
+/* A statistics bound (PLAIN bytes) as the float64 the bin kernel compares:
+ * the in-memory value of the column's type converted, as the data path
+ * converts it. 0 when the type is not covered (decimals, INT96, booleans:
+ * their conversion or order differs) or the bound cannot be a value of
+ * the in-memory type (a narrowed integer out of its range). */
+static int qn_pq_bound_value(const struct qn_pq_leaf *L, const uint8_t *p, int len,
+                             double *out) {
+  const int is_unsigned = L->type == QN_UINT8 || L->type == QN_UINT16 || L->type == QN_UINT32 ||
+                          L->type == QN_UINT64;
+  if (L->phys == QN_PQ_DOUBLE && L->type == QN_FLOAT64 && L->conv == QN_PQ_CV_NONE &&
+      len == 8) {
+    memcpy(out, p, 8);
+    return 1;
+  }
+  if (L->phys == QN_PQ_FLOAT && L->type == QN_FLOAT32 && len == 4) {
+    float f;
+    memcpy(&f, p, 4);
+    *out = (double)f;
+    return 1;
+  }
+  if (L->phys == QN_PQ_INT32 && len == 4 &&
+      (L->conv == QN_PQ_CV_NONE || L->conv == QN_PQ_CV_NARROW8 ||
+       L->conv == QN_PQ_CV_NARROW16)) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    const int64_t x = is_unsigned ? (int64_t)(uint32_t)v : (int64_t)v;
+    const int64_t bits = L->conv == QN_PQ_CV_NARROW8    ? 8
+                         : L->conv == QN_PQ_CV_NARROW16 ? 16
+                                                        : 32;
+    const int64_t lo = is_unsigned ? 0 : -((int64_t)1 << (bits - 1));
+    const int64_t hi = is_unsigned ? ((int64_t)1 << bits) - 1 : ((int64_t)1 << (bits - 1)) - 1;
+    if (x < lo || x > hi) return 0;
+    *out = (double)x;
+    return 1;
+  }
+  if (L->phys == QN_PQ_INT64 && L->conv == QN_PQ_CV_NONE && len == 8) {
+    uint64_t u;
+    memcpy(&u, p, 8);
+    *out = is_unsigned ? (double)u : (double)(int64_t)u;
+    return 1;
+  }
+  return 0;
+}
+
+/* The chunk's bounds: min_value/max_value when the file says which order
+ * they follow (TYPE_ORDER, or IEEE 754 total order for floats) and does not
+ * call them inexact; else the deprecated min/max, which are in signed order
+ * (right for all but unsigned integers). NaN bounds are never used (the
+ * spec asks readers to ignore them). */
+static int qn_pq_chunk_bounds(const struct qn_pq_leaf *L, const struct qn_pq_stats *s,
+                              double *lo, double *hi) {
+  const int is_float = L->phys == QN_PQ_FLOAT || L->phys == QN_PQ_DOUBLE;
+  const int is_unsigned = L->type == QN_UINT8 || L->type == QN_UINT16 || L->type == QN_UINT32 ||
+                          L->type == QN_UINT64;
+  int ok = 0;
+  if ((L->column_order == 1 || (L->column_order == 2 && is_float)) && s->min_value_len &&
+      s->max_value_len && s->min_exact != 0 && s->max_exact != 0)
+    ok = qn_pq_bound_value(L, s->min_value, s->min_value_len, lo) &&
+         qn_pq_bound_value(L, s->max_value, s->max_value_len, hi);
+  if (!ok && !is_unsigned && s->min_len && s->max_len)
+    ok = qn_pq_bound_value(L, s->min, s->min_len, lo) &&
+         qn_pq_bound_value(L, s->max, s->max_len, hi);
+  return ok && !isnan(*lo) && !isnan(*hi) && *lo <= *hi;
+}
+
+/* reader op `minmax`: folds the bounds of every column chunk; a chunk of
+ * nulls only (null_count == num_values) adds nothing, any other chunk
+ * without usable bounds makes the answer unknown. */
+static int qn_pq_minmax(struct qn_reader *base, int col, double *lo, double *hi, int *known,
+                        struct qn_error *err) {
+  (void)err;
+  struct qn_pq_reader *r = (struct qn_pq_reader *)base;
+  const struct qn_pq_meta *m = r->meta;
+  *known = 0;
+  if (col < 0 || col >= base->ncols) return QN_OK;
+  const int l = r->leaf_of[col];
+  const struct qn_pq_leaf *L = &m->leaves[l];
+  double mn = INFINITY, mx = -INFINITY;
+  int any = 0;
+  for (int g = 0; g < m->nrowgroups; g++) {
+    const struct qn_pq_chunk *c = &m->rowgroups[g].chunks[l];
+    double a, b;
+    if (m->rowgroups[g].num_rows == 0 || (c->has_stats && c->stats.null_count == c->num_values))
+      continue;
+    if (!c->has_stats || !qn_pq_chunk_bounds(L, &c->stats, &a, &b)) return QN_OK;
+    mn = a < mn ? a : mn;
+    mx = b > mx ? b : mx;
+    any = 1;
+  }
+  if (any) {
+    *lo = mn;
+    *hi = mx;
+    *known = 1;
+  }
+  return QN_OK;
+}
+
 static void qn_pq_close(struct qn_reader *base) {
   if (!base) return;
   struct qn_pq_reader *r = (struct qn_pq_reader *)base;
@@ -800,7 +904,8 @@ static const struct qn_reader_ops qn_pq_ops = {.format = "parquet",
                                                .read = qn_pq_read,
                                                .close = qn_pq_close,
                                                .info = qn_pq_info,
-                                               .release = qn_pq_release};
+                                               .release = qn_pq_release,
+                                               .minmax = qn_pq_minmax};
 
 static int qn_pq_check_codecs(struct qn_pq_reader *r, struct qn_error *err) {
   const struct qn_pq_meta *m = r->meta;

@@ -108,9 +108,10 @@ static char *slurp(const char *path) {
 }
 
 QN_TEST(outfile_commit_and_abort) {
-  char dir[] = "/tmp/qn_test_outfile_XXXXXX";
-  CHECK(mkdtemp(dir) != NULL);
-  char path[256];
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s", qn_test_path("outfile"));
+  CHECK_OK(mkdir(dir, 0700));
+  char path[4300];
   snprintf(path, sizeof path, "%s/out.txt", dir);
   FILE *f = fopen(path, "w");
   fputs("old", f);
@@ -125,7 +126,7 @@ QN_TEST(outfile_commit_and_abort) {
   CHECK_EQ_STR(slurp(path), "old"); /* not visible before commit */
   CHECK_OK(qn_outfile_commit(o, NULL));
   CHECK_EQ_STR(slurp(path), "new");
-  char bad[300];
+  char bad[4300];
   snprintf(bad, sizeof bad, "%s/missing/out.txt", dir);
   struct qn_error err;
   qn_error_init(&err);

@@ -22,13 +22,16 @@
 #define QN_CLI_COMMON_SHORTOPTS ":t:m:qhV"
 
 #define QN_CLI_COMMON_HELP                                                         \
-  "  -t, --threads N          worker threads (default: all cores)\n"               \
+  "  -t, --threads N          worker threads (default: the CPUs this process\n"    \
+  "                           may run on)\n"                                       \
   "  -m, --memory-limit SIZE  hard budget for the whole process: 256M, 2G, 1.5G\n" \
-  "                           (default: 80% of physical memory)\n"                 \
+  "                           (default: 80% of physical memory, or of the\n"       \
+  "                           cgroup's memory limit when that is smaller)\n"       \
   "      --no-progress        no progress bar (it is shown only on a terminal)\n"  \
   "  -q, --quiet              only errors on stderr\n"                             \
   "  -h, --help               this help\n"                                         \
-  "  -V, --version            print the version\n"
+  "  -V, --version            the version, and the threads and memory limit\n"     \
+  "                           this command would use\n"
 
 struct qn_cli_common {
   struct qn_context_options ctx;

@@ -32,6 +32,14 @@
 #endif
 #define QN_MEM_HUGE_MIN ((int64_t)2 << 20)
 
+/* 80% of what this process can have: the smaller of physical memory and
+ * its cgroup's limit (a container, a Slurm job, a systemd slice). */
+static int64_t qn_default_memory_limit(void) {
+  int64_t phys = qn_physical_memory(), cg = qn_cgroup_memory_limit("");
+  int64_t have = phys > 0 && (cg <= 0 || phys < cg) ? phys : cg;
+  return have > 0 ? have / 10 * 8 : (int64_t)4 << 30;
+}
+
 void qn_context_options_init(struct qn_context_options *opt) {
   memset(opt, 0, sizeof *opt);
   opt->progress = 1;
@@ -52,11 +60,8 @@ int qn_context_new(const struct qn_context_options *opt, struct qn_context **out
     return qn_error_set(err, QN_EINVAL, "memory limit must be positive");
   struct qn_context *ctx = calloc(1, sizeof *ctx);
   if (!ctx) return qn_error_set(err, QN_ENOMEM, "out of memory creating the context");
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  ctx->threads = opt->threads > 0 ? opt->threads : (cores > 0 ? (int)cores : 1);
-  int64_t phys = qn_physical_memory();
-  ctx->memory_limit =
-      opt->memory_limit > 0 ? opt->memory_limit : (phys > 0 ? phys / 10 * 8 : (int64_t)4 << 30);
+  ctx->threads = opt->threads > 0 ? opt->threads : qn_cpus_allowed();
+  ctx->memory_limit = opt->memory_limit > 0 ? opt->memory_limit : qn_default_memory_limit();
   ctx->baseline_rss = qn_self_rss();
   ctx->progress = opt->progress;
   ctx->quiet = opt->quiet;

@@ -51,6 +51,15 @@ int qn_str_has_suffix(const char *s, const char *suffix); /* case-insensitive */
  * (from /proc/self/statm); 0 when unknown. */
 int64_t qn_physical_memory(void);
 int64_t qn_self_rss(void);
+/* The memory limit of this process's cgroup in bytes, 0 when there is none
+ * or it cannot be read: the smallest of cgroup v2's memory.max and v1's
+ * memory.limit_in_bytes from the process's cgroup (/proc/self/cgroup) up to
+ * the top of the hierarchy as mounted (/proc/self/mountinfo). Every path is
+ * read under `root` ("" for the real files; tests pass a fake tree). */
+int64_t qn_cgroup_memory_limit(const char *root);
+/* The CPUs this process may run on (sched_getaffinity: fewer than online
+ * under taskset, a container's cpuset or an MPI launcher's binding); >= 1. */
+int qn_cpus_allowed(void);
 double qn_now(void); /* monotonic seconds */
 
 /* ----- column buffers ----- */

@@ -72,13 +72,39 @@ struct qn_h5_reader {
 
 static const struct qn_reader_ops qn_h5_ops;
 
+/* libhdf5 prints its error stack on stderr by default; quern reports each
+ * error itself, in one line. The thread-safe libhdf5 keeps an error stack,
+ * and whether to print it, per thread: every thread that calls libhdf5
+ * turns the printing off before its first call (the scan's reader thread,
+ * not only the thread that opened the file). QUERN_DEBUG=hdf5 in the
+ * environment leaves libhdf5's printing on, to see where it failed. */
+static _Thread_local int qn_h5_quiet_done;
+
 static void qn_h5_quiet(void) {
-  /* libhdf5 prints its error stack to stderr by default; we report
-   * errors ourselves. The setting is process-wide and idempotent. */
+  if (qn_h5_quiet_done) return;
+  qn_h5_quiet_done = 1;
+  const char *debug = getenv("QUERN_DEBUG");
+  if (debug && strstr(debug, "hdf5")) return;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+static herr_t qn_h5_cause_cb(unsigned n, const H5E_error2_t *e, void *buf) {
+  if (n == 0 && e->desc && e->desc[0]) snprintf(buf, 256, ": %s", e->desc);
+  return 0;
+}
+
+/* The innermost cause libhdf5 recorded for the call that just failed in
+ * this thread (": inflate() failed", ": data error detected by Fletcher32
+ * checksum"), or "" when there is none; clears the stack. */
+static const char *qn_h5_cause(char buf[256]) {
+  buf[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, qn_h5_cause_cb, buf);
+  H5Eclear2(H5E_DEFAULT);
+  return buf;
+}
+
 static int qn_h5_get_file(struct qn_h5_reader *h, struct qn_error *err) {
+  qn_h5_quiet();
   if (h->file >= 0) return QN_OK;
   h->file = H5Fopen(h->base.path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (h->file < 0)
@@ -100,6 +126,7 @@ static int qn_h5_get_fd(struct qn_h5_reader *h, int *fd, struct qn_error *err) {
  * addresses stay, and the next read reopens what it needs. */
 static void qn_h5_release(struct qn_reader *r) {
   struct qn_h5_reader *h = (struct qn_h5_reader *)r;
+  qn_h5_quiet();
   for (int i = 0; i < r->ncols && h->hcols; i++) {
     struct qn_h5_col *hc = &h->hcols[i];
     if (hc->dset >= 0) H5Dclose(hc->dset);
@@ -443,11 +470,12 @@ int qn_h5_open(struct qn_context *ctx, const char *path, const char *sub,
   h->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (h->file < 0) {
     struct stat st;
+    char cause[256];
     long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     status = qn_error_set(err, QN_EFORMAT,
                           "%s: HDF5 signature at byte 0 but the file cannot be opened "
-                          "(truncated or corrupt; %lld bytes)",
-                          path, size);
+                          "(truncated or corrupt; %lld bytes%s)",
+                          path, size, qn_h5_cause(cause));
     goto done;
   }
   H5O_info_t oi;
@@ -615,13 +643,15 @@ static int qn_h5_read_lib(struct qn_h5_reader *h, int col, int64_t row0, int64_t
     rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
   }
   if (rc >= 0) rc = H5Dread(hc->dset, hc->memtype, ms, fs, H5P_DEFAULT, out->data);
+  char cause[256];
+  if (rc < 0) qn_h5_cause(cause);
   H5Sclose(ms);
   H5Sclose(fs);
   if (rc < 0)
     return qn_error_set(
         err, QN_EFORMAT,
-        "%s: column '%s': cannot read rows %lld..%lld (corrupt or truncated file?)",
-        h->base.path, h->base.cols[col].name, (long long)row0, (long long)(row0 + n));
+        "%s: column '%s': cannot read rows %lld..%lld%s (corrupt or truncated file?)",
+        h->base.path, h->base.cols[col].name, (long long)row0, (long long)(row0 + n), cause);
   return QN_OK;
 }
 
@@ -655,9 +685,10 @@ static int qn_h5_read_strings(struct qn_h5_reader *h, int col, int64_t row0, int
   ms = H5Screate_simple(1, count, NULL);
   if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
       H5Dread(hc->dset, mt, ms, fs, H5P_DEFAULT, raw) < 0) {
-    status =
-        qn_error_set(err, QN_EFORMAT, "%s: column '%s': cannot read strings at rows %lld..%lld",
-                     h->base.path, name, (long long)row0, (long long)(row0 + n));
+    char cause[256];
+    status = qn_error_set(
+        err, QN_EFORMAT, "%s: column '%s': cannot read strings at rows %lld..%lld%s",
+        h->base.path, name, (long long)row0, (long long)(row0 + n), qn_h5_cause(cause));
     goto done;
   }
   int64_t total = 0;
@@ -698,6 +729,7 @@ static int qn_h5_read_valid(struct qn_h5_reader *h, int col, int64_t row0, int64
   if (!v)
     return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
                         h->base.path, h->base.cols[col].name);
+  qn_h5_quiet();
   QN_RETURN_IF_ERROR(qn_h5_get_file(h, err));
   if (hc->valid_dset < 0) hc->valid_dset = H5Dopen2(h->file, hc->valid_path, H5P_DEFAULT);
   herr_t rc = -1;
@@ -733,12 +765,14 @@ static int qn_h5_read(struct qn_reader *r, int col, int64_t row0, int64_t n,
       out->valid = NULL;
       return QN_OK;
     }
+    qn_h5_quiet();
     status = qn_h5_read_strings(h, col, row0, n, out, err);
   } else if (n == 0) {
     status = QN_OK;
   } else if (h->hcols[col].raw) {
     status = qn_h5_read_raw(h, col, row0, n, out, err);
   } else {
+    qn_h5_quiet();
     status = qn_h5_read_lib(h, col, row0, n, out, err);
   }
   if (status != QN_OK) return status;

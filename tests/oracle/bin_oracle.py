@@ -13,8 +13,10 @@ edges for float32 data); quern follows numpy.histogramdd (docs/bin.md).
 scipy's builtin 'min' skips NaN; quern (like np.min) returns NaN for a bin
 holding a NaN, so those bins are checked against NaN.
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,7 @@ from scipy.stats._binned_statistic import BinnedStatisticddResult
 
 QUERN = os.environ["QUERN"]
 TMP = tempfile.mkdtemp(prefix="qn_bin_oracle_")
+atexit.register(shutil.rmtree, TMP, ignore_errors=True)  # also when a check fails
 rng = np.random.default_rng(20240607)
 failures = []
 checks = 0

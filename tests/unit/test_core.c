@@ -1,4 +1,7 @@
-/* test_core.c — errors, sizes, the budgeted allocator, atomic output files. */
+/* test_core.c — errors, sizes, the budgeted allocator, atomic output files,
+ * the defaults taken from the machine (CPU affinity, cgroup memory limit). */
+#include <errno.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,9 +118,10 @@ static char *slurp(const char *path) {
 }
 
 QN_TEST(outfile_commit_and_abort) {
-  char dir[] = "/tmp/qn_test_outfile_XXXXXX";
-  CHECK(mkdtemp(dir) != NULL);
-  char path[256];
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s", qn_test_path("outfile"));
+  CHECK_OK(mkdir(dir, 0700));
+  char path[4300];
   snprintf(path, sizeof path, "%s/out.txt", dir);
   FILE *f = fopen(path, "w");
   fputs("old", f);
@@ -132,7 +136,7 @@ QN_TEST(outfile_commit_and_abort) {
   CHECK_EQ_STR(slurp(path), "old"); /* not visible before commit */
   CHECK_OK(qn_outfile_commit(o, NULL));
   CHECK_EQ_STR(slurp(path), "new");
-  char bad[300];
+  char bad[4300];
   snprintf(bad, sizeof bad, "%s/missing/out.txt", dir);
   struct qn_error err;
   qn_error_init(&err);
@@ -158,4 +162,139 @@ QN_TEST(pool_runs_each_worker_once) {
   CHECK_OK(qn_pool_run(NULL, 7, count_worker, &c, NULL));
   for (int w = 0; w < 7; w++) CHECK_EQ_INT(c.seen[w], 1);
   CHECK_EQ_INT(c.seen[7], 0);
+}
+
+/* ----- defaults that fit the machine ----- */
+
+/* Writes `text` to ROOT/REL, making the directories on the way. */
+static int put_file(const char *root, const char *rel, const char *text) {
+  char path[8192];
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+    *p = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  fputs(text, f);
+  return fclose(f);
+}
+
+/* A fake root: /proc/self/mountinfo and /proc/self/cgroup, plus files. */
+static const char *fake_root(const char *name, const char *mountinfo, const char *cgroup) {
+  static char root[4200];
+  snprintf(root, sizeof root, "%s", qn_test_path(name));
+  if (mkdir(root, 0700) != 0 || put_file(root, "proc/self/mountinfo", mountinfo) != 0 ||
+      put_file(root, "proc/self/cgroup", cgroup) != 0)
+    return NULL;
+  return root;
+}
+
+#define MI_V2 "30 24 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"
+#define MI_EXT4 "24 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+
+QN_TEST(cgroup_v2_limit_of_an_ancestor) {
+  /* systemd: the unit says "max", its slice has 3 GiB: the slice binds. */
+  const char *r = fake_root("v2", MI_EXT4 MI_V2, "0::/user.slice/job.scope\n");
+  CHECK(r != NULL);
+  CHECK_OK(put_file(r, "sys/fs/cgroup/user.slice/job.scope/memory.max", "max\n"));
+  CHECK_OK(put_file(r, "sys/fs/cgroup/user.slice/memory.max", "3221225472\n"));
+  CHECK_OK(put_file(r, "sys/fs/cgroup/memory.max", "max\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 3LL << 30);
+  /* a tighter limit on the unit itself wins */
+  CHECK_OK(put_file(r, "sys/fs/cgroup/user.slice/job.scope/memory.max", "1073741824\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 1LL << 30);
+}
+
+QN_TEST(cgroup_v2_max_is_no_limit) {
+  const char *r = fake_root("v2max", MI_V2, "0::/a\n");
+  CHECK(r != NULL);
+  CHECK_OK(put_file(r, "sys/fs/cgroup/a/memory.max", "max\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 0);
+}
+
+QN_TEST(cgroup_v2_container_sees_its_own_top) {
+  /* Docker without a cgroup namespace: /proc/self/cgroup names the full
+   * path, the mount shows that cgroup as /sys/fs/cgroup (its root field). */
+  const char *r = fake_root("docker",
+                            "40 30 0:26 /docker/abc123 /sys/fs/cgroup ro,nosuid - cgroup2 "
+                            "cgroup rw\n",
+                            "0::/docker/abc123\n");
+  CHECK(r != NULL);
+  CHECK_OK(put_file(r, "sys/fs/cgroup/memory.max", "2147483648\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 2LL << 30);
+}
+
+QN_TEST(cgroup_v1_hybrid) {
+  /* v1 memory controller next to an empty v2 hierarchy (this shape is what
+   * Debian 10-era hosts and many CI runners have); v1 says "no limit" with
+   * a huge page-rounded number in the parent. */
+  const char *r = fake_root("v1",
+                            MI_EXT4
+                            "31 24 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+                            "35 24 0:31 / /sys/fs/cgroup/memory rw shared:9 - cgroup cgroup "
+                            "rw,memory\n"
+                            "36 24 0:32 / /sys/fs/cgroup/cpu\\040x rw - cgroup cgroup rw,cpu\n",
+                            "9:name=systemd:/\n4:memory:/batch/job7\n1:cpu:/\n0::/\n");
+  CHECK(r != NULL);
+  CHECK_OK(put_file(r, "sys/fs/cgroup/memory/batch/job7/memory.limit_in_bytes", "536870912\n"));
+  CHECK_OK(
+      put_file(r, "sys/fs/cgroup/memory/batch/memory.limit_in_bytes", "9223372036854771712\n"));
+  CHECK_OK(put_file(r, "sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 512LL << 20);
+}
+
+QN_TEST(cgroup_v1_and_v2_smaller_wins) {
+  const char *r = fake_root("both",
+                            MI_V2
+                            "35 24 0:31 / /sys/fs/cgroup/memory rw - cgroup cgroup "
+                            "rw,memory\n",
+                            "4:memory:/x\n0::/y\n");
+  CHECK(r != NULL);
+  CHECK_OK(put_file(r, "sys/fs/cgroup/memory/x/memory.limit_in_bytes", "4294967296\n"));
+  CHECK_OK(put_file(r, "sys/fs/cgroup/y/memory.max", "2147483648\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 2LL << 30);
+}
+
+QN_TEST(cgroup_mount_point_escapes) {
+  /* mountinfo writes a space in a path as \040 */
+  const char *r =
+      fake_root("escape", "50 24 0:40 / /srv/cg\\040root rw - cgroup2 none rw\n", "0::/q\n");
+  CHECK(r != NULL);
+  CHECK_OK(put_file(r, "srv/cg root/q/memory.max", "1048576\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 1LL << 20);
+}
+
+QN_TEST(cgroup_missing_or_garbage_is_no_limit) {
+  const char *r = fake_root("none", MI_EXT4, "0::/\n");
+  CHECK(r != NULL);
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 0); /* no cgroup mount at all */
+  r = fake_root("garbage", MI_V2, "0::/g\n");
+  CHECK(r != NULL);
+  CHECK_OK(put_file(r, "sys/fs/cgroup/g/memory.max", "lots\n"));
+  CHECK_EQ_INT(qn_cgroup_memory_limit(r), 0);
+  CHECK_EQ_INT(qn_cgroup_memory_limit(qn_test_path("no-such-root")), 0);
+}
+
+/* The default thread count is the CPUs this process may run on: bound to
+ * one CPU (taskset, an MPI launcher's binding) it is 1, not the online
+ * count. The CLI side is tests/cli/defaults.sh. */
+QN_TEST(default_threads_follow_affinity) {
+  cpu_set_t all, one;
+  CHECK_OK(sched_getaffinity(0, sizeof all, &all));
+  int first = 0;
+  while (!CPU_ISSET(first, &all)) first++;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  CHECK_OK(sched_setaffinity(0, sizeof one, &one));
+  struct qn_context *ctx = NULL;
+  int st = qn_context_new(NULL, &ctx, NULL);
+  int threads = st == QN_OK ? qn_context_threads(ctx) : -1;
+  qn_context_free(ctx);
+  sched_setaffinity(0, sizeof all, &all);
+  CHECK_EQ_INT(threads, 1);
+  CHECK_OK(qn_context_new(NULL, &ctx, NULL));
+  CHECK_EQ_INT(qn_context_threads(ctx), CPU_COUNT(&all));
+  qn_context_free(ctx);
 }

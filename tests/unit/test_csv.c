@@ -12,24 +12,15 @@
 
 /* ----- helpers ----- */
 
-static char qn_test_made[64][256];
-static int qn_test_nmade;
-
-__attribute__((destructor)) static void remove_files(void) {
-  for (int i = 0; i < qn_test_nmade; i++) unlink(qn_test_made[i]);
-}
-
+/* Files go to the harness's directory, removed when the test ends. */
 static char *tmp_path(const char *tag) {
-  static char buf[8][256];
-  static int k;
-  char *p = buf[k++ % 8];
-  snprintf(p, 256, "/tmp/qn_test_csv_%d_%s.csv", (int)getpid(), tag);
-  return p;
+  char name[256];
+  snprintf(name, sizeof name, "%s.csv", tag);
+  return qn_test_path(name);
 }
 
 static const char *write_file(const char *tag, const char *text, size_t len) {
   const char *p = tmp_path(tag);
-  if (qn_test_nmade < 64) snprintf(qn_test_made[qn_test_nmade++], 256, "%s", p);
   FILE *f = fopen(p, "wb");
   fwrite(text, 1, len, f);
   fclose(f);
@@ -449,10 +440,10 @@ QN_TEST(first_error_wins_for_any_threads) {
 
 #define BIG_ROWS 300007
 static const char *big_file(void) {
-  static const char *path;
-  if (path) return path;
-  FILE *f = fopen(path = tmp_path("big"), "wb");
-  snprintf(qn_test_made[qn_test_nmade++], 256, "%s", path);
+  static char path[4200];
+  if (path[0]) return path;
+  snprintf(path, sizeof path, "%s", tmp_path("big"));
+  FILE *f = fopen(path, "wb");
   fprintf(f, "k,x,\"q\"\n");
   for (int i = 0; i < BIG_ROWS; i++) {
     if (i % 1000 == 7)

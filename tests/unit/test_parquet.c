@@ -23,12 +23,9 @@ static struct qn_context *new_ctx(int64_t limit) {
   return ctx;
 }
 
+/* Files go to the harness's directory, removed when the test ends. */
 static char *tmp_path(const char *name) {
-  static char buf[8][256];
-  static int k;
-  char *p = buf[k++ % 8];
-  snprintf(p, 256, "/tmp/qn_test_parquet_%d_%s", (int)getpid(), name);
-  return p;
+  return qn_test_path(name);
 }
 
 static uint8_t *read_bytes(const char *path, size_t *n) {

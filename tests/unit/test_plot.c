@@ -12,10 +12,7 @@
 #include "plot/qn_plot.h"
 #include "plot/qn_plot_frame.h"
 
-static char tmp_dir[64];
-
-static void tmp_cleanup(void) {
-  char cmd[128];
+static void font_cache_reset(void) {
   /* cairo and fontconfig keep font caches for the life of the process;
    * drop them so a leak checker sees only what the plots themselves leak.
    * FcFini is looked up at run time: the test does not link fontconfig
@@ -23,20 +20,14 @@ static void tmp_cleanup(void) {
   cairo_debug_reset_static_data();
   void (*fc_fini)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "FcFini");
   if (fc_fini) fc_fini();
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmp_dir);
 }
 
-/* A path in a temporary directory removed when the test exits. */
+/* A path in the harness's temporary directory, removed when the test ends. */
 static const char *tmp_path(const char *name) {
-  static char path[128];
-  if (!tmp_dir[0]) {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/qn_test_plot_XXXXXX");
-    if (!mkdtemp(tmp_dir)) return NULL;
-    atexit(tmp_cleanup);
-  }
-  snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-  return path;
+  static int registered;
+  if (!registered) atexit(font_cache_reset);
+  registered = 1;
+  return qn_test_path(name);
 }
 
 struct image {

@@ -8,9 +8,9 @@
 #include "harness.h"
 
 static const char *sample(void) {
-  static char path[64];
+  static char path[4200];
   if (!path[0]) {
-    snprintf(path, sizeof path, "/tmp/qn_test_stats_job_%d.h5", (int)getpid());
+    snprintf(path, sizeof path, "%s", qn_test_path("stats_job.h5"));
     struct qn_context *ctx;
     qn_context_new(NULL, &ctx, NULL);
     struct qn_gen_options g;

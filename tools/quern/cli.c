@@ -63,9 +63,59 @@ int qn_cli_common_option(struct qn_cli_common *c, int opt, const char *arg) {
   }
 }
 
-int qn_cli_bad_option(const char *cmd) {
-  fprintf(stderr, "quern: error: bad usage; see 'quern %s --help'\n", cmd);
-  return 2;
+/* The long option `arg` ("--name" or "--name=value") names: exact match,
+ * else the only one it is a prefix of (as getopt_long abbreviates). Sets
+ * *nmatch to how many options it is a prefix of; NULL when not unique. */
+static const struct option *qn_cli_find_long(const char *arg, const struct option *lo,
+                                             int *nmatch) {
+  const char *name = arg + 2;
+  size_t len = strcspn(name, "=");
+  const struct option *found = NULL;
+  *nmatch = 0;
+  for (; lo && lo->name; lo++) {
+    if (strncmp(lo->name, name, len) != 0) continue;
+    if (strlen(lo->name) == len) {
+      *nmatch = 1;
+      return lo;
+    }
+    found = lo;
+    (*nmatch)++;
+  }
+  return *nmatch == 1 ? found : NULL;
+}
+
+int qn_cli_bad_option(const char *cmd, int code, char *const *argv,
+                      const struct option *longopts) {
+  /* getopt_long has stepped past a long option it rejects, and past a short
+   * option whose value is missing (that happens only at the end of argv);
+   * an unknown short option is in optopt, its element may not be behind. */
+  const char *arg = optind > 0 ? argv[optind - 1] : "";
+  int nmatch = 0;
+  const struct option *o = NULL;
+  int is_long = strncmp(arg, "--", 2) == 0 && arg[2];
+  if (is_long) {
+    o = qn_cli_find_long(arg, longopts, &nmatch);
+    /* An unknown short option after a good long one: optopt is the short. */
+    if (optopt != 0 && !(o && o->val == optopt && (code == ':' || strchr(arg, '='))))
+      is_long = 0;
+  }
+  if (!is_long) {
+    if (code == ':') return qn_cli_usage(cmd, "option '-%c' needs a value", optopt);
+    return qn_cli_usage(cmd, "unknown option '-%c'", optopt);
+  }
+  int len = (int)strcspn(arg, "=");
+  if (code == ':' && o) return qn_cli_usage(cmd, "option '--%s' needs a value", o->name);
+  if (optopt != 0 && o) return qn_cli_usage(cmd, "option '--%s' takes no value", o->name);
+  if (nmatch > 1) {
+    char list[256] = "";
+    size_t used = 0, plen = (size_t)len - 2;
+    for (const struct option *p = longopts; p && p->name; p++)
+      if (strncmp(p->name, arg + 2, plen) == 0 && used < sizeof list)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s--%s", used ? ", " : "",
+                                 p->name);
+    return qn_cli_usage(cmd, "ambiguous option '%.*s' (could be %s)", len, arg, list);
+  }
+  return qn_cli_usage(cmd, "unknown option '%.*s'", len, arg);
 }
 
 int qn_cli_fail(int status, const struct qn_error *err) {
@@ -136,9 +186,21 @@ int qn_cli_split_list(char *text, char ***out, int *n) {
 }
 
 int qn_cli_help_or_version(const struct qn_cli_common *c, const char *help) {
-  if (c->help)
+  if (c->help) {
     fputs(help, stdout);
-  else if (c->version)
+  } else if (c->version) {
     printf("quern %s\n", qn_version());
+    qn_cli_print_defaults(&c->ctx);
+  }
   return c->help || c->version;
+}
+
+void qn_cli_print_defaults(const struct qn_context_options *opt) {
+  struct qn_context *ctx = NULL;
+  if (qn_context_new(opt, &ctx, NULL) != QN_OK) return;
+  char size[32];
+  int64_t limit = qn_context_memory_limit(ctx);
+  printf("threads: %d\nmemory limit: %s (%lld bytes)\n", qn_context_threads(ctx),
+         qn_format_size(limit, size, sizeof size), (long long)limit);
+  qn_context_free(ctx);
 }

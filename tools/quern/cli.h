@@ -16,16 +16,22 @@
       {"help", no_argument, 0, 'h'}, {                                                     \
     "version", no_argument, 0, 'V'                                                         \
   }
-#define QN_CLI_COMMON_SHORTOPTS "t:m:qhV"
+/* The leading ':' makes getopt_long return ':' for a missing value and keep
+ * quiet: qn_cli_bad_option prints the one error line. Put it first in a
+ * command's option string (after '+' where there is one). */
+#define QN_CLI_COMMON_SHORTOPTS ":t:m:qhV"
 
 #define QN_CLI_COMMON_HELP                                                         \
-  "  -t, --threads N          worker threads (default: all cores)\n"               \
+  "  -t, --threads N          worker threads (default: the CPUs this process\n"    \
+  "                           may run on)\n"                                       \
   "  -m, --memory-limit SIZE  hard budget for the whole process: 256M, 2G, 1.5G\n" \
-  "                           (default: 80% of physical memory)\n"                 \
+  "                           (default: 80% of physical memory, or of the\n"       \
+  "                           cgroup's memory limit when that is smaller)\n"       \
   "      --no-progress        no progress bar (it is shown only on a terminal)\n"  \
   "  -q, --quiet              only errors on stderr\n"                             \
   "  -h, --help               this help\n"                                         \
-  "  -V, --version            print the version\n"
+  "  -V, --version            the version, and the threads and memory limit\n"     \
+  "                           this command would use\n"
 
 struct qn_cli_common {
   struct qn_context_options ctx;
@@ -36,11 +42,19 @@ void qn_cli_common_init(struct qn_cli_common *c);
 /* Handles a common option. Returns 1 when handled, 0 when `opt` is not a
  * common option, -1 on a bad value (message printed; exit 2). */
 int qn_cli_common_option(struct qn_cli_common *c, int opt, const char *arg);
-/* After option parsing: prints the help text for --help or the version for
- * --version and returns 1 (the command then exits 0); else returns 0. */
+/* After option parsing: prints the help text for --help, or for --version
+ * the version and the thread count and memory limit the command would use
+ * with these options, and returns 1 (the command then exits 0); else 0. */
 int qn_cli_help_or_version(const struct qn_cli_common *c, const char *help);
-/* For a getopt result of '?' or ':'; prints a hint and returns 2. */
-int qn_cli_bad_option(const char *cmd);
+/* Prints "threads: N" and "memory limit: SIZE (BYTES bytes)", what a
+ * context made from `opt` gets (the defaults where opt leaves them 0). */
+void qn_cli_print_defaults(const struct qn_context_options *opt);
+/* For a getopt_long result `code` of '?' or ':' (called right after it, with
+ * the same argv and long options): prints one line naming the option —
+ * unknown, ambiguous, missing its value or given a value it does not take
+ * — and returns 2. */
+int qn_cli_bad_option(const char *cmd, int code, char *const *argv,
+                      const struct option *longopts);
 /* Prints "quern: error: MESSAGE" and returns the exit code for status. */
 int qn_cli_fail(int status, const struct qn_error *err);
 /* Prints "quern: error: ..." (printf style) and returns exit code 2. */

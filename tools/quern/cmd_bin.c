@@ -116,7 +116,7 @@ int qn_cmd_bin(int argc, char **argv) {
         plot = optarg;
         break;
       default:
-        return qn_cli_bad_option("bin");
+        return qn_cli_bad_option("bin", c, argv, longopts);
     }
   }
   if (qn_cli_help_or_version(&common, qn_bin_help)) return 0;

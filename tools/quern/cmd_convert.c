@@ -56,7 +56,7 @@ int qn_cmd_convert(int argc, char **argv) {
         opt.codec = optarg;
         break;
       default:
-        return qn_cli_bad_option("convert");
+        return qn_cli_bad_option("convert", c, argv, longopts);
     }
   }
   if (qn_cli_help_or_version(&common, qn_convert_help)) return 0;

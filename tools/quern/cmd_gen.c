@@ -108,7 +108,7 @@ int qn_cmd_gen(int argc, char **argv) {
         opt.codec = optarg;
         break;
       default:
-        return qn_cli_bad_option("gen");
+        return qn_cli_bad_option("gen", c, argv, longopts);
     }
   }
   if (qn_cli_help_or_version(&common, qn_gen_help)) return 0;

@@ -28,7 +28,7 @@ int qn_cmd_info(int argc, char **argv) {
     if (c == 'J')
       as_json = 1;
     else
-      return qn_cli_bad_option("info");
+      return qn_cli_bad_option("info", c, argv, longopts);
   }
   if (qn_cli_help_or_version(&common, qn_info_help)) return 0;
   if (optind >= argc) return qn_cli_usage("info", "no input file given");

@@ -82,7 +82,7 @@ static int qn_monitor_option(struct qn_monitor_cli *c, int o, const char *arg) {
     default: {
       int r = qn_cli_common_option(&c->common, o, arg);
       if (r < 0) return 2;
-      if (r == 0) return qn_cli_bad_option("monitor");
+      if (r == 0) return qn_cli_usage("monitor", "unknown option"); /* not reached */
       return -1;
     }
   }
@@ -101,7 +101,7 @@ static int qn_monitor_parse(struct qn_monitor_cli *c, int argc, char **argv) {
   /* '+': stop at CMD, so CMD's own options are never taken for ours. */
   while ((o = getopt_long(argc, argv, "+" QN_CLI_COMMON_SHORTOPTS "i:o:", longopts, NULL)) !=
          -1) {
-    if (o == '?' || o == ':') return qn_cli_bad_option("monitor");
+    if (o == '?' || o == ':') return qn_cli_bad_option("monitor", o, argv, longopts);
     int r = qn_monitor_option(c, o, optarg);
     if (r >= 0) return r;
   }

@@ -56,7 +56,7 @@ int qn_cmd_stats(int argc, char **argv) {
         opt.per_file = 1;
         break;
       default:
-        return qn_cli_bad_option("stats");
+        return qn_cli_bad_option("stats", c, argv, longopts);
     }
   }
   if (qn_cli_help_or_version(&common, qn_stats_help)) return 0;

@@ -42,7 +42,13 @@ int main(int argc, char **argv) {
       {"group", qn_cmd_group, NULL},     {"verify", qn_cmd_verify, NULL},
   };
   if (argc < 2) {
-    qn_usage(stderr);
+    char names[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+      if (cmds[i].run && used < sizeof names)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                                 cmds[i].name);
+    fprintf(stderr, "quern: error: no command given; one of %s (see 'quern --help')\n", names);
     return 2;
   }
   const char *name = argv[1];
@@ -51,11 +57,20 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
+    struct qn_context_options opt;
+    qn_context_options_init(&opt);
     printf("quern %s\n", qn_version());
+    qn_cli_print_defaults(&opt);
     return 0;
   }
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(name, cmds[i].name) && cmds[i].run) return cmds[i].run(argc - 1, argv + 1);
-  fprintf(stderr, "quern: error: unknown command '%s' (see 'quern --help')\n", name);
+  if (name[0] == '-' && name[1])
+    fprintf(
+        stderr,
+        "quern: error: unknown option '%s'; options follow the command (see 'quern --help')\n",
+        name);
+  else
+    fprintf(stderr, "quern: error: unknown command '%s' (see 'quern --help')\n", name);
   return 2;
 }

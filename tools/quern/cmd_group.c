@@ -156,7 +156,7 @@ int qn_cmd_group(int argc, char **argv) {
         opt.force = 1;
         break;
       default:
-        return qn_cli_bad_option("group");
+        return qn_cli_bad_option("group", c, argv, longopts);
     }
   }
   if (qn_cli_help_or_version(&common, qn_group_help)) return 0;

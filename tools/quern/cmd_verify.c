@@ -39,7 +39,7 @@ int qn_cmd_verify(int argc, char **argv) {
     if (c == O_JSON)
       json = 1;
     else
-      return qn_cli_bad_option("verify");
+      return qn_cli_bad_option("verify", c, argv, longopts);
   }
   if (qn_cli_help_or_version(&common, qn_verify_help)) return 0;
   if (optind >= argc) return qn_cli_usage("verify", "no directory given");

@@ -19,7 +19,7 @@ usage_is() {
   if [ -s "$out" ]; then echo "FAIL: quern $*: wrote to stdout"; fails=$((fails + 1)); fi
 }
 
-for cmd in stats bin gen info convert monitor; do
+for cmd in stats bin gen info convert monitor group verify; do
   hint="(see 'quern $cmd --help')"
   usage_is "quern: error: unknown option '--frobnicate' $hint" $cmd --frobnicate in.h5
   usage_is "quern: error: unknown option '--frobnicate' $hint" $cmd --frobnicate=3 in.h5
@@ -43,6 +43,9 @@ usage_is "quern: error: option '--plot' needs a value (see 'quern bin --help')" 
 usage_is "quern: error: option '--rows' needs a value (see 'quern gen --help')" gen sim --rows
 usage_is "quern: error: option '--codec' needs a value (see 'quern convert --help')" convert in.h5 -o x.csv --codec
 usage_is "quern: error: option '--json' takes no value (see 'quern info --help')" info --json=1 in.h5
+usage_is "quern: error: option '--key' needs a value (see 'quern group --help')" group in.h5 -o d --key
+usage_is "quern: error: option '--force' takes no value (see 'quern group --help')" group --force=1 in.h5
+usage_is "quern: error: option '--json' takes no value (see 'quern verify --help')" verify --json=1 d
 usage_is "quern: error: option '-i' needs a value (see 'quern monitor --help')" monitor -i
 usage_is "quern: error: option '--plot-size' needs a value (see 'quern monitor --help')" monitor --plot-size
 # abbreviations getopt accepts when unique, and names when they are not
@@ -53,7 +56,7 @@ usage_is "quern: error: unknown option '--frobnicate' (see 'quern monitor --help
 run_quern 0 monitor -q -- true --frobnicate
 
 # no command, or an option before the command
-usage_is "quern: error: no command given; one of stats, bin, gen, info, convert, monitor (see 'quern --help')"
+usage_is "quern: error: no command given; one of stats, bin, gen, info, convert, monitor, group, verify (see 'quern --help')"
 usage_is "quern: error: unknown option '--frobnicate'; options follow the command (see 'quern --help')" --frobnicate
 usage_is "quern: error: unknown command 'frobnicate' (see 'quern --help')" frobnicate
 finish

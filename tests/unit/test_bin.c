@@ -1201,7 +1201,8 @@ static int sr_write(const char *path, double *want_lo, double *want_hi) {
   if (qn_context_new(NULL, &ctx, &err) != QN_OK) return -1;
   struct qn_pq_writer_options opt;
   qn_pq_writer_options_init(&opt);
-  opt.row_group_bytes = 100000; /* about 5 row groups */
+  opt.row_group_rows = 6000; /* 5 row groups, cut between pages */
+  opt.page_bytes = 16384;
   struct qn_pq_writer *w = NULL;
   int st = qn_pq_writer_open(ctx, path, sr_cols, SR_NCOLS, &opt, &w, &err);
   double *v[SR_NCOLS] = {0};
@@ -1294,8 +1295,8 @@ static struct qn_bin_result *sr_bin(struct qn_context *ctx, const char *path, in
  * linspace(min, max) of the finite values. Columns whose statistics cannot
  * give the finite range (an inf bound, a chunk of NaN only) are read twice. */
 QN_TEST(range_from_parquet_statistics) {
-  char path[64];
-  snprintf(path, sizeof path, "/tmp/qn_test_bin_range_%d.parquet", (int)getpid());
+  char path[8192];
+  snprintf(path, sizeof path, "%s", qn_test_path("bin_range.parquet"));
   double lo[SR_NCOLS], hi[SR_NCOLS];
   const int wrote = sr_write(path, lo, hi);
   int64_t read_meta[SR_NCOLS], read_data[SR_NCOLS];

@@ -558,8 +558,8 @@ static int stats_of(const char *path, int threads, int64_t limit, struct qn_colu
   return st;
 }
 
-/* Stats through the scan: identical bits for any thread count and a limit
- * so tight that the range cache cannot have its memory. */
+/* Stats through the scan: identical bits for any thread count and a tight
+ * limit (small scan blocks, the reader's 16 KiB read buffer). */
 QN_TEST(stats_same_bits_for_threads_and_limits) {
   struct qn_column_stats a[2], b[2], c[2];
   struct qn_error err;
@@ -580,7 +580,7 @@ QN_TEST(stats_same_bits_for_threads_and_limits) {
 }
 
 /* Every budgeted allocation failing in turn gives a clean error (or, for
- * the range cache, a slower path with the same values), never a crash. */
+ * the read buffer, a smaller one with the same values), never a crash. */
 QN_TEST(allocation_failures_are_clean) {
   struct qn_column_stats ok[2];
   struct qn_error err;

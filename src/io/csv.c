@@ -356,13 +356,121 @@ int qn_csv_utf8_valid(const unsigned char *s, size_t len) {
   return 1;
 }
 
+/* ===== dates, timestamps, booleans ===================================== */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), exactly, in
+ * integers: years are counted from March, so that a leap day ends its
+ * year, and shifted by 400 years (146097 days, a whole cycle) so that they
+ * stay non-negative for January and February of year 0. 719468 is the
+ * day number of 1970-01-01 counted from 0000-03-01. */
+static int64_t qn_csv_days(int64_t y, int m, int d) {
+  y += 400 - (m <= 2);
+  int64_t doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1; /* day of the year from March 1 */
+  return 365 * y + y / 4 - y / 100 + y / 400 + doy - 719468 - 146097;
+}
+
+static int qn_csv_month_days(int64_t y, int m) {
+  if (m == 2) return 28 + (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+  return 30 + ((m + (m >> 3)) & 1); /* 31: Jan Mar May Jul Aug Oct Dec */
+}
+
+/* The n ASCII digits at p as a number, or -1. */
+static int qn_csv_fixed(const char *p, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    unsigned d = (unsigned)(p[i] - '0');
+    if (d >= 10) return -1;
+    v = v * 10 + (int)d;
+  }
+  return v;
+}
+
+int qn_csv_parse_time(const char *s, size_t len, int64_t *secs, int32_t *nanos, int *digits) {
+  qn_csv_trim(&s, &len);
+  if (len < 10 || s[4] != '-' || s[7] != '-') return 0;
+  int y = qn_csv_fixed(s, 4), m = qn_csv_fixed(s + 5, 2), d = qn_csv_fixed(s + 8, 2);
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > qn_csv_month_days(y, m)) return 0;
+  int64_t t = qn_csv_days(y, m, d) * 86400;
+  *nanos = 0;
+  *digits = 0;
+  if (len == 10) {
+    *secs = t;
+    return QN_CSV_IS_DATE;
+  }
+  const char *p = s + 10, *e = s + len;
+  if (e - p < 9 || (*p != ' ' && *p != 'T' && *p != 't') || p[3] != ':' || p[6] != ':')
+    return 0;
+  int hh = qn_csv_fixed(p + 1, 2), mm = qn_csv_fixed(p + 4, 2), ss = qn_csv_fixed(p + 7, 2);
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59) return 0;
+  p += 9;
+  if (p < e && *p == '.') {
+    const char *f = ++p;
+    int32_t ns = 0;
+    while (p < e && (unsigned)(*p - '0') < 10 && p - f < 9) ns = ns * 10 + (*p++ - '0');
+    *digits = (int)(p - f);
+    if (*digits == 0) return 0;
+    for (int k = *digits; k < 9; k++) ns *= 10;
+    *nanos = ns;
+  }
+  if (p < e && (*p == 'Z' || *p == 'z')) p++;
+  if (p != e) return 0; /* ten fraction digits, an offset, anything else: text */
+  *secs = t + hh * 3600 + mm * 60 + ss;
+  return QN_CSV_IS_TIMESTAMP;
+}
+
+int qn_csv_parse_bool(const char *s, size_t len) {
+  qn_csv_trim(&s, &len);
+  if (qn_csv_lower_eq(s, len, "true")) return 1;
+  if (qn_csv_lower_eq(s, len, "false")) return 0;
+  return -1;
+}
+
+int64_t qn_csv_time_unit(int digits) {
+  if (digits >= 1 && digits <= 3) return 1000;
+  return digits >= 7 ? 1000000000 : 1000000;
+}
+
+/* secs and nanos in `unit` (units per second), or -1 when that does not
+ * fit int64 (only nanoseconds can fail: outside 1677-09-21 .. 2262-04-11)
+ * or the fraction is finer than the unit. */
+static int qn_csv_time_in(int64_t secs, int32_t nanos, int64_t unit, int64_t *out) {
+  int64_t per = 1000000000 / unit, f = nanos / per;
+  if (nanos % per != 0) return -1;
+  if (secs < 0 && f > 0) { /* the same instant, so that INT64_MIN itself fits */
+    secs++;
+    f -= unit;
+  }
+  if (__builtin_mul_overflow(secs, unit, out) || __builtin_add_overflow(*out, f, out))
+    return -1;
+  return 0;
+}
+
 /* ===== the reader ====================================================== */
 
-/* What the infer pass learnt about one column (merged over workers). */
+/* The first value (line, byte offset; off -1: none yet) of a column that
+ * rules a type out. */
+enum {
+  QN_CSV_NOT_INT,   /* not an int64 */
+  QN_CSV_NOT_FLOAT, /* not a number */
+  QN_CSV_NOT_BOOL,
+  QN_CSV_NOT_DATE,
+  QN_CSV_NOT_TIME, /* not a timestamp */
+  QN_CSV_NS_RANGE, /* a timestamp that does not fit int64 nanoseconds */
+  QN_CSV_NFIRST
+};
+struct qn_csv_first {
+  int64_t line, off;
+};
+
+/* What the infer pass learnt about one column (merged over workers, each
+ * of which takes morsels in file order, so a first value is the first of
+ * the file). Once every type but string is ruled out (`text`), values are
+ * only checked for UTF-8: digits and NS_RANGE then mean nothing. */
 struct qn_csv_infer {
   int64_t values, nulls;
-  int64_t nonint_line, nonint_off;     /* first value that is not an int64; -1 none */
-  int64_t nonfloat_line, nonfloat_off; /* first value that is not a number; -1 none */
+  int digits; /* most fraction digits of a timestamp */
+  int text;
+  struct qn_csv_first first[QN_CSV_NFIRST];
 };
 
 struct qn_csv_reader {
@@ -897,11 +1005,14 @@ enum qn_csv_kind {
   QN_CSV_INT64,
   QN_CSV_INT_AS_FLOAT, /* rounds as strtod of the same digits does */
   QN_CSV_FLOAT64,
+  QN_CSV_BOOL, /* uint8 0 or 1 */
+  QN_CSV_DATE, /* int32 days */
+  QN_CSV_TIME, /* int64 in the column's unit */
   QN_CSV_STRING
 };
 
-/* One column being read, into the caller's buffers: n values (8 bytes
- * each) and, when the column is nullable, n validity bytes. A string
+/* One column being read, into the caller's buffers: n values (of the
+ * type's width) and, when the column is nullable, n validity bytes. A string
  * column's offsets are the caller's (n + 1 entries); its bytes grow in a
  * budgeted buffer handed over to the caller (who frees it with
  * qn_mem_free), as the Parquet reader does. */
@@ -910,6 +1021,7 @@ struct qn_csv_dest {
   void *data;
   uint8_t *valid; /* NULL: the column has no nulls in the file */
   int64_t nulls;
+  int64_t unit; /* timestamps: units per second */
   int64_t *offsets;
   char *bytes;
   int64_t len, cap;
@@ -946,11 +1058,37 @@ static int qn_csv_string_field(struct qn_csv_reader *r, struct qn_csv_dest *d, i
   return QN_OK;
 }
 
+static void qn_csv_note(struct qn_csv_infer *in, int what, int64_t line, int64_t off) {
+  if (in->first[what].off < 0) in->first[what] = (struct qn_csv_first){line, off};
+}
+
+/* A value that is not a number: is it a boolean, a date, a timestamp?
+ * Returns 0 when it is none of them (text). */
+static int qn_csv_infer_other(struct qn_csv_infer *in, const char *t, size_t len, int esc,
+                              int64_t line, int64_t off) {
+  int64_t secs = 0, ns;
+  int32_t nanos = 0;
+  int digits = 0, b = -1, k = 0;
+  if (!esc) { /* an escaped field holds a quote: text */
+    if (in->first[QN_CSV_NOT_BOOL].off < 0) b = qn_csv_parse_bool(t, len);
+    if (b < 0) k = qn_csv_parse_time(t, len, &secs, &nanos, &digits);
+  }
+  if (b < 0) qn_csv_note(in, QN_CSV_NOT_BOOL, line, off);
+  if (k != QN_CSV_IS_DATE) qn_csv_note(in, QN_CSV_NOT_DATE, line, off);
+  if (k != QN_CSV_IS_TIMESTAMP) {
+    qn_csv_note(in, QN_CSV_NOT_TIME, line, off);
+  } else {
+    in->digits = QN_MAX(in->digits, digits);
+    if (qn_csv_time_in(secs, nanos, 1000000000, &ns) != 0)
+      qn_csv_note(in, QN_CSV_NS_RANGE, line, off);
+  }
+  return b >= 0 || k != 0;
+}
+
 static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t len, int esc,
                                int64_t line, int64_t off, int *bad_utf8) {
-  /* a column already known to be text only needs its UTF-8 checked; an
-   * escaped field holds a quote, so it is text and not empty */
-  int cls = esc || in->nonfloat_off >= 0 ? 0 : qn_csv_classify(t, len);
+  /* an escaped field holds a quote, so it is text and not empty */
+  int cls = esc || in->text ? 0 : qn_csv_classify(t, len);
   if (cls == 0 && !esc) {
     const char *u = t;
     size_t ul = len;
@@ -961,17 +1099,23 @@ static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t le
     }
   }
   in->values++;
-  if (!(cls & QN_CSV_IS_INT) && in->nonint_off < 0) {
-    in->nonint_off = off;
-    in->nonint_line = line;
-  }
-  if (!(cls & QN_CSV_IS_FLOAT)) {
-    if (in->nonfloat_off < 0) {
-      in->nonfloat_off = off;
-      in->nonfloat_line = line;
-    }
+  if (in->text) { /* only its UTF-8 is left to check */
     if (!qn_csv_utf8_valid((const unsigned char *)t, len)) *bad_utf8 = 1;
+    return;
   }
+  int typed = 1;
+  if (!(cls & QN_CSV_IS_INT)) qn_csv_note(in, QN_CSV_NOT_INT, line, off);
+  if (cls) { /* a number is nothing else */
+    qn_csv_note(in, QN_CSV_NOT_BOOL, line, off);
+    qn_csv_note(in, QN_CSV_NOT_DATE, line, off);
+    qn_csv_note(in, QN_CSV_NOT_TIME, line, off);
+  } else {
+    qn_csv_note(in, QN_CSV_NOT_FLOAT, line, off);
+    typed = qn_csv_infer_other(in, t, len, esc, line, off);
+  }
+  in->text = in->first[QN_CSV_NOT_FLOAT].off >= 0 && in->first[QN_CSV_NOT_BOOL].off >= 0 &&
+             in->first[QN_CSV_NOT_DATE].off >= 0 && in->first[QN_CSV_NOT_TIME].off >= 0;
+  if (!typed && !qn_csv_utf8_valid((const unsigned char *)t, len)) *bad_utf8 = 1;
 }
 
 /* A null (an empty field) as row i of a column that is not text. */
@@ -984,11 +1128,46 @@ static int qn_csv_null_field(struct qn_csv_reader *r, struct qn_csv_dest *d, int
                         r->base.path, (long long)line, (long long)off, r->base.cols[c].name);
   if (d->kind == QN_CSV_FLOAT64 || d->kind == QN_CSV_INT_AS_FLOAT)
     ((double *)d->data)[i] = NAN; /* readers that skip `valid` see NaN */
+  else if (d->kind == QN_CSV_BOOL)
+    ((uint8_t *)d->data)[i] = 0;
+  else if (d->kind == QN_CSV_DATE)
+    ((int32_t *)d->data)[i] = 0;
   else
     ((int64_t *)d->data)[i] = 0;
   d->valid[i] = 0;
   d->nulls++;
   return QN_OK;
+}
+
+/* Trimmed, non-empty text [u, u+ul) as row i of a column that is not
+ * text; -1 when it does not parse as the column's type. */
+static int qn_csv_value(struct qn_csv_dest *d, int64_t i, const char *u, size_t ul) {
+  int64_t v, secs;
+  int32_t nanos;
+  int digits, b;
+  switch (d->kind) {
+    case QN_CSV_FLOAT64:
+      return qn_csv_parse_double(u, ul, (double *)d->data + i);
+    case QN_CSV_INT64:
+      return qn_csv_parse_int64(u, ul, (int64_t *)d->data + i);
+    case QN_CSV_INT_AS_FLOAT:
+      if (qn_csv_parse_int64(u, ul, &v) != 0) return -1;
+      ((double *)d->data)[i] = (double)v;
+      return 0;
+    case QN_CSV_BOOL:
+      if ((b = qn_csv_parse_bool(u, ul)) < 0) return -1;
+      ((uint8_t *)d->data)[i] = (uint8_t)b;
+      return 0;
+    case QN_CSV_DATE:
+      if (qn_csv_parse_time(u, ul, &secs, &nanos, &digits) != QN_CSV_IS_DATE) return -1;
+      ((int32_t *)d->data)[i] = (int32_t)(secs / 86400); /* 0000..9999: fits */
+      return 0;
+    case QN_CSV_TIME:
+      if (qn_csv_parse_time(u, ul, &secs, &nanos, &digits) != QN_CSV_IS_TIMESTAMP) return -1;
+      return qn_csv_time_in(secs, nanos, d->unit, (int64_t *)d->data + i);
+    default:
+      return -1;
+  }
 }
 
 /* Field text [t, t+len) as row i of column c. */
@@ -1001,18 +1180,8 @@ static int qn_csv_read_field(struct qn_csv_reader *r, struct qn_csv_dest *d, int
   size_t ul = f->len;
   qn_csv_trim(&u, &ul);
   if (ul == 0) return qn_csv_null_field(r, d, c, i, line, off, err);
-  int bad = f->esc; /* a field holding a quote is text */
-  int64_t v;
-  if (bad) {
-  } else if (d->kind == QN_CSV_FLOAT64) {
-    bad = qn_csv_parse_double(u, ul, (double *)d->data + i) != 0;
-  } else if ((bad = qn_csv_parse_int64(u, ul, &v) != 0) == 0) {
-    if (d->kind == QN_CSV_INT_AS_FLOAT)
-      ((double *)d->data)[i] = (double)v;
-    else
-      ((int64_t *)d->data)[i] = v;
-  }
-  if (bad)
+  /* a field holding a quote is text */
+  if (f->esc || qn_csv_value(d, i, u, ul) != 0)
     return qn_error_set(err, QN_EFORMAT,
                         "%s: line %lld (byte offset %lld): column '%s': '%.*s' is not %s "
                         "(the file changed since it was opened?)",
@@ -1113,20 +1282,20 @@ done:
 }
 
 static void qn_csv_infer_init(struct qn_csv_infer *in, int n) {
-  for (int i = 0; i < n; i++) in[i] = (struct qn_csv_infer){0, 0, -1, -1, -1, -1};
+  for (int i = 0; i < n; i++) {
+    memset(&in[i], 0, sizeof in[i]);
+    for (int k = 0; k < QN_CSV_NFIRST; k++) in[i].first[k] = (struct qn_csv_first){-1, -1};
+  }
 }
 
 static void qn_csv_infer_merge(struct qn_csv_infer *a, const struct qn_csv_infer *b) {
   a->values += b->values;
   a->nulls += b->nulls;
-  if (b->nonint_off >= 0 && (a->nonint_off < 0 || b->nonint_off < a->nonint_off)) {
-    a->nonint_off = b->nonint_off;
-    a->nonint_line = b->nonint_line;
-  }
-  if (b->nonfloat_off >= 0 && (a->nonfloat_off < 0 || b->nonfloat_off < a->nonfloat_off)) {
-    a->nonfloat_off = b->nonfloat_off;
-    a->nonfloat_line = b->nonfloat_line;
-  }
+  a->digits = QN_MAX(a->digits, b->digits);
+  a->text |= b->text;
+  for (int k = 0; k < QN_CSV_NFIRST; k++)
+    if (b->first[k].off >= 0 && (a->first[k].off < 0 || b->first[k].off < a->first[k].off))
+      a->first[k] = b->first[k];
 }
 
 /* The infer pass on one worker: takes known morsels in order. */
@@ -1178,30 +1347,77 @@ static void qn_csv_open_worker(void *arg, int worker) {
   qn_csv_infer_worker(j, worker);
 }
 
-static const char *qn_csv_type_reason(const struct qn_csv_infer *in, enum qn_type t, char *buf,
-                                      size_t cap) {
+/* The type of a column from what the infer pass saw, and for timestamps
+ * the unit (units per second). */
+static enum qn_type qn_csv_infer_type(const struct qn_csv_infer *in, int64_t *unit) {
+  const struct qn_csv_first *f = in->first;
+  *unit = 0;
+  if (in->values == 0) return QN_FLOAT64;
+  if (f[QN_CSV_NOT_INT].off < 0) return QN_INT64;
+  if (f[QN_CSV_NOT_FLOAT].off < 0) return QN_FLOAT64;
+  if (f[QN_CSV_NOT_BOOL].off < 0) return QN_BOOL;
+  if (f[QN_CSV_NOT_DATE].off < 0) return QN_DATE;
+  if (f[QN_CSV_NOT_TIME].off < 0) {
+    *unit = qn_csv_time_unit(in->digits);
+    if (*unit == 1000000000 && f[QN_CSV_NS_RANGE].off >= 0) return QN_STRING;
+    return QN_TIMESTAMP;
+  }
+  return QN_STRING;
+}
+
+static const char *qn_csv_unit_name(int64_t unit) {
+  return unit == 1000 ? "timestamp[ms]" : unit == 1000000 ? "timestamp[us]" : "timestamp[ns]";
+}
+
+static const char *qn_csv_type_reason(const struct qn_csv_infer *in, char *buf, size_t cap) {
+  const struct qn_csv_first *f = in->first;
+  int64_t unit;
+  enum qn_type t = qn_csv_infer_type(in, &unit);
   if (in->values == 0)
     snprintf(buf, cap, "no values: float64 by default");
   else if (t == QN_INT64)
     snprintf(buf, cap, "every value is an int64");
   else if (t == QN_FLOAT64)
-    snprintf(buf, cap, "float64: first non-integer at line %lld", (long long)in->nonint_line);
-  else
-    snprintf(buf, cap, "string: first non-number at line %lld", (long long)in->nonfloat_line);
+    snprintf(buf, cap, "float64: first non-integer at line %lld",
+             (long long)f[QN_CSV_NOT_INT].line);
+  else if (t == QN_BOOL)
+    snprintf(buf, cap, "every value is true or false");
+  else if (t == QN_DATE)
+    snprintf(buf, cap, "every value is a date");
+  else if (t == QN_TIMESTAMP && in->digits == 0)
+    snprintf(buf, cap, "every value is a timestamp, none with a fraction: %s",
+             qn_csv_unit_name(unit));
+  else if (t == QN_TIMESTAMP)
+    snprintf(buf, cap, "every value is a timestamp, at most %d fraction digits: %s", in->digits,
+             qn_csv_unit_name(unit));
+  else if (f[QN_CSV_NOT_TIME].off < 0) /* timestamps beyond nanoseconds' range */
+    snprintf(buf, cap,
+             "string: timestamps with %d fraction digits, and the one at line %lld does not "
+             "fit timestamp[ns] (1677-09-21 to 2262-04-11)",
+             in->digits, (long long)f[QN_CSV_NS_RANGE].line);
+  else { /* the first value that is not a number, then any type ruled out later */
+    static const char *const what[] = {"", "", "boolean", "date", "timestamp"};
+    int n = snprintf(buf, cap, "string: first non-number at line %lld",
+                     (long long)f[QN_CSV_NOT_FLOAT].line);
+    for (int k = QN_CSV_NOT_BOOL; k <= QN_CSV_NOT_TIME && n > 0 && (size_t)n < cap; k++)
+      if (f[k].off > f[QN_CSV_NOT_FLOAT].off)
+        n += snprintf(buf + n, cap - (size_t)n, ", first non-%s at line %lld", what[k],
+                      (long long)f[k].line);
+  }
   return buf;
 }
 
 static int qn_csv_set_types(struct qn_csv_reader *r, struct qn_error *err) {
   for (int i = 0; i < r->base.ncols; i++) {
     struct qn_reader_column *rc = &r->base.cols[i];
-    const struct qn_csv_infer *in = &r->inf[i];
-    enum qn_type t = in->values == 0 || in->nonfloat_off < 0 ? QN_FLOAT64 : QN_STRING;
-    if (in->values > 0 && in->nonint_off < 0) t = QN_INT64;
-    rc->type = t;
-    rc->type_name = qn_strdup(qn_type_name(t));
+    int64_t unit;
+    rc->type = qn_csv_infer_type(&r->inf[i], &unit);
+    rc->time_unit = unit;
+    rc->type_name =
+        qn_strdup(rc->type == QN_TIMESTAMP ? qn_csv_unit_name(unit) : qn_type_name(rc->type));
     if (!rc->type_name)
       return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
-    rc->nullable = in->nulls > 0;
+    rc->nullable = r->inf[i].nulls > 0;
     rc->rows = r->rows;
     rc->parallel_read = 1;
   }
@@ -1267,6 +1483,25 @@ static void qn_csv_range(const struct qn_csv_reader *r, int64_t row0, int64_t n,
   *skip = row0 - k0 * QN_MORSEL_ROWS;
 }
 
+/* A timestamp column is read in its unit, which the source may have
+ * raised above the one inferred to match other files: every value must
+ * fit it. */
+static int qn_csv_unit_check(struct qn_csv_reader *r, int col, struct qn_error *err) {
+  const struct qn_reader_column *rc = &r->base.cols[col];
+  const struct qn_csv_infer *in = &r->inf[col];
+  if (rc->time_unit < qn_csv_time_unit(in->digits) || rc->time_unit % 1000 != 0)
+    return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has %d fraction digits: not %s",
+                        r->base.path, rc->name, in->digits, rc->type_name);
+  if (rc->time_unit == 1000000000 && in->first[QN_CSV_NS_RANGE].off >= 0)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: line %lld (byte offset %lld): column '%s': a timestamp outside "
+                        "timestamp[ns] (1677-09-21 to 2262-04-11), the unit this column has "
+                        "in other files of the table",
+                        r->base.path, (long long)in->first[QN_CSV_NS_RANGE].line,
+                        (long long)in->first[QN_CSV_NS_RANGE].off, rc->name);
+  return QN_OK;
+}
+
 /* How column col is read into out: its type in the file, or an int64
  * column as float64 (the source unifies those across files). */
 static int qn_csv_dest_init(struct qn_csv_reader *r, int col, struct qn_colbuf *out,
@@ -1277,10 +1512,11 @@ static int qn_csv_dest_init(struct qn_csv_reader *r, int col, struct qn_colbuf *
   if (rc->type == QN_STRING && !out->offsets)
     return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string column, not numeric",
                         r->base.path, rc->name);
-  if (want == rc->type)
-    d->kind = rc->type == QN_STRING  ? QN_CSV_STRING
-              : rc->type == QN_INT64 ? QN_CSV_INT64
-                                     : QN_CSV_FLOAT64;
+  static const enum qn_csv_kind kinds[QN_TYPE_COUNT] = {
+      [QN_INT64] = QN_CSV_INT64, [QN_FLOAT64] = QN_CSV_FLOAT64, [QN_BOOL] = QN_CSV_BOOL,
+      [QN_DATE] = QN_CSV_DATE,   [QN_TIMESTAMP] = QN_CSV_TIME,  [QN_STRING] = QN_CSV_STRING};
+  if (want == rc->type && rc->type > 0 && rc->type < QN_TYPE_COUNT && kinds[rc->type])
+    d->kind = kinds[rc->type];
   else if (want == QN_FLOAT64 && rc->type == QN_INT64)
     d->kind = QN_CSV_INT_AS_FLOAT;
   else
@@ -1291,6 +1527,8 @@ static int qn_csv_dest_init(struct qn_csv_reader *r, int col, struct qn_colbuf *
                         r->base.path, rc->name);
   d->data = out->data;
   d->valid = rc->nullable ? out->valid : NULL;
+  d->unit = rc->time_unit;
+  if (rc->type == QN_TIMESTAMP) QN_RETURN_IF_ERROR(qn_csv_unit_check(r, col, err));
   d->offsets = out->offsets;
   if (d->offsets) d->offsets[0] = 0;
   return QN_OK;
@@ -1400,11 +1638,10 @@ static int qn_csv_info(struct qn_reader *base, void *info, struct qn_error *err)
   for (int i = 0; i < base->ncols; i++) {
     json_t *c = json_array_get(cols, (size_t)i);
     if (!c) break;
-    char why[160];
+    char why[256];
     json_object_set_new(c, "nulls", json_integer((json_int_t)r->inf[i].nulls));
-    json_object_set_new(
-        c, "inferred",
-        json_string(qn_csv_type_reason(&r->inf[i], base->cols[i].type, why, sizeof why)));
+    json_object_set_new(c, "inferred",
+                        json_string(qn_csv_type_reason(&r->inf[i], why, sizeof why)));
   }
   (void)err;
   return QN_OK;

@@ -855,3 +855,44 @@ QN_TEST(read_cols_several_columns_with_strings) {
   qn_context_free(ctx);
   free(k), free(k1), free(x), free(x2), free(off), free(vx), free(vx2), free(vq);
 }
+
+/* Files of one table whose timestamps have different units are read in
+ * the finest (the values scaled exactly); a file whose values do not fit
+ * that unit is an error naming its line. int64 and float64 unify to
+ * float64 as before. */
+QN_TEST(timestamp_units_unify_across_files) {
+  struct qn_context *ctx = ctx_new(2, 0);
+  struct qn_error err;
+  qn_error_init(&err);
+  const char *in[] = {
+      WRITE("u_ms", "ts,v\n2024-01-01 00:00:00.5,1\n1960-01-01 00:00:00.001,2\n"),
+      WRITE("u_ns", "ts,v\n1970-01-01 00:00:00.000000001,2.5\n,3\n")};
+  struct qn_source *src = NULL;
+  CHECK_OK(qn_source_open(ctx, in, 2, &src, &err));
+  const struct qn_column_info *ci = qn_source_column(src, 0);
+  CHECK_EQ_STR(ci->type_name, "timestamp[ns]");
+  CHECK_EQ_INT(ci->type, QN_TIMESTAMP);
+  CHECK(ci->nullable);
+  CHECK_EQ_STR(qn_source_column(src, 1)->type_name, "float64");
+  int64_t t[2];
+  uint8_t valid[2];
+  struct qn_colbuf b = {QN_TIMESTAMP, 2, t, valid, NULL};
+  CHECK_OK(src->files[0]->ops->read(src->files[0], 0, 0, 2, &b, &err));
+  CHECK_EQ_INT(t[0], 1704067200500000000);
+  CHECK_EQ_INT(t[1], -315619199999000000);
+  double v[2];
+  b = (struct qn_colbuf){QN_FLOAT64, 2, v, NULL, NULL};
+  CHECK_OK(src->files[0]->ops->read(src->files[0], 1, 0, 2, &b, &err));
+  CHECK(v[0] == 1.0 && v[1] == 2.0);
+  qn_source_close(src);
+  /* 2300 fits milliseconds, not nanoseconds */
+  const char *in2[] = {WRITE("u_far", "ts,v\n2300-01-01 00:00:00.5,1\n"), in[1]};
+  CHECK_OK(qn_source_open(ctx, in2, 2, &src, &err));
+  b = (struct qn_colbuf){QN_TIMESTAMP, 1, t, NULL, NULL};
+  qn_error_init(&err);
+  CHECK_EQ_INT(src->files[0]->ops->read(src->files[0], 0, 0, 1, &b, &err), QN_EFORMAT);
+  CHECK(strstr(err.message, "u_far.csv: line 2") && strstr(err.message, "timestamp[ns]"));
+  qn_source_close(src);
+  CHECK_EQ_INT(qn_context_used_bytes(ctx), 0);
+  qn_context_free(ctx);
+}

@@ -1087,8 +1087,11 @@ static int qn_csv_infer_other(struct qn_csv_infer *in, const char *t, size_t len
 
 static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t len, int esc,
                                int64_t line, int64_t off, int *bad_utf8) {
-  /* an escaped field holds a quote, so it is text and not empty */
-  int cls = esc || in->text ? 0 : qn_csv_classify(t, len);
+  /* an escaped field holds a quote, so it is text and not empty; once a
+   * column holds a non-number, a number only rules out what a failed
+   * parse as boolean, date or timestamp rules out too */
+  int cls =
+      esc || in->text || in->first[QN_CSV_NOT_FLOAT].off >= 0 ? 0 : qn_csv_classify(t, len);
   if (cls == 0 && !esc) {
     const char *u = t;
     size_t ul = len;

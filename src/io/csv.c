@@ -6,12 +6,15 @@
  * An empty field (after trimming spaces and tabs; "" counts as empty) is a
  * null.
  *
- * Types, from every value of the file (never a sample): int64 when every
- * non-null value of a column is an integer that fits int64; else float64
- * when every one is a decimal float or nan / inf / infinity (any case);
- * else string (listed, not numeric: `read` refuses it). A column with no
- * value at all is float64. Numbers are converted exactly as strtoll /
- * strtod (correctly rounded); see qn_csv_parse_double for the fast path.
+ * Types, from every value of the file (never a sample), the first that
+ * fits every non-null value of a column: int64 (an integer that fits),
+ * float64 (a decimal float or nan / inf / infinity, any case), bool
+ * (true / false, any case), date (YYYY-MM-DD), timestamp (YYYY-MM-DD
+ * HH:MM:SS[.f][Z], unit from the most fraction digits, see
+ * qn_csv_time_unit), else string. A column with no value at all is
+ * float64. Numbers are converted exactly as strtoll / strtod (correctly
+ * rounded); see qn_csv_parse_double for the fast path. Dates and
+ * timestamps: proleptic Gregorian, UTC, exact integers (qn_csv_days).
  *
  * Open: one sequential pass (the "index pass", worker 0) finds where rows
  * end, tracking quotes, and records the byte offset and line number of

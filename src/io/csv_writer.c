@@ -60,11 +60,10 @@ static int qn_csv_fmt_double(double v, char *buf) {
 
 /* A string field, quoted when it must be: at most 2 * len + 2 bytes. */
 static void qn_csv_put_string(struct qn_csv_text *t, const char *s, size_t len) {
-  int quote = len > 0 && strcspn(s, ",\"\r\n") < len;
-  if (len > 0 && !quote) { /* strcspn stops at a NUL inside the value */
-    for (size_t i = 0; i < len && !quote; i++)
-      quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-  }
+  /* s is not NUL-terminated: strcspn would run on through the next values */
+  int quote = 0;
+  for (size_t i = 0; i < len && !quote; i++)
+    quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
   if (!quote) {
     qn_csv_put(t, s, len);
     return;

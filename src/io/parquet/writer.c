@@ -20,6 +20,7 @@
 #include "io/qn_writer.h"
 #include "qn_pq_writer.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,45 +307,17 @@ static void qn_pq_wscratch_free(struct qn_context *ctx, struct qn_pq_wscratch *s
   qn_pq_buf_free(ctx, &sc->comp);
 }
 
-/* Closes the page of `rows` rows held in sc->vals / sc->defs: levels and
- * values into the page body, compressed, header and body appended to pc. */
-static int qn_pq_page_finish(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
-                             struct qn_pq_wscratch *sc, int64_t rows, struct qn_pq_pcol *pc,
-                             struct qn_error *err) {
-  if (rows == 0) return QN_OK;
-  struct qn_context *ctx = w->ctx;
-  struct qn_pq_tout lv, hdr;
+/* Appends a page to pc: header and compressed body. The body is
+ * compressed into the worker's scratch and copied: compressing straight
+ * into the part's buffer would size every part buffer by the codec's
+ * bound (snappy: a sixth more), which the pool of page buffers then
+ * cannot hold (measured: twice the page faults). */
+static int qn_pq_page_put(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                          struct qn_pq_wscratch *sc, const uint8_t *body, size_t body_len,
+                          int64_t rows, struct qn_pq_pcol *pc, struct qn_error *err) {
+  struct qn_pq_tout hdr;
   int status = QN_OK;
-  qn_pq_tout_init(&lv);
   qn_pq_tout_init(&hdr);
-  sc->page.len = 0;
-  const uint8_t *body = sc->page.p;
-  size_t body_len = 0;
-  if (c->max_def == 0 && c->phys != QN_PQ_BOOLEAN) { /* the body is the values as they are */
-    body = sc->vals.p;
-    body_len = sc->vals.len;
-    goto compress;
-  }
-  if (c->max_def > 0) {
-    qn_pq_rle_encode(&lv, sc->defs.p, rows, 1);
-    uint8_t len[4];
-    qn_pq_put_le32(len, (uint32_t)lv.len);
-    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, len, 4, err));
-    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, lv.buf, lv.len, err));
-  }
-  if (c->phys == QN_PQ_BOOLEAN) {
-    size_t nb = (sc->vals.len + 7) / 8;
-    QN_CHECK(qn_pq_buf_reserve(ctx, &sc->page, nb, err));
-    memset(sc->page.p + sc->page.len, 0, nb);
-    for (size_t i = 0; i < sc->vals.len; i++)
-      sc->page.p[sc->page.len + i / 8] |= (uint8_t)((sc->vals.p[i] != 0) << (i % 8));
-    sc->page.len += nb;
-  } else {
-    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, sc->vals.p, sc->vals.len, err));
-  }
-  body = sc->page.p;
-  body_len = sc->page.len;
-compress:
   if (body_len > INT32_MAX) {
     status =
         qn_error_set(err, QN_EINVAL, "%s: a page of column %s exceeds 2 GiB", w->path, c->name);
@@ -352,7 +325,7 @@ compress:
   }
   size_t bound = qn_pq_compress_bound(w->opt.codec, body_len);
   if (bound > sc->comp.len)
-    QN_CHECK(qn_pq_buf_reserve(ctx, &sc->comp, bound - sc->comp.len, err));
+    QN_CHECK(qn_pq_buf_reserve(w->ctx, &sc->comp, bound - sc->comp.len, err));
   size_t cn = sc->comp.cap;
   QN_CHECK(qn_pq_compress(w->opt.codec, w->opt.level, body, body_len, sc->comp.p, &cn, err));
   struct qn_pq_page_header h;
@@ -365,21 +338,66 @@ compress:
   h.def_encoding = QN_PQ_RLE;
   h.rep_encoding = QN_PQ_RLE;
   qn_pq_page_header_write(&hdr, &h, NULL, 0);
-  if (lv.oom || hdr.oom) {
+  if (hdr.oom) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory writing a page header");
     goto done;
   }
   if (!pc->pages.p) qn_pq_pool_get((struct qn_pq_writer *)w, &pc->pages, hdr.len + cn);
-  QN_CHECK(qn_pq_buf_reserve(ctx, &pc->pages, hdr.len + cn, err));
-  QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, hdr.buf, hdr.len, err));
-  QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, sc->comp.p, cn, err));
+  QN_CHECK(qn_pq_buf_reserve(w->ctx, &pc->pages, hdr.len + cn, err));
+  memcpy(pc->pages.p + pc->pages.len, hdr.buf, hdr.len);
+  memcpy(pc->pages.p + pc->pages.len + hdr.len, sc->comp.p, cn);
+  pc->pages.len += hdr.len + cn;
   pc->uncompressed += (int64_t)(hdr.len + body_len);
   pc->values += rows;
+done:
+  qn_pq_tout_reset(&hdr);
+  return status;
+}
+
+/* Closes the page of `rows` rows held in sc->vals / sc->defs: levels and
+ * values into the page body (the values alone are the body of a column
+ * without levels), compressed and appended to pc. */
+static int qn_pq_page_finish(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                             struct qn_pq_wscratch *sc, int64_t rows, struct qn_pq_pcol *pc,
+                             struct qn_error *err) {
+  if (rows == 0) return QN_OK;
+  struct qn_context *ctx = w->ctx;
+  struct qn_pq_tout lv;
+  int status = QN_OK;
+  qn_pq_tout_init(&lv);
+  sc->page.len = 0;
+  const uint8_t *body = sc->vals.p;
+  size_t body_len = sc->vals.len;
+  if (c->max_def > 0) {
+    qn_pq_rle_encode(&lv, sc->defs.p, rows, 1);
+    if (lv.oom) {
+      status = qn_error_set(err, QN_ENOMEM, "out of memory writing a page header");
+      goto done;
+    }
+    uint8_t len[4];
+    qn_pq_put_le32(len, (uint32_t)lv.len);
+    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, len, 4, err));
+    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, lv.buf, lv.len, err));
+  }
+  if (c->phys == QN_PQ_BOOLEAN) {
+    size_t nb = (sc->vals.len + 7) / 8;
+    QN_CHECK(qn_pq_buf_reserve(ctx, &sc->page, nb, err));
+    memset(sc->page.p + sc->page.len, 0, nb);
+    for (size_t i = 0; i < sc->vals.len; i++)
+      sc->page.p[sc->page.len + i / 8] |= (uint8_t)((sc->vals.p[i] != 0) << (i % 8));
+    sc->page.len += nb;
+  } else if (c->max_def > 0) {
+    QN_CHECK(qn_pq_buf_put(ctx, &sc->page, sc->vals.p, sc->vals.len, err));
+  }
+  if (c->max_def > 0 || c->phys == QN_PQ_BOOLEAN) {
+    body = sc->page.p;
+    body_len = sc->page.len;
+  }
+  QN_CHECK(qn_pq_page_put(w, c, sc, body, body_len, rows, pc, err));
   sc->vals.len = 0;
   sc->defs.len = 0;
 done:
   qn_pq_tout_reset(&lv);
-  qn_pq_tout_reset(&hdr);
   return status;
 }
 
@@ -516,6 +534,75 @@ static int qn_pq_encode_strings(const struct qn_pq_writer *w, const struct qn_pq
   return qn_pq_page_finish(w, c, sc, page_rows, pc, err);
 }
 
+/* Statistics of n values in memory that are the page body as they are:
+ * one read-only pass, no copy. Float ties between -0.0 and +0.0 may
+ * resolve either way: the footer writes both as zeros of the sort order's
+ * sign (qn_pq_stats_serialise). */
+#define QN_PQ_MINMAX(T, LO, HI)               \
+  do {                                        \
+    const T *v = (const T *)src;              \
+    T lo = v[0], hi = v[0];                   \
+    for (int64_t i = 1; i < n; i++) {         \
+      lo = v[i] < lo ? v[i] : lo;             \
+      hi = v[i] > hi ? v[i] : hi;             \
+    }                                         \
+    if (!st->has || lo < st->LO) st->LO = lo; \
+    if (!st->has || hi > st->HI) st->HI = hi; \
+    st->has = 1;                              \
+  } while (0)
+
+static void qn_pq_stat_plain(const struct qn_pq_wcolumn *c, struct qn_pq_wstat *st,
+                             const void *src, int64_t n) {
+  if (n <= 0) return;
+  switch (c->d.type) {
+    case QN_INT32:
+    case QN_DATE:
+      QN_PQ_MINMAX(int32_t, imin, imax);
+      break;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+      QN_PQ_MINMAX(int64_t, imin, imax);
+      break;
+    case QN_UINT64:
+      QN_PQ_MINMAX(uint64_t, umin, umax);
+      break;
+    case QN_FLOAT64: { /* NaN is no bound: it loses every comparison */
+      const double *v = (const double *)src;
+      double lo = INFINITY, hi = -INFINITY;
+      for (int64_t i = 0; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+      }
+      if (lo > hi) return; /* only NaN */
+      if (!st->has || lo < st->fmin) st->fmin = lo;
+      if (!st->has || hi > st->fmax) st->fmax = hi;
+      st->has = 1;
+      break;
+    }
+    default:
+      assert(0);
+  }
+}
+
+/* Whether the column's values in memory are its page body as they are:
+ * no levels, and the physical type is the in-memory one. */
+static int qn_pq_plain_body(const struct qn_pq_wcolumn *c) {
+  if (c->max_def > 0) return 0;
+  switch (c->d.type) {
+    case QN_INT32:
+    case QN_DATE:
+      return c->phys == QN_PQ_INT32;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+    case QN_UINT64:
+      return c->phys == QN_PQ_INT64;
+    case QN_FLOAT64:
+      return c->phys == QN_PQ_DOUBLE;
+    default:
+      return 0;
+  }
+}
+
 /* Encodes one column of a part: pages of at most page_bytes of values
  * (fixed width: a fixed number of rows), cut from the part's first row. */
 static int qn_pq_encode_col(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
@@ -536,6 +623,16 @@ static int qn_pq_encode_col(const struct qn_pq_writer *w, const struct qn_pq_wco
   if (c->phys == QN_PQ_BYTE_ARRAY) return qn_pq_encode_strings(w, c, sc, cb, row_base, pc, err);
   int64_t cap =
       QN_MIN(QN_MAX((int64_t)1, w->opt.page_bytes / c->width), (int64_t)QN_PQ_PAGE_ROWS);
+  if (qn_pq_plain_body(c)) { /* compressed straight from the batch */
+    for (int64_t r0 = 0; r0 < cb->n;) {
+      int64_t m = QN_MIN(cb->n - r0, cap);
+      const uint8_t *src = (const uint8_t *)cb->data + r0 * c->width;
+      qn_pq_stat_plain(c, &pc->st, src, m);
+      QN_RETURN_IF_ERROR(qn_pq_page_put(w, c, sc, src, (size_t)(m * c->width), m, pc, err));
+      r0 += m;
+    }
+    return QN_OK;
+  }
   for (int64_t r0 = 0; r0 < cb->n;) {
     int64_t m = QN_MIN(cb->n - r0, cap);
     QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->vals, (size_t)(m * c->width), err));

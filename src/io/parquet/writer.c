@@ -181,6 +181,8 @@ static void qn_pq_stat_str(struct qn_pq_wstat *s, const uint8_t *p, size_t n) {
     s->has = 1;
     return;
   }
+  /* most values lie strictly between the bounds by their first byte */
+  if (n > 0 && s->sminl > 0 && s->smaxl > 0 && p[0] > s->smin[0] && p[0] < s->smax[0]) return;
   int c = memcmp(p, s->smin, QN_MIN(n, s->sminl));
   if (c < 0 || (c == 0 && n < s->sminl)) {
     memcpy(s->smin, p, n);
@@ -502,34 +504,49 @@ static void qn_pq_append_defs(struct qn_pq_buf *defs, struct qn_pq_wstat *st,
   defs->len += (size_t)n;
 }
 
-/* Strings: a page closes when its values reach page_bytes. */
+/* Strings: a page closes when its values reach page_bytes. Room for a
+ * run of rows (up to QN_PQ_SLICE, and no more than page_bytes of values
+ * unless one string is longer) is reserved at once, so the loop over the
+ * rows copies without checks. */
 static int qn_pq_encode_strings(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
                                 struct qn_pq_wscratch *sc, const struct qn_colbuf *cb,
                                 int64_t row_base, struct qn_pq_pcol *pc, struct qn_error *err) {
   const uint8_t *valid = cb->valid;
+  const uint8_t *data = cb->data;
   int64_t page_rows = 0;
-  for (int64_t i = 0; i < cb->n; i++) {
-    if (c->max_def > 0) {
-      QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->defs, 1, err));
-      qn_pq_append_defs(&sc->defs, &pc->st, valid ? valid + i : NULL, 1);
+  for (int64_t i0 = 0; i0 < cb->n;) {
+    int64_t i1 = QN_MIN(cb->n, i0 + QN_PQ_SLICE);
+    while (i1 > i0 + 1 && 4 * (i1 - i0) + cb->offsets[i1] - cb->offsets[i0] > w->opt.page_bytes)
+      i1 = i0 + (i1 - i0) / 2;
+    int64_t bytes = cb->offsets[i1] - cb->offsets[i0];
+    if (bytes < 0 || cb->offsets[i0] < 0)
+      return qn_error_set(err, QN_EINVAL, "%s: column %s: bad string offsets at row %lld",
+                          w->path, c->name, (long long)(row_base + i0));
+    QN_RETURN_IF_ERROR(
+        qn_pq_buf_reserve(w->ctx, &sc->vals, (size_t)(4 * (i1 - i0) + bytes), err));
+    if (c->max_def > 0)
+      QN_RETURN_IF_ERROR(qn_pq_buf_reserve(w->ctx, &sc->defs, (size_t)(i1 - i0), err));
+    for (int64_t i = i0; i < i1; i++) {
+      if (c->max_def > 0) qn_pq_append_defs(&sc->defs, &pc->st, valid ? valid + i : NULL, 1);
+      page_rows++;
+      if (!valid || valid[i]) {
+        int64_t a = cb->offsets[i], b = cb->offsets[i + 1];
+        if (b < a || b - a > INT32_MAX)
+          return qn_error_set(err, QN_EINVAL, "%s: column %s: bad string offsets at row %lld",
+                              w->path, c->name, (long long)(row_base + i));
+        uint8_t *d = sc->vals.p + sc->vals.len;
+        qn_pq_put_le32(d, (uint32_t)(b - a));
+        memcpy(d + 4, data + a, (size_t)(b - a));
+        sc->vals.len += 4 + (size_t)(b - a);
+        qn_pq_stat_str(&pc->st, data + a, (size_t)(b - a));
+      }
+      if ((int64_t)sc->vals.len >= w->opt.page_bytes || page_rows >= QN_PQ_PAGE_ROWS) {
+        /* closing a page empties vals and defs, their room stays */
+        QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, sc, page_rows, pc, err));
+        page_rows = 0;
+      }
     }
-    page_rows++;
-    if (!valid || valid[i]) {
-      int64_t a = cb->offsets[i], b = cb->offsets[i + 1];
-      if (a < 0 || b < a || b - a > INT32_MAX)
-        return qn_error_set(err, QN_EINVAL, "%s: column %s: bad string offsets at row %lld",
-                            w->path, c->name, (long long)(row_base + i));
-      uint8_t len[4];
-      qn_pq_put_le32(len, (uint32_t)(b - a));
-      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &sc->vals, len, 4, err));
-      QN_RETURN_IF_ERROR(qn_pq_buf_put(w->ctx, &sc->vals, (const uint8_t *)cb->data + a,
-                                       (size_t)(b - a), err));
-      qn_pq_stat_str(&pc->st, (const uint8_t *)cb->data + a, (size_t)(b - a));
-    }
-    if ((int64_t)sc->vals.len >= w->opt.page_bytes || page_rows >= QN_PQ_PAGE_ROWS) {
-      QN_RETURN_IF_ERROR(qn_pq_page_finish(w, c, sc, page_rows, pc, err));
-      page_rows = 0;
-    }
+    i0 = i1;
   }
   return qn_pq_page_finish(w, c, sc, page_rows, pc, err);
 }

@@ -41,8 +41,11 @@ PY
 "$QUERN" convert n.csv -o n.parquet -q
 "$QUERN" convert n.csv -o n.h5 -q
 
+# convert: from each format to each, for the two tables with every type
+# (the float-only sim table goes through gen, stats and bin)
 cmds=()
-for f in s.h5 s.parquet s.csv m.h5 m.parquet m.csv n.h5 n.parquet n.csv; do
+for f in s.h5 s.parquet s.csv; do cmds+=("stats $f -o OUT.json"); done
+for f in m.h5 m.parquet m.csv n.h5 n.parquet n.csv; do
   cmds+=("stats $f -o OUT.json")
   for o in parquet h5 csv; do cmds+=("convert $f -o OUT.$o"); done
 done
@@ -68,10 +71,10 @@ for c in "${cmds[@]}"; do
     rm -f "out.$ext"
   done
 done
-check "ran every command" test "$n" = 47
+check "ran every command" test "$n" = 38
 # the outputs are what they claim to be
 check "stats of the nullable table" $py -c "
-import json; c = json.load(open('ref25.json'))['columns']
+import json; c = json.load(open('ref16.json'))['columns']
 assert c['i']['null'] == 20000 and c['x']['null'] == 12728, c
 assert c['ts']['type'] == 'timestamp[ms]' and c['ok']['type'] == 'bool' and c['day']['type'] == 'date', c"
 check "a limit 6 MiB below the tight one is too small for some command" test "$(

@@ -6,12 +6,15 @@
  * An empty field (after trimming spaces and tabs; "" counts as empty) is a
  * null.
  *
- * Types, from every value of the file (never a sample): int64 when every
- * non-null value of a column is an integer that fits int64; else float64
- * when every one is a decimal float or nan / inf / infinity (any case);
- * else string (listed, not numeric: `read` refuses it). A column with no
- * value at all is float64. Numbers are converted exactly as strtoll /
- * strtod (correctly rounded); see qn_csv_parse_double for the fast path.
+ * Types, from every value of the file (never a sample), the first that
+ * fits every non-null value of a column: int64 (an integer that fits),
+ * float64 (a decimal float or nan / inf / infinity, any case), bool
+ * (true / false, any case), date (YYYY-MM-DD), timestamp (YYYY-MM-DD
+ * HH:MM:SS[.f][Z], unit from the most fraction digits, see
+ * qn_csv_time_unit), else string. A column with no value at all is
+ * float64. Numbers are converted exactly as strtoll / strtod (correctly
+ * rounded); see qn_csv_parse_double for the fast path. Dates and
+ * timestamps: proleptic Gregorian, UTC, exact integers (qn_csv_days).
  *
  * Open: one sequential pass (the "index pass", worker 0) finds where rows
  * end, tracking quotes, and records the byte offset and line number of
@@ -21,15 +24,11 @@
  * a file has several, the one with the lowest byte offset among those
  * found is reported, which does not depend on the thread count.
  *
- * Read: rows [row0, row0+n) are parsed from the indexed offset of the
- * morsel holding row0 with pread, on any worker (parallel_read). The scan
- * asks for one column at a time of the same range, so a parsed range is
- * kept in a small cache of slots (one per worker, plus one) holding every
- * column that the scan has been reading; the next column of that range is
- * a copy. Which columns are "wanted" is learnt: at first all numeric ones,
- * then those actually read from the last evicted range. Values never depend
- * on the cache: a range with no slot is parsed straight into the caller's
- * buffer.
+ * Read: rows [row0, row0+n) of every column asked for are parsed at once
+ * (read_cols), straight into the caller's buffers, from the indexed
+ * offset of the morsel holding row0 with pread, on any worker
+ * (parallel_read). String columns get their bytes in a buffer from the
+ * budget that the caller frees.
  *
  * A file named .h5 / .parquet (and kin) that reached us lacks its format's
  * magic bytes: it is reported as broken rather than parsed as CSV.
@@ -40,15 +39,13 @@
  * exactly its rows (the last one may be short) plus empty lines.
  *
  * Bounds: the index is 16 bytes per QN_MORSEL_ROWS rows; each parse holds
- * one read buffer (256 KiB, grown only for a longer row); the cache holds
- * at most threads+1 ranges of the wanted columns (8 or 9 bytes a value). All
- * of it but the index comes from the budget; when the cache cannot have
- * its memory, ranges are parsed straight into the caller's buffer (slower,
- * same values). No buffer ever holds the whole file.
+ * one read buffer (256 KiB, 16 KiB when the budget is short, grown only
+ * for a longer row) and the bytes of the string columns it reads, from the
+ * budget. No buffer ever holds the whole file.
  *
- * Thread rule: `read` from any thread at once; open, release, info and
- * close from one thread with no read in flight. Lock order: r->lock only
- * (the cache, the fd); the budget lock is taken inside it by qn_mem_*.
+ * Thread rule: `read` and `read_cols` from any thread at once; open,
+ * release, info and close from one thread with no read in flight. r->lock
+ * guards the fd only.
  */
 #include "qn_csv.h"
 #include "qn_source.h"
@@ -67,7 +64,6 @@
 #define QN_CSV_BUF_BYTES ((size_t)256 << 10)
 #define QN_CSV_BUF_MIN_BYTES ((size_t)16 << 10)
 #define QN_CSV_MAX_COLUMNS 65536
-#define QN_CSV_MAX_SLOTS 17
 
 /* ===== numbers ========================================================= */
 
@@ -363,42 +359,132 @@ int qn_csv_utf8_valid(const unsigned char *s, size_t len) {
   return 1;
 }
 
+/* ===== dates, timestamps, booleans ===================================== */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), exactly, in
+ * integers: years are counted from March, so that a leap day ends its
+ * year, and shifted by 400 years (146097 days, a whole cycle) so that they
+ * stay non-negative for January and February of year 0. 719468 is the
+ * day number of 1970-01-01 counted from 0000-03-01. */
+static int64_t qn_csv_days(int64_t y, int m, int d) {
+  y += 400 - (m <= 2);
+  int64_t doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1; /* day of the year from March 1 */
+  return 365 * y + y / 4 - y / 100 + y / 400 + doy - 719468 - 146097;
+}
+
+static int qn_csv_month_days(int64_t y, int m) {
+  if (m == 2) return 28 + (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+  return 30 + ((m + (m >> 3)) & 1); /* 31: Jan Mar May Jul Aug Oct Dec */
+}
+
+/* The n ASCII digits at p as a number, or -1. */
+static int qn_csv_fixed(const char *p, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    unsigned d = (unsigned)(p[i] - '0');
+    if (d >= 10) return -1;
+    v = v * 10 + (int)d;
+  }
+  return v;
+}
+
+int qn_csv_parse_time(const char *s, size_t len, int64_t *secs, int32_t *nanos, int *digits) {
+  qn_csv_trim(&s, &len);
+  if (len < 10 || s[4] != '-' || s[7] != '-') return 0;
+  int y = qn_csv_fixed(s, 4), m = qn_csv_fixed(s + 5, 2), d = qn_csv_fixed(s + 8, 2);
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > qn_csv_month_days(y, m)) return 0;
+  int64_t t = qn_csv_days(y, m, d) * 86400;
+  *nanos = 0;
+  *digits = 0;
+  if (len == 10) {
+    *secs = t;
+    return QN_CSV_IS_DATE;
+  }
+  const char *p = s + 10, *e = s + len;
+  if (e - p < 9 || (*p != ' ' && *p != 'T' && *p != 't') || p[3] != ':' || p[6] != ':')
+    return 0;
+  int hh = qn_csv_fixed(p + 1, 2), mm = qn_csv_fixed(p + 4, 2), ss = qn_csv_fixed(p + 7, 2);
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59) return 0;
+  p += 9;
+  if (p < e && *p == '.') {
+    const char *f = ++p;
+    int32_t ns = 0;
+    while (p < e && (unsigned)(*p - '0') < 10 && p - f < 9) ns = ns * 10 + (*p++ - '0');
+    *digits = (int)(p - f);
+    if (*digits == 0) return 0;
+    for (int k = *digits; k < 9; k++) ns *= 10;
+    *nanos = ns;
+  }
+  if (p < e && (*p == 'Z' || *p == 'z')) p++;
+  if (p != e) return 0; /* ten fraction digits, an offset, anything else: text */
+  *secs = t + hh * 3600 + mm * 60 + ss;
+  return QN_CSV_IS_TIMESTAMP;
+}
+
+int qn_csv_parse_bool(const char *s, size_t len) {
+  qn_csv_trim(&s, &len);
+  if (qn_csv_lower_eq(s, len, "true")) return 1;
+  if (qn_csv_lower_eq(s, len, "false")) return 0;
+  return -1;
+}
+
+int64_t qn_csv_time_unit(int digits) {
+  if (digits >= 1 && digits <= 3) return 1000;
+  return digits >= 7 ? 1000000000 : 1000000;
+}
+
+/* secs and nanos in `unit` (units per second), or -1 when that does not
+ * fit int64 (only nanoseconds can fail: outside 1677-09-21 .. 2262-04-11)
+ * or the fraction is finer than the unit. */
+static int qn_csv_time_in(int64_t secs, int32_t nanos, int64_t unit, int64_t *out) {
+  int64_t per = 1000000000 / unit, f = nanos / per;
+  if (nanos % per != 0) return -1;
+  if (secs < 0 && f > 0) { /* the same instant, so that INT64_MIN itself fits */
+    secs++;
+    f -= unit;
+  }
+  if (__builtin_mul_overflow(secs, unit, out) || __builtin_add_overflow(*out, f, out))
+    return -1;
+  return 0;
+}
+
 /* ===== the reader ====================================================== */
 
-/* What the infer pass learnt about one column (merged over workers). */
-struct qn_csv_infer {
-  int64_t values, nulls;
-  int64_t nonint_line, nonint_off;     /* first value that is not an int64; -1 none */
-  int64_t nonfloat_line, nonfloat_off; /* first value that is not a number; -1 none */
+/* The first value (line, byte offset; off -1: none yet) of a column that
+ * rules a type out. */
+enum {
+  QN_CSV_NOT_INT,   /* not an int64 */
+  QN_CSV_NOT_FLOAT, /* not a number */
+  QN_CSV_NOT_BOOL,
+  QN_CSV_NOT_DATE,
+  QN_CSV_NOT_TIME, /* not a timestamp */
+  QN_CSV_NS_RANGE, /* a timestamp that does not fit int64 nanoseconds */
+  QN_CSV_NFIRST
+};
+struct qn_csv_first {
+  int64_t line, off;
 };
 
-enum { QN_CSV_EMPTY = 0, QN_CSV_FILLING, QN_CSV_READY };
-
-/* One cached range: per column n values (8 bytes), then n validity bytes
- * when the column is nullable. */
-struct qn_csv_slot {
-  int64_t row0, n;
-  int state, users;
-  uint64_t used; /* LRU tick */
-  unsigned char *parsed, *read;
-  char **data;
-  int64_t *cap, *nulls;
+/* What the infer pass learnt about one column (merged over workers, each
+ * of which takes morsels in file order, so a first value is the first of
+ * the file). Once every type but string is ruled out (`text`), values are
+ * only checked for UTF-8: digits and NS_RANGE then mean nothing. */
+struct qn_csv_infer {
+  int64_t values, nulls;
+  int digits; /* most fraction digits of a timestamp */
+  int text;
+  struct qn_csv_first first[QN_CSV_NFIRST];
 };
 
 struct qn_csv_reader {
   struct qn_reader base;
   pthread_mutex_t lock;
-  pthread_cond_t cond;
   int fd; /* under lock; -1 after release */
   int64_t size, rows, data_off;
   int bom, crlf_rows;
   int64_t nmorsels, cap_morsels;
   int64_t *moff, *mline;
   struct qn_csv_infer *inf;
-  unsigned char *want;
-  int nslots;
-  struct qn_csv_slot *slots;
-  uint64_t tick;
 };
 
 static const struct qn_reader_ops qn_csv_ops;
@@ -915,55 +1001,100 @@ done:
 
 /* ----- parsing a range (the infer pass and read) ----- */
 
-/* What to do with the fields of each row. */
-/* Text of one string column being read: offsets are the caller's
- * (n + 1 entries), the bytes grow in a budgeted buffer handed over to the
- * caller (who frees it with qn_mem_free), as the Parquet reader does. */
-struct qn_csv_strings {
-  int col;
+/* How the fields of one column being read become values: the column's
+ * type in the file, or an int64 column read as float64. */
+enum qn_csv_kind {
+  QN_CSV_SKIP = 0, /* not read */
+  QN_CSV_INT64,
+  QN_CSV_INT_AS_FLOAT, /* rounds as strtod of the same digits does */
+  QN_CSV_FLOAT64,
+  QN_CSV_BOOL, /* uint8 0 or 1 */
+  QN_CSV_DATE, /* int32 days */
+  QN_CSV_TIME, /* int64 in the column's unit */
+  QN_CSV_STRING
+};
+
+/* One column being read, into the caller's buffers: n values (of the
+ * type's width) and, when the column is nullable, n validity bytes. A string
+ * column's offsets are the caller's (n + 1 entries); its bytes grow in a
+ * budgeted buffer handed over to the caller (who frees it with
+ * qn_mem_free), as the Parquet reader does. */
+struct qn_csv_dest {
+  enum qn_csv_kind kind;
+  void *data;
+  uint8_t *valid; /* NULL: the column has no nulls in the file */
+  int64_t nulls;
+  int64_t unit; /* timestamps: units per second */
   int64_t *offsets;
-  uint8_t *valid; /* NULL: the column has no nulls */
   char *bytes;
   int64_t len, cap;
 };
 
+/* What to do with the fields of each row. */
 struct qn_csv_sink {
-  struct qn_csv_infer *inf; /* infer: per column; NULL when converting */
-  /* convert: per column, NULL = skip; values (8 bytes) and validity */
-  char **data;
-  uint8_t **valid;
-  int64_t *nulls;
-  struct qn_csv_strings *str; /* a string column to read, or NULL */
+  struct qn_csv_infer *inf; /* infer: per column; NULL when reading */
+  struct qn_csv_dest *dest; /* read: per column (kind QN_CSV_SKIP: not read) */
 };
 
 /* Appends field text (outer quotes already stripped; "" pairs undone) as
- * row i of the string column; an empty unquoted field is a null. */
-static int qn_csv_string_field(struct qn_csv_reader *r, struct qn_csv_strings *st, int64_t i,
+ * row i of a string column; an empty unquoted field is a null. */
+static int qn_csv_string_field(struct qn_csv_reader *r, struct qn_csv_dest *d, int64_t i,
                                const char *t, size_t len, int quoted, int esc,
                                struct qn_error *err) {
-  if (st->len + (int64_t)len > st->cap) {
-    int64_t cap = QN_MAX(st->cap * 2, st->len + (int64_t)len + 4096);
+  if (d->len + (int64_t)len > d->cap) {
+    int64_t cap = QN_MAX(d->cap * 2, d->len + (int64_t)len + 4096);
     char *b = qn_mem_alloc(r->base.ctx, (size_t)cap, "CSV string values", err);
     if (!b) return err ? err->code : QN_ELIMIT;
-    if (st->len) memcpy(b, st->bytes, (size_t)st->len);
-    qn_mem_free(r->base.ctx, st->bytes);
-    st->bytes = b;
-    st->cap = cap;
+    if (d->len) memcpy(b, d->bytes, (size_t)d->len);
+    qn_mem_free(r->base.ctx, d->bytes);
+    d->bytes = b;
+    d->cap = cap;
   }
-  if (st->valid) st->valid[i] = len > 0 || quoted;
+  int present = len > 0 || quoted;
+  if (d->valid) d->valid[i] = (uint8_t)present;
+  d->nulls += !present;
   for (size_t j = 0; j < len; j++) {
-    st->bytes[st->len++] = t[j];
+    d->bytes[d->len++] = t[j];
     if (esc && t[j] == '"') j++; /* "" is one quote */
   }
-  st->offsets[i + 1] = st->len;
+  d->offsets[i + 1] = d->len;
   return QN_OK;
+}
+
+static void qn_csv_note(struct qn_csv_infer *in, int what, int64_t line, int64_t off) {
+  if (in->first[what].off < 0) in->first[what] = (struct qn_csv_first){line, off};
+}
+
+/* A value that is not a number: is it a boolean, a date, a timestamp?
+ * Returns 0 when it is none of them (text). */
+static int qn_csv_infer_other(struct qn_csv_infer *in, const char *t, size_t len, int esc,
+                              int64_t line, int64_t off) {
+  int64_t secs = 0, ns;
+  int32_t nanos = 0;
+  int digits = 0, b = -1, k = 0;
+  if (!esc) { /* an escaped field holds a quote: text */
+    if (in->first[QN_CSV_NOT_BOOL].off < 0) b = qn_csv_parse_bool(t, len);
+    if (b < 0) k = qn_csv_parse_time(t, len, &secs, &nanos, &digits);
+  }
+  if (b < 0) qn_csv_note(in, QN_CSV_NOT_BOOL, line, off);
+  if (k != QN_CSV_IS_DATE) qn_csv_note(in, QN_CSV_NOT_DATE, line, off);
+  if (k != QN_CSV_IS_TIMESTAMP) {
+    qn_csv_note(in, QN_CSV_NOT_TIME, line, off);
+  } else {
+    in->digits = QN_MAX(in->digits, digits);
+    if (qn_csv_time_in(secs, nanos, 1000000000, &ns) != 0)
+      qn_csv_note(in, QN_CSV_NS_RANGE, line, off);
+  }
+  return b >= 0 || k != 0;
 }
 
 static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t len, int esc,
                                int64_t line, int64_t off, int *bad_utf8) {
-  /* a column already known to be text only needs its UTF-8 checked; an
-   * escaped field holds a quote, so it is text and not empty */
-  int cls = esc || in->nonfloat_off >= 0 ? 0 : qn_csv_classify(t, len);
+  /* an escaped field holds a quote, so it is text and not empty; once a
+   * column holds a non-number, a number only rules out what a failed
+   * parse as boolean, date or timestamp rules out too */
+  int cls =
+      esc || in->text || in->first[QN_CSV_NOT_FLOAT].off >= 0 ? 0 : qn_csv_classify(t, len);
   if (cls == 0 && !esc) {
     const char *u = t;
     size_t ul = len;
@@ -974,51 +1105,95 @@ static void qn_csv_infer_field(struct qn_csv_infer *in, const char *t, size_t le
     }
   }
   in->values++;
-  if (!(cls & QN_CSV_IS_INT) && in->nonint_off < 0) {
-    in->nonint_off = off;
-    in->nonint_line = line;
-  }
-  if (!(cls & QN_CSV_IS_FLOAT)) {
-    if (in->nonfloat_off < 0) {
-      in->nonfloat_off = off;
-      in->nonfloat_line = line;
-    }
+  if (in->text) { /* only its UTF-8 is left to check */
     if (!qn_csv_utf8_valid((const unsigned char *)t, len)) *bad_utf8 = 1;
+    return;
+  }
+  int typed = 1;
+  if (!(cls & QN_CSV_IS_INT)) qn_csv_note(in, QN_CSV_NOT_INT, line, off);
+  if (cls) { /* a number is nothing else */
+    qn_csv_note(in, QN_CSV_NOT_BOOL, line, off);
+    qn_csv_note(in, QN_CSV_NOT_DATE, line, off);
+    qn_csv_note(in, QN_CSV_NOT_TIME, line, off);
+  } else {
+    qn_csv_note(in, QN_CSV_NOT_FLOAT, line, off);
+    typed = qn_csv_infer_other(in, t, len, esc, line, off);
+  }
+  in->text = in->first[QN_CSV_NOT_FLOAT].off >= 0 && in->first[QN_CSV_NOT_BOOL].off >= 0 &&
+             in->first[QN_CSV_NOT_DATE].off >= 0 && in->first[QN_CSV_NOT_TIME].off >= 0;
+  if (!typed && !qn_csv_utf8_valid((const unsigned char *)t, len)) *bad_utf8 = 1;
+}
+
+/* A null (an empty field) as row i of a column that is not text. */
+static int qn_csv_null_field(struct qn_csv_reader *r, struct qn_csv_dest *d, int c, int64_t i,
+                             int64_t line, int64_t off, struct qn_error *err) {
+  if (!d->valid)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: line %lld (byte offset %lld): column '%s' has an empty field, "
+                        "but had none when the file was opened (the file changed?)",
+                        r->base.path, (long long)line, (long long)off, r->base.cols[c].name);
+  if (d->kind == QN_CSV_FLOAT64 || d->kind == QN_CSV_INT_AS_FLOAT)
+    ((double *)d->data)[i] = NAN; /* readers that skip `valid` see NaN */
+  else if (d->kind == QN_CSV_BOOL)
+    ((uint8_t *)d->data)[i] = 0;
+  else if (d->kind == QN_CSV_DATE)
+    ((int32_t *)d->data)[i] = 0;
+  else
+    ((int64_t *)d->data)[i] = 0;
+  d->valid[i] = 0;
+  d->nulls++;
+  return QN_OK;
+}
+
+/* Trimmed, non-empty text [u, u+ul) as row i of a column that is not
+ * text; -1 when it does not parse as the column's type. */
+static int qn_csv_value(struct qn_csv_dest *d, int64_t i, const char *u, size_t ul) {
+  int64_t v, secs;
+  int32_t nanos;
+  int digits, b;
+  switch (d->kind) {
+    case QN_CSV_FLOAT64:
+      return qn_csv_parse_double(u, ul, (double *)d->data + i);
+    case QN_CSV_INT64:
+      return qn_csv_parse_int64(u, ul, (int64_t *)d->data + i);
+    case QN_CSV_INT_AS_FLOAT:
+      if (qn_csv_parse_int64(u, ul, &v) != 0) return -1;
+      ((double *)d->data)[i] = (double)v;
+      return 0;
+    case QN_CSV_BOOL:
+      if ((b = qn_csv_parse_bool(u, ul)) < 0) return -1;
+      ((uint8_t *)d->data)[i] = (uint8_t)b;
+      return 0;
+    case QN_CSV_DATE:
+      if (qn_csv_parse_time(u, ul, &secs, &nanos, &digits) != QN_CSV_IS_DATE) return -1;
+      ((int32_t *)d->data)[i] = (int32_t)(secs / 86400); /* 0000..9999: fits */
+      return 0;
+    case QN_CSV_TIME:
+      if (qn_csv_parse_time(u, ul, &secs, &nanos, &digits) != QN_CSV_IS_TIMESTAMP) return -1;
+      return qn_csv_time_in(secs, nanos, d->unit, (int64_t *)d->data + i);
+    default:
+      return -1;
   }
 }
 
-static int qn_csv_convert_field(struct qn_csv_reader *r, const struct qn_csv_sink *k, int c,
-                                int64_t i, const char *t, size_t len, int esc, int64_t line,
-                                int64_t off, struct qn_error *err) {
+/* Field text [t, t+len) as row i of column c. */
+static int qn_csv_read_field(struct qn_csv_reader *r, struct qn_csv_dest *d, int c, int64_t i,
+                             const char *t, const struct qn_csv_field *f, int64_t line,
+                             int64_t off, struct qn_error *err) {
+  if (d->kind == QN_CSV_STRING)
+    return qn_csv_string_field(r, d, i, t, f->len, f->quoted, f->esc, err);
   const char *u = t;
-  size_t ul = len;
+  size_t ul = f->len;
   qn_csv_trim(&u, &ul);
-  if (ul == 0) {
-    if (!k->valid[c])
-      return qn_error_set(err, QN_EFORMAT,
-                          "%s: line %lld (byte offset %lld): column '%s' has an empty field, "
-                          "but had none when the file was opened (the file changed?)",
-                          r->base.path, (long long)line, (long long)off, r->base.cols[c].name);
-    if (r->base.cols[c].type == QN_FLOAT64)
-      ((double *)k->data[c])[i] = NAN;
-    else
-      ((int64_t *)k->data[c])[i] = 0;
-    k->valid[c][i] = 0;
-    k->nulls[c]++;
-    return QN_OK;
-  }
-  int bad = esc;
-  if (!bad && r->base.cols[c].type == QN_FLOAT64)
-    bad = qn_csv_parse_double(u, ul, (double *)k->data[c] + i) != 0;
-  else if (!bad)
-    bad = qn_csv_parse_int64(u, ul, (int64_t *)k->data[c] + i) != 0;
-  if (bad)
+  if (ul == 0) return qn_csv_null_field(r, d, c, i, line, off, err);
+  /* a field holding a quote is text */
+  if (f->esc || qn_csv_value(d, i, u, ul) != 0)
     return qn_error_set(err, QN_EFORMAT,
                         "%s: line %lld (byte offset %lld): column '%s': '%.*s' is not %s "
                         "(the file changed since it was opened?)",
                         r->base.path, (long long)line, (long long)off, r->base.cols[c].name,
-                        (int)QN_MIN(len, (size_t)40), t, r->base.cols[c].type_name);
-  if (k->valid[c]) k->valid[c][i] = 1;
+                        (int)QN_MIN(f->len, (size_t)40), t, r->base.cols[c].type_name);
+  if (d->valid) d->valid[i] = 1;
   return QN_OK;
 }
 
@@ -1089,12 +1264,9 @@ static int qn_csv_parse_range(struct qn_csv_reader *r, int64_t start, int64_t st
                                     r->base.cols[col].name);
               goto done;
             }
-          } else if (k->data[col]) {
-            QN_CHECK(qn_csv_convert_field(r, k, col, i, s + fi->start, fi->len, fi->esc, line,
-                                          foff, err));
-          } else if (k->str && k->str->col == col) {
-            QN_CHECK(qn_csv_string_field(r, k->str, i, s + fi->start, fi->len, fi->quoted,
-                                         fi->esc, err));
+          } else if (k->dest[col].kind != QN_CSV_SKIP) {
+            QN_CHECK(qn_csv_read_field(r, &k->dest[col], col, i, s + fi->start, fi, line, foff,
+                                       err));
           }
         }
       }
@@ -1116,27 +1288,27 @@ done:
 }
 
 static void qn_csv_infer_init(struct qn_csv_infer *in, int n) {
-  for (int i = 0; i < n; i++) in[i] = (struct qn_csv_infer){0, 0, -1, -1, -1, -1};
+  for (int i = 0; i < n; i++) {
+    memset(&in[i], 0, sizeof in[i]);
+    for (int k = 0; k < QN_CSV_NFIRST; k++) in[i].first[k] = (struct qn_csv_first){-1, -1};
+  }
 }
 
 static void qn_csv_infer_merge(struct qn_csv_infer *a, const struct qn_csv_infer *b) {
   a->values += b->values;
   a->nulls += b->nulls;
-  if (b->nonint_off >= 0 && (a->nonint_off < 0 || b->nonint_off < a->nonint_off)) {
-    a->nonint_off = b->nonint_off;
-    a->nonint_line = b->nonint_line;
-  }
-  if (b->nonfloat_off >= 0 && (a->nonfloat_off < 0 || b->nonfloat_off < a->nonfloat_off)) {
-    a->nonfloat_off = b->nonfloat_off;
-    a->nonfloat_line = b->nonfloat_line;
-  }
+  a->digits = QN_MAX(a->digits, b->digits);
+  a->text |= b->text;
+  for (int k = 0; k < QN_CSV_NFIRST; k++)
+    if (b->first[k].off >= 0 && (a->first[k].off < 0 || b->first[k].off < a->first[k].off))
+      a->first[k] = b->first[k];
 }
 
 /* The infer pass on one worker: takes known morsels in order. */
 static void qn_csv_infer_worker(struct qn_csv_open_job *j, int worker) {
   struct qn_csv_reader *r = j->r;
   struct qn_csv_infer *inf = j->winf + (size_t)worker * (size_t)r->base.ncols;
-  struct qn_csv_sink sink = {inf, NULL, NULL, NULL, NULL};
+  struct qn_csv_sink sink = {inf, NULL};
   struct qn_error err;
   qn_error_init(&err);
   pthread_mutex_lock(&j->lock);
@@ -1181,30 +1353,77 @@ static void qn_csv_open_worker(void *arg, int worker) {
   qn_csv_infer_worker(j, worker);
 }
 
-static const char *qn_csv_type_reason(const struct qn_csv_infer *in, enum qn_type t, char *buf,
-                                      size_t cap) {
+/* The type of a column from what the infer pass saw, and for timestamps
+ * the unit (units per second). */
+static enum qn_type qn_csv_infer_type(const struct qn_csv_infer *in, int64_t *unit) {
+  const struct qn_csv_first *f = in->first;
+  *unit = 0;
+  if (in->values == 0) return QN_FLOAT64;
+  if (f[QN_CSV_NOT_INT].off < 0) return QN_INT64;
+  if (f[QN_CSV_NOT_FLOAT].off < 0) return QN_FLOAT64;
+  if (f[QN_CSV_NOT_BOOL].off < 0) return QN_BOOL;
+  if (f[QN_CSV_NOT_DATE].off < 0) return QN_DATE;
+  if (f[QN_CSV_NOT_TIME].off < 0) {
+    *unit = qn_csv_time_unit(in->digits);
+    if (*unit == 1000000000 && f[QN_CSV_NS_RANGE].off >= 0) return QN_STRING;
+    return QN_TIMESTAMP;
+  }
+  return QN_STRING;
+}
+
+static const char *qn_csv_unit_name(int64_t unit) {
+  return unit == 1000 ? "timestamp[ms]" : unit == 1000000 ? "timestamp[us]" : "timestamp[ns]";
+}
+
+static const char *qn_csv_type_reason(const struct qn_csv_infer *in, char *buf, size_t cap) {
+  const struct qn_csv_first *f = in->first;
+  int64_t unit;
+  enum qn_type t = qn_csv_infer_type(in, &unit);
   if (in->values == 0)
     snprintf(buf, cap, "no values: float64 by default");
   else if (t == QN_INT64)
     snprintf(buf, cap, "every value is an int64");
   else if (t == QN_FLOAT64)
-    snprintf(buf, cap, "float64: first non-integer at line %lld", (long long)in->nonint_line);
-  else
-    snprintf(buf, cap, "string: first non-number at line %lld", (long long)in->nonfloat_line);
+    snprintf(buf, cap, "float64: first non-integer at line %lld",
+             (long long)f[QN_CSV_NOT_INT].line);
+  else if (t == QN_BOOL)
+    snprintf(buf, cap, "every value is true or false");
+  else if (t == QN_DATE)
+    snprintf(buf, cap, "every value is a date");
+  else if (t == QN_TIMESTAMP && in->digits == 0)
+    snprintf(buf, cap, "every value is a timestamp, none with a fraction: %s",
+             qn_csv_unit_name(unit));
+  else if (t == QN_TIMESTAMP)
+    snprintf(buf, cap, "every value is a timestamp, at most %d fraction digits: %s", in->digits,
+             qn_csv_unit_name(unit));
+  else if (f[QN_CSV_NOT_TIME].off < 0) /* timestamps beyond nanoseconds' range */
+    snprintf(buf, cap,
+             "string: timestamps with %d fraction digits, and the one at line %lld does not "
+             "fit timestamp[ns] (1677-09-21 to 2262-04-11)",
+             in->digits, (long long)f[QN_CSV_NS_RANGE].line);
+  else { /* the first value that is not a number, then any type ruled out later */
+    static const char *const what[] = {"", "", "boolean", "date", "timestamp"};
+    int n = snprintf(buf, cap, "string: first non-number at line %lld",
+                     (long long)f[QN_CSV_NOT_FLOAT].line);
+    for (int k = QN_CSV_NOT_BOOL; k <= QN_CSV_NOT_TIME && n > 0 && (size_t)n < cap; k++)
+      if (f[k].off > f[QN_CSV_NOT_FLOAT].off)
+        n += snprintf(buf + n, cap - (size_t)n, ", first non-%s at line %lld", what[k],
+                      (long long)f[k].line);
+  }
   return buf;
 }
 
 static int qn_csv_set_types(struct qn_csv_reader *r, struct qn_error *err) {
   for (int i = 0; i < r->base.ncols; i++) {
     struct qn_reader_column *rc = &r->base.cols[i];
-    const struct qn_csv_infer *in = &r->inf[i];
-    enum qn_type t = in->values == 0 || in->nonfloat_off < 0 ? QN_FLOAT64 : QN_STRING;
-    if (in->values > 0 && in->nonint_off < 0) t = QN_INT64;
-    rc->type = t;
-    rc->type_name = qn_strdup(qn_type_name(t));
+    int64_t unit;
+    rc->type = qn_csv_infer_type(&r->inf[i], &unit);
+    rc->time_unit = unit;
+    rc->type_name =
+        qn_strdup(rc->type == QN_TIMESTAMP ? qn_csv_unit_name(unit) : qn_type_name(rc->type));
     if (!rc->type_name)
       return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
-    rc->nullable = in->nulls > 0;
+    rc->nullable = r->inf[i].nulls > 0;
     rc->rows = r->rows;
     rc->parallel_read = 1;
   }
@@ -1256,57 +1475,7 @@ done:
   return status;
 }
 
-/* ----- the cache of parsed ranges ----- */
-
-static void qn_csv_slot_drop(struct qn_csv_reader *r, struct qn_csv_slot *s, int col) {
-  qn_mem_free(r->base.ctx, s->data[col]);
-  s->data[col] = NULL;
-  s->cap[col] = 0;
-  s->parsed[col] = 0;
-}
-
-static void qn_csv_slots_free(struct qn_csv_reader *r) {
-  for (int i = 0; i < r->nslots && r->slots; i++) {
-    struct qn_csv_slot *s = &r->slots[i];
-    for (int c = 0; c < r->base.ncols && s->data; c++) qn_csv_slot_drop(r, s, c);
-    s->state = QN_CSV_EMPTY;
-    s->n = 0;
-  }
-}
-
-static int qn_csv_slots_new(struct qn_csv_reader *r) {
-  int ncols = r->base.ncols;
-  r->nslots = QN_MIN(QN_MAX(1, r->base.ctx->threads) + 1, QN_CSV_MAX_SLOTS);
-  r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
-  r->want = calloc((size_t)ncols + 1, 1);
-  if (!r->slots || !r->want) return QN_ENOMEM;
-  for (int c = 0; c < ncols; c++) r->want[c] = r->base.cols[c].type != QN_STRING;
-  for (int i = 0; i < r->nslots; i++) {
-    struct qn_csv_slot *s = &r->slots[i];
-    s->parsed = calloc((size_t)ncols + 1, 1);
-    s->read = calloc((size_t)ncols + 1, 1);
-    s->data = calloc((size_t)ncols + 1, sizeof *s->data);
-    s->cap = calloc((size_t)ncols + 1, sizeof *s->cap);
-    s->nulls = calloc((size_t)ncols + 1, sizeof *s->nulls);
-    if (!s->parsed || !s->read || !s->data || !s->cap || !s->nulls) return QN_ENOMEM;
-  }
-  return QN_OK;
-}
-
-static void qn_csv_slots_destroy(struct qn_csv_reader *r) {
-  qn_csv_slots_free(r);
-  for (int i = 0; i < r->nslots && r->slots; i++) {
-    free(r->slots[i].parsed);
-    free(r->slots[i].read);
-    free(r->slots[i].data);
-    free(r->slots[i].cap);
-    free(r->slots[i].nulls);
-  }
-  free(r->slots);
-  r->slots = NULL;
-  free(r->want);
-  r->want = NULL;
-}
+/* ----- read ----- */
 
 /* Byte range and starting line of rows [row0, row0 + n). */
 static void qn_csv_range(const struct qn_csv_reader *r, int64_t row0, int64_t n, int64_t *start,
@@ -1320,284 +1489,124 @@ static void qn_csv_range(const struct qn_csv_reader *r, int64_t row0, int64_t n,
   *skip = row0 - k0 * QN_MORSEL_ROWS;
 }
 
-/* Parses rows [row0, row0 + n) of the columns whose dst[c] is set: values
- * into dst[c], validity into valid[c] (may be NULL for a column without
- * nulls), null counts into nulls[c]. */
-static int qn_csv_parse_cols(struct qn_csv_reader *r, int64_t row0, int64_t n, char **dst,
-                             uint8_t **valid, int64_t *nulls, struct qn_error *err) {
-  for (int c = 0; c < r->base.ncols; c++)
-    if (dst[c]) nulls[c] = 0;
-  struct qn_csv_sink sink = {NULL, dst, valid, nulls, NULL};
-  int64_t start, stop, line, skip, off;
-  qn_csv_range(r, row0, n, &start, &stop, &line, &skip);
-  return qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err);
-}
-
-/* Copies column col of a parsed range into the caller's buffer, as the
- * type the caller asked for (an int64 column may be read as float64: the
- * cast rounds as strtod of the same digits does). */
-static int qn_csv_deliver(struct qn_csv_reader *r, int col, int64_t n, const char *src,
-                          const uint8_t *src_valid, int64_t nulls, struct qn_colbuf *out,
-                          struct qn_error *err) {
-  enum qn_type have = r->base.cols[col].type;
-  enum qn_type want = out->type == QN_TYPE_INVALID ? have : out->type;
-  if (want == have) {
-    if ((const char *)out->data != src) memcpy(out->data, src, (size_t)n * 8);
-  } else if (want == QN_FLOAT64 && have == QN_INT64) {
-    const int64_t *s = (const int64_t *)src; /* may be out->data itself: same width */
-    double *d = out->data;
-    for (int64_t i = 0; i < n; i++) d[i] = (double)s[i];
-  } else {
-    return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' (%s) cannot be read as %s",
-                        r->base.path, r->base.cols[col].name, qn_type_name(have),
-                        qn_type_name(want));
-  }
-  if (nulls == 0) {
-    out->valid = NULL;
-  } else {
-    if (!out->valid)
-      return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
-                          r->base.path, r->base.cols[col].name);
-    if (out->valid != src_valid) memcpy(out->valid, src_valid, (size_t)n);
-    if (want == QN_FLOAT64 && have == QN_INT64) /* nulls read as NaN, as float columns do */
-      for (int64_t i = 0; i < n; i++)
-        if (!out->valid[i]) ((double *)out->data)[i] = NAN;
-  }
-  out->n = n;
+/* A timestamp column is read in its unit, which the source may have
+ * raised above the one inferred to match other files: every value must
+ * fit it. */
+static int qn_csv_unit_check(struct qn_csv_reader *r, int col, struct qn_error *err) {
+  const struct qn_reader_column *rc = &r->base.cols[col];
+  const struct qn_csv_infer *in = &r->inf[col];
+  if (rc->time_unit < qn_csv_time_unit(in->digits) || rc->time_unit % 1000 != 0)
+    return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has %d fraction digits: not %s",
+                        r->base.path, rc->name, in->digits, rc->type_name);
+  if (rc->time_unit == 1000000000 && in->first[QN_CSV_NS_RANGE].off >= 0)
+    return qn_error_set(err, QN_EFORMAT,
+                        "%s: line %lld (byte offset %lld): column '%s': a timestamp outside "
+                        "timestamp[ns] (1677-09-21 to 2262-04-11), the unit this column has "
+                        "in other files of the table",
+                        r->base.path, (long long)in->first[QN_CSV_NS_RANGE].line,
+                        (long long)in->first[QN_CSV_NS_RANGE].off, rc->name);
   return QN_OK;
 }
 
-/* No cache slot: parse the one column straight into the caller's buffers
- * (an int64 column wanted as float64 is converted in place: same width). */
-static int qn_csv_read_direct(struct qn_csv_reader *r, int col, int64_t row0, int64_t n,
-                              struct qn_colbuf *out, struct qn_error *err) {
-  int status = QN_OK;
-  int ncols = r->base.ncols;
-  char **dst = calloc((size_t)ncols + 1, sizeof *dst);
-  uint8_t **valid = calloc((size_t)ncols + 1, sizeof *valid);
-  int64_t *nulls = calloc((size_t)ncols + 1, sizeof *nulls);
-  if (!dst || !valid || !nulls) {
-    status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
-    goto done;
-  }
-  dst[col] = out->data;
-  valid[col] = r->base.cols[col].nullable ? out->valid : NULL;
-  if (r->base.cols[col].nullable && !out->valid) {
-    status = qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
-                          r->base.path, r->base.cols[col].name);
-    goto done;
-  }
-  QN_CHECK(qn_csv_parse_cols(r, row0, n, dst, valid, nulls, err));
-  QN_CHECK(qn_csv_deliver(r, col, n, out->data, out->valid, nulls[col], out, err));
-done:
-  free(dst);
-  free(valid);
-  free(nulls);
-  return status;
-}
-
-/* A string column is parsed straight into the caller's offsets and a byte
- * buffer this reader allocates from the budget (no cache: strings are read
- * by convert, once). */
-static int qn_csv_read_strings(struct qn_csv_reader *r, int col, int64_t row0, int64_t n,
-                               struct qn_colbuf *out, struct qn_error *err) {
-  if (!out->offsets)
+/* How column col is read into out: its type in the file, or an int64
+ * column as float64 (the source unifies those across files). */
+static int qn_csv_dest_init(struct qn_csv_reader *r, int col, struct qn_colbuf *out,
+                            struct qn_csv_dest *d, struct qn_error *err) {
+  const struct qn_reader_column *rc = &r->base.cols[col];
+  enum qn_type want = out->type == QN_TYPE_INVALID ? rc->type : out->type;
+  memset(d, 0, sizeof *d);
+  if (rc->type == QN_STRING && !out->offsets)
     return qn_error_set(err, QN_EUNSUPPORTED, "%s: column '%s' is a string column, not numeric",
-                        r->base.path, r->base.cols[col].name);
-  int ncols = r->base.ncols;
-  char **dst = calloc((size_t)ncols + 1, sizeof *dst);
-  if (!dst) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
-  struct qn_csv_strings st = {
-      col, out->offsets, r->base.cols[col].nullable ? out->valid : NULL, NULL, 0, 0};
-  out->offsets[0] = 0;
-  struct qn_csv_sink sink = {NULL, dst, NULL, NULL, &st};
+                        r->base.path, rc->name);
+  static const enum qn_csv_kind kinds[QN_TYPE_COUNT] = {
+      [QN_INT64] = QN_CSV_INT64, [QN_FLOAT64] = QN_CSV_FLOAT64, [QN_BOOL] = QN_CSV_BOOL,
+      [QN_DATE] = QN_CSV_DATE,   [QN_TIMESTAMP] = QN_CSV_TIME,  [QN_STRING] = QN_CSV_STRING};
+  if (want == rc->type && rc->type > 0 && rc->type < QN_TYPE_COUNT && kinds[rc->type])
+    d->kind = kinds[rc->type];
+  else if (want == QN_FLOAT64 && rc->type == QN_INT64)
+    d->kind = QN_CSV_INT_AS_FLOAT;
+  else
+    return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' (%s) cannot be read as %s",
+                        r->base.path, rc->name, rc->type_name, qn_type_name(want));
+  if (rc->nullable && !out->valid)
+    return qn_error_set(err, QN_EINTERNAL, "%s: column '%s' has nulls but no validity buffer",
+                        r->base.path, rc->name);
+  d->data = out->data;
+  d->valid = rc->nullable ? out->valid : NULL;
+  d->unit = rc->time_unit;
+  if (rc->type == QN_TIMESTAMP) QN_RETURN_IF_ERROR(qn_csv_unit_check(r, col, err));
+  d->offsets = out->offsets;
+  if (d->offsets) d->offsets[0] = 0;
+  return QN_OK;
+}
+
+/* Hands a parsed column to the caller: no nulls in the range says so with
+ * valid = NULL; a string column's bytes become out->data. */
+static void qn_csv_dest_finish(struct qn_csv_dest *d, int64_t n, struct qn_colbuf *out) {
+  if (d->nulls == 0) out->valid = NULL;
+  if (d->kind == QN_CSV_STRING) {
+    out->data = d->bytes;
+    d->bytes = NULL;
+  }
+  out->n = n;
+}
+
+/* Reads rows [row0, row0 + n) of the columns cols[0..ncols) (distinct)
+ * by parsing the range once. On failure no string bytes are left to the
+ * caller. */
+static int qn_csv_read_distinct(struct qn_csv_reader *r, const int *cols, int ncols,
+                                int64_t row0, int64_t n, struct qn_colbuf *out,
+                                struct qn_error *err) {
+  int status = QN_OK;
+  struct qn_csv_dest *dest = calloc((size_t)r->base.ncols + 1, sizeof *dest);
+  if (!dest) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
+  for (int i = 0; i < ncols; i++)
+    QN_CHECK(qn_csv_dest_init(r, cols[i], &out[i], &dest[cols[i]], err));
+  struct qn_csv_sink sink = {NULL, dest};
   int64_t start, stop, line, skip, off;
   qn_csv_range(r, row0, n, &start, &stop, &line, &skip);
-  int status = qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err);
-  free(dst);
-  if (status != QN_OK) {
-    qn_mem_free(r->base.ctx, st.bytes);
-    return status;
-  }
-  int nulls = 0;
-  for (int64_t i = 0; st.valid && i < n && !nulls; i++) nulls = !st.valid[i];
-  if (!nulls) out->valid = NULL;
-  out->data = st.bytes ? st.bytes : qn_mem_alloc(r->base.ctx, 1, "CSV string values", err);
-  if (!out->data) return err ? err->code : QN_ELIMIT;
-  out->n = n;
-  return QN_OK;
-}
-
-/* Picks a slot to refill: empty, else the least recently used idle one.
- * Learns the wanted columns from what was read of the evicted range. */
-static struct qn_csv_slot *qn_csv_victim(struct qn_csv_reader *r) {
-  struct qn_csv_slot *best = NULL;
-  for (int i = 0; i < r->nslots; i++) {
-    struct qn_csv_slot *s = &r->slots[i];
-    if (s->state == QN_CSV_FILLING || s->users > 0) continue;
-    if (s->state == QN_CSV_EMPTY) return s;
-    if (!best || s->used < best->used) best = s;
-  }
-  if (best) {
-    int any = 0;
-    for (int c = 0; c < r->base.ncols; c++) any |= best->read[c];
-    if (any)
-      for (int c = 0; c < r->base.ncols; c++) r->want[c] = best->read[c];
-  }
-  return best;
-}
-
-/* Memory the cache must leave in the budget: a read buffer for every
- * worker that may be parsing at once, so a range that gets no cache slot
- * can always be parsed straight into the caller's buffer. */
-static int64_t qn_csv_headroom(const struct qn_csv_reader *r) {
-  return (int64_t)(QN_MAX(1, r->base.ctx->threads) + 2) * (int64_t)(QN_CSV_BUF_BYTES + 4096);
-}
-
-/* Allocates column c of slot s for s->n rows, or QN_ELIMIT when that would
- * leave less than the headroom. Checked and taken under r->lock, so that
- * cache allocations of concurrent readers of this file cannot together eat
- * the headroom. */
-static int qn_csv_cache_alloc(struct qn_csv_reader *r, struct qn_csv_slot *s, int c,
-                              struct qn_error *err) {
-  size_t bytes = (size_t)s->n * (r->base.cols[c].nullable ? 9 : 8); /* values (+ validity) */
-  struct qn_error e2;
-  qn_error_init(&e2);
-  pthread_mutex_lock(&r->lock);
-  if (qn_mem_available(r->base.ctx) - (int64_t)bytes < qn_csv_headroom(r))
-    e2.code = QN_ELIMIT;
-  else
-    s->data[c] = qn_mem_alloc(r->base.ctx, bytes, "the CSV range cache", &e2);
-  pthread_mutex_unlock(&r->lock);
-  if (!s->data[c] && e2.code == QN_ELIMIT) return QN_ELIMIT; /* err untouched: not a failure */
-  if (!s->data[c]) return qn_error_set(err, e2.code ? e2.code : QN_ENOMEM, "%s", e2.message);
-  s->cap[c] = s->n;
-  return QN_OK;
-}
-
-/* Fills slot s (FILLING, owned by this thread) with col and the wanted
- * columns it lacks. Budget refusals shrink the set; none leaves col out. */
-static int qn_csv_fill(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
-                       const unsigned char *mask, struct qn_error *err) {
-  int status = QN_OK, ncols = r->base.ncols;
-  char **dst = calloc((size_t)ncols + 1, sizeof *dst);
-  uint8_t **valid = calloc((size_t)ncols + 1, sizeof *valid);
-  if (!dst || !valid) {
-    status = qn_error_set(err, QN_ENOMEM, "out of memory reading %s", r->base.path);
-    goto done;
-  }
-  for (int c = 0; c < ncols; c++) {
-    if (!mask[c] || s->parsed[c]) continue;
-    if (s->cap[c] < s->n) qn_csv_slot_drop(r, s, c);
-    if (!s->data[c]) {
-      int st = qn_csv_cache_alloc(r, s, c, err);
-      if (st == QN_ELIMIT && c != col) continue; /* parse fewer columns */
-      if (st != QN_OK) { /* ELIMIT for col: the caller parses straight into its buffer */
-        status = st;
-        goto done;
-      }
+  QN_CHECK(qn_csv_parse_range(r, start, stop, line, skip, n, &sink, &off, err));
+  for (int i = 0; i < ncols; i++) { /* every string column hands over a buffer */
+    struct qn_csv_dest *d = &dest[cols[i]];
+    if (d->kind == QN_CSV_STRING && !d->bytes &&
+        !(d->bytes = qn_mem_alloc(r->base.ctx, 1, "CSV string values", err))) {
+      status = err && err->code ? err->code : QN_ELIMIT;
+      goto done;
     }
-    dst[c] = s->data[c];
-    valid[c] = r->base.cols[c].nullable ? (uint8_t *)s->data[c] + s->n * 8 : NULL;
   }
-  QN_CHECK(qn_csv_parse_cols(r, s->row0, s->n, dst, valid, s->nulls, err));
-  for (int c = 0; c < ncols; c++)
-    if (dst[c]) s->parsed[c] = 1;
+  for (int i = 0; i < ncols; i++) qn_csv_dest_finish(&dest[cols[i]], n, &out[i]);
 done:
-  free(dst);
-  free(valid);
+  for (int i = 0; i < ncols; i++) qn_mem_free(r->base.ctx, dest[cols[i]].bytes);
+  free(dest);
   return status;
 }
 
-enum { QN_CSV_HIT, QN_CSV_FILL, QN_CSV_DIRECT };
-
-/* Under r->lock: finds the slot of rows [row0, row0 + n) (waiting while
- * another thread fills it). HIT: col is parsed there, *sp is pinned
- * (users++). FILL: *sp is ours to fill (FILLING) with the columns in mask.
- * DIRECT: no slot can be had. */
-static int qn_csv_claim(struct qn_csv_reader *r, int col, int64_t row0, int64_t n,
-                        unsigned char *mask, struct qn_csv_slot **sp) {
-  struct qn_csv_slot *s;
-  for (;;) {
-    s = NULL;
-    for (int i = 0; i < r->nslots; i++)
-      if (r->slots[i].state != QN_CSV_EMPTY && r->slots[i].row0 == row0 && r->slots[i].n == n)
-        s = &r->slots[i];
-    if (!s || s->state != QN_CSV_FILLING) break;
-    pthread_cond_wait(&r->cond, &r->lock);
+static int qn_csv_read_cols(struct qn_reader *base, const int *cols, int ncols, int64_t row0,
+                            int64_t n, struct qn_colbuf *out, struct qn_error *err) {
+  struct qn_csv_reader *r = (struct qn_csv_reader *)base;
+  for (int i = 0; i < ncols; i++)
+    if (cols[i] < 0 || cols[i] >= base->ncols || row0 < 0 || n < 0 || row0 + n > r->rows)
+      return qn_error_set(err, QN_EINVAL,
+                          "%s: read of rows %lld..%lld of column %d is out of range",
+                          base->path, (long long)row0, (long long)(row0 + n), cols[i]);
+  if (n == 0) {
+    for (int i = 0; i < ncols; i++) out[i].valid = NULL;
+    return QN_OK;
   }
-  *sp = s;
-  if (s && s->parsed[col]) {
-    s->users++;
-    s->used = ++r->tick;
-    return QN_CSV_HIT;
-  }
-  if (s && s->users > 0) s = NULL; /* someone copies from it: do not refill under them */
-  if (!s && (s = qn_csv_victim(r)) != NULL) {
-    s->row0 = row0;
-    s->n = n;
-    memset(s->parsed, 0, (size_t)r->base.ncols);
-    memset(s->read, 0, (size_t)r->base.ncols);
-  }
-  *sp = s;
-  if (!s) return QN_CSV_DIRECT;
-  s->state = QN_CSV_FILLING;
-  r->want[col] = 1;
-  memcpy(mask, r->want, (size_t)r->base.ncols);
-  return QN_CSV_FILL;
-}
-
-/* Copies col out of a pinned slot and unpins it. */
-static int qn_csv_copy_out(struct qn_csv_reader *r, struct qn_csv_slot *s, int col,
-                           struct qn_colbuf *out, struct qn_error *err) {
-  const uint8_t *valid = r->base.cols[col].nullable ? (uint8_t *)s->data[col] + s->n * 8 : NULL;
-  int status = qn_csv_deliver(r, col, s->n, s->data[col], valid, s->nulls[col], out, err);
-  pthread_mutex_lock(&r->lock);
-  s->users--;
-  s->read[col] = 1;
-  pthread_mutex_unlock(&r->lock);
-  return status;
+  /* a column asked for twice gets its own parse (rare: jobs ask once) */
+  for (int i = 1; i < ncols; i++)
+    for (int j = 0; j < i; j++)
+      if (cols[i] == cols[j]) {
+        for (int k = 0; k < ncols; k++)
+          QN_RETURN_IF_ERROR(qn_csv_read_distinct(r, &cols[k], 1, row0, n, &out[k], err));
+        return QN_OK;
+      }
+  return qn_csv_read_distinct(r, cols, ncols, row0, n, out, err);
 }
 
 static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
                        struct qn_colbuf *out, struct qn_error *err) {
-  struct qn_csv_reader *r = (struct qn_csv_reader *)base;
-  int ncols = base->ncols;
-  if (n <= 0) {
-    out->valid = NULL;
-    return QN_OK;
-  }
-  if (col < 0 || col >= ncols || row0 < 0 || row0 + n > r->rows)
-    return qn_error_set(err, QN_EINVAL,
-                        "%s: read of rows %lld..%lld of column %d is out of range", base->path,
-                        (long long)row0, (long long)(row0 + n), col);
-  if (base->cols[col].type == QN_STRING) return qn_csv_read_strings(r, col, row0, n, out, err);
-  unsigned char *mask = calloc((size_t)ncols + 1, 1);
-  if (!mask) return qn_error_set(err, QN_ENOMEM, "out of memory reading %s", base->path);
-  struct qn_csv_slot *s = NULL;
-  pthread_mutex_lock(&r->lock);
-  int kind = qn_csv_claim(r, col, row0, n, mask, &s);
-  pthread_mutex_unlock(&r->lock);
-  int status = QN_OK;
-  if (kind == QN_CSV_FILL) {
-    status = qn_csv_fill(r, s, col, mask, err);
-    if (status != QN_OK) /* give the memory back at once: the budget may be short */
-      for (int c = 0; c < ncols; c++) qn_csv_slot_drop(r, s, c);
-    pthread_mutex_lock(&r->lock);
-    s->state = status == QN_OK ? QN_CSV_READY : QN_CSV_EMPTY;
-    if (status == QN_OK) {
-      s->users++;
-      s->used = ++r->tick;
-    }
-    pthread_cond_broadcast(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-    if (status == QN_ELIMIT && (!err || err->code == QN_OK))
-      kind = QN_CSV_DIRECT; /* no room to cache this range */
-  }
-  free(mask);
-  if (kind == QN_CSV_DIRECT) return qn_csv_read_direct(r, col, row0, n, out, err);
-  if (status != QN_OK) return status;
-  return qn_csv_copy_out(r, s, col, out, err);
+  return qn_csv_read_cols(base, &col, 1, row0, n, out, err);
 }
 
 /* ----- release, close, info, open ----- */
@@ -1605,7 +1614,6 @@ static int qn_csv_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
 static void qn_csv_release(struct qn_reader *base) {
   struct qn_csv_reader *r = (struct qn_csv_reader *)base;
   pthread_mutex_lock(&r->lock);
-  qn_csv_slots_free(r);
   if (r->fd >= 0) close(r->fd);
   r->fd = -1;
   pthread_mutex_unlock(&r->lock);
@@ -1614,13 +1622,11 @@ static void qn_csv_release(struct qn_reader *base) {
 static void qn_csv_close(struct qn_reader *base) {
   struct qn_csv_reader *r = (struct qn_csv_reader *)base;
   qn_csv_release(base);
-  qn_csv_slots_destroy(r);
   qn_reader_free_columns(base);
   free(r->moff);
   free(r->mline);
   free(r->inf);
   pthread_mutex_destroy(&r->lock);
-  pthread_cond_destroy(&r->cond);
   free(base->path);
   free(r);
 }
@@ -1638,11 +1644,10 @@ static int qn_csv_info(struct qn_reader *base, void *info, struct qn_error *err)
   for (int i = 0; i < base->ncols; i++) {
     json_t *c = json_array_get(cols, (size_t)i);
     if (!c) break;
-    char why[160];
+    char why[256];
     json_object_set_new(c, "nulls", json_integer((json_int_t)r->inf[i].nulls));
-    json_object_set_new(
-        c, "inferred",
-        json_string(qn_csv_type_reason(&r->inf[i], base->cols[i].type, why, sizeof why)));
+    json_object_set_new(c, "inferred",
+                        json_string(qn_csv_type_reason(&r->inf[i], why, sizeof why)));
   }
   (void)err;
   return QN_OK;
@@ -1680,7 +1685,6 @@ int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out
   r->base.path = qn_strdup(path);
   r->fd = -1;
   pthread_mutex_init(&r->lock, NULL);
-  pthread_cond_init(&r->cond, NULL);
   if (!r->base.path) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
     goto done;
@@ -1699,10 +1703,6 @@ int qn_csv_open(struct qn_context *ctx, const char *path, struct qn_reader **out
     goto done;
   }
   QN_CHECK(qn_csv_build(r, err));
-  if (qn_csv_slots_new(r) != QN_OK) {
-    status = qn_error_set(err, QN_ENOMEM, "out of memory opening %s", path);
-    goto done;
-  }
   qn_csv_release(&r->base);
   *out = &r->base;
   r = NULL;
@@ -1713,6 +1713,7 @@ done:
 
 static const struct qn_reader_ops qn_csv_ops = {.format = "csv",
                                                 .read = qn_csv_read,
+                                                .read_cols = qn_csv_read_cols,
                                                 .close = qn_csv_close,
                                                 .info = qn_csv_info,
                                                 .release = qn_csv_release};

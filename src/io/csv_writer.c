@@ -5,7 +5,8 @@
  * double), nan / inf / -inf spelled out, integers in decimal, booleans as
  * true / false, timestamps and dates in ISO 8601 (UTC, the column's unit
  * as the fraction), empty fields for nulls, RFC 4180 quoting (a field with
- * a comma, quote, CR or LF is quoted, quotes doubled); LF line ends.
+ * a comma, quote, CR or LF is quoted, quotes doubled; an empty string is
+ * "", so that it reads back as a string, not a null); LF line ends.
  *
  * Parts: the text of the part's rows, formatted on the encoding worker
  * into a budgeted buffer; append writes it. Text depends on the values
@@ -60,11 +61,11 @@ static int qn_csv_fmt_double(double v, char *buf) {
 
 /* A string field, quoted when it must be: at most 2 * len + 2 bytes. */
 static void qn_csv_put_string(struct qn_csv_text *t, const char *s, size_t len) {
-  int quote = len > 0 && strcspn(s, ",\"\r\n") < len;
-  if (len > 0 && !quote) { /* strcspn stops at a NUL inside the value */
-    for (size_t i = 0; i < len && !quote; i++)
-      quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-  }
+  /* s is not NUL-terminated: strcspn would run on through the next values;
+   * an empty string is "", as an empty field is a null */
+  int quote = len == 0;
+  for (size_t i = 0; i < len && !quote; i++)
+    quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
   if (!quote) {
     qn_csv_put(t, s, len);
     return;

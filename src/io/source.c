@@ -159,12 +159,24 @@ static int qn_expand_input(const char *input, struct qn_pathlist *l, struct qn_e
 
 /* CSV types are inferred per file: a column that is int64 in one file and
  * float64 in another is read as float64 everywhere (the CSV reader converts
- * on request). Other formats store their types, which must agree. */
+ * on request), and timestamps of different units (a file whose values
+ * have 3 fraction digits, another with 6) are read in the finest of them
+ * (the CSV reader parses text into its column's time_unit, which
+ * qn_source_time_units raises). Other formats store their types, which
+ * must agree, timestamp units included. */
 static int qn_source_unifiable(const struct qn_reader *a, const struct qn_reader_column *ca,
                                const struct qn_reader *b, const struct qn_reader_column *cb) {
   int num_a = ca->type == QN_INT64 || ca->type == QN_FLOAT64;
   int num_b = cb->type == QN_INT64 || cb->type == QN_FLOAT64;
-  return num_a && num_b && !strcmp(a->ops->format, "csv") && !strcmp(b->ops->format, "csv");
+  int times = ca->type == QN_TIMESTAMP && cb->type == QN_TIMESTAMP;
+  return (num_a && num_b) || times
+             ? !strcmp(a->ops->format, "csv") && !strcmp(b->ops->format, "csv")
+             : 0;
+}
+
+static int qn_source_same_type(const struct qn_reader_column *a,
+                               const struct qn_reader_column *b) {
+  return a->type == b->type && (a->type != QN_TIMESTAMP || a->time_unit == b->time_unit);
 }
 
 static int qn_source_check_schema(struct qn_source *src, int f, struct qn_error *err) {
@@ -176,7 +188,7 @@ static int qn_source_check_schema(struct qn_source *src, int f, struct qn_error 
     if (found < 0)
       return qn_error_set(err, QN_ESCHEMA, "%s: has no column '%s', which %s has", r->path,
                           first->cols[i].name, first->path);
-    if (first->cols[i].type != r->cols[found].type &&
+    if (!qn_source_same_type(&first->cols[i], &r->cols[found]) &&
         !qn_source_unifiable(first, &first->cols[i], r, &r->cols[found]))
       return qn_error_set(err, QN_ESCHEMA, "%s: column '%s' is %s but %s in %s", r->path,
                           first->cols[i].name, r->cols[found].type_name,
@@ -202,6 +214,34 @@ int qn_source_file_column(const struct qn_source *src, int f, int c) {
   return -1;
 }
 
+/* Timestamp columns of CSV files whose units differ (checked unifiable):
+ * every file's reader column is raised to the finest unit, so that it
+ * parses its text in that unit. */
+static int qn_source_time_units(struct qn_source *src, int c, struct qn_error *err) {
+  int64_t unit = 0;
+  for (int f = 0; f < src->nfiles; f++) {
+    const struct qn_reader_column *rc = &src->files[f]->cols[qn_source_file_column(src, f, c)];
+    if (rc->type != QN_TIMESTAMP) return QN_OK;
+    unit = QN_MAX(unit, rc->time_unit);
+  }
+  for (int f = 0; f < src->nfiles; f++) {
+    struct qn_reader *r = src->files[f];
+    struct qn_reader_column *rc = &r->cols[qn_source_file_column(src, f, c)];
+    if (rc->time_unit == unit) continue;
+    if (strcmp(r->ops->format, "csv") != 0)
+      return qn_error_set(err, QN_ESCHEMA,
+                          "%s: column '%s' is %s, but timestamps of a finer unit in other "
+                          "files (only CSV timestamps are unified)",
+                          r->path, rc->name, rc->type_name);
+    char *name = qn_strdup(unit == 1000000000 ? "timestamp[ns]" : "timestamp[us]");
+    if (!name) return qn_error_set(err, QN_ENOMEM, "out of memory opening inputs");
+    free(rc->type_name);
+    rc->type_name = name;
+    rc->time_unit = unit;
+  }
+  return QN_OK;
+}
+
 /* Names and types of the table from its files (the first fixes the order). */
 static int qn_source_columns(struct qn_source *src, struct qn_error *err) {
   const struct qn_reader *first = src->files[0];
@@ -211,6 +251,7 @@ static int qn_source_columns(struct qn_source *src, struct qn_error *err) {
   for (int c = 0; c < src->ncols; c++) {
     struct qn_column_info *ci = &src->cols[c];
     ci->name = first->cols[c].name;
+    QN_RETURN_IF_ERROR(qn_source_time_units(src, c, err));
     ci->type = first->cols[c].type;
     ci->type_name = first->cols[c].type_name;
     ci->nullable = first->cols[c].nullable;

@@ -28,7 +28,8 @@
  * group_size a chunk's records can come from two parts, so encode
  * serializes the Examples and append groups, compresses and hashes.
  *
- * Memory: parts (about the size of their Examples), a 256 KiB output
+ * Memory: parts (about the size of their Examples, in 1 MiB pieces
+ * recycled through a small pool), a 256 KiB output
  * buffer, one zstd context a worker, and the footer index, about 12 bytes
  * a chunk, held until close (as the reference writer does); all from the
  * budget. Bytes: a function of the rows, their order and the options
@@ -449,9 +450,8 @@ done:
 /* ----- the table writer ----- */
 
 struct qn_ar_part {
-  uint8_t *buf; /* group_size 1: chunk images; else the Examples */
-  size_t len;
-  uint64_t *sizes; /* group_size > 1: each Example's bytes */
+  struct qn_rec_chain bytes; /* group_size 1: chunk images; else the Examples */
+  uint64_t *sizes;           /* group_size > 1: each Example's bytes */
   int64_t rows;
 };
 
@@ -459,12 +459,13 @@ struct qn_ar_writer {
   struct qn_writer base;
   struct qn_example ex;
   struct qn_ar_file *file;
+  struct qn_rec_pool pool;
 };
 
 static void qn_ar_part_free(struct qn_writer *w, void *part) {
   struct qn_ar_part *p = part;
   if (!p) return;
-  qn_mem_free(w->ctx, p->buf);
+  qn_rec_chain_free(&((struct qn_ar_writer *)w)->pool, &p->bytes);
   free(p->sizes);
   free(p);
 }
@@ -480,27 +481,24 @@ static int qn_ar_check_cols(struct qn_writer *w, const struct qn_colbuf *cols,
   return QN_OK;
 }
 
-/* Row r as one whole chunk at *q (group_size 1); moves *q to its end. */
+/* Row r as one whole chunk at q (group_size 1); returns its length. */
 static int qn_ar_encode_chunk(struct qn_ar_writer *a, struct qn_ar_worker *wk,
                               const struct qn_colbuf *cols, int64_t r,
-                              const struct qn_example_sizes *sz, uint8_t **q,
+                              const struct qn_example_sizes *sz, uint8_t *q, size_t *len,
                               struct qn_error *err) {
   struct qn_ar_file *f = a->file;
   uint64_t n = sz->total;
   if (!f->codec.zstd) { /* the Example straight into place */
-    uint8_t *d = qn_ar_single_begin(*q, n);
-    *q = qn_ar_single_seal(*q, qn_example_write(&a->ex, cols, r, sz, d), n);
+    uint8_t *d = qn_ar_single_begin(q, n);
+    *len = (size_t)(qn_ar_single_seal(q, qn_example_write(&a->ex, cols, r, sz, d), n) - q);
     return QN_OK;
   }
   wk->rec.len = 0;
   QN_RETURN_IF_ERROR(qn_ar_reserve(f->ctx, &wk->rec, (size_t)n, err));
   qn_example_write(&a->ex, cols, r, sz, wk->rec.p);
   uint8_t size[10];
-  size_t slen = (size_t)(qn_varint_put(size, n) - size), len;
-  QN_RETURN_IF_ERROR(
-      qn_ar_chunk_put(f, wk, 1, size, slen, wk->rec.p, (size_t)n, 1, *q, &len, err));
-  *q += len;
-  return QN_OK;
+  size_t slen = (size_t)(qn_varint_put(size, n) - size);
+  return qn_ar_chunk_put(f, wk, 1, size, slen, wk->rec.p, (size_t)n, 1, q, len, err);
 }
 
 static int qn_ar_encode(struct qn_writer *w, int worker, const struct qn_colbuf *cols,
@@ -521,24 +519,22 @@ static int qn_ar_encode(struct qn_writer *w, int worker, const struct qn_colbuf 
     goto done;
   }
   p->rows = n;
-  size_t cap = qn_records_bound(&a->ex, cols, n, whole ? qn_ar_chunk_bound(10, 0) : 0);
-  if (whole && f->codec.zstd) cap += cap / 128; /* zstd's bound of incompressible bytes */
-  p->buf = qn_mem_alloc(w->ctx, cap, "ArrayRecord chunks", err);
-  if (!p->buf) {
-    status = err && err->code ? err->code : QN_ELIMIT;
-    goto done;
-  }
-  uint8_t *q = p->buf;
   for (int64_t r = 0; r < n; r++) {
     QN_CHECK(qn_example_measure(&a->ex, cols, r, &sz, err));
-    if (whole) {
-      QN_CHECK(qn_ar_encode_chunk(a, &f->workers[worker], cols, r, &sz, &q, err));
-    } else {
-      q = qn_example_write(&a->ex, cols, r, &sz, q);
-      p->sizes[r] = sz.total;
+    size_t need = whole ? qn_ar_chunk_bound(10, (size_t)sz.total) : (size_t)sz.total, len;
+    uint8_t *q = qn_rec_chain_room(&a->pool, &p->bytes, need, err);
+    if (!q) {
+      status = err && err->code ? err->code : QN_ENOMEM;
+      goto done;
     }
+    if (whole) {
+      QN_CHECK(qn_ar_encode_chunk(a, &f->workers[worker], cols, r, &sz, q, &len, err));
+    } else {
+      qn_example_write(&a->ex, cols, r, &sz, q);
+      p->sizes[r] = len = (size_t)sz.total;
+    }
+    p->bytes.pieces[p->bytes.n - 1].len += len;
   }
-  p->len = (size_t)(q - p->buf);
   *out = p;
   p = NULL;
 done:
@@ -552,22 +548,32 @@ static int qn_ar_append(struct qn_writer *w, void *part, struct qn_error *err) {
   struct qn_ar_part *p = part;
   int status = QN_OK;
   if (!p) return QN_OK;
-  if (a->file->codec.group_size == 1) {
-    const uint8_t *q = p->buf;
-    for (int64_t r = 0; r < p->rows; r++) {
-      QN_CHECK(qn_ar_file_chunk(a->file, q, err));
-      q += QN_RIEGELI_CHUNK_HEADER + qn_le64_get(q + 8);
+  int64_t r = 0; /* rows never span pieces */
+  for (int i = 0; i < p->bytes.n; i++) {
+    const uint8_t *q = p->bytes.pieces[i].p, *end = q + p->bytes.pieces[i].len;
+    while (q < end) {
+      if (a->file->codec.group_size == 1) {
+        QN_CHECK(qn_ar_file_chunk(a->file, q, err));
+        q += QN_RIEGELI_CHUNK_HEADER + qn_le64_get(q + 8);
+      } else {
+        QN_CHECK(qn_ar_file_add(a->file, q, &p->sizes[r], 1, err));
+        q += p->sizes[r];
+      }
+      r++;
     }
-  } else {
-    QN_CHECK(qn_ar_file_add(a->file, p->buf, p->sizes, p->rows, err));
   }
-  w->rows += p->rows;
+  if (r != p->rows)
+    status = qn_error_set(err, QN_EINTERNAL, "%s: a part of %lld rows held %lld", w->path,
+                          (long long)p->rows, (long long)r);
+  else
+    w->rows += p->rows;
 done:
   qn_ar_part_free(w, p);
   return status;
 }
 
 static void qn_ar_free(struct qn_ar_writer *a) {
+  qn_rec_pool_reset(&a->pool);
   qn_example_reset(&a->ex);
   qn_writer_base_reset(&a->base);
   free(a);
@@ -604,6 +610,7 @@ static int qn_ar_open(struct qn_context *ctx, const char *path, const struct qn_
   struct qn_ar_writer *a = calloc(1, sizeof *a);
   if (!a) return qn_error_set(err, QN_ENOMEM, "out of memory");
   a->base.ops = &qn_ar_ops;
+  qn_rec_pool_init(&a->pool, ctx);
   QN_CHECK(qn_writer_base_init(&a->base, ctx, "arrayrecord", path, cols, ncols, err));
   QN_CHECK(qn_example_init(&a->ex, a->base.cols, ncols, path, err));
   QN_CHECK(qn_ar_file_open(ctx, path, &codec, qn_context_threads(ctx), &a->file, err));

@@ -28,9 +28,8 @@
 /* ----- protobuf varints ----- */
 
 static inline int qn_varint_len(uint64_t v) {
-  int n = 1;
-  while (v >= 0x80) v >>= 7, n++;
-  return n;
+  /* 7 bits a byte: (bits - 1) / 7 + 1 without a loop, bits = 64 - clz */
+  return (int)(((63 - __builtin_clzll(v | 1)) * 9 + 73) / 64);
 }
 static inline uint8_t *qn_varint_put(uint8_t *p, uint64_t v) {
   while (v >= 0x80) *p++ = (uint8_t)(v | 0x80), v >>= 7;
@@ -141,11 +140,6 @@ int qn_example_measure(const struct qn_example *ex, const struct qn_colbuf *cols
 uint8_t *qn_example_write(const struct qn_example *ex, const struct qn_colbuf *cols, int64_t r,
                           const struct qn_example_sizes *sz, uint8_t *out);
 
-/* An upper bound of the bytes of rows [0, n) of cols as Examples, every
- * varint at its longest, plus per_row bytes a row (framing). */
-size_t qn_records_bound(const struct qn_example *ex, const struct qn_colbuf *cols, int64_t n,
-                        size_t per_row);
-
 /* The value of int64 feature `name` when it holds exactly one, read from a
  * serialized Example (what `quern verify` sums `n` with). Returns 1 found,
  * 0 absent, -1 when the bytes are not an Example. */
@@ -165,6 +159,39 @@ struct qn_record_codec {
 };
 int qn_record_codec_parse(const char *format, const char *text, int arrayrecord,
                           struct qn_record_codec *out, struct qn_error *err);
+
+/* ----- a part's bytes: pieces from a pool ----- */
+
+/* Encoded rows go into pieces of 1 MiB (a row never spans two; a larger
+ * row gets a piece of its own), taken from and given back to a small pool
+ * of the writer's: fresh memory costs a page fault and a zeroed page every
+ * 4 KiB, and a group job encodes hundreds of parts a file. */
+#define QN_REC_PIECE ((size_t)1 << 20)
+#define QN_REC_POOL 4 /* pieces a writer keeps */
+
+struct qn_rec_piece {
+  uint8_t *p;
+  size_t len, cap;
+};
+struct qn_rec_chain {
+  struct qn_rec_piece *pieces;
+  int n, cap;
+};
+struct qn_rec_pool {
+  struct qn_context *ctx;
+  pthread_mutex_t lock;
+  uint8_t *free[QN_REC_POOL];
+  int nfree;
+};
+void qn_rec_pool_init(struct qn_rec_pool *pool, struct qn_context *ctx);
+void qn_rec_pool_reset(struct qn_rec_pool *pool);
+/* Room for `need` bytes at the end of the chain's last piece (a new piece
+ * when it lacks them); the caller writes there and adds to its len.
+ * Errors: QN_ELIMIT, QN_ENOMEM (NULL returned). Thread rule: any thread,
+ * one chain each. */
+uint8_t *qn_rec_chain_room(struct qn_rec_pool *pool, struct qn_rec_chain *c, size_t need,
+                           struct qn_error *err);
+void qn_rec_chain_free(struct qn_rec_pool *pool, struct qn_rec_chain *c);
 
 /* ----- ArrayRecord files of raw records (arrayrecord.c) ----- */
 

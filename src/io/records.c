@@ -337,40 +337,6 @@ uint8_t *qn_example_write(const struct qn_example *ex, const struct qn_colbuf *c
   return q;
 }
 
-/* At most how many bytes a value of type t takes in an Example. */
-static size_t qn_example_value_bound(enum qn_type t) {
-  switch (t) {
-    case QN_FLOAT32:
-    case QN_FLOAT64:
-      return 4;
-    case QN_UINT8:
-    case QN_BOOL:
-    case QN_UINT16:
-      return 3;
-    case QN_UINT32:
-      return 5;
-    case QN_STRING:
-      return 11; /* tag and length; the bytes are counted apart */
-    default:
-      return 10; /* a negative number sign-extends to 10 bytes */
-  }
-}
-
-size_t qn_records_bound(const struct qn_example *ex, const struct qn_colbuf *cols, int64_t n,
-                        size_t per_row) {
-  size_t bytes = (size_t)n * (per_row + 11); /* + the Example's tag and length */
-  for (int i = 0; i < ex->n; i++) {
-    const struct qn_example_feature *f = &ex->f[i];
-    const struct qn_colbuf *cb = &cols[f->col];
-    int64_t a = f->list ? cb->lists[0] : 0, b = f->list ? cb->lists[n] : n;
-    bytes += (size_t)(b - a) * qn_example_value_bound(f->type);
-    if (f->type == QN_STRING) bytes += (size_t)(cb->offsets[b] - cb->offsets[a]);
-    /* entry, key, feature and list tags and lengths, the name */
-    bytes += (size_t)n * (6 * 10 + f->name_len);
-  }
-  return bytes + 16;
-}
-
 /* ----- reading an Example back (quern verify) ----- */
 
 /* The next field of [*p, end): its number, wire type and, for a length
@@ -468,6 +434,67 @@ int qn_example_find_int64(const uint8_t *p, size_t n, const char *name, int64_t 
     if (fst < 0) return -1;
   }
   return st < 0 ? -1 : found;
+}
+
+/* ----- a part's bytes ----- */
+
+void qn_rec_pool_init(struct qn_rec_pool *pool, struct qn_context *ctx) {
+  memset(pool, 0, sizeof *pool);
+  pool->ctx = ctx;
+  pthread_mutex_init(&pool->lock, NULL);
+}
+
+void qn_rec_pool_reset(struct qn_rec_pool *pool) {
+  if (!pool->ctx) return;
+  for (int i = 0; i < pool->nfree; i++) qn_mem_free(pool->ctx, pool->free[i]);
+  pthread_mutex_destroy(&pool->lock);
+  memset(pool, 0, sizeof *pool);
+}
+
+uint8_t *qn_rec_chain_room(struct qn_rec_pool *pool, struct qn_rec_chain *c, size_t need,
+                           struct qn_error *err) {
+  struct qn_rec_piece *last = c->n ? &c->pieces[c->n - 1] : NULL;
+  if (last && last->cap - last->len >= need) return last->p + last->len;
+  if (c->n == c->cap) {
+    int cap = c->cap ? 2 * c->cap : 8;
+    struct qn_rec_piece *x = realloc(c->pieces, (size_t)cap * sizeof *x);
+    if (!x) {
+      qn_error_set(err, QN_ENOMEM, "out of memory");
+      return NULL;
+    }
+    c->pieces = x;
+    c->cap = cap;
+  }
+  struct qn_rec_piece *pc = &c->pieces[c->n];
+  pc->len = 0;
+  pc->cap = QN_MAX(need, QN_REC_PIECE);
+  pc->p = NULL;
+  if (pc->cap == QN_REC_PIECE) {
+    pthread_mutex_lock(&pool->lock);
+    if (pool->nfree) pc->p = pool->free[--pool->nfree];
+    pthread_mutex_unlock(&pool->lock);
+  }
+  if (!pc->p) pc->p = qn_mem_alloc(pool->ctx, pc->cap, "encoded records", err);
+  if (!pc->p) return NULL;
+  c->n++;
+  return pc->p;
+}
+
+void qn_rec_chain_free(struct qn_rec_pool *pool, struct qn_rec_chain *c) {
+  for (int i = 0; i < c->n; i++) {
+    int kept = 0;
+    if (c->pieces[i].cap == QN_REC_PIECE) {
+      pthread_mutex_lock(&pool->lock);
+      if (pool->nfree < QN_REC_POOL) {
+        pool->free[pool->nfree++] = c->pieces[i].p;
+        kept = 1;
+      }
+      pthread_mutex_unlock(&pool->lock);
+    }
+    if (!kept) qn_mem_free(pool->ctx, c->pieces[i].p);
+  }
+  free(c->pieces);
+  memset(c, 0, sizeof *c);
 }
 
 /* ----- codec options ----- */

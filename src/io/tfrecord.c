@@ -5,8 +5,8 @@
  * compression.
  *
  * encode (any worker, several at once) does all the work: it encodes and
- * frames the part's rows into one buffer, sized from an upper bound of the
- * rows' bytes before it starts; append (in output order) writes the buffer.
+ * frames the part's rows into pieces of 1 MiB (qn_rec_chain, recycled
+ * through the writer's pool); append (in output order) writes the pieces.
  * The bytes are a function of the rows and their order alone.
  */
 #include <stdlib.h>
@@ -15,8 +15,7 @@
 #include "io/qn_records.h"
 
 struct qn_tfr_part {
-  uint8_t *buf;
-  size_t len;
+  struct qn_rec_chain bytes;
   int64_t rows;
 };
 
@@ -24,6 +23,7 @@ struct qn_tfr_writer {
   struct qn_writer base;
   struct qn_outfile *of;
   struct qn_example ex;
+  struct qn_rec_pool pool;
 };
 
 static int qn_tfr_check_cols(struct qn_writer *w, const struct qn_colbuf *cols,
@@ -40,7 +40,7 @@ static int qn_tfr_check_cols(struct qn_writer *w, const struct qn_colbuf *cols,
 static void qn_tfr_part_free(struct qn_writer *w, void *part) {
   struct qn_tfr_part *p = part;
   if (!p) return;
-  qn_mem_free(w->ctx, p->buf);
+  qn_rec_chain_free(&((struct qn_tfr_writer *)w)->pool, &p->bytes);
   free(p);
 }
 
@@ -56,22 +56,19 @@ static int qn_tfr_encode(struct qn_writer *w, int worker, const struct qn_colbuf
     goto done;
   }
   p->rows = n;
-  size_t cap = qn_records_bound(&t->ex, cols, n, 16);
-  p->buf = qn_mem_alloc(w->ctx, cap, "TFRecord records", err);
-  if (!p->buf) {
-    status = err && err->code ? err->code : QN_ELIMIT;
-    goto done;
-  }
-  uint8_t *q = p->buf;
   for (int64_t r = 0; r < n; r++) {
     QN_CHECK(qn_example_measure(&t->ex, cols, r, &sz, err));
+    uint8_t *q = qn_rec_chain_room(&t->pool, &p->bytes, (size_t)sz.total + 16, err);
+    if (!q) {
+      status = err && err->code ? err->code : QN_ENOMEM;
+      goto done;
+    }
     qn_le64_put(q, sz.total);
     qn_le32_put(q + 8, qn_crc32c_mask(qn_crc32c(q, 8)));
     uint8_t *data = q + 12, *end = qn_example_write(&t->ex, cols, r, &sz, data);
     qn_le32_put(end, qn_crc32c_mask(qn_crc32c(data, sz.total)));
-    q = end + 4;
+    p->bytes.pieces[p->bytes.n - 1].len += (size_t)sz.total + 16;
   }
-  p->len = (size_t)(q - p->buf);
   *out = p;
   p = NULL;
 done:
@@ -84,15 +81,15 @@ static int qn_tfr_append(struct qn_writer *w, void *part, struct qn_error *err) 
   struct qn_tfr_writer *t = (struct qn_tfr_writer *)w;
   struct qn_tfr_part *p = part;
   int status = QN_OK;
-  if (p) {
-    status = qn_outfile_write(t->of, p->buf, p->len, err);
-    if (status == QN_OK) w->rows += p->rows;
-  }
+  for (int i = 0; p && i < p->bytes.n && status == QN_OK; i++)
+    status = qn_outfile_write(t->of, p->bytes.pieces[i].p, p->bytes.pieces[i].len, err);
+  if (p && status == QN_OK) w->rows += p->rows;
   qn_tfr_part_free(w, p);
   return status;
 }
 
 static void qn_tfr_free(struct qn_tfr_writer *t) {
+  qn_rec_pool_reset(&t->pool);
   qn_example_reset(&t->ex);
   qn_writer_base_reset(&t->base);
   free(t);
@@ -127,6 +124,7 @@ static int qn_tfr_open(struct qn_context *ctx, const char *path, const struct qn
   struct qn_tfr_writer *t = calloc(1, sizeof *t);
   if (!t) return qn_error_set(err, QN_ENOMEM, "out of memory");
   t->base.ops = &qn_tfr_ops;
+  qn_rec_pool_init(&t->pool, ctx);
   QN_CHECK(qn_writer_base_init(&t->base, ctx, "tfrecord", path, cols, ncols, err));
   QN_CHECK(qn_example_init(&t->ex, t->base.cols, ncols, path, err));
   QN_CHECK(qn_outfile_open(path, &t->of, err));

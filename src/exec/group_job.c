@@ -1426,14 +1426,22 @@ static const struct qn_writer_format *qn_group_format(const struct qn_group_opti
   return qn_writer_format_named(name);
 }
 
-/* The format and its codec, before any work. */
-static int qn_group_check_format(const struct qn_group_options *o, struct qn_error *err) {
+/* The format, its codec and, for tf.train.Example records (one feature a
+ * name), no column named as the count: before any work. */
+static int qn_group_check_format(const struct qn_group_job *j, struct qn_error *err) {
+  const struct qn_group_options *o = j->opt;
   const struct qn_writer_format *wf = qn_group_format(o);
   if (!wf)
     return qn_error_set(err, QN_EINVAL,
                         "format '%s' is not one group writes (use parquet, tfrecord or "
                         "arrayrecord)",
                         o->format);
+  for (int c = 0; c < j->ncols && strcmp(wf->name, "parquet") != 0; c++)
+    if (!strcmp(j->cols[c].name, "n"))
+      return qn_error_set(err, QN_EINVAL,
+                          "column 'n' has the name of the count: a %s record holds one "
+                          "feature a name (leave the column out with -c or rename it)",
+                          wf->name);
   struct qn_writer_options wo;
   qn_writer_options_init(&wo);
   wo.codec = o->codec;
@@ -1797,9 +1805,9 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
     status = qn_error_set(err, QN_EINVAL, "no output directory given");
     goto done;
   }
-  QN_CHECK(qn_group_check_format(o, err));
   QN_CHECK(qn_group_check_splits(&j, err));
   QN_CHECK(qn_group_plan_columns(&j, err));
+  QN_CHECK(qn_group_check_format(&j, err));
   QN_CHECK(qn_group_check_output(o->output, o->force, &exists, err));
   int64_t rows = 0;
   int kc = j.cols[0].src;

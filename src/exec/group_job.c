@@ -1870,11 +1870,44 @@ static int qn_group_check_output(const char *dir, int force, int *exists,
   return QN_OK;
 }
 
+/* The output format: parquet (the default), tfrecord or arrayrecord, the
+ * writers of the output layer that hold lists. */
+static const struct qn_writer_format *qn_group_format(const struct qn_group_options *o) {
+  const char *name = o->format ? o->format : "parquet";
+  if (strcmp(name, "parquet") && strcmp(name, "tfrecord") && strcmp(name, "arrayrecord"))
+    return NULL;
+  return qn_writer_format_named(name);
+}
+
+/* The format, its codec and, for tf.train.Example records (one feature a
+ * name), no column named as the count: before any work. */
+static int qn_group_check_format(const struct qn_group_job *j, struct qn_error *err) {
+  const struct qn_group_options *o = j->opt;
+  const struct qn_writer_format *wf = qn_group_format(o);
+  if (!wf)
+    return qn_error_set(err, QN_EINVAL,
+                        "format '%s' is not one group writes (use parquet, tfrecord or "
+                        "arrayrecord)",
+                        o->format);
+  for (int c = 0; c < j->ncols && strcmp(wf->name, "parquet") != 0; c++)
+    if (!strcmp(j->cols[c].name, "n"))
+      return qn_error_set(err, QN_EINVAL,
+                          "column 'n' has the name of the count: a %s record holds one "
+                          "feature a name (leave the column out with -c or rename it)",
+                          wf->name);
+  struct qn_writer_options wo;
+  qn_writer_options_init(&wo);
+  wo.codec = o->codec;
+  return wf->check ? wf->check(&wo, err) : QN_OK;
+}
+
 static json_t *qn_group_manifest(struct qn_group_job *j) {
   const struct qn_group_options *o = j->opt;
   json_t *m = json_object();
   json_object_set_new(m, "quern_version", json_string(QN_VERSION_STRING));
-  json_object_set_new(m, "format", json_string("parquet"));
+  const struct qn_writer_format *wf = qn_group_format(o);
+  int records = strcmp(wf->name, "parquet") != 0; /* tf.train.Example records */
+  json_object_set_new(m, "format", json_string(wf->name));
   json_t *opts = json_object();
   json_object_set_new(opts, "key", json_string(o->key));
   json_object_set_new(opts, "order", o->order ? json_string(o->order) : json_null());
@@ -1888,7 +1921,9 @@ static json_t *qn_group_manifest(struct qn_group_job *j) {
   json_object_set_new(opts, "split", split);
   json_object_set_new(opts, "seed", json_integer((json_int_t)o->seed));
   json_object_set_new(opts, "shards", json_integer(j->shards));
-  json_object_set_new(opts, "codec", json_string(o->codec ? o->codec : "snappy"));
+  const char *codec = o->codec;
+  if (!codec) codec = records ? "none" : "snappy";
+  json_object_set_new(opts, "codec", json_string(codec));
   json_object_set_new(opts, "partitions", json_integer(QN_GROUP_P));
   json_object_set_new(m, "options", opts);
   json_t *inputs = json_array();
@@ -1925,6 +1960,13 @@ static json_t *qn_group_manifest(struct qn_group_job *j) {
     json_array_append_new(cols, x);
   }
   json_object_set_new(m, "columns", cols);
+  if (records) { /* tf.train.Example has no float64: these lists hold float32 */
+    json_t *narrow = json_array();
+    for (int c = 1; c < j->ncols; c++)
+      if (j->cols[c].type == QN_FLOAT64)
+        json_array_append_new(narrow, json_string(j->cols[c].name));
+    json_object_set_new(m, "narrowed_to_float32", narrow);
+  }
   json_t *splits = json_array();
   for (int s = 0; s < j->nsplits; s++) {
     const struct qn_gsplit *g = &j->gsplits[s];
@@ -1980,8 +2022,8 @@ static int qn_group_open_files(struct qn_group_job *j, const char *tmp, struct q
   for (int s = 0; s < j->nsplits && status == QN_OK; s++)
     for (int h = 0; h < j->shards && status == QN_OK; h++) {
       struct qn_gfile *f = &j->files[s * j->shards + h];
-      snprintf(f->name, sizeof f->name, "%s-%05d-of-%05d.parquet", j->splits[s].name, h,
-               j->shards);
+      snprintf(f->name, sizeof f->name, "%s-%05d-of-%05d%s", j->splits[s].name, h, j->shards,
+               qn_group_format(j->opt)->extensions[0]);
       char path[4400];
       snprintf(path, sizeof path, "%s/%s", tmp, f->name);
       status = qn_writer_open(j->ctx, path, wc, j->ncols + 1, &wo, &f->w, err);
@@ -2215,15 +2257,9 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
     status = qn_error_set(err, QN_EINVAL, "no output directory given");
     goto done;
   }
-  if (o->format && strcmp(o->format, "parquet") != 0) {
-    status = qn_error_set(err, QN_EINVAL,
-                          "format '%s' is not written yet (use parquet; tfrecord and "
-                          "arrayrecord are planned)",
-                          o->format);
-    goto done;
-  }
   QN_CHECK(qn_group_check_splits(&j, err));
   QN_CHECK(qn_group_plan_columns(&j, err));
+  QN_CHECK(qn_group_check_format(&j, err));
   QN_CHECK(qn_group_check_output(o->output, o->force, &exists, err));
   int64_t rows = 0;
   QN_CHECK(qn_source_rows(src, j.scan_cols, j.nscan, &rows, err));

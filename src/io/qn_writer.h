@@ -29,7 +29,8 @@ struct qn_wcolumn {
   enum qn_type type;
   int nullable;      /* may hold nulls */
   int64_t time_unit; /* QN_TIMESTAMP: 1000, 1000000 or 1000000000 per second */
-  int list;          /* a LIST of `type` (batches carry colbuf.lists); Parquet only */
+  int list;          /* a LIST of `type` (batches carry colbuf.lists): Parquet, TFRecord
+                        and ArrayRecord */
 };
 
 /* Working memory a writer may hold beyond its parts in flight and its
@@ -39,7 +40,8 @@ struct qn_wcolumn {
 #define QN_WRITER_WORK_BYTES ((int64_t)7 << 20)
 
 struct qn_writer_options {
-  const char *codec; /* format's codec name; NULL = its default */
+  const char *codec; /* format's codec name; NULL = its default (ArrayRecord: its
+                        option text, e.g. "zstd:3,group_size:64") */
   int64_t rows;      /* rows to come when known in advance (HDF5 sizes its
                         datasets with it), else -1 */
 };
@@ -69,7 +71,7 @@ struct qn_writer_ops {
 
 struct qn_writer {
   const struct qn_writer_ops *ops;
-  const char *format; /* "parquet", "hdf5", "csv" */
+  const char *format; /* "parquet", "hdf5", "csv", "tfrecord", "arrayrecord" */
   struct qn_context *ctx;
   char *path;
   int ncols;
@@ -84,11 +86,16 @@ struct qn_writer_format {
   int (*open)(struct qn_context *ctx, const char *path, const struct qn_wcolumn *cols,
               int ncols, const struct qn_writer_options *opt, struct qn_writer **out,
               struct qn_error *err);
+  /* Checks the options (the codec) before any work; NULL: open checks. */
+  int (*check)(const struct qn_writer_options *opt, struct qn_error *err);
 };
 extern const struct qn_writer_format *const qn_writer_formats[];
 
 /* The format of `path` by its extension, or NULL. */
 const struct qn_writer_format *qn_writer_format_for(const char *path);
+/* The format named `name` ("parquet", "tfrecord", "arrayrecord", ...), or
+ * NULL. */
+const struct qn_writer_format *qn_writer_format_named(const char *name);
 /* "a.parquet, .pq, .h5, ..." for messages. */
 const char *qn_writer_extensions(void);
 

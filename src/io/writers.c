@@ -8,9 +8,12 @@
 extern const struct qn_writer_format qn_writer_parquet;
 extern const struct qn_writer_format qn_writer_hdf5;
 extern const struct qn_writer_format qn_writer_csv;
+extern const struct qn_writer_format qn_writer_tfrecord;
+extern const struct qn_writer_format qn_writer_arrayrecord;
 
-const struct qn_writer_format *const qn_writer_formats[] = {&qn_writer_parquet, &qn_writer_hdf5,
-                                                            &qn_writer_csv, NULL};
+const struct qn_writer_format *const qn_writer_formats[] = {
+    &qn_writer_parquet,  &qn_writer_hdf5,        &qn_writer_csv,
+    &qn_writer_tfrecord, &qn_writer_arrayrecord, NULL};
 
 void qn_writer_options_init(struct qn_writer_options *opt) {
   memset(opt, 0, sizeof *opt);
@@ -24,8 +27,14 @@ const struct qn_writer_format *qn_writer_format_for(const char *path) {
   return NULL;
 }
 
+const struct qn_writer_format *qn_writer_format_named(const char *name) {
+  for (int i = 0; name && qn_writer_formats[i]; i++)
+    if (!strcmp(qn_writer_formats[i]->name, name)) return qn_writer_formats[i];
+  return NULL;
+}
+
 const char *qn_writer_extensions(void) {
-  return ".parquet, .pq, .h5, .hdf5 or .csv";
+  return ".parquet, .pq, .h5, .hdf5, .csv, .tfrecord or .array_record";
 }
 
 int qn_writer_open(struct qn_context *ctx, const char *path, const struct qn_wcolumn *cols,

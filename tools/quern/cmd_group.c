@@ -9,7 +9,7 @@
 static const char qn_group_help[] =
     "usage: quern group INPUT... --key COL [--order COL] [-c COLS] -o DIR\n"
     "                   [--split NAME=FRAC[,NAME=FRAC...]] [--seed S] [--shards N]\n"
-    "                   [--format parquet] [--codec snappy|zstd|none] [--spill-dir DIR]\n"
+    "                   [--format parquet|tfrecord|arrayrecord] [--codec C] [--spill-dir DIR]\n"
     "                   [--force] [options]\n"
     "\n"
     "Turns rows that are not grouped (measurements of many probes, say) into one\n"
@@ -31,8 +31,13 @@ static const char qn_group_help[] =
     "      --split N=F,...      splits and their fractions (default: all=1)\n"
     "      --seed S             seed of the split hash (default 0)\n"
     "      --shards N           files per split (default 1)\n"
-    "      --format F           parquet (the standard 3-level LIST columns)\n"
-    "      --codec C            snappy (default), zstd or none\n"
+    "      --format F           parquet (default: the standard 3-level LIST columns),\n"
+    "                           tfrecord or arrayrecord (one tf.train.Example a row;\n"
+    "                           float64 lists as float32, nulls in lists refused)\n"
+    "      --codec C            parquet: snappy (default), zstd or none; tfrecord: none;\n"
+    "                           arrayrecord: none (default) or zstd[:LEVEL], and\n"
+    "                           group_size:N records a chunk (default 1), e.g. "
+    "zstd,group_size:64\n"
     "      --spill-dir DIR      where spill files go (default: beside the output)\n"
     "      --force              replace an existing quern output directory\n" QN_CLI_COMMON_HELP
     "\n"
@@ -41,6 +46,7 @@ static const char qn_group_help[] =
     "      --split train=0.9,test=0.1 --memory-limit 2G\n"
     "  quern group 'shards/*.parquet' --key probe_id --order ts -c ts,value -o rows --shards "
     "8\n"
+    "  quern group meas.parquet --key probe_id --order ts -o rec --format arrayrecord\n"
     "  quern verify probes\n";
 
 /* Before any work: the output's parent directory exists and is writable

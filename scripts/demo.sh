@@ -2,8 +2,10 @@
 # demo.sh — the main jobs on built-in samples: generate 10M rows and a run of
 # 12 Parquet files, describe them, summarise the 12 files under
 # `quern monitor` (the memory plot stays in one band from the first file to
-# the last), bin them (2-D mean heatmap, 1-D histogram), and leave the
-# results in demo-out/. About 20 s after the build on 2 cores; 1 GB of disk.
+# the last), bin them (2-D mean heatmap, 1-D histogram), group 2M
+# measurements into one row per probe (train/test split) and verify them,
+# and leave the results in demo-out/. About 25 s after the build on 2 cores;
+# 1.1 GB of disk.
 set -euo pipefail
 quern=${1:-build/quern}
 out=${2:-demo-out}
@@ -46,6 +48,16 @@ step "1-D histogram of v, 60 bins over its range" \
   quern bin "$out/sim.h5" --axis v:60 -o "$out/hist-v.csv" --plot "$out/hist-v.png"
 "$quern" bin "$out/sim.h5" --axis v:60 -o "$out/hist-v.csv" --plot "$out/hist-v.png"
 head -4 "$out/hist-v.csv"
+
+step "one row per probe for ML training: 2M unsorted measurements of 80K probes, grouped by probe, ordered by time, split train/test, in 128 MiB" \
+  quern gen measurements --rows 2M --keys 80K -o "$out/meas.parquet" '&&' \
+  quern group "$out/meas.parquet" --key probe_id --order ts --split train=0.9,test=0.1 -m 128M -o "$out/probes" --force
+"$quern" gen measurements --rows 2M --keys 80K -o "$out/meas.parquet" -q
+"$quern" group "$out/meas.parquet" --key probe_id --order ts --split train=0.9,test=0.1 \
+  -m 128M -o "$out/probes" --force --no-progress
+ls -l "$out/probes" | tail -n +2 | sed 's/^/  /'
+step "check what was written: sizes, checksums, footers, row totals" quern verify "$out/probes"
+"$quern" verify "$out/probes"
 
 printf '\nResults in %s/:\n' "$out"
 ls -1 "$out" | sed 's/^/  /'

@@ -226,7 +226,7 @@ static int qn_example_null(const struct qn_example *ex, const struct qn_example_
     if (ex->f[i].col == 0) kname = ex->f[i].name;
   return qn_error_set(err, QN_EUNSUPPORTED,
                       "column '%s' holds a null in the row of %s %s: tf.train.Example lists "
-                      "cannot hold nulls (write --format parquet, or drop or fill the nulls "
+                      "cannot hold nulls (write Parquet, or drop or fill the nulls "
                       "first)",
                       f->name, kname, first);
 }

@@ -102,7 +102,7 @@ check "arrayrecord zstd: the chunk of 16 records is named" \
 # ----- what records cannot hold -----
 printf 'k,n,v\n1,2,3.5\n1,3,\n2,4,1\n' > nul.csv
 run_quern 1 group nul.csv --key k -c v -o bad --format tfrecord
-expect_err "column 'v' holds a null in the row of k 1" "--format parquet"
+expect_err "column 'v' holds a null in the row of k 1" "write Parquet"
 run_quern 1 group nul.csv --key k -c v -o bad --format arrayrecord
 expect_err "column 'v' holds a null"
 run_quern 2 group nul.csv --key k -o bad --format arrayrecord

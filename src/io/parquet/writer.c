@@ -320,22 +320,25 @@ static void qn_pq_wscratch_free(struct qn_context *ctx, struct qn_pq_wscratch *s
  * sc->reps: levels and values into the page body (v1: repetition levels,
  * then definition levels, each with its 4-byte length), compressed,
  * header and body into pc. */
+static int qn_pq_page_put(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                          struct qn_pq_wscratch *sc, const uint8_t *body, size_t body_len,
+                          int64_t rows, struct qn_pq_pcol *pc, struct qn_error *err);
+
 static int qn_pq_page_finish(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
                              struct qn_pq_wscratch *sc, int64_t rows, struct qn_pq_pcol *pc,
                              struct qn_error *err) {
   if (rows == 0) return QN_OK;
   struct qn_context *ctx = w->ctx;
-  struct qn_pq_tout lv, hdr;
+  struct qn_pq_tout lv;
   int status = QN_OK;
   qn_pq_tout_init(&lv);
-  qn_pq_tout_init(&hdr);
   sc->page.len = 0;
   const uint8_t *body = sc->page.p;
   size_t body_len = 0;
   if (c->max_def == 0 && c->max_rep == 0 && c->phys != QN_PQ_BOOLEAN) { /* just the values */
     body = sc->vals.p;
     body_len = sc->vals.len;
-    goto compress;
+    goto put;
   }
   for (int k = 0; k < 2; k++) { /* repetition, then definition levels */
     int maxl = k == 0 ? c->max_rep : c->max_def;
@@ -359,7 +362,29 @@ static int qn_pq_page_finish(const struct qn_pq_writer *w, const struct qn_pq_wc
   }
   body = sc->page.p;
   body_len = sc->page.len;
-compress:
+  if (lv.oom) {
+    status = qn_error_set(err, QN_ENOMEM, "out of memory writing a page header");
+    goto done;
+  }
+put:
+  QN_CHECK(qn_pq_page_put(w, c, sc, body, body_len, rows, pc, err));
+  sc->vals.len = 0;
+  sc->defs.len = 0;
+  sc->reps.len = 0;
+done:
+  qn_pq_tout_reset(&lv);
+  return status;
+}
+
+/* A page of `rows` level entries whose body is `body`: compressed into the
+ * worker's scratch, then header and compressed body appended to pc. */
+static int qn_pq_page_put(const struct qn_pq_writer *w, const struct qn_pq_wcolumn *c,
+                          struct qn_pq_wscratch *sc, const uint8_t *body, size_t body_len,
+                          int64_t rows, struct qn_pq_pcol *pc, struct qn_error *err) {
+  struct qn_context *ctx = w->ctx;
+  struct qn_pq_tout hdr;
+  int status = QN_OK;
+  qn_pq_tout_init(&hdr);
   if (body_len > INT32_MAX) {
     status =
         qn_error_set(err, QN_EINVAL, "%s: a page of column %s exceeds 2 GiB", w->path, c->name);
@@ -380,21 +405,18 @@ compress:
   h.def_encoding = QN_PQ_RLE;
   h.rep_encoding = QN_PQ_RLE;
   qn_pq_page_header_write(&hdr, &h, NULL, 0);
-  if (lv.oom || hdr.oom) {
+  if (hdr.oom) {
     status = qn_error_set(err, QN_ENOMEM, "out of memory writing a page header");
     goto done;
   }
   if (!pc->pages.p) qn_pq_pool_get((struct qn_pq_writer *)w, &pc->pages, hdr.len + cn);
   QN_CHECK(qn_pq_buf_reserve(ctx, &pc->pages, hdr.len + cn, err));
-  QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, hdr.buf, hdr.len, err));
-  QN_CHECK(qn_pq_buf_put(ctx, &pc->pages, sc->comp.p, cn, err));
+  memcpy(pc->pages.p + pc->pages.len, hdr.buf, hdr.len);
+  memcpy(pc->pages.p + pc->pages.len + hdr.len, sc->comp.p, cn);
+  pc->pages.len += hdr.len + cn;
   pc->uncompressed += (int64_t)(hdr.len + body_len);
   pc->values += rows;
-  sc->vals.len = 0;
-  sc->defs.len = 0;
-  sc->reps.len = 0;
 done:
-  qn_pq_tout_reset(&lv);
   qn_pq_tout_reset(&hdr);
   return status;
 }
@@ -609,6 +631,70 @@ void qn_pq_part_free(struct qn_pq_writer *w, struct qn_pq_part *part) {
 /* The slabs of a part: whole rows, closing at a row end once the slab's
  * bytes reach page_bytes or its rows QN_PQ_SLAB_ROWS; a function of the
  * part's rows alone. */
+/* Whether column c's values in memory are its page body as they are: no
+ * levels, no nulls, and the physical type is the in-memory one. */
+static int qn_pq_plain_body(const struct qn_pq_wcolumn *c, const struct qn_colbuf *cb) {
+  if (c->max_def > 0 || c->max_rep > 0 || cb->lists || cb->valid) return 0;
+  switch (c->d.type) {
+    case QN_INT32:
+    case QN_DATE:
+      return c->phys == QN_PQ_INT32 && c->width == 4;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+    case QN_UINT64:
+      return c->phys == QN_PQ_INT64 && c->width == 8;
+    case QN_FLOAT64:
+      return c->phys == QN_PQ_DOUBLE && c->width == 8;
+    default:
+      return 0;
+  }
+}
+
+/* Statistics of n such values: one read-only pass. A NaN is no bound (it
+ * loses every comparison). */
+#define QN_PQ_MINMAX(T, LO, HI)                \
+  do {                                         \
+    const T *v = (const T *)(const void *)src; \
+    T lo = v[0], hi = v[0];                    \
+    for (int64_t i = 1; i < n; i++) {          \
+      lo = v[i] < lo ? v[i] : lo;              \
+      hi = v[i] > hi ? v[i] : hi;              \
+    }                                          \
+    if (!st->has || lo < st->LO) st->LO = lo;  \
+    if (!st->has || hi > st->HI) st->HI = hi;  \
+    st->has = 1;                               \
+  } while (0)
+
+static void qn_pq_stat_plain(const struct qn_pq_wcolumn *c, struct qn_pq_wstat *st,
+                             const uint8_t *src, int64_t n) {
+  if (n <= 0) return;
+  switch (c->d.type) {
+    case QN_INT32:
+    case QN_DATE:
+      QN_PQ_MINMAX(int32_t, imin, imax);
+      break;
+    case QN_INT64:
+    case QN_TIMESTAMP:
+      QN_PQ_MINMAX(int64_t, imin, imax);
+      break;
+    case QN_UINT64:
+      QN_PQ_MINMAX(uint64_t, umin, umax);
+      break;
+    default: { /* QN_FLOAT64 */
+      const double *v = (const double *)(const void *)src;
+      double lo = INFINITY, hi = -INFINITY;
+      for (int64_t i = 0; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+      }
+      if (lo > hi) return; /* NaN only */
+      if (!st->has || lo < st->fmin) st->fmin = lo;
+      if (!st->has || hi > st->fmax) st->fmax = hi;
+      st->has = 1;
+    }
+  }
+}
+
 static int qn_pq_cut_slabs(const struct qn_pq_writer *w, const struct qn_colbuf *cols,
                            int64_t nrows, int64_t **ends, int *nslabs, int *last_forced) {
   int cap = 4, n = 0;
@@ -693,6 +779,13 @@ int qn_pq_writer_encode_ex(struct qn_pq_writer *w, int worker, const struct qn_c
       struct qn_pq_pcol *pc = &sl->cols[i];
       pc->st.s_ok = 1;
       sc->vals.len = sc->defs.len = sc->reps.len = 0;
+      if (qn_pq_plain_body(&w->cols[i], &cols[i])) { /* compressed from the batch itself */
+        const struct qn_pq_wcolumn *c = &w->cols[i];
+        const uint8_t *src = (const uint8_t *)cols[i].data + a * c->width;
+        qn_pq_stat_plain(c, &pc->st, src, b - a);
+        QN_CHECK(qn_pq_page_put(w, c, sc, src, (size_t)((b - a) * c->width), b - a, pc, err));
+        continue;
+      }
       int64_t nlev = qn_pq_fill_page(w, &w->cols[i], sc, &cols[i], a, b, row_base + a, pc, err);
       if (nlev < 0) {
         status = err && err->code ? err->code : QN_EINVAL;

@@ -92,6 +92,8 @@ struct qn_batch {
 /* ----- context (context.c) ----- */
 struct qn_progress;
 
+#define QN_MEM_CACHE_SLOTS 32
+
 struct qn_context {
   int threads;
   int64_t memory_limit;
@@ -103,7 +105,17 @@ struct qn_context {
   int64_t mem_peak;
   /* fault injection for tests: fail the Nth budgeted allocation (0 = off) */
   long fail_countdown;
+  /* mapped blocks freed and kept for reuse (context.c): not in mem_used,
+   * but given back before the budget would count them over capacity */
+  void *cache_ptr[QN_MEM_CACHE_SLOTS];
+  int64_t cache_len[QN_MEM_CACHE_SLOTS];
+  int ncache;
+  int64_t cached;
 };
+
+/* Unmaps the blocks freed and kept for reuse (context.c): memory goes
+ * back to the system at the end of a job or between passes. */
+void qn_mem_trim(struct qn_context *ctx);
 
 /* Bytes of the limit that the fixed overhead of a process (code, libc and
  * library metadata, thread stacks) is assumed to take beyond what the

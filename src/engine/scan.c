@@ -732,5 +732,6 @@ int qn_scan_run(struct qn_context *ctx, struct qn_source *src,
   }
   qn_progress_finish(s.progress);
   qn_scan_free(&s);
+  qn_mem_trim(ctx); /* the blocks kept for reuse go back at the end of a scan */
   return status;
 }

@@ -61,7 +61,8 @@
 /* Gives the heap's free pages back to the system (glibc keeps them in
  * each thread's arena otherwise): between the passes, where most of what
  * pass 1 held is freed, so the process stays within its limit. */
-static void qn_group_trim(void) {
+static void qn_group_trim(struct qn_context *ctx) {
+  qn_mem_trim(ctx);
 #if defined(__GLIBC__)
   malloc_trim(0);
 #endif
@@ -1645,7 +1646,7 @@ static int qn_group_partition_stream(struct qn_group_job *j, struct qn_gwork *wk
   uint64_t z = (p == QN_GROUP_P - 1 || j->hi - a < width) ? j->hi : a + width - 1;
   int status = qn_group_stream(j, wk, worker, &j->parts[p], a, z, o, &sink, err);
   if (status == QN_OK) status = qn_group_stream_finish(j, worker, pend, err);
-  qn_group_trim();
+  qn_group_trim(j->ctx);
   for (int f = 0; f < j->nfiles; f++) {
     qn_mem_free(j->ctx, pend[f].buf[0]);
     qn_mem_free(j->ctx, pend[f].buf[1]);
@@ -2292,7 +2293,7 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
                          QN_MAX(1, qn_context_threads(ctx)), &j.spill, err));
   QN_CHECK(qn_group_pass0(&j, err));
   QN_CHECK(qn_group_pass1(&j, err));
-  qn_group_trim();
+  qn_group_trim(ctx);
   QN_CHECK(qn_group_plan_pass2(&j, err));
   QN_CHECK(qn_group_open_files(&j, tmp, err));
   QN_CHECK(qn_group_pass2(&j, err));

@@ -91,6 +91,64 @@ QN_TEST(budget_limit_and_peak) {
   qn_context_free(ctx);
 }
 
+/* Freed mapped blocks are kept and handed out again (no fresh page faults),
+ * zeroed for calloc, never more than the budget: a reservation that needs
+ * their room unmaps them first. (Under ASan every block goes through
+ * malloc and nothing is kept.) */
+QN_TEST(block_cache_reuse_within_the_budget) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QN_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(QN_TEST_ASAN)
+  const int kept = 0;
+#else
+  const int kept = 1;
+#endif
+  struct qn_context_options o;
+  qn_context_options_init(&o);
+  o.memory_limit = qn_self_rss() + QN_FIXED_OVERHEAD + (64 << 20);
+  struct qn_context *ctx;
+  CHECK_OK(qn_context_new(&o, &ctx, NULL));
+  const size_t mib = 1 << 20;
+  unsigned char *a = qn_mem_alloc(ctx, mib, "A", NULL);
+  CHECK(a != NULL);
+  memset(a, 0xab, mib);
+  qn_mem_free(ctx, a);
+  CHECK_EQ_INT(qn_context_used_bytes(ctx), 0);
+  CHECK_EQ_INT(ctx->ncache, kept);
+  unsigned char *b = qn_mem_calloc(ctx, mib - 4096, "B", NULL); /* fits A's block */
+  CHECK(b != NULL);
+  if (kept) CHECK(b == a);
+  CHECK_EQ_INT(ctx->ncache, 0);
+  size_t nonzero = 0;
+  for (size_t i = 0; i < mib - 4096; i++) nonzero += b[i] != 0;
+  CHECK_EQ_INT(nonzero, 0);
+  CHECK(qn_context_used_bytes(ctx) >= (int64_t)(mib - 4096));
+  qn_mem_free(ctx, b);
+  /* a block too large for the cache (a quarter of an eighth of the budget)
+   * is unmapped at once */
+  void *big = qn_mem_alloc(ctx, 4 * mib, "big", NULL);
+  CHECK(big != NULL);
+  qn_mem_free(ctx, big);
+  CHECK_EQ_INT(ctx->ncache, kept);
+  /* a reservation that needs the cached room takes it back */
+  const int64_t room = qn_mem_available(ctx);
+  void *all = qn_mem_alloc(ctx, (size_t)room - 4096, "all", NULL);
+  CHECK(all != NULL);
+  CHECK_EQ_INT(ctx->ncache, 0);
+  CHECK_EQ_INT(ctx->cached, 0);
+  qn_mem_free(ctx, all);
+  void *c = qn_mem_alloc(ctx, mib, "C", NULL);
+  qn_mem_free(ctx, c);
+  CHECK_EQ_INT(ctx->ncache, kept);
+  qn_mem_trim(ctx);
+  CHECK_EQ_INT(ctx->ncache, 0);
+  CHECK_EQ_INT(qn_context_used_bytes(ctx), 0);
+  qn_context_free(ctx);
+}
+
 QN_TEST(context_rejects_bad_options) {
   struct qn_context_options o;
   qn_context_options_init(&o);

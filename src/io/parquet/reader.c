@@ -640,6 +640,16 @@ static int qn_pq_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
   if (!c && !(c = qn_pq_cursor_new(r, leaf)))
     return qn_error_set(err, QN_ENOMEM, "%s: out of memory reading column %s", base->path,
                         L->name);
+  if (L->type == QN_STRING) { /* room for the bytes at once: no regrowth and copy */
+    const struct qn_pq_rowgroup *g = &r->meta->rowgroups[rg];
+    const int64_t body = g->chunks[leaf].uncompressed_size - 4 * g->num_rows;
+    if (body > 0 && g->num_rows > 0 && body / g->num_rows < ((int64_t)1 << 20)) {
+      const size_t want =
+          (size_t)((double)body / (double)g->num_rows * (double)n * 1.0625) + 4096;
+      so.data = qn_mem_alloc(base->ctx, want, "Parquet string values", NULL);
+      if (so.data) so.cap = want;
+    }
+  }
   for (int64_t filled = 0; filled < n;) {
     int64_t row = row0 + filled;
     rg = qn_pq_find_rg(r->meta, row);

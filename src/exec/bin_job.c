@@ -24,7 +24,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 
 #include "engine/qn_scan.h"
 #include "exec/qn_exec.h"
+#include "io/qn_grid.h"
 #include "kernels/qn_bin.h"
 #include "plot/qn_plot.h"
 
@@ -724,334 +724,42 @@ static int qn_bin_count_is_int(const struct qn_bin_result *r) {
   return r->weight == NULL;
 }
 
-/* The statistics are streamed, not built as a jansson tree: a tree costs
- * ~60 bytes of unbudgeted memory per cell and its dump dominates the time
- * of a large grid. The bytes are the ones json_dumpf writes (", " and ": "
- * separators, reals as %.17g with ".0" added to integral values and the
- * exponent without '+' or leading zeros, NaN as null, infinities as
- * "inf"/"-inf"); the head of the document still comes from jansson. */
-struct qn_bin_jw {
-  FILE *f;
-  char buf[1 << 16];
-  size_t n;
-  int failed;
+/* The result as the grid writer (src/io/grid_writer.c) takes it: the
+ * statistics in the order asked for, counts as integers when unweighted. */
+struct qn_bin_gridview {
+  struct qn_grid g;
+  const char *names[QN_BIN_MAX_AXES], *stat_names[QN_BIN_NSTATS];
+  const double *edges[QN_BIN_MAX_AXES], *values[QN_BIN_NSTATS];
+  int as_int[QN_BIN_NSTATS];
 };
 
-static void qn_bin_jw_flush(struct qn_bin_jw *w) {
-  if (w->n && fwrite(w->buf, 1, w->n, w->f) != w->n) w->failed = 1;
-  w->n = 0;
-}
-
-static void qn_bin_jw_put(struct qn_bin_jw *w, const char *s, size_t len) {
-  if (w->n + len > sizeof w->buf) qn_bin_jw_flush(w);
-  if (len > sizeof w->buf) {
-    if (fwrite(s, 1, len, w->f) != len) w->failed = 1;
-    return;
-  }
-  memcpy(w->buf + w->n, s, len);
-  w->n += len;
-}
-
-static void qn_bin_jw_int(struct qn_bin_jw *w, long long v) {
-  char t[24];
-  int i = (int)sizeof t;
-  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-  do {
-    t[--i] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  if (v < 0) t[--i] = '-';
-  qn_bin_jw_put(w, t + i, sizeof t - (size_t)i);
-}
-
-static void qn_bin_jw_real(struct qn_bin_jw *w, double v) {
-  if (isnan(v)) {
-    qn_bin_jw_put(w, "null", 4);
-    return;
-  }
-  if (isinf(v)) {
-    qn_bin_jw_put(w, v > 0 ? "\"inf\"" : "\"-inf\"", v > 0 ? 5 : 6);
-    return;
-  }
-  char t[QN_FORMAT_G17_CAP + 4];
-  int len = qn_format_g17(v, t);
-  char *e = strchr(t, 'e');
-  if (!e && !strchr(t, '.')) {
-    memcpy(t + len, ".0", 3);
-    len += 2;
-  } else if (e) { /* e+05 -> e5, e-05 -> e-5 */
-    char *from = e + 1, *to = e + 1;
-    if (*from == '+')
-      from++;
-    else if (*from == '-')
-      from++, to++;
-    while (*from == '0' && from[1]) from++;
-    memmove(to, from, strlen(from) + 1);
-    len = (int)strlen(t);
-  }
-  qn_bin_jw_put(w, t, (size_t)len);
-}
-
-/* Nested arrays [i0][i1]... of statistic s starting at cell `base`. */
-static void qn_bin_jw_nested(struct qn_bin_jw *w, const struct qn_bin_result *r, int s,
-                             int axis, int64_t base, int64_t stride) {
-  const int64_t sub = stride / r->nbins[axis];
-  const int ints = s == QN_BIN_COUNT && qn_bin_count_is_int(r);
-  qn_bin_jw_put(w, "[", 1);
-  for (int64_t i = 0; i < r->nbins[axis]; i++) {
-    int64_t c = base + i * sub;
-    if (i) qn_bin_jw_put(w, ", ", 2);
-    if (axis < r->naxes - 1)
-      qn_bin_jw_nested(w, r, s, axis + 1, c, sub);
-    else if (ints)
-      qn_bin_jw_int(w, (long long)r->values[s][c]);
-    else
-      qn_bin_jw_real(w, r->values[s][c]);
-  }
-  qn_bin_jw_put(w, "]", 1);
-}
-
-/* Everything but "stats", which is streamed after it. */
-static json_t *qn_bin_json_head(const struct qn_bin_result *r) {
-  json_t *root = json_object();
-  json_object_set_new(root, "quern_version", json_string(qn_version()));
-  json_t *in = json_array();
-  for (int i = 0; i < r->ninputs; i++) json_array_append_new(in, json_string(r->inputs[i]));
-  json_object_set_new(root, "inputs", in);
-  json_object_set_new(root, "rows", json_integer(r->rows));
-  json_object_set_new(root, "out_of_range", json_integer(r->out_of_range));
-  if (r->value) json_object_set_new(root, "value", json_string(r->value));
-  if (r->weight) json_object_set_new(root, "weight", json_string(r->weight));
-  json_t *axes = json_array();
+static void qn_bin_gridview(const struct qn_bin_result *r, struct qn_bin_gridview *v) {
+  memset(v, 0, sizeof *v);
   for (int k = 0; k < r->naxes; k++) {
-    json_t *ax = json_object(), *e = json_array();
-    json_object_set_new(ax, "name", json_string(r->names[k]));
-    for (int64_t i = 0; i <= r->nbins[k]; i++)
-      json_array_append_new(e, qn_json_double(r->edges[k][i]));
-    json_object_set_new(ax, "edges", e);
-    json_array_append_new(axes, ax);
+    v->names[k] = r->names[k];
+    v->edges[k] = r->edges[k];
   }
-  json_object_set_new(root, "axes", axes);
-  return root;
-}
-
-static int qn_bin_write_json(const struct qn_bin_result *r, FILE *f, const char *path,
-                             struct qn_error *err) {
-  json_t *root = qn_bin_json_head(r);
-  char *head = root ? json_dumps(root, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
-  json_decref(root);
-  if (!head) return qn_error_set(err, QN_ENOMEM, "out of memory building JSON");
-  struct qn_bin_jw *w = malloc(sizeof *w);
-  if (!w) {
-    free(head);
-    return qn_error_set(err, QN_ENOMEM, "out of memory writing JSON");
-  }
-  w->f = f;
-  w->n = 0;
-  w->failed = 0;
-  qn_bin_jw_put(w, head, strlen(head) - 1); /* without the closing brace */
-  free(head);
-  qn_bin_jw_put(w, ", \"stats\": {", 12);
   for (int i = 0; i < r->nstats; i++) {
-    const char *name = qn_bin_stat_name(r->stats[i]);
-    if (i) qn_bin_jw_put(w, ", ", 2);
-    qn_bin_jw_put(w, "\"", 1);
-    qn_bin_jw_put(w, name, strlen(name));
-    qn_bin_jw_put(w, "\": ", 3);
-    qn_bin_jw_nested(w, r, r->stats[i], 0, 0, r->ncells);
+    v->stat_names[i] = qn_bin_stat_name(r->stats[i]);
+    v->values[i] = r->values[r->stats[i]];
+    v->as_int[i] = r->stats[i] == QN_BIN_COUNT && qn_bin_count_is_int(r);
   }
-  qn_bin_jw_put(w, "}}\n", 3);
-  qn_bin_jw_flush(w);
-  int failed = w->failed;
-  free(w);
-  if (failed || ferror(f))
-    return qn_error_set(err, QN_EIO, "cannot write %s", path ? path : "standard output");
-  return QN_OK;
-}
-
-static void qn_bin_csv_double(FILE *f, double v) {
-  if (isnan(v))
-    fputs("nan", f);
-  else if (isinf(v))
-    fputs(v > 0 ? "inf" : "-inf", f);
-  else {
-    char t[QN_FORMAT_G17_CAP];
-    qn_format_g17(v, t);
-    fputs(t, f);
-  }
-}
-
-/* A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line
- * break, as a column name may. */
-static void qn_bin_csv_field(FILE *f, const char *s, const char *suffix) {
-  if (!strpbrk(s, ",\"\r\n")) {
-    fprintf(f, "%s%s", s, suffix);
-    return;
-  }
-  fputc('"', f);
-  for (const char *p = s; *p; p++) {
-    if (*p == '"') fputc('"', f);
-    fputc(*p, f);
-  }
-  fprintf(f, "%s\"", suffix);
-}
-
-#define QN_BIN_EDGE_TEXT QN_FORMAT_G17_CAP
-
-static int qn_bin_write_csv(const struct qn_bin_result *r, FILE *f, const char *path,
-                            struct qn_error *err) {
-  /* Each axis's edges are formatted once, not once per cell: a 1000 x 1000
-   * grid has two million edge fields. */
-  int64_t nedges = 0;
-  for (int k = 0; k < r->naxes; k++) nedges += r->nbins[k] + 1;
-  char *text = qn_mem_alloc(r->ctx, (size_t)nedges * QN_BIN_EDGE_TEXT, "CSV edge text", err);
-  if (!text) return err ? err->code : QN_ELIMIT;
-  const char *etext[QN_BIN_MAX_AXES];
-  char *t = text;
-  for (int k = 0; k < r->naxes; k++) {
-    etext[k] = t;
-    for (int64_t i = 0; i <= r->nbins[k]; i++, t += QN_BIN_EDGE_TEXT)
-      qn_format_g17(r->edges[k][i], t);
-  }
-  for (int k = 0; k < r->naxes; k++) {
-    if (k) fputc(',', f);
-    qn_bin_csv_field(f, r->names[k], "_lo");
-    fputc(',', f);
-    qn_bin_csv_field(f, r->names[k], "_hi");
-  }
-  for (int i = 0; i < r->nstats; i++) fprintf(f, ",%s", qn_bin_stat_name(r->stats[i]));
-  fputc('\n', f);
-  int status = QN_OK;
-  for (int64_t c = 0; c < r->ncells && status == QN_OK; c++) {
-    int64_t rest = c, idx[QN_BIN_MAX_AXES];
-    for (int k = r->naxes - 1; k >= 0; k--) {
-      idx[k] = rest % r->nbins[k];
-      rest /= r->nbins[k];
-    }
-    for (int k = 0; k < r->naxes; k++) {
-      if (k) fputc(',', f);
-      fputs(etext[k] + idx[k] * QN_BIN_EDGE_TEXT, f);
-      fputc(',', f);
-      fputs(etext[k] + (idx[k] + 1) * QN_BIN_EDGE_TEXT, f);
-    }
-    for (int i = 0; i < r->nstats; i++) {
-      const double v = r->values[r->stats[i]][c];
-      fputc(',', f);
-      if (r->stats[i] == QN_BIN_COUNT && qn_bin_count_is_int(r))
-        fprintf(f, "%lld", (long long)v);
-      else
-        qn_bin_csv_double(f, v);
-    }
-    if (fputc('\n', f) == EOF) status = qn_error_set(err, QN_EIO, "cannot write %s", path);
-  }
-  qn_mem_free(r->ctx, text);
-  if (status == QN_OK && ferror(f)) status = qn_error_set(err, QN_EIO, "cannot write %s", path);
-  return status;
-}
-
-/* A variable-length string attribute: scalar when n == 0 (one value),
- * else an array of n (lists stay arrays even with one element). */
-static int qn_bin_h5_strings(hid_t obj, const char *name, const char *const *v, size_t n) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, H5T_VARIABLE);
-  H5Tset_cset(t, H5T_CSET_UTF8);
-  hsize_t dims[1] = {n};
-  hid_t sp = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
-  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = (a >= 0 && H5Awrite(a, t, v) >= 0) ? 0 : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(t);
-  return rc;
-}
-
-static int qn_bin_h5_int(hid_t obj, const char *name, int64_t v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = (a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0) ? 0 : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  return rc;
-}
-
-static int qn_bin_h5_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                             int as_int, const double *v, int64_t n) {
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  H5Pset_create_intermediate_group(lcpl, 1);
-  /* No modification times in object headers: same result, same bytes. */
-  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_obj_track_times(dcpl, 0);
-  hid_t sp = H5Screate_simple(rank, dims, NULL);
-  hid_t d = H5Dcreate2(loc, name, as_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, sp, lcpl, dcpl,
-                       H5P_DEFAULT);
-  int rc = -1;
-  if (d >= 0) {
-    if (as_int) {
-      int64_t *iv = malloc((size_t)QN_MAX(n, 1) * sizeof *iv);
-      if (iv) {
-        for (int64_t i = 0; i < n; i++) iv[i] = (int64_t)v[i];
-        rc = H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, iv) >= 0 ? 0 : -1;
-        free(iv);
-      }
-    } else {
-      rc = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 ? 0 : -1;
-    }
-    H5Dclose(d);
-  }
-  H5Sclose(sp);
-  H5Pclose(dcpl);
-  H5Pclose(lcpl);
-  return rc;
-}
-
-static int qn_bin_write_h5(const struct qn_bin_result *r, const char *tmp, const char *path,
-                           struct qn_error *err) {
-  int status = QN_OK;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (f < 0) return qn_error_set(err, QN_EIO, "%s: cannot create HDF5 file", path);
-  hsize_t dims[QN_BIN_MAX_AXES];
-  for (int k = 0; k < r->naxes; k++) dims[k] = (hsize_t)r->nbins[k];
-  int rc = 0;
-  for (int i = 0; i < r->nstats && rc == 0; i++) {
-    int s = r->stats[i];
-    rc =
-        qn_bin_h5_dataset(f, qn_bin_stat_name(s), r->naxes, dims,
-                          s == QN_BIN_COUNT && qn_bin_count_is_int(r), r->values[s], r->ncells);
-  }
-  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
-  H5Pset_obj_track_times(gcpl, 0);
-  hid_t g = H5Gcreate2(f, "edges", H5P_DEFAULT, gcpl, H5P_DEFAULT);
-  if (g < 0)
-    rc = -1;
-  else
-    H5Gclose(g);
-  H5Pclose(gcpl);
-  for (int k = 0; k < r->naxes && rc == 0; k++) {
-    char name[1024];
-    snprintf(name, sizeof name, "edges/%s", r->names[k]);
-    hsize_t n[1] = {(hsize_t)r->nbins[k] + 1};
-    rc = qn_bin_h5_dataset(f, name, 1, n, 0, r->edges[k], r->nbins[k] + 1);
-  }
-  const char *ver = qn_version();
-  const char *names[QN_BIN_MAX_AXES], *stats[QN_BIN_NSTATS];
-  for (int k = 0; k < r->naxes; k++) names[k] = r->names[k];
-  for (int i = 0; i < r->nstats; i++) stats[i] = qn_bin_stat_name(r->stats[i]);
-  if (rc == 0) rc = qn_bin_h5_strings(f, "quern_version", &ver, 0);
-  if (rc == 0)
-    rc = qn_bin_h5_strings(f, "inputs", (const char *const *)r->inputs, (size_t)r->ninputs);
-  if (rc == 0) rc = qn_bin_h5_strings(f, "axes", names, (size_t)r->naxes);
-  if (rc == 0) rc = qn_bin_h5_strings(f, "stats", stats, (size_t)r->nstats);
-  if (rc == 0 && r->value)
-    rc = qn_bin_h5_strings(f, "value", (const char *const *)&r->value, 0);
-  if (rc == 0 && r->weight)
-    rc = qn_bin_h5_strings(f, "weight", (const char *const *)&r->weight, 0);
-  if (rc == 0) rc = qn_bin_h5_int(f, "rows", r->rows);
-  if (rc == 0) rc = qn_bin_h5_int(f, "out_of_range", r->out_of_range);
-  if (rc != 0) status = qn_error_set(err, QN_EIO, "%s: cannot write the HDF5 datasets", path);
-  if (H5Fclose(f) < 0 && status == QN_OK)
-    status = qn_error_set(err, QN_EIO, "%s: cannot finish the HDF5 file", path);
-  return status;
+  v->g = (struct qn_grid){.naxes = r->naxes,
+                          .names = v->names,
+                          .nbins = r->nbins,
+                          .edges = v->edges,
+                          .nstats = r->nstats,
+                          .stat_names = v->stat_names,
+                          .values = v->values,
+                          .as_int = v->as_int,
+                          .ncells = r->ncells,
+                          .version = qn_version(),
+                          .inputs = (const char *const *)r->inputs,
+                          .ninputs = r->ninputs,
+                          .value = r->value,
+                          .weight = r->weight,
+                          .rows = r->rows,
+                          .out_of_range = r->out_of_range};
 }
 
 static int qn_bin_plot(const struct qn_bin_result *r, const char *path, struct qn_error *err) {
@@ -1106,15 +814,17 @@ int qn_bin_save(const struct qn_bin_result *r, const char *path, const char *plo
   const int to_stdout = !path || !strcmp(path, "-");
   QN_RETURN_IF_ERROR(qn_bin_output_check(path, plot, r->naxes, err));
   const int fmt = qn_bin_format_of(path);
+  struct qn_bin_gridview view;
+  qn_bin_gridview(r, &view);
   if (!to_stdout) {
     QN_CHECK(qn_outfile_open(path, &out, err));
     if (fmt == QN_BIN_FMT_H5) {
       QN_CHECK(qn_outfile_close_stream(out, err));
-      QN_CHECK(qn_bin_write_h5(r, qn_outfile_temp_path(out), path, err));
+      QN_CHECK(qn_grid_write_h5(&view.g, qn_outfile_temp_path(out), path, err));
     } else if (fmt == QN_BIN_FMT_CSV) {
-      QN_CHECK(qn_bin_write_csv(r, qn_outfile_stream(out), path, err));
+      QN_CHECK(qn_grid_write_csv(r->ctx, &view.g, qn_outfile_stream(out), path, err));
     } else {
-      QN_CHECK(qn_bin_write_json(r, qn_outfile_stream(out), path, err));
+      QN_CHECK(qn_grid_write_json(&view.g, qn_outfile_stream(out), path, err));
     }
   }
   /* The plot is written (atomically) before the output is renamed into
@@ -1125,7 +835,7 @@ int qn_bin_save(const struct qn_bin_result *r, const char *path, const char *plo
     out = NULL;
     if (status != QN_OK && plot) unlink(plot);
   } else {
-    QN_CHECK(qn_bin_write_json(r, stdout, NULL, err));
+    QN_CHECK(qn_grid_write_json(&view.g, stdout, NULL, err));
     if (fflush(stdout) != 0) status = qn_error_set(err, QN_EIO, "cannot write standard output");
   }
 done:

@@ -442,7 +442,51 @@ static int qn_group_range_process(void *user, int worker, const struct qn_batch 
   return QN_OK;
 }
 
+/* The key range from the files' metadata (Parquet column chunk
+ * statistics) when every file with rows knows it and the key is an
+ * integer whose bounds float64 holds exactly; *found = 0 otherwise. The
+ * range only places the partition boundaries: wider bounds than the data's
+ * give other partitions, never other bytes (rows reach the writers in key
+ * order, whatever the partitions). */
+static int qn_group_range_from_meta(struct qn_group_job *j, int *found, struct qn_error *err) {
+  const int c = j->cols[0].src;
+  *found = 0;
+  switch (j->cols[0].type) {
+    case QN_INT8:
+    case QN_INT16:
+    case QN_INT32:
+    case QN_INT64:
+    case QN_DATE:
+    case QN_TIMESTAMP:
+      break;
+    default:
+      return QN_OK;
+  }
+  double mn = INFINITY, mx = -INFINITY;
+  for (int f = 0; f < j->src->nfiles; f++) {
+    struct qn_reader *rd = j->src->files[f];
+    const int fc = qn_source_file_column(j->src, f, c);
+    double a, b;
+    int known = 0;
+    if (rd->cols[fc].rows == 0) continue;
+    if (!rd->ops->minmax) return QN_OK;
+    QN_RETURN_IF_ERROR(rd->ops->minmax(rd, fc, &a, &b, &known, err));
+    if (!known) return QN_OK;
+    mn = QN_MIN(mn, a);
+    mx = QN_MAX(mx, b);
+  }
+  const double exact = 9007199254740992.0; /* 2^53 */
+  if (!(mn >= -exact && mx <= exact && mn <= mx)) return QN_OK;
+  j->lo = qn_group_prefix_int((int64_t)mn);
+  j->hi = qn_group_prefix_int((int64_t)mx);
+  *found = 1;
+  return QN_OK;
+}
+
 static int qn_group_pass0(struct qn_group_job *j, struct qn_error *err) {
+  int found = 0;
+  QN_RETURN_IF_ERROR(qn_group_range_from_meta(j, &found, err));
+  if (found) return QN_OK;
   struct qn_group_range r;
   memset(&r, 0, sizeof r);
   r.j = j;
@@ -1542,7 +1586,8 @@ static int qn_group_resplit(struct qn_group_job *j, int w, struct qn_gpart *gp, 
     }
     for (int64_t r = 0; r < bl->rows;
          r++) { /* equal-width slices of [lo, hi], as the pieces are taken */
-      uint64_t width = (hi - lo) / QN_GROUP_SUBP + 1, x = qn_group_key_prefix(&v[0], r) - lo;
+      const uint64_t k = qn_group_key_prefix(&v[0], r);
+      uint64_t width = (hi - lo) / QN_GROUP_SUBP + 1, x = k < lo ? 0 : k - lo;
       pid[r] = (uint16_t)QN_MIN(x / width, (uint64_t)QN_GROUP_SUBP - 1);
     }
     for (int s = 0; s < bl->nseg && status == QN_OK; s++) { /* one run at a time */

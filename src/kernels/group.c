@@ -48,6 +48,7 @@ int qn_group_partition_of(uint64_t prefix, uint64_t lo, uint64_t hi) {
   /* width = ceil((hi - lo + 1) / P) without overflowing at the full range */
   uint64_t span = hi - lo; /* + 1 may wrap */
   uint64_t width = span / QN_GROUP_PARTITIONS + 1;
+  if (prefix < lo) return 0; /* bounds from metadata may be narrower than the data */
   uint64_t p = (prefix - lo) / width;
   return (int)(p < QN_GROUP_PARTITIONS ? p : QN_GROUP_PARTITIONS - 1);
 }

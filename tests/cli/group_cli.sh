@@ -40,7 +40,9 @@ assert abs(m['splits'][1]['groups']/15000-0.1)<0.02, m['splits'][1]['groups']
 for s in m['splits']:
   assert s['row_bytes']['min']<=s['row_bytes']['mean']<=s['row_bytes']['max']
   assert len(s['files'])==2 and all(len(f['xxh3_128'])==32 for f in s['files'])"
-# HDF5 input of the same rows: the same Parquet files (inputs differ in the manifest)
+# HDF5 input of the same rows: the same Parquet files (inputs differ in the manifest);
+# the Parquet run takes the key range from the column statistics, the HDF5
+# run from a scan of the keys
 rm -rf outh
 run_quern 0 group m.h5 --key probe_id --order ts -o outh --split train=0.9,test=0.1 --shards 2
 for f in out/*.parquet; do check "HDF5 input gives $(basename "$f")" cmp "$f" "outh/$(basename "$f")"; done

@@ -96,16 +96,7 @@ QN_TEST(budget_limit_and_peak) {
  * their room unmaps them first. (Under ASan every block goes through
  * malloc and nothing is kept.) */
 QN_TEST(block_cache_reuse_within_the_budget) {
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define QN_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(QN_TEST_ASAN)
-  const int kept = 0;
-#else
-  const int kept = 1;
-#endif
+  const int kept = !QN_TEST_ASAN;
   struct qn_context_options o;
   qn_context_options_init(&o);
   o.memory_limit = qn_self_rss() + QN_FIXED_OVERHEAD + (64 << 20);

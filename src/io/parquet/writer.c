@@ -181,6 +181,8 @@ static void qn_pq_stat_str(struct qn_pq_wstat *s, const uint8_t *p, size_t n) {
     s->has = 1;
     return;
   }
+  /* strictly between the bounds by the first byte: neither can change */
+  if (n > 0 && s->sminl > 0 && s->smaxl > 0 && p[0] > s->smin[0] && p[0] < s->smax[0]) return;
   int c = memcmp(p, s->smin, QN_MIN(n, s->sminl));
   if (c < 0 || (c == 0 && n < s->sminl)) {
     memcpy(s->smin, p, n);

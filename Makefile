@@ -26,13 +26,15 @@ build-tsan: deps
 	  -DCMAKE_C_COMPILER=clang >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 
-# The whole suite: release build (unit, CLI and oracle tests), then the unit
+# The whole suite: release build (unit, CLI and oracle tests; run on a
+# private empty /tmp where the system allows it, and failed if they leave
+# anything there: tests/helpers/check_tmp_clean.sh), then the unit
 # tests again under AddressSanitizer + UBSan with short libFuzzer runs of the
 # Parquet and CSV readers (fuzz.parquet_short, fuzz.csv_short, 30 s each),
 # then the thread-heavy unit tests under ThreadSanitizer (tsan.*).
 test: build build-asan build-tsan
 	@bash scripts/setup-node.sh
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	bash tests/helpers/check_tmp_clean.sh $(BUILD) --output-on-failure -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --output-on-failure -j $(JOBS)
 	cd build-tsan && ctest --output-on-failure -j $(JOBS)

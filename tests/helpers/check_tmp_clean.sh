@@ -6,8 +6,9 @@
 # As root (or with unprivileged user namespaces) ctest runs in a mount
 # namespace of its own on an empty tmpfs /tmp, so what other processes on
 # the machine do in /tmp neither hides nor adds to what the suite leaves.
-# Otherwise it compares the real /tmp before and after; entries that other
-# processes made meanwhile show up there too, and are listed as such.
+# Otherwise (or when the build or source tree is itself under /tmp) it
+# compares the real /tmp before and after; entries that other processes
+# made meanwhile show up there too, and are listed as such.
 #
 #   bash tests/helpers/check_tmp_clean.sh build -j2 --output-on-failure
 set -u
@@ -52,7 +53,14 @@ run_shared() {
   return $rc
 }
 
-if unshare --mount --propagation private true 2>/dev/null; then
+# A fresh /tmp would hide a build or source tree that lives under /tmp
+# (a CI clone there): then compare the real /tmp before and after.
+src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null)
+under_tmp=0
+for d in "$build" "${src:-$build}"; do
+  case "$(realpath -m "$d")/" in /tmp/*) under_tmp=1 ;; esac
+done
+if [ "$under_tmp" = 0 ] && unshare --mount --propagation private true 2>/dev/null; then
   run_private "$@"
 else
   run_shared "$@"

@@ -469,21 +469,11 @@ static int qn_bin_result_new(struct qn_context *ctx, struct qn_source *src,
  * *found = 0 otherwise (an infinite bound hides the finite one). */
 static int qn_bin_range_from_meta(struct qn_source *src, int c, double *lo, double *hi,
                                   int *found, struct qn_error *err) {
-  double mn = INFINITY, mx = -INFINITY;
+  double mn, mx;
+  int known = 0;
   *found = 0;
-  for (int f = 0; f < src->nfiles; f++) {
-    struct qn_reader *rd = src->files[f];
-    const int fc = qn_source_file_column(src, f, c);
-    double a, b;
-    int known = 0;
-    if (rd->cols[fc].rows == 0) continue;
-    if (!rd->ops->minmax) return QN_OK;
-    QN_RETURN_IF_ERROR(rd->ops->minmax(rd, fc, &a, &b, &known, err));
-    if (!known) return QN_OK;
-    mn = QN_MIN(mn, a);
-    mx = QN_MAX(mx, b);
-  }
-  if (isfinite(mn) && isfinite(mx)) {
+  QN_RETURN_IF_ERROR(qn_source_minmax(src, c, &mn, &mx, &known, err));
+  if (known && isfinite(mn) && isfinite(mx)) {
     *lo = mn;
     *hi = mx;
     *found = 1;

@@ -462,19 +462,10 @@ static int qn_group_range_from_meta(struct qn_group_job *j, int *found, struct q
     default:
       return QN_OK;
   }
-  double mn = INFINITY, mx = -INFINITY;
-  for (int f = 0; f < j->src->nfiles; f++) {
-    struct qn_reader *rd = j->src->files[f];
-    const int fc = qn_source_file_column(j->src, f, c);
-    double a, b;
-    int known = 0;
-    if (rd->cols[fc].rows == 0) continue;
-    if (!rd->ops->minmax) return QN_OK;
-    QN_RETURN_IF_ERROR(rd->ops->minmax(rd, fc, &a, &b, &known, err));
-    if (!known) return QN_OK;
-    mn = QN_MIN(mn, a);
-    mx = QN_MAX(mx, b);
-  }
+  double mn, mx;
+  int known = 0;
+  QN_RETURN_IF_ERROR(qn_source_minmax(j->src, c, &mn, &mx, &known, err));
+  if (!known) return QN_OK;
   const double exact = 9007199254740992.0; /* 2^53 */
   if (!(mn >= -exact && mx <= exact && mn <= mx)) return QN_OK;
   j->lo = qn_group_prefix_int((int64_t)mn);

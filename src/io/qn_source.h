@@ -144,6 +144,13 @@ int qn_source_from_readers(struct qn_context *ctx, struct qn_reader **readers, i
 
 /* Index in file f of table column c (files may order columns differently). */
 int qn_source_file_column(const struct qn_source *src, int f, int c);
+/* Bounds of table column c from every file's metadata (the readers'
+ * `minmax`, no value read): *known = 1 when every file with rows knows
+ * its bounds, [*lo, *hi] then holds every value that is neither null nor
+ * NaN (±inf included); *known = 0 when some file cannot tell (an empty
+ * table is unknown too). */
+int qn_source_minmax(struct qn_source *src, int c, double *lo, double *hi, int *known,
+                     struct qn_error *err);
 /* Rows of file f for the columns used together (checked by qn_source_rows). */
 int64_t qn_source_file_rows(const struct qn_source *src, int f, const int *cols, int ncols);
 

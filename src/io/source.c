@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <glob.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -391,4 +392,29 @@ void qn_source_column_list(const struct qn_source *src, char *buf, size_t cap) {
     }
     used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", src->cols[i].name);
   }
+}
+
+int qn_source_minmax(struct qn_source *src, int c, double *lo, double *hi, int *known,
+                     struct qn_error *err) {
+  double mn = INFINITY, mx = -INFINITY;
+  int any = 0;
+  *known = 0;
+  for (int f = 0; f < src->nfiles; f++) {
+    struct qn_reader *rd = src->files[f];
+    const int fc = qn_source_file_column(src, f, c);
+    double a, b;
+    int k = 0;
+    if (rd->cols[fc].rows == 0) continue;
+    if (!rd->ops->minmax) return QN_OK;
+    QN_RETURN_IF_ERROR(rd->ops->minmax(rd, fc, &a, &b, &k, err));
+    if (!k) return QN_OK;
+    mn = QN_MIN(mn, a);
+    mx = QN_MAX(mx, b);
+    any = 1;
+  }
+  if (!any) return QN_OK;
+  *lo = mn;
+  *hi = mx;
+  *known = 1;
+  return QN_OK;
 }

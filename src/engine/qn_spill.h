@@ -52,5 +52,8 @@ void qn_spill_close(struct qn_spill *sp);
  * holding `mark`) whose lock file (`.lock` inside) can be locked: their
  * owner is gone. */
 void qn_spill_sweep(const char *dir, const char *mark);
+/* rm -rf of a directory holding only files (a spill or temporary output
+ * directory of ours); errors are ignored. */
+void qn_spill_rmdir(const char *dir);
 
 #endif /* QN_SPILL_H */

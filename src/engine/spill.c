@@ -26,8 +26,7 @@ struct qn_spill {
   _Atomic int64_t written;
 };
 
-/* rm -rf of a directory holding only files (ours). */
-static void qn_spill_rmdir(const char *dir) {
+void qn_spill_rmdir(const char *dir) {
   DIR *d = opendir(dir);
   if (d) {
     struct dirent *e;

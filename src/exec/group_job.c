@@ -1834,22 +1834,6 @@ done:
 
 /* ----- the output directory ----- */
 
-/* rm -rf of a directory of files (the temporary output; our own). */
-static void qn_group_rmdir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char path[4096];
-      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-      unlink(path);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 /* dirname of path into buf ("." when it has none). */
 static void qn_group_parent(const char *path, char *buf, size_t cap) {
   snprintf(buf, cap, "%s", path);
@@ -2365,10 +2349,10 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
     goto done;
   }
   tmp[0] = 0;
-  if (old[0]) qn_group_rmdir(old);
+  if (old[0]) qn_spill_rmdir(old);
 done:
   qn_group_free(&j);
-  if (tmp[0]) qn_group_rmdir(tmp);
+  if (tmp[0]) qn_spill_rmdir(tmp);
   if (tmp_lock >= 0) close(tmp_lock);
   return status;
 }

@@ -204,3 +204,15 @@ void qn_cli_print_defaults(const struct qn_context_options *opt) {
          qn_format_size(limit, size, sizeof size), (long long)limit);
   qn_context_free(ctx);
 }
+
+int qn_cli_columns(const char *cmd, char *text, char ***names, int *n) {
+  *names = NULL;
+  if (!text) return 0;
+  if (qn_cli_split_list(text, names, n) != 0) return 1;
+  if (*n == 0) {
+    free(*names);
+    *names = NULL;
+    return qn_cli_usage(cmd, "-c needs at least one column name");
+  }
+  return 0;
+}

@@ -68,6 +68,11 @@ int qn_cli_check_output(const char *opt, const char *path);
 /* Splits "a,b,c" in place into *n names (a malloc'd array the caller
  * frees; the strings point into text). Returns -1 on ENOMEM. */
 int qn_cli_split_list(char *text, char ***out, int *n);
+/* The -c COLS option of `cmd`: NULL text leaves *names NULL and *n as it
+ * is; else the names as qn_cli_split_list splits them (the caller frees
+ * *names). Returns 0, or the exit code with the message printed (an empty
+ * list is a usage error). */
+int qn_cli_columns(const char *cmd, char *text, char ***names, int *n);
 /* Parses an integer option value in [lo, hi]; -1 with a message if bad. */
 int qn_cli_parse_i64(const char *opt, const char *text, long long lo, long long hi,
                      long long *out);

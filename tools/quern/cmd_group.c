@@ -171,14 +171,9 @@ int qn_cmd_group(int argc, char **argv) {
   if (!opt.output) return qn_cli_usage("group", "-o DIR is required");
   if (qn_group_check_parent(opt.output) != 0) return 1;
   char **names = NULL;
-  if (columns) {
-    if (qn_cli_split_list(columns, &names, &opt.ncolumns) != 0) return 1;
-    if (opt.ncolumns == 0) {
-      free(names);
-      return qn_cli_usage("group", "-c needs at least one column name");
-    }
-    opt.columns = (const char *const *)names;
-  }
+  int bad = qn_cli_columns("group", columns, &names, &opt.ncolumns);
+  if (bad) return bad;
+  opt.columns = (const char *const *)names;
   struct qn_context *ctx = NULL;
   struct qn_source *src = NULL;
   struct qn_error err;

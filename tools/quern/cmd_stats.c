@@ -63,14 +63,9 @@ int qn_cmd_stats(int argc, char **argv) {
   if (optind >= argc) return qn_cli_usage("stats", "no input file given");
   if (qn_cli_check_output("-o", output) != 0) return 1;
   char **names = NULL;
-  if (columns) {
-    if (qn_cli_split_list(columns, &names, &opt.ncolumns) != 0) return 1;
-    if (opt.ncolumns == 0) {
-      free(names);
-      return qn_cli_usage("stats", "-c needs at least one column name");
-    }
-    opt.columns = (const char *const *)names;
-  }
+  int bad = qn_cli_columns("stats", columns, &names, &opt.ncolumns);
+  if (bad) return bad;
+  opt.columns = (const char *const *)names;
   struct qn_context *ctx = NULL;
   struct qn_source *src = NULL;
   struct qn_stats_result *res = NULL;

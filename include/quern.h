@@ -85,7 +85,8 @@ enum qn_status {
   QN_ENOTFOUND = 7,    /* a named column, dataset or file does not exist */
   QN_ESCHEMA = 8,      /* inputs or columns that do not fit together */
   QN_ECHILD = 9,       /* a child process could not be started */
-  QN_EINTERNAL = 10    /* a bug in quern: please report it */
+  QN_EINTERNAL = 10,   /* a bug in quern: please report it */
+  QN_ECANCELED = 11    /* qn_context_cancel() stopped the job */
 };
 
 /* Never NULL: a short English name for any int, known or not. */
@@ -157,6 +158,11 @@ struct qn_context_options {
                            0 = 80% of physical memory */
   int progress;         /* 1 = progress bar on stderr when it is a tty */
   int quiet;            /* 1 = nothing but errors on stderr */
+  /* 1 = memory_limit counts only the context's own allocations; 0 (the
+   * default) = the whole process: the resident memory the process holds
+   * when the context is made is taken off the limit first. A host process
+   * whose memory is not quern's to budget (Python with its arrays) sets 1. */
+  int limit_own_only;
 };
 
 QN_API void qn_context_options_init(struct qn_context_options *opt);
@@ -168,6 +174,15 @@ QN_API void qn_context_free(struct qn_context *ctx);
 
 QN_API int qn_context_threads(const struct qn_context *ctx);
 QN_API int64_t qn_context_memory_limit(const struct qn_context *ctx);
+/* Asks the job running in ctx to stop: the scan checks between morsels,
+ * and the job returns QN_ECANCELED ("the job was cancelled") soon after,
+ * freeing what it holds. The one function of a context that another
+ * thread may call while a job runs (a signal handler may too: it only
+ * sets an atomic flag). The flag stays set: later jobs in this context
+ * stop at once; qn_context_uncancel() clears it. */
+QN_API void qn_context_cancel(struct qn_context *ctx);
+QN_API void qn_context_uncancel(struct qn_context *ctx);
+
 /* Highest number of budgeted bytes held at once so far. */
 QN_API int64_t qn_context_peak_bytes(const struct qn_context *ctx);
 /* Budgeted bytes held now. */
@@ -226,6 +241,26 @@ QN_API const char *qn_source_file_path(const struct qn_source *src, int file);
  * Errors: QN_EINVAL (a column index out of range), QN_ESCHEMA. */
 QN_API int qn_source_rows(const struct qn_source *src, const int *cols, int ncols,
                           int64_t *rows, struct qn_error *err);
+
+/* A column of values in the caller's memory for qn_source_open_arrays. */
+struct qn_array_column {
+  const char *name;  /* copied */
+  enum qn_type type; /* a numeric type (not QN_STRING) */
+  int64_t rows;
+  const void *data; /* rows values, each qn_type_size(type) bytes */
+  int64_t stride;   /* bytes from one value to the next; 0 = dense */
+};
+/* A one-"file" table over arrays the caller owns (numpy arrays, say):
+ * nothing is copied up front; dense columns are read in place, strided
+ * ones are gathered a block at a time. The caller keeps the arrays alive
+ * and unchanged until qn_source_close(). `name` stands for the path in
+ * messages (NULL: "(memory)"). Columns may differ in length: a job checks
+ * that the columns it uses together agree (QN_ESCHEMA).
+ * Errors: QN_EINVAL (no column, a NULL array with rows, a string column,
+ * a stride smaller than the value), QN_ENOMEM. */
+QN_API int qn_source_open_arrays(struct qn_context *ctx, const char *name,
+                                 const struct qn_array_column *cols, int ncols,
+                                 struct qn_source **out, struct qn_error *err);
 
 /* ===== 5. stats ======================================================== */
 

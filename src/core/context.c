@@ -62,7 +62,8 @@ int qn_context_new(const struct qn_context_options *opt, struct qn_context **out
   if (!ctx) return qn_error_set(err, QN_ENOMEM, "out of memory creating the context");
   ctx->threads = opt->threads > 0 ? opt->threads : qn_cpus_allowed();
   ctx->memory_limit = opt->memory_limit > 0 ? opt->memory_limit : qn_default_memory_limit();
-  ctx->baseline_rss = qn_self_rss();
+  ctx->baseline_rss = opt->limit_own_only ? 0 : qn_self_rss();
+  atomic_init(&ctx->cancel, 0);
   ctx->progress = opt->progress;
   ctx->quiet = opt->quiet;
   pthread_mutex_init(&ctx->mem_lock, NULL);
@@ -79,6 +80,14 @@ void qn_context_free(struct qn_context *ctx) {
   qn_mem_cache_drop(ctx);
   pthread_mutex_destroy(&ctx->mem_lock);
   free(ctx);
+}
+
+void qn_context_cancel(struct qn_context *ctx) {
+  atomic_store(&ctx->cancel, 1);
+}
+
+void qn_context_uncancel(struct qn_context *ctx) {
+  atomic_store(&ctx->cancel, 0);
 }
 
 int qn_context_threads(const struct qn_context *ctx) {

@@ -33,6 +33,8 @@ const char *qn_status_str(int status) {
       return "cannot start command";
     case QN_EINTERNAL:
       return "internal error";
+    case QN_ECANCELED:
+      return "cancelled";
     default:
       return "unknown status";
   }

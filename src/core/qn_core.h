@@ -97,7 +97,8 @@ struct qn_progress;
 struct qn_context {
   int threads;
   int64_t memory_limit;
-  int64_t baseline_rss; /* process RSS when the context was made */
+  int64_t baseline_rss; /* process RSS when the context was made (0 with limit_own_only) */
+  atomic_int cancel;    /* qn_context_cancel: the scan stops between morsels */
   int progress;
   int quiet;
   pthread_mutex_t mem_lock;

@@ -306,6 +306,10 @@ static int qn_scan_morsel(struct qn_scan *s, int worker, struct qn_scan_buffer *
   int failed = s->failed;
   pthread_mutex_unlock(&s->lock);
   if (failed) return QN_EINTERNAL;
+  /* a cancelled job stops here, between morsels: at most one morsel per
+   * worker runs after qn_context_cancel() */
+  if (atomic_load_explicit(&s->ctx->cancel, memory_order_relaxed))
+    return qn_error_set(err, QN_ECANCELED, "the job was cancelled");
 
   for (int c = 0; c < s->ncols; c++) {
     const struct qn_colbuf *src = &buf->cols[c];

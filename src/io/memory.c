@@ -1,12 +1,14 @@
 /* memory.c — a reader over columns already in memory (arrays a caller
  * owns: the Python module's numpy arrays, tests of the engine).
  *
- * The reader copies rows [row0, row0 + n) of a column into the scan's
- * buffer (values, validity, string offsets rebased to 0 and the bytes
- * into a budgeted block), from any thread at once: it only reads the
- * caller's arrays, which must stay unchanged while the reader is open.
- * Values may be strided (a column of a row-major 2-D array): `stride` is
- * bytes between values, 0 for dense.
+ * The reader hands rows [row0, row0 + n) of a column to the scan: dense
+ * values in place (out->data points into the caller's array), strided
+ * values, validity and string offsets (rebased to 0, the bytes into a
+ * budgeted block) copied into the scan's buffer; from any thread at once:
+ * it only reads the caller's arrays, which must stay unchanged while the
+ * reader is open. Values may be strided (a column of a row-major 2-D
+ * array): `stride` is bytes between values, 0 for dense.
+ * qn_source_open_arrays (the public entry) wraps one such reader.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,9 @@ static int qn_mem_read(struct qn_reader *base, int col, int64_t row0, int64_t n,
     size_t stride = c->stride ? (size_t)c->stride : w;
     const char *src = (const char *)c->data + (size_t)row0 * stride;
     if (stride == w) {
-      memcpy(out->data, src, (size_t)n * w);
+      /* dense: the scan reads the caller's values in place (kernels only
+       * read a batch), so a block costs no copy and no cache traffic */
+      out->data = (void *)src;
     } else {
       char *dst = out->data;
       for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * w, src + (size_t)i * stride, w);
@@ -103,5 +107,34 @@ int qn_mem_reader_new(struct qn_context *ctx, const char *name,
   r = NULL;
 done:
   if (r) qn_mem_close(&r->base);
+  return status;
+}
+
+int qn_source_open_arrays(struct qn_context *ctx, const char *name,
+                          const struct qn_array_column *cols, int ncols, struct qn_source **out,
+                          struct qn_error *err) {
+  const char *what = name ? name : "(memory)";
+  if (!cols || ncols <= 0) return qn_error_set(err, QN_EINVAL, "%s: no array given", what);
+  struct qn_mem_column *mc = calloc((size_t)ncols, sizeof *mc);
+  if (!mc) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  int status = QN_OK;
+  for (int i = 0; i < ncols && status == QN_OK; i++) {
+    const struct qn_array_column *c = &cols[i];
+    if (c->type == QN_STRING ||
+        (c->stride != 0 && (c->stride < 0 || (size_t)c->stride < qn_type_size(c->type))))
+      status = qn_error_set(err, QN_EINVAL,
+                            "%s: column %d ('%s') must be numeric values with a stride of at "
+                            "least their size",
+                            what, i, c->name ? c->name : "");
+    mc[i] = (struct qn_mem_column){.name = c->name,
+                                   .type = c->type,
+                                   .rows = c->rows,
+                                   .data = c->data,
+                                   .stride = c->stride};
+  }
+  struct qn_reader *r = NULL;
+  if (status == QN_OK) status = qn_mem_reader_new(ctx, what, mc, ncols, &r, err);
+  free(mc);
+  if (status == QN_OK) status = qn_source_from_readers(ctx, &r, 1, out, err);
   return status;
 }

@@ -280,10 +280,11 @@ static int qn_py_inputs_parse(PyObject *obj, struct qn_py_inputs *in) {
       PyArrayObject *a = (PyArrayObject *)val;
       struct qn_array_column *c = &in->cols[in->ncols];
       if (qn_py_type(a, &c->type) != 0 || !PyArray_ISNBO(PyArray_DESCR(a)->byteorder) ||
-          !PyArray_ISALIGNED(a) || PyArray_STRIDE(a, 0) < 0) {
+          !PyArray_ISALIGNED(a) || PyArray_STRIDE(a, 0) < 0 ||
+          (PyArray_STRIDE(a, 0) == 0 && PyArray_DIM(a, 0) > 1)) {
         PyErr_Format(PyExc_TypeError,
                      "column '%s': quern reads integer and float arrays in native byte "
-                     "order, aligned, with a non-negative stride",
+                     "order, aligned, with a positive stride",
                      name);
         return -1;
       }
@@ -297,8 +298,7 @@ static int qn_py_inputs_parse(PyObject *obj, struct qn_py_inputs *in) {
       c->rows = (int64_t)PyArray_DIM(a, 0);
       c->data = PyArray_DATA(a);
       c->stride = PyArray_DIM(a, 0) > 1 ? (int64_t)PyArray_STRIDE(a, 0) : 0;
-      if (c->stride == (int64_t)PyArray_ITEMSIZE(a)) c->stride = 0;
-      if (c->stride == 0 && PyArray_DIM(a, 0) <= 1) c->stride = 0;
+      if (c->stride == (int64_t)PyArray_ITEMSIZE(a)) c->stride = 0; /* dense */
     }
     return 0;
   }

@@ -10,7 +10,7 @@ pkgs=(
   libhdf5-dev hdf5-tools libjansson-dev libxxhash-dev libcairo2-dev
   libzstd-dev libsnappy-dev liblz4-dev libbrotli-dev zlib1g-dev
   libisal-dev libhighwayhash-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  python3-numpy python3-h5py python3-scipy python3-xxhash python3-protobuf python3-crc32c
+  python3-dev python3-numpy python3-h5py python3-scipy python3-xxhash python3-protobuf python3-crc32c
   time strace nodejs npm
 )
 

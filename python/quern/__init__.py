@@ -78,8 +78,8 @@ def _column(a, what):
         raise TypeError(f"{what}: quern bins integer and float arrays, not {a.dtype}")
     if not a.dtype.isnative or not a.flags.aligned:
         a = a.astype(a.dtype.newbyteorder("="))
-    if a.strides[0] < 0:
-        a = _np.ascontiguousarray(a)
+    if a.strides[0] < 0 or (a.strides[0] == 0 and a.shape[0] > 1):
+        a = _np.ascontiguousarray(a)  # reversed or broadcast: quern reads forward strides
     return a
 
 
@@ -157,9 +157,11 @@ def _edge_array(b, i, dtype=None):
 
 def _axis_bins(bins, d):
     """numpy's rule: an int (for all), or one entry per dimension."""
-    if _np.ndim(bins) == 0:
+    try:
+        m = len(bins)
+    except TypeError:
         return [bins] * d
-    if len(bins) != d:
+    if m != d:
         raise ValueError(f"the dimension of bins ({len(bins)}) must be equal to the dimension "
                          f"of the sample ({d})")
     return list(bins)

@@ -60,6 +60,7 @@ QN_TEST(options_init_sets_every_default) {
   CHECK_EQ_INT(co.memory_limit, 0);
   CHECK_EQ_INT(co.progress, 1);
   CHECK_EQ_INT(co.quiet, 0);
+  CHECK_EQ_INT(co.limit_own_only, 0);
   struct qn_stats_options so;
   memset(&so, 0xa5, sizeof so);
   qn_stats_options_init(&so);
@@ -339,4 +340,61 @@ QN_TEST(stats_job_parquet_same_bits_for_any_threads) {
     CHECK(memcmp(&a[k], &c[k], sizeof a[k]) == 0);
   }
   remove_made();
+}
+
+/* A source over caller arrays (dense, strided, int and float) bins as the
+ * values say; a cancelled context stops the job with QN_ECANCELED, and
+ * runs again once uncancelled. */
+QN_TEST(arrays_source_and_cancel) {
+  struct qn_context *ctx = ctx_new(2, 0);
+  enum { N = 200000 };
+  double *x = malloc(sizeof(double) * N);
+  int32_t *pairs = malloc(sizeof(int32_t) * 2 * N); /* column 1 of an (N, 2) array */
+  CHECK(x && pairs);
+  for (int i = 0; i < N; i++) {
+    x[i] = (i % 10) / 10.0 + 0.05;
+    pairs[2 * i] = -1;
+    pairs[2 * i + 1] = i % 4;
+  }
+  struct qn_array_column cols[] = {{"x", QN_FLOAT64, N, x, 0},
+                                   {"k", QN_INT32, N, pairs + 1, 2 * sizeof(int32_t)}};
+  struct qn_source *src = NULL;
+  CHECK_OK(qn_source_open_arrays(ctx, "test arrays", cols, 2, &src, NULL));
+  CHECK_EQ_INT(qn_source_ncolumns(src), 2);
+  struct qn_bin_axis_spec ax[2];
+  CHECK_OK(qn_bin_axis_parse("x:10:0:1", &ax[0], NULL));
+  CHECK_OK(qn_bin_axis_parse("k:4:0:4", &ax[1], NULL));
+  struct qn_bin_options bo;
+  qn_bin_options_init(&bo);
+  bo.axes = ax;
+  bo.naxes = 2;
+  struct qn_bin_result *r = NULL;
+  CHECK_OK(qn_bin_run(ctx, src, &bo, &r, NULL));
+  const double *c = qn_bin_result_stat(r, QN_BIN_COUNT);
+  /* x's bin is i mod 10, k's is i mod 4: cell (a, b) holds the i with
+   * i = a (mod 10) and i = b (mod 4), N / 20 of them when a = b (mod 2) */
+  for (int a = 0; a < 10; a++)
+    for (int b = 0; b < 4; b++) CHECK_EQ_DBL(c[a * 4 + b], (a % 2 == b % 2) ? N / 20 : 0);
+  qn_bin_result_free(r);
+  r = NULL;
+  qn_context_cancel(ctx);
+  struct qn_error err;
+  qn_error_init(&err);
+  CHECK_EQ_INT(qn_bin_run(ctx, src, &bo, &r, &err), QN_ECANCELED);
+  CHECK(r == NULL);
+  CHECK_EQ_STR(err.message, "the job was cancelled");
+  CHECK_EQ_STR(qn_status_str(QN_ECANCELED), "cancelled");
+  qn_context_uncancel(ctx);
+  CHECK_OK(qn_bin_run(ctx, src, &bo, &r, NULL));
+  qn_bin_result_free(r);
+  struct qn_array_column bad = {"s", QN_FLOAT64, 10, x, 4}; /* stride below the value size */
+  struct qn_source *none = NULL;
+  CHECK_EQ_INT(qn_source_open_arrays(ctx, NULL, &bad, 1, &none, NULL), QN_EINVAL);
+  CHECK_EQ_INT(qn_source_open_arrays(ctx, NULL, NULL, 0, &none, NULL), QN_EINVAL);
+  qn_bin_axis_spec_reset(&ax[0]);
+  qn_bin_axis_spec_reset(&ax[1]);
+  qn_source_close(src);
+  qn_context_free(ctx);
+  free(x);
+  free(pairs);
 }

@@ -438,15 +438,20 @@ def binned_statistic_2d(x, y, values, statistic="mean", bins=10, range=None,
 # ----- file jobs -----------------------------------------------------------
 
 def _paths(paths):
+    """Files (a path or a list of paths and globs), or a table of arrays
+    (a dict of column name -> 1-D array, read in place)."""
     if isinstance(paths, (str, bytes, os.PathLike)):
         return [paths]
+    if isinstance(paths, dict):
+        return {str(k): _column(v, f"column {k!r}") for k, v in paths.items()}
     return list(paths)
 
 
 def stats(paths, columns=None, per_file=False, *, threads=None, memory_limit=None):
     """Per-column statistics of one table made of many files (HDF5, Parquet,
-    CSV; globs allowed): the document of ``quern stats --json`` as a dict
-    (count, nan, null, min, max, sum, mean, var, std per column; NaN as None).
+    CSV; globs allowed) or of a dict of 1-D arrays: the document ``quern
+    stats`` prints, as a dict (count, nan, null, min, max, sum, mean, var,
+    std per column; NaN as None).
 
     columns: names (default: every numeric column). per_file: also one
     entry per file. threads, memory_limit: see help(quern).
@@ -467,7 +472,8 @@ BinResult = collections.namedtuple("BinResult", ("stats", "edges", "axes", "rows
 
 def bin(paths, axes, value=None, weight=None, stats="count", *, threads=None,
         memory_limit=None):
-    """N-d binned statistics over files, as ``quern bin``: returns
+    """N-d binned statistics over files (or a dict of 1-D arrays, a table
+    whose columns the axes name), as ``quern bin``: returns
     BinResult(stats, edges, axes, rows, out_of_range) where stats maps
     each statistic to a float64 array of shape (n0, n1, ...), edges is the
     list of edge arrays and axes the column names.

@@ -86,6 +86,19 @@ class Files(unittest.TestCase):
         want = json.loads(cli("bin", "sim2.parquet", "sim.h5", "-a", "x:10:0:1", "--weight", "y"))
         np.testing.assert_array_equal(got.stats["count"], grid(want["stats"]["count"]))
 
+    def test_a_dict_of_arrays_is_a_table(self):
+        rng = np.random.default_rng(3)
+        x = rng.uniform(size=70000)
+        v = np.arange(70000, dtype=np.int32)
+        s = quern.stats({"x": x, "v": v})
+        self.assertEqual(s["rows"], 70000)
+        self.assertEqual(s["columns"]["v"]["sum"], int(v.astype(np.int64).sum()))
+        self.assertEqual(s["columns"]["x"]["max"], float(x.max()))
+        self.assertAlmostEqual(s["columns"]["x"]["mean"], float(x.mean()), delta=1e-12)
+        b = quern.bin({"x": x, "v": v}, axes=[("x", 10, 0.0, 1.0)], value="v", stats=["sum"])
+        np.testing.assert_array_equal(
+            b.stats["sum"], np.histogram(x, 10, (0, 1), weights=v.astype(float))[0])
+
     def test_info_equals_cli_json(self):
         for f in ("sim.h5", "m.parquet"):
             self.assertEqual(quern.info(f), json.loads(cli("info", f, "--json")))

@@ -359,6 +359,34 @@ class BinnedStatistic(Checks):
                   ss.binned_statistic(x, v, "max", 6).binnumber, "1-D binnumber")
 
 
+class SeedMigration(Checks):
+    """The seeds' bin_data_2d with its import line changed, nothing else."""
+
+    @staticmethod
+    def bin_data_2d(x, y, values, x_bins, y_bins, statistic="mean", module="scipy.stats"):
+        binned_statistic_2d = __import__(module, fromlist=["binned_statistic_2d"]).binned_statistic_2d
+        result, _, _, _ = binned_statistic_2d(x, y, values, statistic=statistic,
+                                              bins=[x_bins, y_bins])
+        return result
+
+    def test_bin_data_2d(self):
+        ages = rng.integers(18, 90, 50000)
+        incomes = rng.lognormal(10, 1, 50000)
+        purchases = rng.gamma(2, 50, 50000)
+        age_bins = np.array([18, 25, 35, 50, 65, 90])
+        income_bins = np.geomspace(1e3, 1e6, 12)
+        for stat in ("mean", "sum", "count", "std"):
+            got = self.bin_data_2d(ages, incomes, purchases, age_bins, income_bins, stat, "quern")
+            want = self.bin_data_2d(ages, incomes, purchases, age_bins, income_bins, stat)
+            self.check_stat(got, want, stat)
+
+    def check_stat(self, got, want, stat):
+        if stat == "count":
+            self.same(got, want, stat)
+        else:
+            self.close(got, want, stat)
+
+
 class Determinism(Checks):
     def test_threads_1_2_7_identical(self):
         n = 400000  # seven morsels of 65536 rows

@@ -20,4 +20,8 @@ run bash "$here/bench_stats.sh" "$quern" "$rows" "$reps"
 run env QUERN="$quern" BENCH_ROWS="$rows" BENCH_REPEAT="$reps" bash "$here/bench_bin.sh"
 run bash "$here/bench_parquet.sh" "$quern" "$rows" "$reps"
 run env REPEAT="$reps" bash "$here/bench_monitor.sh" "$(dirname "$quern")"
+if [ -d "$(dirname "$quern")/python/quern" ]; then
+	run env PYTHONPATH="$(dirname "$quern")/python" /usr/bin/python3 "$here/bench_python.py" \
+		--rows "$rows" --repeat "$reps"
+fi
 exit $failed

@@ -2,7 +2,7 @@
 
 Drop-ins with numpy's and scipy's signatures and results::
 
-    import quern as np_like                      # or: from quern import histogramdd
+    import quern                                 # or: from quern import histogramdd
     H, edges = quern.histogramdd((x, y, z), bins=50)
     res = quern.binned_statistic_2d(x, y, v, "std", bins=100)
 
@@ -44,7 +44,7 @@ __all__ = [
     "histogram", "histogram2d", "histogramdd", "binned_statistic",
     "binned_statistic_2d", "binned_statistic_dd", "stats", "bin", "group", "info",
     "Error", "MemoryLimitError", "FormatError", "BinnedStatisticResult",
-    "BinnedStatistic2dResult", "BinnedStatisticddResult",
+    "BinnedStatistic2dResult", "BinnedStatisticddResult", "BinResult",
 ]
 
 __version__ = _quern.libquern_version

@@ -1755,7 +1755,9 @@ static void qn_group_pass2_worker(void *arg, int worker) {
     int64_t prow = 0;
     for (int b = 0; b < j->parts[p].nblocks; b++) prow += j->parts[p].blocks[b].rows;
     int st = QN_OK;
-    if (alone && q->failed)
+    if (atomic_load_explicit(&j->ctx->cancel, memory_order_relaxed)) /* qn_context_cancel */
+      st = qn_error_set(&err, QN_ECANCELED, "the job was cancelled");
+    else if (alone && q->failed)
       st = QN_EINTERNAL;
     else if (alone)
       st = qn_group_partition_stream(j, &q->work[worker], worker, p, o, &err);

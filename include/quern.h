@@ -174,12 +174,12 @@ QN_API void qn_context_free(struct qn_context *ctx);
 
 QN_API int qn_context_threads(const struct qn_context *ctx);
 QN_API int64_t qn_context_memory_limit(const struct qn_context *ctx);
-/* Asks the job running in ctx to stop: the scan checks between morsels,
- * and the job returns QN_ECANCELED ("the job was cancelled") soon after,
- * freeing what it holds. The one function of a context that another
- * thread may call while a job runs (a signal handler may too: it only
- * sets an atomic flag). The flag stays set: later jobs in this context
- * stop at once; qn_context_uncancel() clears it. */
+/* Asks the job running in ctx to stop: the scan checks between morsels
+ * (and the group job's second pass between partitions), and the job returns QN_ECANCELED ("the
+ * job was cancelled") soon after, freeing what it holds. The one function of a context that
+ * another thread may call while a job runs (a signal handler may too: it only sets an atomic
+ * flag). The flag stays set: later jobs in this context stop at once; qn_context_uncancel()
+ * clears it. */
 QN_API void qn_context_cancel(struct qn_context *ctx);
 QN_API void qn_context_uncancel(struct qn_context *ctx);
 

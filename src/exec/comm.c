@@ -135,9 +135,13 @@ int qn_comm_agree(struct qn_comm *c, int status, struct qn_error *err) {
   }
   if (c->ops->bcast(c, &e, sizeof e, out[1]) != 0) return qn_comm_fail(c, "agree");
   e.message[sizeof e.message - 1] = 0;
-  if (err) {
+  if (err) { /* an error agreed before keeps its "rank R: " */
+    int r = -1, n = 0;
     err->code = e.code;
-    snprintf(err->message, sizeof err->message, "rank %d: %s", out[1], e.message);
+    if (sscanf(e.message, "rank %d: %n", &r, &n) == 1 && n > 0)
+      snprintf(err->message, sizeof err->message, "%s", e.message);
+    else
+      snprintf(err->message, sizeof err->message, "rank %d: %s", out[1], e.message);
   }
   return e.code;
 }
@@ -169,12 +173,14 @@ int qn_comm_check_plan(struct qn_comm *c, uint64_t digest, const char *what,
   return qn_comm_agree(c, status, err);
 }
 
-int qn_comm_gather(struct qn_comm *c, const void *mine, size_t len, size_t unit,
-                   qn_comm_take_fn take, void *user, struct qn_error *err) {
+int qn_comm_gather(struct qn_comm *c, const void *mine, size_t len, size_t unit, void *rbuf,
+                   size_t rcap, qn_comm_take_fn take, void *user, struct qn_error *err) {
   int status = QN_OK;
   if (c->rank == 0) status = len ? take(user, 0, mine, len, err) : QN_OK;
   if (c->size == 1) return status;
-  const size_t piece = unit && unit < QN_COMM_PIECE ? QN_COMM_PIECE / unit * unit : unit;
+  /* the same piece size on every rank: a message is a piece */
+  const size_t cap = rcap ? rcap : QN_COMM_PIECE;
+  const size_t piece = unit && unit < cap ? cap / unit * unit : unit;
   if (c->rank != 0) {
     uint64_t n = len;
     if (c->ops->send(c, &n, sizeof n, 0) != 0) return qn_comm_fail(c, "gather");
@@ -183,7 +189,8 @@ int qn_comm_gather(struct qn_comm *c, const void *mine, size_t len, size_t unit,
         return qn_comm_fail(c, "gather");
     return QN_OK;
   }
-  char *buf = malloc(piece ? piece : 1);
+  assert(!rbuf || piece <= rcap);
+  char *buf = rbuf ? rbuf : malloc(piece ? piece : 1);
   if (!buf && status == QN_OK) status = qn_error_set(err, QN_ENOMEM, "out of memory");
   for (int r = 1; r < c->size; r++) {
     uint64_t n = 0;
@@ -199,7 +206,7 @@ int qn_comm_gather(struct qn_comm *c, const void *mine, size_t len, size_t unit,
       if (buf && status == QN_OK) status = take(user, r, buf, k, err);
     }
   }
-  free(buf);
+  if (buf != rbuf) free(buf);
   return status;
 }
 

@@ -77,13 +77,15 @@ uint64_t qn_comm_plan_digest(const struct qn_source *src, const int *cols, int n
 
 /* Receives rank r's bytes on rank 0 and hands them to `take` in rank
  * order (rank 0's own first), in pieces of whole `unit`s of at most
- * 8 MiB, so the root holds one piece at a time. Other ranks send `mine`.
+ * 8 MiB (or of at most rcap bytes, when rcap > 0: every rank passes the
+ * same rcap; the root receives into rbuf when given), so the root holds
+ * one piece at a time. Other ranks send `mine`.
  * After `take` fails the root still drains every rank (none is left
  * waiting) and returns the error; an agreement should follow. */
 typedef int (*qn_comm_take_fn)(void *user, int rank, const void *buf, size_t len,
                                struct qn_error *err);
-int qn_comm_gather(struct qn_comm *c, const void *mine, size_t len, size_t unit,
-                   qn_comm_take_fn take, void *user, struct qn_error *err);
+int qn_comm_gather(struct qn_comm *c, const void *mine, size_t len, size_t unit, void *rbuf,
+                   size_t rcap, qn_comm_take_fn take, void *user, struct qn_error *err);
 
 /* Exact sums of n int64 values over all ranks, into rank 0's v. */
 int qn_comm_sum_i64(struct qn_comm *c, int64_t *v, size_t n, struct qn_error *err);

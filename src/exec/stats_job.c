@@ -290,8 +290,8 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
   if (status == QN_OK && m1 > m0) status = qn_scan_run(ctx, src, &so, &k, err);
   QN_CHECK(qn_comm_agree_scan(comm, status, err));
   if (comm->size > 1) {
-    status = qn_comm_gather(comm, j.keep, j.keep ? (size_t)(m1 - m0) * j.rec : 0, j.rec,
-                            qn_stats_take, &j, err);
+    status = qn_comm_gather(comm, j.keep, j.keep ? (size_t)(m1 - m0) * j.rec : 0, j.rec, NULL,
+                            0, qn_stats_take, &j, err);
     QN_CHECK(qn_comm_agree(comm, status, err));
   }
   qn_stats_flush_file(&j);

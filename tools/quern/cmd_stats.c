@@ -79,7 +79,7 @@ int qn_cmd_stats(int argc, char **argv) {
   st = qn_cli_agree(&common, st, &err);
   if (st == QN_OK) st = qn_stats_run(ctx, src, &opt, &res, &err);
   if (st == QN_OK && qn_cli_rank0(&common)) st = qn_stats_write_json(res, output, &err);
-  if (st == QN_OK) st = qn_cli_agree(&common, st, &err);
+  st = qn_cli_agree(&common, st, &err);
   if (st != QN_OK) rc = qn_cli_fail(st, &err);
 done:
   qn_stats_result_free(res);

@@ -226,6 +226,7 @@ int qn_cli_split_list(char *text, char ***out, int *n) {
 }
 
 int qn_cli_help_or_version(const struct qn_cli_common *c, const char *help) {
+  if ((c->help || c->version) && !qn_cli_prints()) return 1; /* rank 0 prints it, once */
   if (c->help) {
     fputs(help, stdout);
   } else if (c->version) {

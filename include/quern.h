@@ -163,6 +163,11 @@ struct qn_context_options {
    * when the context is made is taken off the limit first. A host process
    * whose memory is not quern's to budget (Python with its arrays) sets 1. */
   int limit_own_only;
+  /* The MPI job this process is one rank of (qn_comm_open), or NULL: this
+   * process alone. stats, bin and group then share the work among the
+   * ranks, and the default memory limit is the rank's share of the
+   * machine (80% divided by the ranks on it). Must outlive the context. */
+  struct qn_comm *comm;
 };
 
 QN_API void qn_context_options_init(struct qn_context_options *opt);
@@ -563,6 +568,35 @@ QN_API int qn_group_run(struct qn_context *ctx, struct qn_source *src,
  * manifest, QN_EFORMAT when the manifest cannot be read. */
 QN_API int qn_verify_run(const char *path, int as_json, FILE *out, int64_t *problems,
                          struct qn_error *err);
+
+/* ===== 12. many processes: MPI ======================================== */
+/* The ranks of one job started by an MPI launcher (Open MPI's mpirun, or
+ * Slurm's srun --mpi=pmix), or this process alone. Run with a context made
+ * with opts.comm set, qn_stats_run, qn_bin_run and qn_group_run are called
+ * by every rank with the same arguments; each rank reads its own share of
+ * the morsels and rank 0 folds the partial results in the order one
+ * process uses, so the outputs are the same bytes for any number of ranks.
+ * The results of stats and bin are complete on rank 0 only: rank 0 saves
+ * them. Thread rule: the thread that called qn_comm_open makes every call
+ * that takes the comm, or a context made with it. */
+struct qn_comm;
+
+/* Joins the job when the environment shows a launcher started this process
+ * (OMPI_COMM_WORLD_SIZE, PMIX_RANK), starting MPI; otherwise, and in a
+ * build without MPI, *out is this process alone and MPI is never started
+ * (it costs a tenth of a second or more). Call once, before making a
+ * context. Errors: QN_EUNSUPPORTED when the launcher started several
+ * processes that cannot join one job (another MPI's launcher, srun without
+ * PMIx, a build without MPI): each would otherwise run the whole job. */
+QN_API int qn_comm_open(struct qn_comm **out, struct qn_error *err);
+QN_API int qn_comm_rank(const struct qn_comm *comm); /* 0 .. size - 1 */
+QN_API int qn_comm_size(const struct qn_comm *comm); /* processes in the job */
+/* Every rank passes its status; all return the same: QN_OK when all were
+ * QN_OK, else the status of the lowest failing rank, whose message every
+ * rank receives in err (prefixed "rank R: " when there are several). */
+QN_API int qn_comm_agree(struct qn_comm *comm, int status, struct qn_error *err);
+/* Ends the job's use of MPI (every rank calls it) and frees comm. */
+QN_API void qn_comm_close(struct qn_comm *comm); /* NULL is a no-op */
 
 /* ===== 10. utilities for tools ========================================= */
 

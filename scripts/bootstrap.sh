@@ -12,6 +12,7 @@ pkgs=(
   libisal-dev libhighwayhash-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   python3-dev python3-numpy python3-h5py python3-scipy python3-xxhash python3-protobuf python3-crc32c
   time strace nodejs npm
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

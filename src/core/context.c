@@ -61,7 +61,11 @@ int qn_context_new(const struct qn_context_options *opt, struct qn_context **out
   struct qn_context *ctx = calloc(1, sizeof *ctx);
   if (!ctx) return qn_error_set(err, QN_ENOMEM, "out of memory creating the context");
   ctx->threads = opt->threads > 0 ? opt->threads : qn_cpus_allowed();
-  ctx->memory_limit = opt->memory_limit > 0 ? opt->memory_limit : qn_default_memory_limit();
+  /* ranks of one job on this machine share its memory */
+  const int share = opt->comm && opt->comm->node_size > 1 ? opt->comm->node_size : 1;
+  ctx->memory_limit =
+      opt->memory_limit > 0 ? opt->memory_limit : qn_default_memory_limit() / share;
+  ctx->comm = opt->comm;
   ctx->baseline_rss = opt->limit_own_only ? 0 : qn_self_rss();
   atomic_init(&ctx->cancel, 0);
   ctx->progress = opt->progress;

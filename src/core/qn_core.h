@@ -92,6 +92,19 @@ struct qn_batch {
 /* ----- context (context.c) ----- */
 struct qn_progress;
 
+/* The processes of one job (src/exec/qn_comm.h has its operations; core
+ * only keeps it in the context and reads node_size for the default
+ * memory limit). */
+struct qn_comm_ops;
+struct qn_comm {
+  int rank, size;
+  int node_size;                 /* ranks on this machine: they share its memory */
+  int fail_rank;                 /* QN_TEST_FAIL_RANK: this rank fails after its scan; -1 */
+  int world_owned;               /* MPI was started by qn_comm_open; close ends it */
+  const struct qn_comm_ops *ops; /* NULL: one process */
+  void *impl;
+};
+
 #define QN_MEM_CACHE_SLOTS 32
 
 struct qn_context {
@@ -112,6 +125,7 @@ struct qn_context {
   int64_t cache_len[QN_MEM_CACHE_SLOTS];
   int ncache;
   int64_t cached;
+  struct qn_comm *comm; /* NULL: this process alone */
 };
 
 /* Unmaps the blocks freed and kept for reuse (context.c): memory goes

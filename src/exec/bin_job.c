@@ -21,7 +21,17 @@
  * error. An axis whose range every file's metadata knows (the reader's
  * `minmax`: Parquet column chunk statistics) reads no value for it; the
  * others share one scan at reading speed (qn_bin_finite_minmax).
+ *
+ * Across MPI ranks (qn_comm.h): count-only jobs scan contiguous morsel
+ * shares and sum their integer grids exactly into rank 0; with a value or
+ * a weight, rank r owns the contiguous lanes [floor(rL/N), floor((r+1)L/N))
+ * and scans their morsels; rank 0 receives the finished lanes one grid at
+ * a time, in lane order, and folds 0..L-1 as one process does. The range
+ * pass folds each rank's finite min/max on rank 0 (order-free; zeros are
+ * +0.0) and broadcasts LO/HI. Ranks beyond L have no lane and read
+ * nothing. Only rank 0's result is complete.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -30,6 +40,7 @@
 #include <unistd.h>
 
 #include "engine/qn_scan.h"
+#include "exec/qn_comm.h"
 #include "exec/qn_exec.h"
 #include "io/qn_grid.h"
 #include "kernels/qn_bin.h"
@@ -481,22 +492,47 @@ static int qn_bin_range_from_meta(struct qn_source *src, int c, double *lo, doub
   return QN_OK;
 }
 
+/* One rank's finite min/max and count per auto-range axis. */
+struct qn_bin_minmax {
+  double mn[QN_BIN_MAX_AXES], mx[QN_BIN_MAX_AXES];
+  int64_t seen[QN_BIN_MAX_AXES];
+};
+
+static int qn_bin_minmax_take(void *user, int rank, const void *buf, size_t len,
+                              struct qn_error *err) {
+  struct qn_bin_minmax *t = user, m;
+  for (size_t off = 0; off + sizeof m <= len; off += sizeof m) {
+    memcpy(&m, (const char *)buf + off, sizeof m);
+    for (int a = 0; a < QN_BIN_MAX_AXES; a++) {
+      t->mn[a] = QN_MIN(t->mn[a], m.mn[a]);
+      t->mx[a] = QN_MAX(t->mx[a], m.mx[a]);
+      t->seen[a] += m.seen[a];
+    }
+  }
+  return QN_OK;
+}
+
 /* The range of the auto-range axes; fills lo/hi. From the metadata where
  * it has them, else one scan over the remaining axes' columns. A zero
  * bound is +0.0, whichever zero the data or the statistics hold (Parquet
  * writers store a zero min as -0.0 and a zero max as +0.0), so that the
- * edges do not depend on the order of the values or on the path. */
+ * edges do not depend on the order of the values or on the path. With
+ * ranks, each scans its share and rank 0 folds and broadcasts the bounds;
+ * every rank with an auto-range axis takes part (the comm's calls). */
 static int qn_bin_range_pass(struct qn_context *ctx, struct qn_source *src,
                              const struct qn_bin_options *opt, const int *axis_cols,
                              int64_t rows, double *lo, double *hi, struct qn_error *err) {
-  int status = QN_OK;
+  int status = QN_OK, any_auto = 0;
+  struct qn_comm *comm = qn_comm_of(ctx);
   struct qn_bin_job j;
   memset(&j, 0, sizeof j);
   int cols[QN_BIN_MAX_AXES], ncols = 0, which[QN_BIN_MAX_AXES];
-  for (int k = 0; k < opt->naxes; k++) {
+  for (int k = 0; status == QN_OK && k < opt->naxes; k++) {
     int found = 0;
     if (!opt->axes[k].auto_range) continue;
-    QN_RETURN_IF_ERROR(qn_bin_range_from_meta(src, axis_cols[k], &lo[k], &hi[k], &found, err));
+    any_auto = 1;
+    status = qn_bin_range_from_meta(src, axis_cols[k], &lo[k], &hi[k], &found, err);
+    if (status != QN_OK) break;
     if (found) {
       lo[k] = lo[k] == 0 ? 0.0 : lo[k];
       hi[k] = hi[k] == 0 ? 0.0 : hi[k];
@@ -505,31 +541,58 @@ static int qn_bin_range_pass(struct qn_context *ctx, struct qn_source *src,
     which[j.nauto] = k;
     j.auto_pos[j.nauto++] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
   }
-  if (j.nauto == 0) return QN_OK;
+  if (!any_auto || (j.nauto == 0 && comm->size == 1)) return status;
   const int nw = qn_context_threads(ctx);
-  const size_t n = (size_t)nw * (size_t)j.nauto;
-  j.mn = qn_mem_alloc(ctx, n * sizeof(double), "range pass accumulators", err);
-  j.mx = qn_mem_alloc(ctx, n * sizeof(double), "range pass accumulators", err);
-  j.seen = qn_mem_calloc(ctx, n * sizeof(int64_t), "range pass accumulators", err);
-  if (!j.mn || !j.mx || !j.seen) {
-    status = err ? err->code : QN_ELIMIT;
-    goto done;
+  const size_t n = (size_t)nw * (size_t)QN_MAX(j.nauto, 1);
+  if (status == QN_OK) {
+    j.mn = qn_mem_alloc(ctx, n * sizeof(double), "range pass accumulators", err);
+    j.mx = qn_mem_alloc(ctx, n * sizeof(double), "range pass accumulators", err);
+    j.seen = qn_mem_calloc(ctx, n * sizeof(int64_t), "range pass accumulators", err);
+    if (!j.mn || !j.mx || !j.seen) status = err ? err->code : QN_ELIMIT;
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; status == QN_OK && i < n; i++) {
     j.mn[i] = INFINITY;
     j.mx[i] = -INFINITY;
   }
   struct qn_scan_kernel k = {.user = &j, .process = qn_bin_range_process};
   struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin: range"};
-  QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
-  for (int a = 0; a < j.nauto; a++) {
-    double mn = INFINITY, mx = -INFINITY;
-    int64_t seen = 0;
+  struct qn_scan_range share = {0, 0};
+  if (j.nauto > 0)
+    qn_comm_share(comm, qn_scan_morsels(src, cols, ncols), &share.begin, &share.end);
+  if (comm->size > 1) {
+    so.ranges = &share;
+    so.nranges = 1;
+  }
+  if (status == QN_OK && j.nauto > 0 && (comm->size == 1 || share.end > share.begin))
+    status = qn_scan_run(ctx, src, &so, &k, err);
+  QN_CHECK(qn_comm_agree(comm, status, err));
+  struct qn_bin_minmax m;
+  for (int a = 0; a < QN_BIN_MAX_AXES; a++) {
+    m.mn[a] = INFINITY;
+    m.mx[a] = -INFINITY;
+    m.seen[a] = 0;
+  }
+  for (int a = 0; a < j.nauto; a++)
     for (int w = 0; w < nw; w++) { /* min/max: order does not matter */
-      mn = QN_MIN(mn, j.mn[w * j.nauto + a]);
-      mx = QN_MAX(mx, j.mx[w * j.nauto + a]);
-      seen += j.seen[w * j.nauto + a];
+      m.mn[a] = QN_MIN(m.mn[a], j.mn[w * j.nauto + a]);
+      m.mx[a] = QN_MAX(m.mx[a], j.mx[w * j.nauto + a]);
+      m.seen[a] += j.seen[w * j.nauto + a];
     }
+  if (comm->size > 1) {
+    struct qn_bin_minmax all = m;
+    if (comm->rank == 0) {
+      status = qn_comm_gather(comm, NULL, 0, sizeof m, NULL, 0, qn_bin_minmax_take, &all, err);
+    } else {
+      status =
+          qn_comm_gather(comm, &m, sizeof m, sizeof m, NULL, 0, qn_bin_minmax_take, &all, err);
+    }
+    QN_CHECK(qn_comm_agree(comm, status, err));
+    m = all;
+    QN_CHECK(qn_comm_bcast(comm, &m, sizeof m, 0, err));
+  }
+  for (int a = 0; a < j.nauto; a++) {
+    double mn = m.mn[a], mx = m.mx[a];
+    const int64_t seen = m.seen[a];
     const int k2 = which[a];
     if (seen == 0 && rows > 0) {
       status = qn_error_set(err, QN_EINVAL,
@@ -609,6 +672,106 @@ static void qn_bin_collect(struct qn_bin_result *r, const struct qn_bin_plan *pl
   r->out_of_range = grids[0].count[plan->ncells];
 }
 
+/* With ranks: what rank 0 folds the other ranks' lanes into. */
+struct qn_bin_fold {
+  const struct qn_bin_plan *plan;
+  struct qn_bin_grid *dst, recv; /* recv lies over the receive buffer */
+  int have;                      /* dst holds lane 0 (rank 0 may own no lane) */
+  int64_t gb;
+};
+
+static int qn_bin_fold_take(void *user, int rank, const void *buf, size_t len,
+                            struct qn_error *err) {
+  struct qn_bin_fold *f = user;
+  for (size_t off = 0; off + (size_t)f->gb <= len; off += (size_t)f->gb) {
+    assert(buf == (const void *)f->recv.count && off == 0); /* one grid a piece */
+    f->recv.finished = 1;
+    if (f->have) {
+      qn_bin_grid_fold(f->plan, f->dst, &f->recv);
+    } else { /* lane 0 itself, not folded into zeros (a -0.0 would turn +0.0) */
+      memcpy(f->dst->count, buf, (size_t)f->gb);
+      f->dst->finished = 1;
+      f->have = 1;
+    }
+  }
+  return QN_OK;
+}
+
+/* Folds the lanes of all ranks into rank 0's grids[0], as qn_bin_collect
+ * does in one process: integer grids by an exact sum, lanes in order. */
+static int qn_bin_collect_ranks(struct qn_context *ctx, struct qn_bin_result *r,
+                                const struct qn_bin_plan *plan, struct qn_bin_grid *grids,
+                                int lanes, int count_only, int l0, int l1,
+                                struct qn_error *err) {
+  struct qn_comm *comm = qn_comm_of(ctx);
+  int status = QN_OK;
+  if (count_only) { /* integers: any split gives the same sums */
+    qn_bin_collect(r, plan, grids, lanes);
+    QN_RETURN_IF_ERROR(qn_comm_sum_i64(comm, grids[0].count, (size_t)plan->ncells + 1, err));
+    r->out_of_range = grids[0].count[plan->ncells];
+    return QN_OK;
+  }
+  for (int l = l0; l < l1; l++) qn_bin_grid_finish(plan, &grids[l]);
+  struct qn_bin_fold f = {
+      .plan = plan, .dst = &grids[0], .have = l1 > l0, .gb = qn_bin_grid_bytes(plan)};
+  void *rmem = NULL;
+  if (comm->rank == 0) {
+    for (int l = 1; l < l1; l++) qn_bin_grid_fold(plan, &grids[0], &grids[l]);
+    rmem = qn_mem_alloc(ctx, (size_t)f.gb, "a bin grid received from another rank", err);
+    if (!rmem)
+      status = err ? err->code : QN_ELIMIT;
+    else
+      qn_bin_grid_init(plan, &f.recv, rmem);
+  }
+  QN_CHECK(qn_comm_agree(comm, status, err));
+  const char *mine =
+      comm->rank ? (const char *)grids[0].count + (size_t)l0 * (size_t)f.gb : NULL;
+  status = qn_comm_gather(comm, mine, comm->rank ? (size_t)(l1 - l0) * (size_t)f.gb : 0,
+                          (size_t)f.gb, rmem, (size_t)f.gb, qn_bin_fold_take, &f, err);
+  QN_CHECK(qn_comm_agree(comm, status, err));
+  if (comm->rank == 0) {
+    if (!f.have) qn_bin_grid_finish(plan, &grids[0]); /* no rank had a lane: no row */
+    r->out_of_range = grids[0].count[plan->ncells];
+  }
+done:
+  qn_mem_free(ctx, rmem);
+  return status;
+}
+
+/* Rank r's share of the bin scan, into *ranges (malloc'd; *n 0 when the
+ * rank reads nothing): count-only, contiguous morsels; with lanes, every
+ * morsel of the lanes [*l0, *l1) it owns. */
+static int qn_bin_share(struct qn_comm *comm, int64_t morsels, int lanes, int count_only,
+                        struct qn_scan_range **ranges, int *n, int *l0, int *l1,
+                        struct qn_error *err) {
+  int64_t a = 0, b = 0;
+  *n = 0;
+  if (count_only) {
+    qn_comm_share(comm, morsels, &a, &b);
+    *l0 = 0;
+    *l1 = lanes;
+    if (b <= a) return QN_OK;
+    if (!(*ranges = malloc(sizeof **ranges)))
+      return qn_error_set(err, QN_ENOMEM, "out of memory");
+    (*ranges)[0] = (struct qn_scan_range){a, b};
+    *n = 1;
+    return QN_OK;
+  }
+  qn_comm_share(comm, lanes, &a, &b);
+  *l0 = (int)a;
+  *l1 = (int)b;
+  const int64_t blocks = (morsels + lanes - 1) / lanes;
+  if (b <= a || blocks == 0) return QN_OK;
+  if (blocks > INT32_MAX) return qn_error_set(err, QN_ELIMIT, "too many morsels for the lanes");
+  if (!(*ranges = malloc((size_t)blocks * sizeof **ranges)))
+    return qn_error_set(err, QN_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < blocks; i++) {
+    const int64_t lo = i * lanes + a, hi = QN_MIN(i * lanes + b, morsels);
+    if (lo < hi) (*ranges)[(*n)++] = (struct qn_scan_range){lo, hi};
+  }
+  return QN_OK;
+}
+
 int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bin_options *opt,
                struct qn_bin_result **out, struct qn_error *err) {
   int status = QN_OK;
@@ -622,6 +785,9 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   int cols[QN_BIN_MAX_AXES + 2], ncols = 0;
   double lo[QN_BIN_MAX_AXES], hi[QN_BIN_MAX_AXES];
   memset(axes, 0, sizeof axes);
+  struct qn_comm *comm = qn_comm_of(ctx);
+  struct qn_scan_range *share = NULL;
+  int nshare = 0, l0 = 0, l1 = 0, agreed = 0; /* ranks agree before the range pass */
 
   QN_CHECK(qn_bin_check_options(opt, err));
   for (int k = 0; k < opt->naxes; k++)
@@ -654,14 +820,34 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     goto done;
   }
   QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, j.per_worker, &lane_mem, ws, nw, err));
+  agreed = 1;
+  QN_CHECK(qn_comm_agree(comm, QN_OK, err));
 
   for (int k = 0; k < opt->naxes; k++) {
     lo[k] = opt->axes[k].lo;
     hi[k] = opt->axes[k].hi;
   }
   QN_CHECK(qn_bin_range_pass(ctx, src, opt, axis_cols, r->rows, lo, hi, err));
-  QN_CHECK(qn_bin_build_axes(opt, lo, hi, r, axes, err));
-  QN_CHECK(qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err));
+  status = qn_bin_build_axes(opt, lo, hi, r, axes, err);
+  if (status == QN_OK)
+    status = qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err);
+  const int count_only = value_col < 0 && weight_col < 0;
+  if (status == QN_OK && comm->size > 1)
+    status = qn_bin_share(comm, qn_scan_morsels(src, cols, ncols), r->lanes, count_only, &share,
+                          &nshare, &l0, &l1, err);
+  QN_CHECK(qn_comm_agree(comm, status, err));
+  if (comm->size > 1) { /* the same files, columns, edges and lanes everywhere */
+    int64_t plan_bytes[2 + QN_BIN_MAX_AXES] = {count_only ? 0 : r->lanes, opt->naxes};
+    uint64_t d = 0;
+    for (int k = 0; k < opt->naxes; k++) {
+      plan_bytes[2 + k] = r->nbins[k];
+      d ^= qn_comm_plan_digest(src, cols, ncols, r->edges[k],
+                               (size_t)(r->nbins[k] + 1) * sizeof(double)) +
+           (uint64_t)k;
+    }
+    d ^= qn_comm_plan_digest(src, cols, ncols, plan_bytes, sizeof plan_bytes);
+    QN_CHECK(qn_comm_check_plan(comm, d, "input files, columns or bin edges", err));
+  }
   plan.need_minmax = 0; /* min/max are the only statistics one can skip */
   for (int i = 0; i < r->nstats; i++)
     plan.need_minmax |= r->stats[i] == QN_BIN_MIN || r->stats[i] == QN_BIN_MAX;
@@ -675,8 +861,16 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   struct qn_scan_kernel k = {
       .user = &j, .nlanes = j.per_worker ? 0 : r->lanes, .process = qn_bin_process};
   struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin"};
-  QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
-  qn_bin_collect(r, &plan, grids, r->lanes);
+  if (comm->size == 1) {
+    QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
+    qn_bin_collect(r, &plan, grids, r->lanes);
+  } else {
+    so.ranges = share;
+    so.nranges = nshare;
+    if (nshare > 0) status = qn_scan_run(ctx, src, &so, &k, err);
+    QN_CHECK(qn_comm_agree_scan(comm, status, err));
+    QN_CHECK(qn_bin_collect_ranks(ctx, r, &plan, grids, r->lanes, count_only, l0, l1, err));
+  }
 
   /* Lanes 1.. are folded: give their memory back before the outputs. */
   for (int w = 0; w < nw; w++) {
@@ -686,7 +880,7 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   int need[QN_BIN_NSTATS] = {0};
   for (int i = 0; i < r->nstats; i++) need[r->stats[i]] = 1;
   for (int s = 0; s < QN_BIN_NSTATS; s++) {
-    if (!need[s]) continue;
+    if (!need[s] || comm->rank != 0) continue; /* only rank 0 holds the whole grid */
     r->values[s] = qn_mem_alloc(ctx, (size_t)plan.ncells * sizeof(double), "bin results", err);
     if (!r->values[s]) {
       status = err ? err->code : QN_ELIMIT;
@@ -699,6 +893,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   *out = r;
   r = NULL;
 done:
+  if (!agreed) status = qn_comm_agree(comm, status, err); /* failed before the first one */
+  free(share);
   if (ws)
     for (int w = 0; w < nw; w++) qn_mem_free(ctx, ws[w]);
   free(ws);

@@ -25,6 +25,11 @@
  * while in use, swept by a later run if this one is killed) and renamed
  * into place when complete; --force swaps out an existing quern output.
  *
+ * Across MPI ranks (qn_comm.h) the job does not share its work yet: rank
+ * 0 runs it alone and the other ranks wait for its status, so the output
+ * is the one process's (docs/scale-out.md says what the exchange of rows
+ * between ranks will take).
+ *
  * Memory: the scan's buffers; each worker's open blocks (partitions x
  * block rows, the block size chosen from the budget: it changes only the
  * spill layout); resident sealed blocks up to half of what is left; per
@@ -47,6 +52,7 @@
 
 #include "engine/qn_scan.h"
 #include "engine/qn_spill.h"
+#include "exec/qn_comm.h"
 #include "exec/qn_exec.h"
 #include "io/qn_writer.h"
 #include "kernels/qn_group.h"
@@ -2266,9 +2272,10 @@ static void qn_group_free(struct qn_group_job *j) {
   pthread_mutex_destroy(&j->lock);
 }
 
-int qn_group_run(struct qn_context *ctx, struct qn_source *src,
-                 const struct qn_group_options *o, struct qn_error *err) {
-  int status = QN_OK, exists = 0, tmp_lock = -1;
+static int qn_group_run_here(struct qn_context *ctx, struct qn_source *src,
+                             const struct qn_group_options *o, struct qn_error *err) {
+  int status = QN_OK, exists = 0, tmp_lock = -1, agreed = 0;
+  struct qn_comm *comm = qn_comm_of(ctx);
   struct qn_group_job j;
   memset(&j, 0, sizeof j);
   j.ctx = ctx;
@@ -2327,6 +2334,9 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
   char mpath[4500];
   snprintf(mpath, sizeof mpath, "%s/manifest.json", tmp);
   QN_CHECK(qn_json_dump_file(qn_group_manifest(&j), mpath, err));
+  /* every rank agrees before the output appears */
+  agreed = 1;
+  QN_CHECK(qn_comm_agree_scan(comm, QN_OK, err));
   unlink(lock);
   /* into place: an empty DIR is removed first; a quern output is moved
    * aside and removed once the new one is in */
@@ -2353,8 +2363,16 @@ int qn_group_run(struct qn_context *ctx, struct qn_source *src,
   tmp[0] = 0;
   if (old[0]) qn_spill_rmdir(old);
 done:
+  if (!agreed) status = qn_comm_agree_scan(comm, status, err);
   qn_group_free(&j);
   if (tmp[0]) qn_spill_rmdir(tmp);
   if (tmp_lock >= 0) close(tmp_lock);
   return status;
+}
+
+int qn_group_run(struct qn_context *ctx, struct qn_source *src,
+                 const struct qn_group_options *o, struct qn_error *err) {
+  struct qn_comm *comm = qn_comm_of(ctx);
+  if (comm->rank == 0) return qn_group_run_here(ctx, src, o, err);
+  return qn_comm_agree_scan(comm, QN_OK, err); /* rank 0's job, agreed before its rename */
 }

@@ -6,7 +6,16 @@
  * the current file's. The fold order is therefore the morsel order, whatever
  * the threads or the memory limit: the JSON bytes never change.
  *
- * Memory: window × columns accumulators (a few KiB) plus the scan's buffers.
+ * Across MPI ranks (qn_comm.h): rank r scans the contiguous morsels
+ * [floor(rM/N), floor((r+1)M/N)) of the M in the plan; its commit keeps
+ * each morsel's summaries (8 + 144 B per column) in morsel order instead
+ * of folding them, and rank 0 receives them rank by rank and folds them
+ * through the same commit after its own share: the fold order is the
+ * morsel order of one process, so are the bytes.
+ *
+ * Memory: window × columns accumulators (a few KiB) plus the scan's
+ * buffers; with ranks, a rank other than 0 also holds its share's
+ * summaries and rank 0 one received piece (at most 8 MiB).
  */
 #include <jansson.h>
 #include <math.h>
@@ -14,6 +23,7 @@
 #include <string.h>
 
 #include "engine/qn_scan.h"
+#include "exec/qn_comm.h"
 #include "exec/qn_exec.h"
 #include "io/qn_json.h"
 #include "kernels/qn_stats.h"
@@ -44,6 +54,11 @@ struct qn_stats_job {
   struct qn_stats_acc *file;  /* [ncols], the file being committed */
   int cur_file;
   struct qn_stats_result *res;
+  /* a rank other than 0: its share's summaries, one record per morsel
+   * (the morsel index, then ncols accumulators), kept for rank 0 */
+  char *keep;
+  int64_t keep_first;
+  size_t rec;
 };
 
 static void qn_stats_flush_file(struct qn_stats_job *j) {
@@ -61,9 +76,8 @@ static int qn_stats_process(void *user, int worker, const struct qn_batch *b,
   return QN_OK;
 }
 
-static int qn_stats_commit(void *user, int64_t morsel, int file, struct qn_error *err) {
-  struct qn_stats_job *j = user;
-  const struct qn_stats_acc *slot = &j->slots[(morsel % QN_STATS_WINDOW) * j->ncols];
+/* Folds one morsel's summaries (slot[ncols]), in morsel order. */
+static void qn_stats_fold(struct qn_stats_job *j, int file, const struct qn_stats_acc *slot) {
   if (file != j->cur_file) {
     qn_stats_flush_file(j);
     j->cur_file = file;
@@ -72,6 +86,36 @@ static int qn_stats_commit(void *user, int64_t morsel, int file, struct qn_error
   for (int c = 0; c < j->ncols; c++) {
     qn_stats_merge(&j->total[c], &slot[c], j->is_integer[c]);
     if (j->res->per_file) qn_stats_merge(&j->file[c], &slot[c], j->is_integer[c]);
+  }
+}
+
+static int qn_stats_commit(void *user, int64_t morsel, int file, struct qn_error *err) {
+  struct qn_stats_job *j = user;
+  const struct qn_stats_acc *slot = &j->slots[(morsel % QN_STATS_WINDOW) * j->ncols];
+  if (j->keep) {
+    char *r = j->keep + (size_t)(morsel - j->keep_first) * j->rec;
+    memcpy(r, &morsel, sizeof morsel);
+    memcpy(r + sizeof morsel, slot, j->rec - sizeof morsel);
+  } else {
+    qn_stats_fold(j, file, slot);
+  }
+  return QN_OK;
+}
+
+/* Rank 0: another rank's records, folded in their (morsel) order. */
+static int qn_stats_take(void *user, int rank, const void *buf, size_t len,
+                         struct qn_error *err) {
+  struct qn_stats_job *j = user;
+  struct qn_stats_acc *acc = j->slots; /* the scan is over: slot 0 is free */
+  for (size_t off = 0; off + j->rec <= len; off += j->rec) {
+    int64_t m, row0, rows;
+    memcpy(&m, (const char *)buf + off, sizeof m);
+    memcpy(acc, (const char *)buf + off + sizeof m, j->rec - sizeof m);
+    int file = qn_scan_morsel_rows(j->src, j->cols, j->ncols, m, &row0, &rows);
+    if (file < 0)
+      return qn_error_set(err, QN_EINTERNAL, "rank %d sent morsel %lld, not in the plan", rank,
+                          (long long)m);
+    qn_stats_fold(j, file, acc);
   }
   return QN_OK;
 }
@@ -169,6 +213,19 @@ static int qn_stats_result_new(struct qn_source *src, const int *cols, int ncols
   return QN_OK;
 }
 
+/* What every rank derives alone: the columns, the rows, the result. */
+static int qn_stats_plan(struct qn_context *ctx, struct qn_source *src,
+                         const struct qn_stats_options *opt, int **cols, int *ncols,
+                         int64_t *rows, struct qn_stats_result **res, struct qn_error *err) {
+  (void)ctx;
+  QN_RETURN_IF_ERROR(qn_stats_columns(src, opt, cols, ncols, err));
+  if (*ncols == 0)
+    return qn_error_set(err, QN_EINVAL, "%s: no numeric column to summarise",
+                        src->files[0]->path);
+  QN_RETURN_IF_ERROR(qn_source_rows(src, *cols, *ncols, rows, err));
+  return qn_stats_result_new(src, *cols, *ncols, opt && opt->per_file, *rows, res, err);
+}
+
 void qn_stats_options_init(struct qn_stats_options *opt) {
   memset(opt, 0, sizeof *opt);
 }
@@ -182,32 +239,29 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
   struct qn_stats_job j;
   memset(&j, 0, sizeof j);
   struct qn_stats_result *res = NULL;
-  QN_CHECK(qn_stats_columns(src, opt, &cols, &ncols, err));
-  if (ncols == 0) {
-    status =
-        qn_error_set(err, QN_EINVAL, "%s: no numeric column to summarise", src->files[0]->path);
-    goto done;
-  }
-  QN_CHECK(qn_source_rows(src, cols, ncols, &rows, err));
-  QN_CHECK(qn_stats_result_new(src, cols, ncols, opt && opt->per_file, rows, &res, err));
+  struct qn_comm *comm = qn_comm_of(ctx);
+  /* every rank plans alone; they agree before the first collective */
+  status = qn_stats_plan(ctx, src, opt, &cols, &ncols, &rows, &res, err);
+  QN_CHECK(qn_comm_agree(comm, status, err));
+  QN_CHECK(qn_comm_check_plan(comm, qn_comm_plan_digest(src, cols, ncols, NULL, 0),
+                              "input files or columns", err));
   j.src = src;
   j.cols = cols;
   j.ncols = ncols;
   j.res = res;
   j.cur_file = -1;
   size_t acc = sizeof(struct qn_stats_acc) * (size_t)ncols;
-  QN_CHECK(qn_mem_require(
+  status = qn_mem_require(
       ctx, (int64_t)acc * (QN_STATS_WINDOW + 2) + 256 + qn_scan_min_bytes(src, cols, ncols),
-      "summarising these columns", err));
+      "summarising these columns", err);
+  QN_CHECK(qn_comm_agree(comm, status, err));
   j.slots = qn_mem_alloc(ctx, acc * QN_STATS_WINDOW, "statistics accumulators", err);
   j.total = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
   j.file = qn_mem_alloc(ctx, acc, "statistics accumulators", err);
   j.is_integer = calloc((size_t)ncols, sizeof *j.is_integer);
   if (!j.is_integer) status = qn_error_set(err, QN_ENOMEM, "out of memory");
-  if (!j.slots || !j.total || !j.file || !j.is_integer) {
-    status = err ? err->code : QN_ELIMIT;
-    goto done;
-  }
+  if (!j.slots || !j.total || !j.file || !j.is_integer) status = err ? err->code : QN_ELIMIT;
+  QN_CHECK(qn_comm_agree(comm, status, err));
   for (int c = 0; c < ncols; c++) {
     qn_stats_acc_init(&j.total[c]);
     qn_stats_acc_init(&j.file[c]);
@@ -218,8 +272,28 @@ int qn_stats_run(struct qn_context *ctx, struct qn_source *src,
                              .window = QN_STATS_WINDOW,
                              .process = qn_stats_process,
                              .commit = qn_stats_commit};
+  int64_t m0 = 0, m1 = 0;
+  qn_comm_share(comm, qn_scan_morsels(src, cols, ncols), &m0, &m1);
+  j.rec = sizeof(int64_t) + acc;
+  if (comm->rank != 0 && m1 > m0)
+    j.keep =
+        qn_mem_alloc(ctx, (size_t)(m1 - m0) * j.rec, "statistics of this rank's share", err);
+  if (comm->rank != 0 && m1 > m0 && !j.keep) status = err ? err->code : QN_ELIMIT;
+  j.keep_first = m0;
+  /* a share of no morsel scans nothing (no range would mean every one) */
+  struct qn_scan_range share = {m0, m1};
   struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "stats"};
-  QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
+  if (comm->size > 1) {
+    so.ranges = &share;
+    so.nranges = 1;
+  }
+  if (status == QN_OK && m1 > m0) status = qn_scan_run(ctx, src, &so, &k, err);
+  QN_CHECK(qn_comm_agree_scan(comm, status, err));
+  if (comm->size > 1) {
+    status = qn_comm_gather(comm, j.keep, j.keep ? (size_t)(m1 - m0) * j.rec : 0, j.rec, NULL,
+                            0, qn_stats_take, &j, err);
+    QN_CHECK(qn_comm_agree(comm, status, err));
+  }
   qn_stats_flush_file(&j);
   for (int c = 0; c < ncols; c++) qn_stats_finish(&j.total[c], res->types[c], &res->total[c]);
   if (res->per_file) /* files with no rows never reached a commit */
@@ -236,6 +310,7 @@ done:
   qn_mem_free(ctx, j.slots);
   qn_mem_free(ctx, j.total);
   qn_mem_free(ctx, j.file);
+  qn_mem_free(ctx, j.keep);
   free(j.is_integer);
   qn_stats_result_free(res);
   free(cols);

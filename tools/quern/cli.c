@@ -8,6 +8,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Whether this process prints errors: every rank of an MPI job meets the
+ * same usage error, and agreed errors carry the same message on every
+ * rank, so only rank 0 prints (read from the launcher's environment until
+ * the comm is open, so that usage errors print once too). */
+static int qn_cli_printer = -1;
+
+static int qn_cli_prints(void) {
+  if (qn_cli_printer < 0) {
+    const char *r = getenv("OMPI_COMM_WORLD_RANK");
+    if (!r) r = getenv("PMIX_RANK");
+    qn_cli_printer = !r || atoi(r) == 0;
+  }
+  return qn_cli_printer;
+}
+
 void qn_cli_common_init(struct qn_cli_common *c) {
   memset(c, 0, sizeof *c);
   qn_context_options_init(&c->ctx);
@@ -124,11 +139,12 @@ int qn_cli_fail(int status, const struct qn_error *err) {
   /* The library speaks of "the memory limit"; the tool names its option. */
   const char *hint =
       status == QN_ELIMIT && strstr(msg, "memory limit") ? " (option -m/--memory-limit)" : "";
-  fprintf(stderr, "quern: error: %s%s\n", msg, hint);
+  if (qn_cli_prints()) fprintf(stderr, "quern: error: %s%s\n", msg, hint);
   return qn_status_exit_code(status);
 }
 
 int qn_cli_usage(const char *cmd, const char *fmt, ...) {
+  if (!qn_cli_prints()) return 2;
   va_list ap;
   va_start(ap, fmt);
   fputs("quern: error: ", stderr);
@@ -145,6 +161,28 @@ int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx) {
   return st == QN_OK ? 0 : qn_cli_fail(st, &err);
 }
 
+int qn_cli_context_ranks(struct qn_cli_common *c, struct qn_context **ctx) {
+  struct qn_error err;
+  qn_error_init(&err);
+  int st = qn_comm_open(&c->ctx.comm, &err);
+  if (st != QN_OK) return qn_cli_fail(st, &err);
+  qn_cli_printer = qn_comm_rank(c->ctx.comm) == 0;
+  return qn_cli_context(c, ctx);
+}
+
+int qn_cli_agree(const struct qn_cli_common *c, int status, struct qn_error *err) {
+  return qn_comm_agree(c->ctx.comm, status, err);
+}
+
+int qn_cli_rank0(const struct qn_cli_common *c) {
+  return qn_comm_rank(c->ctx.comm) == 0;
+}
+
+void qn_cli_common_reset(struct qn_cli_common *c) {
+  qn_comm_close(c->ctx.comm);
+  c->ctx.comm = NULL;
+}
+
 int qn_cli_check_output(const char *opt, const char *path) {
   if (!path || strcmp(path, "-") == 0) return 0;
   char dir[4096];
@@ -156,16 +194,18 @@ int qn_cli_check_output(const char *opt, const char *path) {
   else
     snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
   struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "quern: error: %s %s: directory '%s' does not exist\n", opt, path, dir);
-    return 1;
-  }
-  if (access(dir, W_OK) != 0) {
-    fprintf(stderr, "quern: error: %s %s: directory '%s' is not writable\n", opt, path, dir);
+  const char *why = NULL;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    why = "does not exist";
+  else if (access(dir, W_OK) != 0)
+    why = "is not writable";
+  if (why) {
+    if (qn_cli_prints())
+      fprintf(stderr, "quern: error: %s %s: directory '%s' %s\n", opt, path, dir, why);
     return 1;
   }
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "quern: error: %s %s: is a directory\n", opt, path);
+    if (qn_cli_prints()) fprintf(stderr, "quern: error: %s %s: is a directory\n", opt, path);
     return 1;
   }
   return 0;
@@ -186,6 +226,7 @@ int qn_cli_split_list(char *text, char ***out, int *n) {
 }
 
 int qn_cli_help_or_version(const struct qn_cli_common *c, const char *help) {
+  if ((c->help || c->version) && !qn_cli_prints()) return 1; /* rank 0 prints it, once */
   if (c->help) {
     fputs(help, stdout);
   } else if (c->version) {

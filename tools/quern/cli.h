@@ -62,6 +62,17 @@ int qn_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 /* Makes a context from the common options; on failure prints and returns
  * the exit code (else 0). */
 int qn_cli_context(const struct qn_cli_common *c, struct qn_context **ctx);
+/* The same for a command that runs across the ranks of an MPI launcher
+ * (stats, bin, group): joins the job first (qn_comm_open; alone when no
+ * launcher started us), then makes the context with it. From then on only
+ * rank 0 prints errors. qn_cli_common_reset ends the job's MPI (call it
+ * after freeing the context, on every path). */
+int qn_cli_context_ranks(struct qn_cli_common *c, struct qn_context **ctx);
+/* qn_comm_agree on the command's comm: every rank calls it at the same
+ * point; all return the lowest failing rank's status and message. */
+int qn_cli_agree(const struct qn_cli_common *c, int status, struct qn_error *err);
+int qn_cli_rank0(const struct qn_cli_common *c); /* rank 0, or alone */
+void qn_cli_common_reset(struct qn_cli_common *c);
 /* Before any work: fails (exit 1, message printed) when the directory of
  * output path `path` does not exist or is not writable. Returns 0 if fine. */
 int qn_cli_check_output(const char *opt, const char *path);

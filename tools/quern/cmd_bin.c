@@ -156,16 +156,19 @@ int qn_cmd_bin(int argc, char **argv) {
     rc = 1;
     goto done;
   }
-  rc = qn_cli_context(&common, &ctx);
+  rc = qn_cli_context_ranks(&common, &ctx);
   if (rc != 0) goto done;
   int st = qn_source_open(ctx, (const char *const *)argv + optind, argc - optind, &src, &err);
+  st = qn_cli_agree(&common, st, &err); /* every rank, or none, runs the job */
   if (st == QN_OK) st = qn_bin_run(ctx, src, &opt, &res, &err);
-  if (st == QN_OK) st = qn_bin_save(res, output, plot, &err);
+  if (st == QN_OK && qn_cli_rank0(&common)) st = qn_bin_save(res, output, plot, &err);
+  st = qn_cli_agree(&common, st, &err);
   if (st != QN_OK) rc = qn_cli_fail(st, &err);
 done:
   qn_bin_result_free(res);
   qn_source_close(src);
   qn_context_free(ctx);
+  qn_cli_common_reset(&common);
   for (int k = 0; k < QN_BIN_MAX_AXES; k++) qn_bin_axis_spec_reset(&axes[k]);
   return rc;
 }

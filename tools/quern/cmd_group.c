@@ -178,14 +178,17 @@ int qn_cmd_group(int argc, char **argv) {
   struct qn_source *src = NULL;
   struct qn_error err;
   qn_error_init(&err);
-  int rc = qn_cli_context(&common, &ctx);
+  int rc = qn_cli_context_ranks(&common, &ctx);
   if (rc == 0) {
     int st = qn_source_open(ctx, (const char *const *)argv + optind, argc - optind, &src, &err);
+    st = qn_cli_agree(&common, st, &err); /* every rank, or none, runs the job */
     if (st == QN_OK) st = qn_group_run(ctx, src, &opt, &err);
+    st = qn_cli_agree(&common, st, &err);
     if (st != QN_OK) rc = qn_cli_fail(st, &err);
   }
   qn_source_close(src);
   qn_context_free(ctx);
+  qn_cli_common_reset(&common);
   free(names);
   return rc;
 }

@@ -71,16 +71,21 @@ int qn_cmd_stats(int argc, char **argv) {
   struct qn_stats_result *res = NULL;
   struct qn_error err;
   qn_error_init(&err);
-  int rc = qn_cli_context(&common, &ctx);
+  int rc = qn_cli_context_ranks(&common, &ctx);
   if (rc != 0) goto done;
+  /* under an MPI launcher every rank opens the source and runs the job;
+   * rank 0 holds the result and writes it */
   int st = qn_source_open(ctx, (const char *const *)argv + optind, argc - optind, &src, &err);
+  st = qn_cli_agree(&common, st, &err);
   if (st == QN_OK) st = qn_stats_run(ctx, src, &opt, &res, &err);
-  if (st == QN_OK) st = qn_stats_write_json(res, output, &err);
+  if (st == QN_OK && qn_cli_rank0(&common)) st = qn_stats_write_json(res, output, &err);
+  st = qn_cli_agree(&common, st, &err);
   if (st != QN_OK) rc = qn_cli_fail(st, &err);
 done:
   qn_stats_result_free(res);
   qn_source_close(src);
   qn_context_free(ctx);
+  qn_cli_common_reset(&common);
   free(names);
   return rc;
 }

@@ -46,6 +46,10 @@ struct qn_scan_kernel {
   /* Called once per morsel of the share, in strictly increasing morsel
    * order, serialised. */
   int (*commit)(void *user, int64_t morsel, int file, struct qn_error *err);
+  /* Optional: called once, on any thread, when the scan fails (its first
+   * error), so that a kernel whose `process` waits for other morsels
+   * (qn_turns.h) stops waiting for a morsel that will never come. */
+  void (*cancel)(void *user);
 };
 
 struct qn_scan_options {

@@ -135,7 +135,8 @@ struct qn_scan {
 
 static void qn_scan_fail(struct qn_scan *s, const struct qn_error *e) {
   pthread_mutex_lock(&s->lock);
-  if (!s->failed) {
+  const int first = !s->failed;
+  if (first) {
     s->failed = 1;
     s->err = *e;
     if (s->err.code == QN_OK) s->err.code = QN_EINTERNAL;
@@ -143,6 +144,8 @@ static void qn_scan_fail(struct qn_scan *s, const struct qn_error *e) {
   pthread_cond_broadcast(&s->reader_cond);
   pthread_cond_broadcast(&s->work_cond);
   pthread_mutex_unlock(&s->lock);
+  /* Outside the scan's lock: the kernel's own waits take their own. */
+  if (first && s->k->cancel) s->k->cancel(s->k->user);
 }
 
 static void qn_scan_block_of(const struct qn_scan *s, int64_t b, struct qn_scan_block *out) {

@@ -67,6 +67,11 @@ struct qn_scan_options {
   /* ... and bytes each worker's `process` may hold (scratch): the scan
    * runs no more workers than have room. */
   int64_t kernel_worker_bytes;
+  /* At most this many morsels per block when > 0. A kernel whose workers
+   * hand state to each other morsel by morsel (qn_turns) asks for 1: a
+   * worker computes its block's morsels one after the other, and the next
+   * block's worker would wait for all of them. Changes no result. */
+  int max_block_morsels;
 };
 
 /* Morsels of the table for these columns (the plan every share cuts). */

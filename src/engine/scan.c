@@ -478,6 +478,7 @@ static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
   int64_t budget = QN_MIN(QN_MAX(left / 2, 2 * morsel_bytes), QN_SCAN_TARGET_BYTES);
   int k = s->ctx->threads + 2;
   int64_t bm = QN_SCAN_MAX_BLOCK_MORSELS;
+  if (s->opt->max_block_morsels > 0) bm = QN_MIN(bm, (int64_t)s->opt->max_block_morsels);
   while (s->plain_read && bm > 1 && bm * morsel_bytes > QN_SCAN_BLOCK_BYTES) bm /= 2;
   while (bm > 1 && (int64_t)k * bm * morsel_bytes > budget) bm /= 2;
   while (k > 2 && (int64_t)k * bm * morsel_bytes > budget) k--;

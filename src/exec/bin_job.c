@@ -809,7 +809,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
                              .nlanes = j.per_worker || j.sliced ? 0 : r->lanes,
                              .process = qn_bin_process,
                              .cancel = qn_bin_cancel};
-  struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin"};
+  struct qn_scan_options so = {
+      .cols = cols, .ncols = ncols, .label = "bin", .max_block_morsels = j.sliced ? 1 : 0};
   QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
   QN_CHECK(qn_bin_collect(ctx, r, &plan, grids, r->lanes, err));
 

@@ -8,7 +8,8 @@
 # Environment: BENCH_ROWS (20000000), BENCH_DIR (/tmp/quern-lanes, removed
 # at the end unless BENCH_KEEP=1), BENCH_REPEAT (3), BENCH_AXES (the
 # default: 400^3 over [0, 1]^3, count and mean of v: 64M cells, a 2.9 GB
-# grid), BENCH_LIMIT (the small --memory-limit, 3.2G).
+# grid), BENCH_LIMIT (the small --memory-limit, 3.85G: the grid and the
+# two result arrays fit, little more).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 QUERN=${QUERN:-$HERE/../build/quern}
@@ -16,7 +17,7 @@ ROWS=${BENCH_ROWS:-20000000}
 DIR=${BENCH_DIR:-/tmp/quern-lanes}
 N=${BENCH_REPEAT:-3}
 AXES=${BENCH_AXES:--a x:400:0:1 -a y:400:0:1 -a z:400:0:1}
-LIMIT=${BENCH_LIMIT:-3.2G}
+LIMIT=${BENCH_LIMIT:-3.85G}
 mkdir -p "$DIR"
 [ "${BENCH_KEEP:-0}" = 1 ] || trap 'rm -rf "$DIR"' EXIT
 DATA="$DIR/sim-$ROWS.h5"

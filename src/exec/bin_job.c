@@ -1,18 +1,25 @@
 /* bin_job.c — `quern bin`: source → (range pass) → scan with lanes → bin
  * kernel → fold → JSON / HDF5 / CSV (+ PNG).
  *
- * Determinism. With a value or a weight the job picks L lanes from the
- * grid size alone (qn_bin_lanes_for); the scan gives morsel i to lane
- * i mod L and runs each lane's morsels in index order; lanes fold 0..L-1 at
- * the end. So the floating-point order is a function of the input and the
- * options only: output bytes do not change with --threads or
- * --memory-limit. Count-only jobs sum integers: one grid per worker, no
- * lane order needed (qn_bin_worker_grids), the same bytes.
+ * Determinism. With a value or a weight the job picks, from the grid size
+ * alone, 16 lanes (small grids: the scan gives morsel i to lane i mod 16
+ * and runs each lane's morsels in index order; lanes fold 0..15 at the
+ * end) or one sliced grid (qn_bin_is_sliced: every worker bins its morsel,
+ * then applies it slice by slice, each slice taking the morsels in index
+ * order through qn_turns, so each cell adds its rows in input order: the
+ * bits of one lane, with no ceiling on the workers). So the floating-point
+ * order is a function of the input and the options only: output bytes do
+ * not change with --threads or --memory-limit. Count-only jobs sum
+ * integers: one grid per worker, no lane order needed
+ * (qn_bin_worker_grids), the same bytes.
  *
  * Memory. Before any row is read the grids (L or threads ×
- * qn_bin_grid_bytes) and one kernel workspace per thread are taken from
- * the budget; QN_ELIMIT names what they need. Then the scan sizes its buffers from what is
- * left. After the fold the lanes are freed before the result arrays are allocated.
+ * qn_bin_grid_bytes; sliced: one, plus one morsel's sorted rows per
+ * thread) and one kernel workspace per thread are taken from the budget;
+ * QN_ELIMIT names what they need. Large grids are cleared, finished and
+ * read out by every thread (qn_bin_cells_run). Then the scan sizes its
+ * buffers from what is left. After the scan the workspaces are freed
+ * before the result arrays are allocated.
  *
  * Range pass (axes given as NAME:BINS): numpy's rules, except that NaN and
  * ±inf are ignored rather than an error (numpy raises on them): LO and HI
@@ -362,6 +369,8 @@ struct qn_bin_job {
   struct qn_bin_rows *rows;
   int64_t *pending; /* per slice */
   struct qn_turns turns;
+  const struct qn_scan_range *ranges; /* the scan's share (NULL: every morsel) */
+  int nranges;
   int axis_pos[QN_BIN_MAX_AXES], value_pos, weight_pos; /* in the scan's columns */
   /* range pass */
   int nauto;
@@ -370,9 +379,20 @@ struct qn_bin_job {
   int64_t *seen;
 };
 
+/* The ticket of morsel m: its position in the scan's share, so that the
+ * first morsel of any share starts the turns. */
+static int64_t qn_bin_ticket(const struct qn_bin_job *j, int64_t m) {
+  int64_t before = 0;
+  for (int i = 0; i < j->nranges; i++) {
+    if (m < j->ranges[i].end) return before + (m - j->ranges[i].begin);
+    before += j->ranges[i].end - j->ranges[i].begin;
+  }
+  return m;
+}
+
 /* Owner computes: the morsel's rows are binned once, then each slice of
- * the grid takes them when its turn for this morsel comes (the morsel's
- * index is its ticket: the scan covers every morsel, in order). A worker
+ * the grid takes them when its turn for this morsel comes (its ticket:
+ * the scan runs every morsel of its share in order). A worker
  * goes through the slices in order, so one that starts a morsel while
  * another still applies the previous one follows it slice by slice. */
 static int qn_bin_process_sliced(struct qn_bin_job *j, int worker, const struct qn_batch *b,
@@ -381,10 +401,11 @@ static int qn_bin_process_sliced(struct qn_bin_job *j, int worker, const struct 
                                  struct qn_error *err) {
   struct qn_bin_rows *rows = &j->rows[worker];
   qn_bin_rows_fill(j->plan, j->ws[worker], rows, j->shift, axes, value, weight, 0, b->nrows);
+  const int64_t ticket = qn_bin_ticket(j, b->morsel);
   for (int s = 0; s < j->nslices; s++) {
-    QN_RETURN_IF_ERROR(qn_turns_wait(&j->turns, s, b->morsel, err));
+    QN_RETURN_IF_ERROR(qn_turns_wait(&j->turns, s, ticket, err));
     qn_bin_rows_apply(j->plan, &j->grids[0], rows, j->shift, s, &j->pending[s]);
-    qn_turns_pass(&j->turns, s, b->morsel);
+    qn_turns_pass(&j->turns, s, ticket);
   }
   return QN_OK;
 }
@@ -811,14 +832,18 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
                              .cancel = qn_bin_cancel};
   struct qn_scan_options so = {
       .cols = cols, .ncols = ncols, .label = "bin", .max_block_morsels = j.sliced ? 1 : 0};
+  j.ranges = so.ranges;
+  j.nranges = so.nranges;
   QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
   QN_CHECK(qn_bin_collect(ctx, r, &plan, grids, r->lanes, err));
 
-  /* Lanes 1.. are folded: give their memory back before the outputs. */
+  /* Give the workspaces back before the outputs. */
   for (int w = 0; w < nw; w++) {
     qn_mem_free(ctx, ws[w]);
     ws[w] = NULL;
   }
+  qn_mem_free(ctx, rows_mem);
+  rows_mem = NULL;
   int need[QN_BIN_NSTATS] = {0};
   for (int i = 0; i < r->nstats; i++) need[r->stats[i]] = 1;
   for (int s = 0; s < QN_BIN_NSTATS; s++) {

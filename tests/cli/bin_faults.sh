@@ -8,23 +8,30 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 "$QUERN" gen sim --rows 200000 -o "$T/sim.h5" || exit 1
 fails=0
-for n in $(seq 1 200); do
-  QN_TEST_FAIL_ALLOC=$n "$QUERN" bin --no-progress "$T/sim.h5" -a x:10 -a y@0,0.5,1 -v v \
-    -s mean,std -o "$T/out.h5" >/dev/null 2>"$T/err"
-  rc=$?
-  if [ $rc -eq 0 ]; then
-    [ -s "$T/out.h5" ] || { echo "FAIL: N=$n succeeded without output" >&2; fails=$((fails + 1)); }
-    break
-  fi
-  if [ $rc -ne 1 ] || ! grep -q "^quern: error: out of memory" "$T/err"; then
-    echo "FAIL: N=$n exit $rc: $(cat "$T/err")" >&2
-    fails=$((fails + 1))
-  fi
-  if ls -A "$T" | grep -qE '^out\.h5$|tmp-'; then
-    echo "FAIL: N=$n left a file: $(ls -A "$T")" >&2
-    fails=$((fails + 1))
-  fi
+total=0
+# a 10 x 2 grid (16 lanes), and a 300 x 300 one (above 4 MiB: sliced)
+for axes in "-a x:10 -a y@0,0.5,1" "-a x:300:0:1 -a y:300:0:1"; do
+  for n in $(seq 1 200); do
+    # shellcheck disable=SC2086
+    QN_TEST_FAIL_ALLOC=$n "$QUERN" bin --no-progress "$T/sim.h5" $axes -v v \
+      -s mean,std -o "$T/out.h5" >/dev/null 2>"$T/err"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+      [ -s "$T/out.h5" ] || { echo "FAIL: N=$n succeeded without output" >&2; fails=$((fails + 1)); }
+      rm -f "$T/out.h5"
+      break
+    fi
+    if [ $rc -ne 1 ] || ! grep -q "^quern: error: out of memory" "$T/err"; then
+      echo "FAIL: $axes N=$n exit $rc: $(cat "$T/err")" >&2
+      fails=$((fails + 1))
+    fi
+    if ls -A "$T" | grep -qE '^out\.h5$|tmp-'; then
+      echo "FAIL: $axes N=$n left a file: $(ls -A "$T")" >&2
+      fails=$((fails + 1))
+    fi
+  done
+  [ $rc -eq 0 ] || { echo "FAIL: $axes never succeeded within 200 allocations" >&2; fails=$((fails + 1)); }
+  total=$((total + n - 1))
 done
-[ $rc -eq 0 ] || { echo "FAIL: never succeeded within 200 allocations" >&2; fails=$((fails + 1)); }
-echo "bin_faults: $((n - 1)) injected failures, $fails problems"
+echo "bin_faults: $total injected failures, $fails problems"
 [ $fails -eq 0 ]

@@ -649,8 +649,10 @@ static int qn_bin_build_axes(const struct qn_bin_options *opt, const double *lo,
   return QN_OK;
 }
 
+/* The lanes' memory in *mem; *zeroed when it is known to be zero (a fresh
+ * mapping: the grids then need no clearing but their min/max). */
 static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *plan, int lanes,
-                              int per_worker, void **mem, void **ws, int nws,
+                              int per_worker, void **mem, int *zeroed, void **ws, int nws,
                               struct qn_error *err) {
   int64_t gb = qn_bin_grid_bytes(plan);
   char what[160], a[32];
@@ -663,7 +665,7 @@ static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *
              (long long)plan->ncells, qn_format_size(gb, a, sizeof a));
   if (gb > INT64_MAX / lanes - 64)
     return qn_error_set(err, QN_ELIMIT, "%s do not fit in memory", what);
-  *mem = qn_mem_alloc(ctx, (size_t)(gb * lanes), what, err);
+  *mem = qn_mem_alloc_zeroed(ctx, (size_t)(gb * lanes), what, err, zeroed);
   if (!*mem) return err ? err->code : QN_ELIMIT;
   for (int w = 0; w < nws; w++) {
     ws[w] =
@@ -694,7 +696,12 @@ static int qn_bin_alloc_sliced(struct qn_context *ctx, const struct qn_bin_plan 
 /* Per-cell work over a large grid (first touch, finish, statistics) on
  * every thread, each a contiguous range of cells: every cell's result is
  * its own, so the split changes no bit. */
-enum qn_bin_cells_op { QN_BIN_OP_CLEAR, QN_BIN_OP_FINISH, QN_BIN_OP_STAT };
+enum qn_bin_cells_op {
+  QN_BIN_OP_CLEAR,
+  QN_BIN_OP_CLEAR_ZEROED, /* memory known to be zero: only min/max */
+  QN_BIN_OP_FINISH,
+  QN_BIN_OP_STAT
+};
 struct qn_bin_cells {
   const struct qn_bin_plan *plan;
   struct qn_bin_grid *grid;
@@ -709,8 +716,8 @@ static void qn_bin_cells_worker(void *arg, int w) {
   const int64_t cells = a->plan->ncells + 1;
   const int64_t per = ((cells + a->parts - 1) / a->parts + 63) & ~(int64_t)63;
   const int64_t c0 = QN_MIN(cells, per * w), c1 = QN_MIN(cells, c0 + per);
-  if (a->op == QN_BIN_OP_CLEAR)
-    qn_bin_grid_clear(a->plan, a->grid, c0, c1);
+  if (a->op == QN_BIN_OP_CLEAR || a->op == QN_BIN_OP_CLEAR_ZEROED)
+    qn_bin_grid_clear(a->plan, a->grid, c0, c1, a->op == QN_BIN_OP_CLEAR_ZEROED);
   else if (a->op == QN_BIN_OP_FINISH)
     qn_bin_grid_finish_cells(a->plan, a->grid, c0, c1);
   else
@@ -752,7 +759,7 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   int status = QN_OK;
   struct qn_bin_result *r = NULL;
   void *lane_mem = NULL, **ws = NULL, *rows_mem = NULL;
-  int turns = 0;
+  int turns = 0, lanes_zeroed = 0;
   struct qn_bin_grid *grids = NULL;
   const int nw = qn_context_threads(ctx);
   struct qn_bin_axis axes[QN_BIN_MAX_AXES];
@@ -797,7 +804,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     status = qn_error_set(err, QN_ENOMEM, "out of memory");
     goto done;
   }
-  QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, j.per_worker, &lane_mem, ws, nw, err));
+  QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, j.per_worker, &lane_mem, &lanes_zeroed, ws,
+                              nw, err));
   if (j.sliced) QN_CHECK(qn_bin_alloc_sliced(ctx, &plan, &j, nw, &rows_mem, err));
 
   for (int k = 0; k < opt->naxes; k++) {
@@ -811,8 +819,9 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   for (int l = 0; l < r->lanes; l++) {
     qn_bin_grid_layout(&plan, &grids[l],
                        (char *)lane_mem + (size_t)l * qn_bin_grid_bytes(&plan));
-    QN_CHECK(
-        qn_bin_cells_run(ctx, &plan, &grids[l], QN_BIN_OP_CLEAR, QN_BIN_K_COUNT, NULL, err));
+    QN_CHECK(qn_bin_cells_run(ctx, &plan, &grids[l],
+                              lanes_zeroed ? QN_BIN_OP_CLEAR_ZEROED : QN_BIN_OP_CLEAR,
+                              QN_BIN_K_COUNT, NULL, err));
   }
 
   j.plan = &plan;

@@ -313,9 +313,14 @@ void qn_bin_grid_layout(const struct qn_bin_plan *plan, struct qn_bin_grid *grid
 }
 
 void qn_bin_grid_clear(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, int64_t c0,
-                       int64_t c1) {
+                       int64_t c1, int zeroed) {
   const int64_t cells = plan->ncells + 1;
   const size_t n = (size_t)(c1 - c0);
+  if (grid->mm) {
+    const struct qn_bin_mcell zm = {INFINITY, -INFINITY};
+    for (int64_t i = c0; i < c1; i++) grid->mm[i] = zm;
+  }
+  if (zeroed) return; /* all bits zero: 0 counts and +0.0 sums */
   memset(grid->count + c0, 0, n * sizeof(int64_t));
   for (int w = 0; w < grid->ways; w++)
     memset(grid->c32 + w * cells + c0, 0, n * sizeof(uint32_t));
@@ -323,16 +328,13 @@ void qn_bin_grid_clear(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
     for (int64_t i = c0; i < c1; i++) grid->wcount[i] = 0.0;
   if (grid->v) {
     const struct qn_bin_vcell z = {0.0, 0.0, 0.0, 0.0};
-    const struct qn_bin_mcell zm = {INFINITY, -INFINITY};
     for (int64_t i = c0; i < c1; i++) grid->v[i] = z;
-    if (grid->mm)
-      for (int64_t i = c0; i < c1; i++) grid->mm[i] = zm;
   }
 }
 
 void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem) {
   qn_bin_grid_layout(plan, grid, mem);
-  qn_bin_grid_clear(plan, grid, 0, plan->ncells + 1);
+  qn_bin_grid_clear(plan, grid, 0, plan->ncells + 1, 0);
 }
 
 /* Moves the 32-bit counters into the 64-bit counts. While accumulating

@@ -161,10 +161,12 @@ int64_t qn_bin_workspace_size(const struct qn_bin_plan *plan);
 void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem);
 /* The same in two steps, so that threads can share a large grid's first
  * touch: the layout (touches no cell), then cells [c0, c1) emptied
- * (disjoint ranges may be cleared at once, every cell up to ncells once). */
+ * (disjoint ranges may be cleared at once, every cell up to ncells once).
+ * `zeroed`: the memory is known to be all zero bits (a fresh mapping), so
+ * only what starts non-zero (min/max) is written. */
 void qn_bin_grid_layout(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem);
 void qn_bin_grid_clear(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, int64_t c0,
-                       int64_t c1);
+                       int64_t c1, int zeroed);
 
 /* Folds rows [row0, row0 + n) of the columns into the grid, in row order.
  * axes[k] is the column of axis k; value/weight may be NULL when the plan

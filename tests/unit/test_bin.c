@@ -1390,7 +1390,7 @@ QN_TEST(sliced_rows_give_one_lane_bits) {
     struct qn_bin_grid g;
     qn_bin_grid_layout(&f.plan, &g, gmem);
     for (int64_t c0 = 0; c0 <= cells; c0 += 1000) /* cleared piecewise, as threads do */
-      qn_bin_grid_clear(&f.plan, &g, c0, QN_MIN(c0 + 1000, cells + 1));
+      qn_bin_grid_clear(&f.plan, &g, c0, QN_MIN(c0 + 1000, cells + 1), 0);
     for (int64_t m = 0; m < nm; m++) {
       qn_bin_rows_init(&f.plan, &rows[m], rmem + rb * m, ns, morsel);
       qn_bin_rows_fill(&f.plan, f.ws, &rows[m], shift, cp, &cv, &cw, m * morsel,

@@ -332,16 +332,23 @@ static int qn_bin_lanes_for(const struct qn_bin_plan *plan) {
   return (int)QN_MAX(2, QN_MIN(16, l));
 }
 
-/* Grids with a value or a weight above the 16-lane size (4 MiB nominal)
- * are sliced: one grid, filled by every worker at once, each slice of
- * cells by one worker at a time in morsel order (owner computes), so each
- * cell adds its rows in input order: the bits of one lane, for any number
- * of workers, with no ceiling but the slices. Small grids keep 16 lanes,
- * which stay in the caches (a sliced small grid would sort every row for
- * little gain). From the grid size alone, like the lanes. */
+/* Grids with a value or a weight above 128 MiB (nominal, as for the
+ * lanes) are sliced: one grid, filled by every worker at once, each slice
+ * of cells by one worker at a time in morsel order (owner computes), so
+ * each cell adds its rows in input order: the bits of one lane, with no
+ * ceiling on the workers. Smaller grids keep their lanes (16 down to 2):
+ * there a lane stays in one core's caches, while a slice moves between
+ * the cores that apply consecutive morsels (measured on 2 cores: sliced
+ * 1000 x 1000 and 300 x 300 mean grids took 1.3 times as long at -t 2 as
+ * 2 and 12 lanes; 200 x 200 x 100 the same; bench/RESULTS.md). From the
+ * grid size alone, like the lanes. */
+#define QN_BIN_SLICED_BYTES ((int64_t)128 << 20)
 #define QN_BIN_MAX_SLICES 256
 static int qn_bin_is_sliced(const struct qn_bin_plan *plan) {
-  return (plan->has_value || plan->has_weight) && qn_bin_lanes_for(plan) < 16;
+  const int64_t cells = plan->ncells + 1;
+  if (!plan->has_value && !plan->has_weight) return 0;
+  const int64_t per = 8 + (plan->has_weight ? 8 : 0) + (plan->has_value ? 48 : 0);
+  return cells > QN_BIN_SLICED_BYTES / per;
 }
 
 /* Count-only jobs (no value, no weight) sum integers, whose result does

@@ -10,11 +10,11 @@ trap 'rm -rf "$T"' EXIT
 "$QUERN" gen sim --rows 1000000 --seed 3 -o "$T/sim.parquet" --no-progress || exit 1
 fails=0
 total=0
-# a 10 x 2 grid (16 lanes); a 300 x 300 one (above 4 MiB: sliced); the
+# a 10 x 2 grid (16 lanes); a 1600 x 1600 one (above 128 MiB: sliced); the
 # same on Parquet with 3 threads, where a worker's page buffer fails
 # while others wait for that morsel's turns (they must stop: no hang)
-for run in "sim.h5 -a x:10 -a y@0,0.5,1" "sim.h5 -a x:300:0:1 -a y:300:0:1" \
-  "sim.parquet -a x:300:0:1 -a y:300:0:1 -t 3"; do
+for run in "sim.h5 -a x:10 -a y@0,0.5,1" "sim.h5 -a x:1600:0:1 -a y:1600:0:1" \
+  "sim.parquet -a x:1600:0:1 -a y:1600:0:1 -t 3"; do
   for n in $(seq 1 200); do
     # shellcheck disable=SC2086 # the words of the run
     set -- $run

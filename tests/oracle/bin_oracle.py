@@ -304,7 +304,7 @@ def test_nd_types():
     check_axes("LO == HI widens", js, [np.linspace(1.5, 2.5, 5)])
 
 
-# ----- a grid above 4 MiB with a value: sliced (one grid, every worker) ----
+# ----- a grid above 128 MiB with a value: sliced (one grid, every worker) --
 def h5_result(path, names):
     with h5py.File(path, "r") as f:
         return {"rows": int(f.attrs["rows"]), "out_of_range": int(f.attrs["out_of_range"]),
@@ -314,11 +314,11 @@ def h5_result(path, names):
 
 def test_sliced_grid():
     n = 400_000
-    ex = np.linspace(0.0, 1.0, 61)
+    ex = np.linspace(0.0, 1.0, 201)
     ey = np.array([-2.0, -1.0, -0.5, -0.5, 0.0, 0.25, 0.5, 1.0, 1.5, 2.0])
-    ez = np.linspace(-1.0, 1.0, 241)
+    ez = np.linspace(-1.0, 1.0, 1501)
     x, y, z = nasty(ex, n), nasty(ey, n), nasty(ez, n)
-    # About 3 rows per bin: with values near 1e6 two rows can lie 1e-5
+    # Few rows per bin: with values near 1e6 two rows can lie 1e-5
     # apart, where scipy's own std (deviations from a rounded mean) is off
     # by 1e-11; the 1e6 + N(0,1) case is test_2d_stats, with full bins.
     v = 5 + 3 * rng.standard_normal(n)
@@ -327,18 +327,18 @@ def test_sliced_grid():
     w = rng.random(n) + 0.5
     path = write_h5("sliced.h5", {"x": x, "y": y, "z": z, "v": v, "w": w})
     names = ("count", "sum", "mean", "std", "min", "max")
-    args = [path, "-a", "x:60:0:1", "-a", "y@" + ",".join(repr(t) for t in ey),
-            "-a", "z:240:-1:1", "-v", "v", "-s", ",".join(names)]
-    # 60 x 9 x 240 = 129600 cells, 7.3 MB nominal: above the 16-lane size
+    args = [path, "-a", "x:200:0:1", "-a", "y@" + ",".join(repr(t) for t in ey),
+            "-a", "z:1500:-1:1", "-v", "v", "-s", ",".join(names)]
+    # 200 x 9 x 1500 = 2.7M cells, 151 MB nominal: above 128 MiB
     outs = []
-    for extra in (["-t", "1"], ["-t", "2"], ["-t", "3"], ["-t", "2", "-m", "40M"]):
+    for extra in (["-t", "1"], ["-t", "2"], ["-t", "3"], ["-t", "2", "-m", "400M"]):
         out = quern(args + extra, ".h5")
         outs.append(open(out, "rb").read())
         os.remove(out)
     global checks
     checks += 1
     if any(o != outs[0] for o in outs[1:]):
-        fail("sliced grid: output bytes differ between -t 1, 2, 3 and -m 40M")
+        fail("sliced grid: output bytes differ between -t 1, 2, 3 and -m 400M")
     out = os.path.join(TMP, "sliced-out.h5")
     with open(out, "wb") as f:
         f.write(outs[0])

@@ -305,10 +305,10 @@ QN_TEST(bin_job_same_bits_for_any_threads) {
   remove_made();
 }
 
-/* A grid above the 16-lane size with a value: sliced (one grid, every
- * worker, owner computes). x:100000:0:1: 1000 distinct x, each in its
+/* A grid above 128 MiB (nominal) with a value: sliced (one grid, every
+ * worker, owner computes). x:2500000:0:1: 1000 distinct x, each in its
  * own bin; count, sum, mean, std of v into out (4 x NB), and the edges. */
-#define BIG_NB 100000
+#define BIG_NB 2500000
 static int bin_run_sliced(const char *path, int threads, int64_t limit, double *out, int *lanes,
                           double *edges) {
   struct qn_context *ctx = ctx_new(threads, limit);
@@ -316,7 +316,7 @@ static int bin_run_sliced(const char *path, int threads, int64_t limit, double *
   struct qn_source *src = NULL;
   struct qn_bin_result *r = NULL;
   struct qn_bin_axis_spec ax;
-  int st = qn_bin_axis_parse("x:100000:0:1", &ax, NULL);
+  int st = qn_bin_axis_parse("x:2500000:0:1", &ax, NULL);
   const enum qn_bin_stat stats[] = {QN_BIN_COUNT, QN_BIN_SUM, QN_BIN_MEAN, QN_BIN_STD};
   struct qn_bin_options bo;
   qn_bin_options_init(&bo);
@@ -350,8 +350,8 @@ QN_TEST(bin_job_sliced_same_bits_for_any_threads) {
   CHECK(a && b && c && e && count && sum);
   CHECK_OK(bin_run_sliced(path, 1, 0, a, &la, e));
   CHECK_OK(bin_run_sliced(path, 3, 0, b, &lb, NULL));
-  CHECK_OK(
-      bin_run_sliced(path, 2, qn_self_rss() + (40 << 20), c, &lc, NULL)); /* small blocks */
+  /* little room left for the scan: the 110 MB grid, then 80 MB of results */
+  CHECK_OK(bin_run_sliced(path, 2, qn_self_rss() + ((int64_t)240 << 20), c, &lc, NULL));
   CHECK(memcmp(a, b, bytes) == 0);
   CHECK(memcmp(a, c, bytes) == 0);
   CHECK(la == 1 && lb == 1 && lc == 1); /* one grid, whatever the threads */

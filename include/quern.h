@@ -426,8 +426,9 @@ QN_API int64_t qn_bin_result_out_of_range(const struct qn_bin_result *res);
 /* Values of a statistic, one per bin in row-major order ([i0][i1]..., last
  * axis fastest), or NULL when it was not asked for (or is no statistic). */
 QN_API const double *qn_bin_result_stat(const struct qn_bin_result *res, enum qn_bin_stat stat);
-/* Lanes the job used (a function of the grid size alone) and bytes of all
- * lane grids: what the memory limit must leave room for. */
+/* Lanes the job used (a function of the grid size alone; 1 for the sliced
+ * grids above 128 MiB that every thread fills, see docs/bin.md) and bytes of
+ * all lane grids: what the memory limit must leave room for. */
 QN_API int qn_bin_result_lanes(const struct qn_bin_result *res);
 QN_API int64_t qn_bin_result_grid_bytes(const struct qn_bin_result *res);
 

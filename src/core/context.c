@@ -327,12 +327,20 @@ void *qn_mem_alloc(struct qn_context *ctx, size_t size, const char *what,
   return qn_mem_alloc_fresh(ctx, size, what, err, NULL);
 }
 
-void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
-                    struct qn_error *err) {
+void *qn_mem_alloc_zeroed(struct qn_context *ctx, size_t size, const char *what,
+                          struct qn_error *err, int *zeroed) {
   int fresh = 0;
   void *p = qn_mem_alloc_fresh(ctx, size, what, err, &fresh);
   /* fresh anonymous mappings are already zero */
-  if (p && ((int64_t)size + QN_MEM_HEADER < QN_MEM_MMAP_MIN || !fresh)) memset(p, 0, size);
+  *zeroed = p && fresh && (int64_t)size + QN_MEM_HEADER >= QN_MEM_MMAP_MIN;
+  return p;
+}
+
+void *qn_mem_calloc(struct qn_context *ctx, size_t size, const char *what,
+                    struct qn_error *err) {
+  int zeroed = 0;
+  void *p = qn_mem_alloc_zeroed(ctx, size, what, err, &zeroed);
+  if (p && !zeroed) memset(p, 0, size);
   return p;
 }
 

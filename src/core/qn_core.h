@@ -140,6 +140,12 @@ void qn_mem_trim(struct qn_context *ctx);
 /* Checks, before any work, that `bytes` more can be had from the budget;
  * else QN_ELIMIT saying what needs how much and the smallest
  * --memory-limit that would do. Allocates nothing. */
+/* qn_mem_alloc that also says whether the memory is known to be zero (a
+ * fresh anonymous mapping): a caller that needs zeros may then skip
+ * writing them, and its pages are faulted in (zeroed by the kernel) by
+ * whichever thread touches them first. */
+void *qn_mem_alloc_zeroed(struct qn_context *ctx, size_t size, const char *what,
+                          struct qn_error *err, int *zeroed);
 int qn_mem_require(struct qn_context *ctx, int64_t bytes, const char *what,
                    struct qn_error *err);
 

@@ -46,6 +46,10 @@ struct qn_scan_kernel {
   /* Called once per morsel of the share, in strictly increasing morsel
    * order, serialised. */
   int (*commit)(void *user, int64_t morsel, int file, struct qn_error *err);
+  /* Optional: called once, on any thread, when the scan fails (its first
+   * error), so that a kernel whose `process` waits for other morsels
+   * (qn_turns.h) stops waiting for a morsel that will never come. */
+  void (*cancel)(void *user);
 };
 
 struct qn_scan_options {
@@ -63,6 +67,11 @@ struct qn_scan_options {
   /* ... and bytes each worker's `process` may hold (scratch): the scan
    * runs no more workers than have room. */
   int64_t kernel_worker_bytes;
+  /* At most this many morsels per block when > 0. A kernel whose workers
+   * hand state to each other morsel by morsel (qn_turns) asks for 1: a
+   * worker computes its block's morsels one after the other, and the next
+   * block's worker would wait for all of them. Changes no result. */
+  int max_block_morsels;
 };
 
 /* Morsels of the table for these columns (the plan every share cuts). */

@@ -135,7 +135,8 @@ struct qn_scan {
 
 static void qn_scan_fail(struct qn_scan *s, const struct qn_error *e) {
   pthread_mutex_lock(&s->lock);
-  if (!s->failed) {
+  const int first = !s->failed;
+  if (first) {
     s->failed = 1;
     s->err = *e;
     if (s->err.code == QN_OK) s->err.code = QN_EINTERNAL;
@@ -143,6 +144,8 @@ static void qn_scan_fail(struct qn_scan *s, const struct qn_error *e) {
   pthread_cond_broadcast(&s->reader_cond);
   pthread_cond_broadcast(&s->work_cond);
   pthread_mutex_unlock(&s->lock);
+  /* Outside the scan's lock: the kernel's own waits take their own. */
+  if (first && s->k->cancel) s->k->cancel(s->k->user);
 }
 
 static void qn_scan_block_of(const struct qn_scan *s, int64_t b, struct qn_scan_block *out) {
@@ -479,6 +482,7 @@ static int qn_scan_plan(struct qn_scan *s, int *nbuf, int64_t *block_morsels,
   int64_t budget = QN_MIN(QN_MAX(left / 2, 2 * morsel_bytes), QN_SCAN_TARGET_BYTES);
   int k = s->ctx->threads + 2;
   int64_t bm = QN_SCAN_MAX_BLOCK_MORSELS;
+  if (s->opt->max_block_morsels > 0) bm = QN_MIN(bm, (int64_t)s->opt->max_block_morsels);
   while (s->plain_read && bm > 1 && bm * morsel_bytes > QN_SCAN_BLOCK_BYTES) bm /= 2;
   while (bm > 1 && (int64_t)k * bm * morsel_bytes > budget) bm /= 2;
   while (k > 2 && (int64_t)k * bm * morsel_bytes > budget) k--;

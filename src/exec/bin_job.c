@@ -1,18 +1,25 @@
 /* bin_job.c — `quern bin`: source → (range pass) → scan with lanes → bin
  * kernel → fold → JSON / HDF5 / CSV (+ PNG).
  *
- * Determinism. With a value or a weight the job picks L lanes from the
- * grid size alone (qn_bin_lanes_for); the scan gives morsel i to lane
- * i mod L and runs each lane's morsels in index order; lanes fold 0..L-1 at
- * the end. So the floating-point order is a function of the input and the
- * options only: output bytes do not change with --threads or
- * --memory-limit. Count-only jobs sum integers: one grid per worker, no
- * lane order needed (qn_bin_worker_grids), the same bytes.
+ * Determinism. With a value or a weight the job picks, from the grid size
+ * alone, 16 lanes (small grids: the scan gives morsel i to lane i mod 16
+ * and runs each lane's morsels in index order; lanes fold 0..15 at the
+ * end) or one sliced grid (qn_bin_is_sliced: every worker bins its morsel,
+ * then applies it slice by slice, each slice taking the morsels in index
+ * order through qn_turns, so each cell adds its rows in input order: the
+ * bits of one lane, with no ceiling on the workers). So the floating-point
+ * order is a function of the input and the options only: output bytes do
+ * not change with --threads or --memory-limit. Count-only jobs sum
+ * integers: one grid per worker, no lane order needed
+ * (qn_bin_worker_grids), the same bytes.
  *
  * Memory. Before any row is read the grids (L or threads ×
- * qn_bin_grid_bytes) and one kernel workspace per thread are taken from
- * the budget; QN_ELIMIT names what they need. Then the scan sizes its buffers from what is
- * left. After the fold the lanes are freed before the result arrays are allocated.
+ * qn_bin_grid_bytes; sliced: one, plus one morsel's sorted rows per
+ * thread) and one kernel workspace per thread are taken from the budget;
+ * QN_ELIMIT names what they need. Large grids are cleared, finished and
+ * read out by every thread (qn_bin_cells_run). Then the scan sizes its
+ * buffers from what is left. After the scan the workspaces are freed
+ * before the result arrays are allocated.
  *
  * Range pass (axes given as NAME:BINS): numpy's rules, except that NaN and
  * ±inf are ignored rather than an error (numpy raises on them): LO and HI
@@ -40,6 +47,7 @@
 #include <unistd.h>
 
 #include "engine/qn_scan.h"
+#include "engine/qn_turns.h"
 #include "exec/qn_comm.h"
 #include "exec/qn_exec.h"
 #include "io/qn_grid.h"
@@ -335,6 +343,25 @@ static int qn_bin_lanes_for(const struct qn_bin_plan *plan) {
   return (int)QN_MAX(2, QN_MIN(16, l));
 }
 
+/* Grids with a value or a weight above 128 MiB (nominal, as for the
+ * lanes) are sliced: one grid, filled by every worker at once, each slice
+ * of cells by one worker at a time in morsel order (owner computes), so
+ * each cell adds its rows in input order: the bits of one lane, with no
+ * ceiling on the workers. Smaller grids keep their lanes (16 down to 2):
+ * there a lane stays in one core's caches, while a slice moves between
+ * the cores that apply consecutive morsels (measured on 2 cores: sliced
+ * 1000 x 1000 and 300 x 300 mean grids took 1.3 times as long at -t 2 as
+ * 2 and 12 lanes; 200 x 200 x 100 the same; bench/RESULTS.md). From the
+ * grid size alone, like the lanes. */
+#define QN_BIN_SLICED_BYTES ((int64_t)128 << 20)
+#define QN_BIN_MAX_SLICES 256
+static int qn_bin_is_sliced(const struct qn_bin_plan *plan) {
+  const int64_t cells = plan->ncells + 1;
+  if (!plan->has_value && !plan->has_weight) return 0;
+  const int64_t per = 8 + (plan->has_weight ? 8 : 0) + (plan->has_value ? 48 : 0);
+  return cells > QN_BIN_SLICED_BYTES / per;
+}
+
 /* Count-only jobs (no value, no weight) sum integers, whose result does
  * not depend on the order: they skip lanes and give each worker thread one
  * grid that stays in its core's cache (folded in worker order, exactly),
@@ -351,7 +378,17 @@ struct qn_bin_job {
   int lanes; /* grids: lanes, or one per worker (per_worker) */
   int per_worker;
   struct qn_bin_grid *grids;
-  void **ws;                                            /* one workspace per worker */
+  void **ws; /* one workspace per worker */
+  /* Sliced (one grid, owner computes; qn_bin_rows_fill/apply): each worker
+   * bins its morsel into rows[worker], then applies it slice by slice,
+   * each slice's turns taken in morsel order. */
+  int sliced;
+  int shift, nslices;
+  struct qn_bin_rows *rows;
+  int64_t *pending; /* per slice */
+  struct qn_turns turns;
+  const struct qn_scan_range *ranges; /* the scan's share (NULL: every morsel) */
+  int nranges;
   int axis_pos[QN_BIN_MAX_AXES], value_pos, weight_pos; /* in the scan's columns */
   /* range pass */
   int nauto;
@@ -360,6 +397,37 @@ struct qn_bin_job {
   int64_t *seen;
 };
 
+/* The ticket of morsel m: its position in the scan's share, so that the
+ * first morsel of any share starts the turns. */
+static int64_t qn_bin_ticket(const struct qn_bin_job *j, int64_t m) {
+  int64_t before = 0;
+  for (int i = 0; i < j->nranges; i++) {
+    if (m < j->ranges[i].end) return before + (m - j->ranges[i].begin);
+    before += j->ranges[i].end - j->ranges[i].begin;
+  }
+  return m;
+}
+
+/* Owner computes: the morsel's rows are binned once, then each slice of
+ * the grid takes them when its turn for this morsel comes (its ticket:
+ * the scan runs every morsel of its share in order). A worker
+ * goes through the slices in order, so one that starts a morsel while
+ * another still applies the previous one follows it slice by slice. */
+static int qn_bin_process_sliced(struct qn_bin_job *j, int worker, const struct qn_batch *b,
+                                 const struct qn_colbuf *const *axes,
+                                 const struct qn_colbuf *value, const struct qn_colbuf *weight,
+                                 struct qn_error *err) {
+  struct qn_bin_rows *rows = &j->rows[worker];
+  qn_bin_rows_fill(j->plan, j->ws[worker], rows, j->shift, axes, value, weight, 0, b->nrows);
+  const int64_t ticket = qn_bin_ticket(j, b->morsel);
+  for (int s = 0; s < j->nslices; s++) {
+    QN_RETURN_IF_ERROR(qn_turns_wait(&j->turns, s, ticket, err));
+    qn_bin_rows_apply(j->plan, &j->grids[0], rows, j->shift, s, &j->pending[s]);
+    qn_turns_pass(&j->turns, s, ticket);
+  }
+  return QN_OK;
+}
+
 static int qn_bin_process(void *user, int worker, const struct qn_batch *b,
                           struct qn_error *err) {
   struct qn_bin_job *j = user;
@@ -367,9 +435,15 @@ static int qn_bin_process(void *user, int worker, const struct qn_batch *b,
   for (int k = 0; k < j->plan->naxes; k++) axes[k] = &b->cols[j->axis_pos[k]];
   const struct qn_colbuf *value = j->value_pos >= 0 ? &b->cols[j->value_pos] : NULL;
   const struct qn_colbuf *weight = j->weight_pos >= 0 ? &b->cols[j->weight_pos] : NULL;
+  if (j->sliced) return qn_bin_process_sliced(j, worker, b, axes, value, weight, err);
   struct qn_bin_grid *g = j->per_worker ? &j->grids[worker] : &j->grids[b->morsel % j->lanes];
   qn_bin_accumulate(j->plan, g, j->ws[worker], axes, value, weight, 0, b->nrows);
   return QN_OK;
+}
+
+static void qn_bin_cancel(void *user) {
+  struct qn_bin_job *j = user;
+  if (j->sliced) qn_turns_cancel(&j->turns);
 }
 
 static int qn_bin_range_process(void *user, int worker, const struct qn_batch *b,
@@ -645,17 +719,23 @@ static int qn_bin_build_axes(const struct qn_bin_options *opt, const double *lo,
   return QN_OK;
 }
 
+/* The lanes' memory in *mem; *zeroed when it is known to be zero (a fresh
+ * mapping: the grids then need no clearing but their min/max). */
 static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *plan, int lanes,
-                              int per_worker, void **mem, void **ws, int nws,
+                              int per_worker, void **mem, int *zeroed, void **ws, int nws,
                               struct qn_error *err) {
   int64_t gb = qn_bin_grid_bytes(plan);
   char what[160], a[32];
-  snprintf(what, sizeof what, "the bin grids (%d %s%s of %lld cells, %s each)", lanes,
-           per_worker ? "worker grid" : "lane", lanes == 1 ? "" : "s", (long long)plan->ncells,
-           qn_format_size(gb, a, sizeof a));
+  if (qn_bin_is_sliced(plan))
+    snprintf(what, sizeof what, "the bin grid (%lld cells, %s)", (long long)plan->ncells,
+             qn_format_size(gb, a, sizeof a));
+  else
+    snprintf(what, sizeof what, "the bin grids (%d %s%s of %lld cells, %s each)", lanes,
+             per_worker ? "worker grid" : "lane", lanes == 1 ? "" : "s",
+             (long long)plan->ncells, qn_format_size(gb, a, sizeof a));
   if (gb > INT64_MAX / lanes - 64)
     return qn_error_set(err, QN_ELIMIT, "%s do not fit in memory", what);
-  *mem = qn_mem_alloc(ctx, (size_t)(gb * lanes), what, err);
+  *mem = qn_mem_alloc_zeroed(ctx, (size_t)(gb * lanes), what, err, zeroed);
   if (!*mem) return err ? err->code : QN_ELIMIT;
   for (int w = 0; w < nws; w++) {
     ws[w] =
@@ -665,11 +745,83 @@ static int qn_bin_alloc_lanes(struct qn_context *ctx, const struct qn_bin_plan *
   return QN_OK;
 }
 
-static void qn_bin_collect(struct qn_bin_result *r, const struct qn_bin_plan *plan,
-                           struct qn_bin_grid *grids, int lanes) {
-  for (int l = 0; l < lanes; l++) qn_bin_grid_finish(plan, &grids[l]);
+/* The sliced job's per-worker sorted rows and per-slice state, from the
+ * budget before any row is read (the slice count from the grid alone). */
+static int qn_bin_alloc_sliced(struct qn_context *ctx, const struct qn_bin_plan *plan,
+                               struct qn_bin_job *j, int nw, void **mem, struct qn_error *err) {
+  j->shift = qn_bin_slice_shift(plan, QN_BIN_MAX_SLICES);
+  j->nslices = qn_bin_slices(plan, j->shift);
+  const int64_t rb = qn_bin_rows_bytes(plan, j->nslices, QN_MORSEL_ROWS);
+  *mem = qn_mem_alloc(ctx, (size_t)(rb * nw), "bin rows of the morsels in flight", err);
+  j->rows = calloc((size_t)nw, sizeof *j->rows);
+  j->pending = calloc((size_t)j->nslices, sizeof *j->pending);
+  if (!*mem) return err ? err->code : QN_ELIMIT;
+  if (!j->rows || !j->pending) return qn_error_set(err, QN_ENOMEM, "out of memory");
+  for (int w = 0; w < nw; w++)
+    qn_bin_rows_init(plan, &j->rows[w], (char *)*mem + (size_t)(rb * w), j->nslices,
+                     QN_MORSEL_ROWS);
+  return QN_OK;
+}
+
+/* Per-cell work over a large grid (first touch, finish, statistics) on
+ * every thread, each a contiguous range of cells: every cell's result is
+ * its own, so the split changes no bit. */
+enum qn_bin_cells_op {
+  QN_BIN_OP_CLEAR,
+  QN_BIN_OP_CLEAR_ZEROED, /* memory known to be zero: only min/max */
+  QN_BIN_OP_FINISH,
+  QN_BIN_OP_STAT
+};
+struct qn_bin_cells {
+  const struct qn_bin_plan *plan;
+  struct qn_bin_grid *grid;
+  enum qn_bin_cells_op op;
+  enum qn_bin_kstat stat;
+  double *out;
+  int parts;
+};
+
+static void qn_bin_cells_worker(void *arg, int w) {
+  const struct qn_bin_cells *a = arg;
+  const int64_t cells = a->plan->ncells + 1;
+  const int64_t per = ((cells + a->parts - 1) / a->parts + 63) & ~(int64_t)63;
+  const int64_t c0 = QN_MIN(cells, per * w), c1 = QN_MIN(cells, c0 + per);
+  if (a->op == QN_BIN_OP_CLEAR || a->op == QN_BIN_OP_CLEAR_ZEROED)
+    qn_bin_grid_clear(a->plan, a->grid, c0, c1, a->op == QN_BIN_OP_CLEAR_ZEROED);
+  else if (a->op == QN_BIN_OP_FINISH)
+    qn_bin_grid_finish_cells(a->plan, a->grid, c0, c1);
+  else
+    qn_bin_grid_stat_cells(a->plan, a->grid, a->stat, a->out, c0, c1);
+}
+
+/* Grids from this size on are worth the threads (a 1000 x 1000 mean grid,
+ * 60 MB, takes about 25 ms to clear on one). */
+#define QN_BIN_PAR_CELLS_BYTES ((int64_t)8 << 20)
+
+static int qn_bin_cells_run(struct qn_context *ctx, const struct qn_bin_plan *plan,
+                            struct qn_bin_grid *grid, enum qn_bin_cells_op op,
+                            enum qn_bin_kstat stat, double *out, struct qn_error *err) {
+  struct qn_bin_cells a = {plan, grid, op, stat, out, qn_context_threads(ctx)};
+  if (qn_bin_grid_bytes(plan) < QN_BIN_PAR_CELLS_BYTES) a.parts = 1;
+  if (a.parts == 1) {
+    qn_bin_cells_worker(&a, 0);
+    return QN_OK;
+  }
+  return qn_pool_run(ctx, a.parts, qn_bin_cells_worker, &a, err);
+}
+
+static int qn_bin_collect(struct qn_context *ctx, struct qn_bin_result *r,
+                          const struct qn_bin_plan *plan, struct qn_bin_grid *grids, int lanes,
+                          struct qn_error *err) {
+  for (int l = 0; l < lanes; l++) {
+    if (grids[l].finished) continue;
+    QN_RETURN_IF_ERROR(
+        qn_bin_cells_run(ctx, plan, &grids[l], QN_BIN_OP_FINISH, QN_BIN_K_COUNT, NULL, err));
+    grids[l].finished = 1;
+  }
   for (int l = 1; l < lanes; l++) qn_bin_grid_fold(plan, &grids[0], &grids[l]);
   r->out_of_range = grids[0].count[plan->ncells];
+  return QN_OK;
 }
 
 /* With ranks: what rank 0 folds the other ranks' lanes into. */
@@ -706,16 +858,22 @@ static int qn_bin_collect_ranks(struct qn_context *ctx, struct qn_bin_result *r,
   struct qn_comm *comm = qn_comm_of(ctx);
   int status = QN_OK;
   if (count_only) { /* integers: any split gives the same sums */
-    qn_bin_collect(r, plan, grids, lanes);
+    status = qn_bin_collect(ctx, r, plan, grids, lanes, err);
+    QN_RETURN_IF_ERROR(qn_comm_agree(comm, status, err));
     QN_RETURN_IF_ERROR(qn_comm_sum_i64(comm, grids[0].count, (size_t)plan->ncells + 1, err));
     r->out_of_range = grids[0].count[plan->ncells];
     return QN_OK;
   }
-  for (int l = l0; l < l1; l++) qn_bin_grid_finish(plan, &grids[l]);
+  for (int l = l0; l < l1 && status == QN_OK; l++) {
+    if (grids[l].finished) continue;
+    status =
+        qn_bin_cells_run(ctx, plan, &grids[l], QN_BIN_OP_FINISH, QN_BIN_K_COUNT, NULL, err);
+    grids[l].finished = status == QN_OK;
+  }
   struct qn_bin_fold f = {
       .plan = plan, .dst = &grids[0], .have = l1 > l0, .gb = qn_bin_grid_bytes(plan)};
   void *rmem = NULL;
-  if (comm->rank == 0) {
+  if (comm->rank == 0 && status == QN_OK) {
     for (int l = 1; l < l1; l++) qn_bin_grid_fold(plan, &grids[0], &grids[l]);
     rmem = qn_mem_alloc(ctx, (size_t)f.gb, "a bin grid received from another rank", err);
     if (!rmem)
@@ -776,7 +934,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
                struct qn_bin_result **out, struct qn_error *err) {
   int status = QN_OK;
   struct qn_bin_result *r = NULL;
-  void *lane_mem = NULL, **ws = NULL;
+  void *lane_mem = NULL, **ws = NULL, *rows_mem = NULL;
+  int turns = 0, lanes_zeroed = 0;
   struct qn_bin_grid *grids = NULL;
   const int nw = qn_context_threads(ctx);
   struct qn_bin_axis axes[QN_BIN_MAX_AXES];
@@ -784,10 +943,13 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   int axis_cols[QN_BIN_MAX_AXES], value_col = -1, weight_col = -1;
   int cols[QN_BIN_MAX_AXES + 2], ncols = 0;
   double lo[QN_BIN_MAX_AXES], hi[QN_BIN_MAX_AXES];
+  struct qn_bin_job j;
   memset(axes, 0, sizeof axes);
   struct qn_comm *comm = qn_comm_of(ctx);
   struct qn_scan_range *share = NULL;
   int nshare = 0, l0 = 0, l1 = 0, agreed = 0; /* ranks agree before the range pass */
+  memset(&j, 0, sizeof j);
+  j.value_pos = j.weight_pos = -1;
 
   QN_CHECK(qn_bin_check_options(opt, err));
   for (int k = 0; k < opt->naxes; k++)
@@ -795,9 +957,6 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   if (opt->value) QN_CHECK(qn_bin_find_numeric(src, opt->value, "value", &value_col, err));
   if (opt->weight) QN_CHECK(qn_bin_find_numeric(src, opt->weight, "weight", &weight_col, err));
   QN_CHECK(qn_bin_result_new(ctx, src, opt, &r, err));
-  struct qn_bin_job j;
-  memset(&j, 0, sizeof j);
-  j.value_pos = j.weight_pos = -1;
   for (int k = 0; k < opt->naxes; k++)
     j.axis_pos[k] = qn_bin_col_slot(cols, &ncols, axis_cols[k]);
   if (value_col >= 0) j.value_pos = qn_bin_col_slot(cols, &ncols, value_col);
@@ -809,8 +968,13 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
   for (int k = 0; k < opt->naxes; k++)
     axes[k].nbins = opt->axes[k].bins > 0 ? opt->axes[k].bins : opt->axes[k].nedges - 1;
   QN_CHECK(qn_bin_plan_init(&plan, axes, opt->naxes, value_col >= 0, weight_col >= 0, err));
+  plan.need_minmax = 0; /* min/max are the only statistics one can skip */
+  for (int i = 0; i < r->nstats; i++)
+    plan.need_minmax |= r->stats[i] == QN_BIN_MIN || r->stats[i] == QN_BIN_MAX;
+  const int need_minmax = plan.need_minmax;
   j.per_worker = qn_bin_worker_grids(&plan, nw);
-  r->lanes = j.per_worker ? nw : qn_bin_lanes_for(&plan);
+  j.sliced = qn_bin_is_sliced(&plan);
+  r->lanes = j.per_worker ? nw : j.sliced ? 1 : qn_bin_lanes_for(&plan);
   r->grid_bytes = qn_bin_grid_bytes(&plan) * r->lanes;
   r->ncells = plan.ncells;
   ws = calloc((size_t)nw, sizeof *ws);
@@ -819,7 +983,9 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     status = qn_error_set(err, QN_ENOMEM, "out of memory");
     goto done;
   }
-  QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, j.per_worker, &lane_mem, ws, nw, err));
+  QN_CHECK(qn_bin_alloc_lanes(ctx, &plan, r->lanes, j.per_worker, &lane_mem, &lanes_zeroed, ws,
+                              nw, err));
+  if (j.sliced) QN_CHECK(qn_bin_alloc_sliced(ctx, &plan, &j, nw, &rows_mem, err));
   agreed = 1;
   QN_CHECK(qn_comm_agree(comm, QN_OK, err));
 
@@ -848,35 +1014,54 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     d ^= qn_comm_plan_digest(src, cols, ncols, plan_bytes, sizeof plan_bytes);
     QN_CHECK(qn_comm_check_plan(comm, d, "input files, columns or bin edges", err));
   }
-  plan.need_minmax = 0; /* min/max are the only statistics one can skip */
-  for (int i = 0; i < r->nstats; i++)
-    plan.need_minmax |= r->stats[i] == QN_BIN_MIN || r->stats[i] == QN_BIN_MAX;
-  for (int l = 0; l < r->lanes; l++)
-    qn_bin_grid_init(&plan, &grids[l], (char *)lane_mem + (size_t)l * qn_bin_grid_bytes(&plan));
+  plan.need_minmax = need_minmax; /* as the grids were sized */
+  for (int l = 0; l < r->lanes; l++) {
+    qn_bin_grid_layout(&plan, &grids[l],
+                       (char *)lane_mem + (size_t)l * qn_bin_grid_bytes(&plan));
+    QN_CHECK(qn_bin_cells_run(ctx, &plan, &grids[l],
+                              lanes_zeroed ? QN_BIN_OP_CLEAR_ZEROED : QN_BIN_OP_CLEAR,
+                              QN_BIN_K_COUNT, NULL, err));
+  }
 
   j.plan = &plan;
   j.lanes = r->lanes;
   j.grids = grids;
   j.ws = ws;
-  struct qn_scan_kernel k = {
-      .user = &j, .nlanes = j.per_worker ? 0 : r->lanes, .process = qn_bin_process};
-  struct qn_scan_options so = {.cols = cols, .ncols = ncols, .label = "bin"};
+  /* The float64 index path (pathological edges, 2^31 cells or more) has
+   * no sliced form: one lane then, whose bits are the sliced ones. */
+  if (j.sliced && !plan.index32) j.sliced = 0;
+  if (j.sliced) {
+    QN_CHECK(qn_turns_init(&j.turns, j.nslices, err));
+    turns = 1;
+  }
+  struct qn_scan_kernel k = {.user = &j,
+                             .nlanes = j.per_worker || j.sliced ? 0 : r->lanes,
+                             .process = qn_bin_process,
+                             .cancel = qn_bin_cancel};
+  struct qn_scan_options so = {
+      .cols = cols, .ncols = ncols, .label = "bin", .max_block_morsels = j.sliced ? 1 : 0};
   if (comm->size == 1) {
     QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
-    qn_bin_collect(r, &plan, grids, r->lanes);
+    QN_CHECK(qn_bin_collect(ctx, r, &plan, grids, r->lanes, err));
   } else {
+    /* A sliced grid is one lane: rank 0 owns it and reads every morsel
+     * (docs/scale-out.md); the other ranks wait for its status. */
     so.ranges = share;
     so.nranges = nshare;
+    j.ranges = so.ranges;
+    j.nranges = so.nranges;
     if (nshare > 0) status = qn_scan_run(ctx, src, &so, &k, err);
     QN_CHECK(qn_comm_agree_scan(comm, status, err));
     QN_CHECK(qn_bin_collect_ranks(ctx, r, &plan, grids, r->lanes, count_only, l0, l1, err));
   }
 
-  /* Lanes 1.. are folded: give their memory back before the outputs. */
+  /* Give the workspaces back before the outputs. */
   for (int w = 0; w < nw; w++) {
     qn_mem_free(ctx, ws[w]);
     ws[w] = NULL;
   }
+  qn_mem_free(ctx, rows_mem);
+  rows_mem = NULL;
   int need[QN_BIN_NSTATS] = {0};
   for (int i = 0; i < r->nstats; i++) need[r->stats[i]] = 1;
   for (int s = 0; s < QN_BIN_NSTATS; s++) {
@@ -888,7 +1073,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     }
     static const enum qn_bin_kstat map[QN_BIN_NSTATS] = {
         QN_BIN_K_COUNT, QN_BIN_K_SUM, QN_BIN_K_MEAN, QN_BIN_K_STD, QN_BIN_K_MIN, QN_BIN_K_MAX};
-    qn_bin_grid_stat(&plan, &grids[0], map[s], r->values[s]);
+    QN_CHECK(
+        qn_bin_cells_run(ctx, &plan, &grids[0], QN_BIN_OP_STAT, map[s], r->values[s], err));
   }
   *out = r;
   r = NULL;
@@ -899,6 +1085,10 @@ done:
     for (int w = 0; w < nw; w++) qn_mem_free(ctx, ws[w]);
   free(ws);
   qn_mem_free(ctx, lane_mem);
+  qn_mem_free(ctx, rows_mem);
+  if (turns) qn_turns_reset(&j.turns);
+  free(j.rows);
+  free(j.pending);
   free(grids);
   qn_bin_result_free(r);
   return status;

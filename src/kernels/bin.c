@@ -278,7 +278,8 @@ int64_t qn_bin_grid_bytes(const struct qn_bin_plan *plan) {
   if (plan->has_weight) bytes += qn_bin_round64(cells * (int64_t)sizeof(double));
   if (plan->has_value) {
     bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_vcell));
-    bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_mcell));
+    if (plan->need_minmax)
+      bytes += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_mcell));
   }
   return bytes;
 }
@@ -291,31 +292,49 @@ int64_t qn_bin_workspace_size(const struct qn_bin_plan *plan) {
   return (int64_t)QN_BIN_WS_ARRAYS * QN_BIN_BLOCK * 8;
 }
 
-void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem) {
+void qn_bin_grid_layout(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem) {
   const int64_t cells = plan->ncells + 1;
   char *p = mem;
   memset(grid, 0, sizeof *grid);
   grid->count = (int64_t *)p;
-  memset(grid->count, 0, (size_t)cells * sizeof(int64_t));
   p += qn_bin_round64(cells * (int64_t)sizeof(int64_t));
   grid->ways = qn_bin_grid_ways(plan);
   grid->c32 = (uint32_t *)p;
-  memset(grid->c32, 0, (size_t)(cells * grid->ways) * sizeof(uint32_t));
   p += qn_bin_round64(cells * grid->ways * (int64_t)sizeof(uint32_t));
   if (plan->has_weight) {
     grid->wcount = (double *)p;
-    for (int64_t i = 0; i < cells; i++) grid->wcount[i] = 0.0;
     p += qn_bin_round64(cells * (int64_t)sizeof(double));
   }
   if (plan->has_value) {
     grid->v = (struct qn_bin_vcell *)p;
-    const struct qn_bin_vcell z = {0.0, 0.0, 0.0, 0.0};
-    for (int64_t i = 0; i < cells; i++) grid->v[i] = z;
     p += qn_bin_round64(cells * (int64_t)sizeof(struct qn_bin_vcell));
-    grid->mm = (struct qn_bin_mcell *)p;
-    const struct qn_bin_mcell zm = {INFINITY, -INFINITY};
-    for (int64_t i = 0; i < cells; i++) grid->mm[i] = zm;
+    if (plan->need_minmax) grid->mm = (struct qn_bin_mcell *)p;
   }
+}
+
+void qn_bin_grid_clear(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, int64_t c0,
+                       int64_t c1, int zeroed) {
+  const int64_t cells = plan->ncells + 1;
+  const size_t n = (size_t)(c1 - c0);
+  if (grid->mm) {
+    const struct qn_bin_mcell zm = {INFINITY, -INFINITY};
+    for (int64_t i = c0; i < c1; i++) grid->mm[i] = zm;
+  }
+  if (zeroed) return; /* all bits zero: 0 counts and +0.0 sums */
+  memset(grid->count + c0, 0, n * sizeof(int64_t));
+  for (int w = 0; w < grid->ways; w++)
+    memset(grid->c32 + w * cells + c0, 0, n * sizeof(uint32_t));
+  if (grid->wcount)
+    for (int64_t i = c0; i < c1; i++) grid->wcount[i] = 0.0;
+  if (grid->v) {
+    const struct qn_bin_vcell z = {0.0, 0.0, 0.0, 0.0};
+    for (int64_t i = c0; i < c1; i++) grid->v[i] = z;
+  }
+}
+
+void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem) {
+  qn_bin_grid_layout(plan, grid, mem);
+  qn_bin_grid_clear(plan, grid, 0, plan->ncells + 1, 0);
 }
 
 /* Moves the 32-bit counters into the 64-bit counts. While accumulating
@@ -1048,14 +1067,142 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
   }
 }
 
+/* ----- sliced accumulation ("owner computes") ------------------------- */
+
+int qn_bin_slice_shift(const struct qn_bin_plan *plan, int max_slices) {
+  const int64_t cells = plan->ncells + 1;
+  int shift = 0;
+  while (((cells - 1) >> shift) + 1 > max_slices) shift++;
+  return shift;
+}
+
+int qn_bin_slices(const struct qn_bin_plan *plan, int shift) {
+  return (int)((plan->ncells >> shift) + 1);
+}
+
+/* tmp (unsorted indices), ix, v, w: `rows` each; off and cur: slices + 1. */
+int64_t qn_bin_rows_bytes(const struct qn_bin_plan *plan, int nslices, int64_t rows) {
+  int64_t b = 2 * qn_bin_round64(rows * (int64_t)sizeof(uint32_t));
+  if (plan->has_value) b += qn_bin_round64(rows * (int64_t)sizeof(double));
+  if (plan->has_weight) b += qn_bin_round64(rows * (int64_t)sizeof(double));
+  return b + 2 * qn_bin_round64(((int64_t)nslices + 1) * (int64_t)sizeof(int64_t));
+}
+
+void qn_bin_rows_init(const struct qn_bin_plan *plan, struct qn_bin_rows *rows, void *mem,
+                      int nslices, int64_t cap) {
+  char *p = mem;
+  memset(rows, 0, sizeof *rows);
+  rows->nslices = nslices;
+  rows->cap = cap;
+  rows->tmp = (uint32_t *)p;
+  p += qn_bin_round64(cap * (int64_t)sizeof(uint32_t));
+  rows->ix = (uint32_t *)p;
+  p += qn_bin_round64(cap * (int64_t)sizeof(uint32_t));
+  if (plan->has_value) {
+    rows->v = (double *)p;
+    p += qn_bin_round64(cap * (int64_t)sizeof(double));
+  }
+  if (plan->has_weight) {
+    rows->w = (double *)p;
+    p += qn_bin_round64(cap * (int64_t)sizeof(double));
+  }
+  rows->off = (int64_t *)p;
+  p += qn_bin_round64(((int64_t)nslices + 1) * (int64_t)sizeof(int64_t));
+  rows->cur = (int64_t *)p;
+}
+
+/* Stable scatter of a block's rows to their slices' runs. */
+static void qn_bin_rows_scatter(struct qn_bin_rows *rows, int shift, const uint32_t *bix,
+                                const double *v, const double *w, int64_t m) {
+  int64_t *restrict cur = rows->cur;
+  uint32_t *restrict ix = rows->ix;
+  for (int64_t i = 0; i < m; i++) {
+    const int64_t p = cur[bix[i] >> shift]++;
+    ix[p] = bix[i];
+    if (v) rows->v[p] = v[i];
+    if (w) rows->w[p] = w[i];
+  }
+}
+
+void qn_bin_rows_fill(const struct qn_bin_plan *plan, void *ws, struct qn_bin_rows *rows,
+                      int shift, const struct qn_colbuf *const *axes,
+                      const struct qn_colbuf *value, const struct qn_colbuf *weight,
+                      int64_t row0, int64_t n) {
+  assert(plan->index32 && n <= rows->cap && qn_bin_slices(plan, shift) == rows->nslices);
+  double *xb = (double *)ws + QN_BIN_BLOCK; /* 3 blocks, as qn_bin_accumulate */
+  double *vb = xb + 3 * QN_BIN_BLOCK;
+  double *wb = vb + QN_BIN_BLOCK;
+  const uint32_t trash = (uint32_t)plan->ncells;
+  int64_t *off = rows->off;
+  memset(off, 0, ((size_t)rows->nslices + 1) * sizeof *off);
+  for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
+    const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
+    uint32_t *bix = rows->tmp + (r - row0);
+    if (qn_bin_ix_block(plan, axes, r, m, xb, 0, bix))
+      qn_bin_ix_block(plan, axes, r, m, xb, 1, bix);
+    for (int k = 0; k < plan->naxes; k++) qn_bin_mask_nulls32(axes[k], r, m, trash, bix);
+    if (plan->has_value) qn_bin_mask_nulls32(value, r, m, trash, bix);
+    if (plan->has_weight) qn_bin_mask_nulls32(weight, r, m, trash, bix);
+    for (int64_t i = 0; i < m; i++) off[(bix[i] >> shift) + 1]++;
+  }
+  for (int s = 0; s < rows->nslices; s++) {
+    off[s + 1] += off[s];
+    rows->cur[s] = off[s];
+  }
+  for (int64_t r = row0; r < row0 + n; r += QN_BIN_BLOCK) {
+    const int64_t m = QN_MIN((int64_t)QN_BIN_BLOCK, row0 + n - r);
+    const double *v = plan->has_value ? qn_bin_load(value, r, m, vb) : NULL;
+    const double *w = plan->has_weight ? qn_bin_load(weight, r, m, wb) : NULL;
+    qn_bin_rows_scatter(rows, shift, rows->tmp + (r - row0), v, w, m);
+  }
+}
+
+void qn_bin_rows_apply(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
+                       const struct qn_bin_rows *rows, int shift, int slice, int64_t *pending) {
+  assert(grid->ways == 1 && !grid->finished);
+  const int64_t a = rows->off[slice], n = rows->off[slice + 1] - a;
+  if (n == 0) return;
+  const uint32_t *ix = rows->ix + a;
+  if (plan->has_weight) qn_bin_acc_weight32(grid->wcount, ix, rows->w + a, n);
+  /* The slice's counters, flushed before they could overflow (as
+   * qn_bin_count_room does for a whole grid). */
+  if (*pending > (int64_t)UINT32_MAX - n) {
+    const int64_t c0 = (int64_t)slice << shift;
+    const int64_t c1 = QN_MIN(c0 + ((int64_t)1 << shift), plan->ncells + 1);
+    for (int64_t c = c0; c < c1; c++) {
+      const uint32_t left = grid->c32[c] > 0;
+      grid->count[c] += grid->c32[c] - left;
+      grid->c32[c] = left;
+    }
+    *pending = 1;
+  }
+  *pending += n;
+  if (plan->has_value && plan->need_minmax)
+    qn_bin_acc_value32(grid->c32, grid->v, grid->mm, ix, rows->v + a, n);
+  else if (plan->has_value)
+    qn_bin_acc_value32_nominmax(grid->c32, grid->v, grid->mm, ix, rows->v + a, n);
+  else
+    qn_bin_acc_count32(grid->c32, 1, plan->ncells + 1, ix, n);
+}
+
 /* ----- lanes: finish, fold, statistics -------------------------------- */
 
 void qn_bin_grid_finish(const struct qn_bin_plan *plan, struct qn_bin_grid *grid) {
   if (grid->finished) return;
+  qn_bin_grid_finish_cells(plan, grid, 0, plan->ncells + 1);
   grid->finished = 1;
-  qn_bin_flush_counts(plan, grid, 0);
+}
+
+void qn_bin_grid_finish_cells(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
+                              int64_t c0, int64_t c1) {
+  assert(!grid->finished);
+  const int64_t cells = plan->ncells + 1;
+  for (int w = 0; w < grid->ways; w++) {
+    const uint32_t *c = grid->c32 + w * cells;
+    for (int64_t i = c0; i < c1; i++) grid->count[i] += c[i];
+  }
   if (!plan->has_value) return;
-  for (int64_t c = 0; c < plan->ncells; c++) {
+  for (int64_t c = c0; c < QN_MIN(c1, plan->ncells); c++) {
     struct qn_bin_vcell *v = &grid->v[c];
     const int64_t k = grid->count[c];
     if (k == 0) continue;
@@ -1082,7 +1229,7 @@ void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
     const struct qn_bin_vcell *b = &src->v[c];
     if (na == 0) {
       *a = *b;
-      dst->mm[c] = src->mm[c];
+      if (dst->mm) dst->mm[c] = src->mm[c];
       continue;
     }
     /* Chan et al.: combine (na, mean_a, M2_a) and (nb, mean_b, M2_b); each
@@ -1094,6 +1241,7 @@ void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
     a->s1 = a->s1 + delta * (fb / n);
     a->s2 = a->s2 + b->s2 + delta * delta * (fa * fb / n);
     a->sum += b->sum;
+    if (!dst->mm) continue;
     struct qn_bin_mcell *am = &dst->mm[c];
     const struct qn_bin_mcell *bm = &src->mm[c];
     am->min = ((bm->min < am->min) | (bm->min != bm->min)) ? bm->min : am->min;
@@ -1103,8 +1251,13 @@ void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
 
 void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *grid,
                       enum qn_bin_kstat stat, double *out) {
+  qn_bin_grid_stat_cells(plan, grid, stat, out, 0, plan->ncells);
+}
+
+void qn_bin_grid_stat_cells(const struct qn_bin_plan *plan, const struct qn_bin_grid *grid,
+                            enum qn_bin_kstat stat, double *out, int64_t c0, int64_t c1) {
   assert(grid->finished);
-  for (int64_t c = 0; c < plan->ncells; c++) {
+  for (int64_t c = c0; c < QN_MIN(c1, plan->ncells); c++) {
     const int64_t k = grid->count[c];
     const struct qn_bin_vcell *v = plan->has_value ? &grid->v[c] : NULL;
     double r = NAN;

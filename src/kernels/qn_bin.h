@@ -91,8 +91,9 @@ struct qn_bin_plan {
   int64_t ncells;                   /* product of nbins; trash cell = ncells */
   int has_value, has_weight;
   /* Set by qn_bin_plan_init to 1; a caller that will not ask for
-   * QN_BIN_K_MIN / QN_BIN_K_MAX may clear it to skip their work (the
-   * other statistics do not change by a bit). */
+   * QN_BIN_K_MIN / QN_BIN_K_MAX may clear it to skip their work and their
+   * memory (the other statistics do not change by a bit). Grids must be
+   * sized and laid out with the same setting. */
   int need_minmax;
   /* Set by qn_bin_plan_init: bin indices fit 32 bits and every regular axis
    * has guess_exact, so the 32-bit index path is used (else the float64
@@ -122,7 +123,7 @@ struct qn_bin_grid {
   int64_t pending;
   double *wcount;          /* ncells + 1 weight sums (has_weight) or NULL */
   struct qn_bin_vcell *v;  /* ncells + 1 (has_value) or NULL */
-  struct qn_bin_mcell *mm; /* ncells + 1 (has_value) or NULL */
+  struct qn_bin_mcell *mm; /* ncells + 1 (has_value and need_minmax) or NULL */
   int finished;            /* shifted sums already turned into mean/M2 */
 };
 
@@ -158,6 +159,14 @@ int64_t qn_bin_workspace_size(const struct qn_bin_plan *plan);
 
 /* Lays a zeroed grid out in `mem` (qn_bin_grid_bytes bytes, 64-aligned). */
 void qn_bin_grid_init(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem);
+/* The same in two steps, so that threads can share a large grid's first
+ * touch: the layout (touches no cell), then cells [c0, c1) emptied
+ * (disjoint ranges may be cleared at once, every cell up to ncells once).
+ * `zeroed`: the memory is known to be all zero bits (a fresh mapping), so
+ * only what starts non-zero (min/max) is written. */
+void qn_bin_grid_layout(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, void *mem);
+void qn_bin_grid_clear(const struct qn_bin_plan *plan, struct qn_bin_grid *grid, int64_t c0,
+                       int64_t c1, int zeroed);
 
 /* Folds rows [row0, row0 + n) of the columns into the grid, in row order.
  * axes[k] is the column of axis k; value/weight may be NULL when the plan
@@ -169,9 +178,52 @@ void qn_bin_accumulate(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
                        const struct qn_colbuf *const *axes, const struct qn_colbuf *value,
                        const struct qn_colbuf *weight, int64_t row0, int64_t n);
 
+/* Sliced accumulation ("owner computes"): one grid that many workers fill
+ * at once. Its cells are cut into slices of 2^shift consecutive cells
+ * (the trash cell in the last). A worker bins a morsel's rows once and
+ * sorts them stably by slice (qn_bin_rows_fill); then slice by slice, each
+ * applied by one worker at a time and morsels in input order (the caller
+ * orders them, e.g. with qn_turns), it adds them to the grid
+ * (qn_bin_rows_apply). Every cell then takes its rows in input order: the
+ * grid's bits are those of one lane fed every morsel in order, whatever
+ * the number of slices or workers. Needs plan->index32; no allocation. */
+struct qn_bin_rows {
+  int nslices;
+  int64_t cap;   /* rows it can hold */
+  uint32_t *tmp; /* cell of each row, input order */
+  uint32_t *ix;  /* the same, sorted stably by slice */
+  double *v, *w; /* value and weight of each sorted row (or NULL) */
+  int64_t *off;  /* slice s holds sorted rows [off[s], off[s + 1]) */
+  int64_t *cur;  /* scratch */
+};
+/* The smallest shift giving at most max_slices slices, and their number. */
+int qn_bin_slice_shift(const struct qn_bin_plan *plan, int max_slices);
+int qn_bin_slices(const struct qn_bin_plan *plan, int shift);
+/* Bytes of a qn_bin_rows for `rows` rows (64-aligned pieces). */
+int64_t qn_bin_rows_bytes(const struct qn_bin_plan *plan, int nslices, int64_t rows);
+void qn_bin_rows_init(const struct qn_bin_plan *plan, struct qn_bin_rows *rows, void *mem,
+                      int nslices, int64_t cap);
+/* Bins rows [row0, row0 + n) (n <= cap) as qn_bin_accumulate does (`ws`:
+ * qn_bin_workspace_size bytes) and sorts them by slice. */
+void qn_bin_rows_fill(const struct qn_bin_plan *plan, void *ws, struct qn_bin_rows *rows,
+                      int shift, const struct qn_colbuf *const *axes,
+                      const struct qn_colbuf *value, const struct qn_colbuf *weight,
+                      int64_t row0, int64_t n);
+/* Adds the rows of `slice` to the grid, in their order. Touches only that
+ * slice's cells, so different slices may be applied by different threads
+ * at once. `pending` is the slice's own counter of rows since its 32-bit
+ * counters were last flushed (start at 0). */
+void qn_bin_rows_apply(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
+                       const struct qn_bin_rows *rows, int shift, int slice, int64_t *pending);
+
 /* Flushes the lane's counters into `count` and turns its shifted sums
  * into (mean, M2). Idempotent; after it the grid takes no more rows. */
 void qn_bin_grid_finish(const struct qn_bin_plan *plan, struct qn_bin_grid *grid);
+/* Its work on cells [c0, c1) only (disjoint ranges at once on different
+ * threads; every cell up to ncells once); then the caller sets
+ * grid->finished. Each cell's result is the one qn_bin_grid_finish gives. */
+void qn_bin_grid_finish_cells(const struct qn_bin_plan *plan, struct qn_bin_grid *grid,
+                              int64_t c0, int64_t c1);
 /* dst += src (both finished): counts and sums added, mean/M2 by Chan's
  * formula, min/max NaN-propagating. The order of folds fixes the bits. */
 void qn_bin_grid_fold(const struct qn_bin_plan *plan, struct qn_bin_grid *dst,
@@ -189,6 +241,9 @@ enum qn_bin_kstat {
 };
 void qn_bin_grid_stat(const struct qn_bin_plan *plan, const struct qn_bin_grid *grid,
                       enum qn_bin_kstat stat, double *out);
+/* The same for cells [c0, min(c1, ncells)) only (out indexed by cell). */
+void qn_bin_grid_stat_cells(const struct qn_bin_plan *plan, const struct qn_bin_grid *grid,
+                            enum qn_bin_kstat stat, double *out, int64_t c0, int64_t c1);
 
 /* Min and max of the finite values of rows [row0, row0 + n) of a numeric
  * column (nulls skipped), folded into *mn / *mx (start at +inf / -inf).

@@ -75,6 +75,27 @@ if [ $rc -ne 2 ] || ! grep -q "^quern: error: -o .*out.txt: unknown output type"
   echo "FAIL [-o out.txt]: exit $rc, stderr: $(cat "$T/stderr")" >&2
   fails=$((fails + 1))
 fi
+# a corrupt page in the middle of a sliced job (a 1600 x 1600 grid with a
+# value: above 128 MiB) ends it with the reader's error, for any thread
+# count (a failure inside a worker: bin_faults.sh)
+"$QUERN" gen sim --rows 2000000 --seed 3 -o "$T/c.parquet" --no-progress || exit 1
+/usr/bin/python3 -c "
+import os, sys
+p = sys.argv[1]
+with open(p, 'r+b') as f:
+    f.seek(int(os.path.getsize(p) * 0.6))
+    f.write(b'\xff' * 4096)" "$T/c.parquet"
+for t in 1 2 3; do
+  n=$((n + 1))
+  timeout 120 "$QUERN" bin --no-progress "$T/c.parquet" -a x:1600:0:1 -a y:1600:0:1 -v v \
+    -s mean -t $t -o "$T/out.json" 2>"$T/stderr"
+  rc=$?
+  if [ $rc -ne 1 ] || ! grep -q "^quern: error: .*c.parquet: column .*corrupt" "$T/stderr" ||
+    [ -e "$T/out.json" ]; then
+    echo "FAIL: corrupt page, sliced grid, -t $t: exit $rc: $(cat "$T/stderr")" >&2
+    fails=$((fails + 1))
+  fi
+done
 # an existing output survives a failed run untouched
 echo keep > "$T/keep.json"
 "$QUERN" bin --no-progress "$S" -a x:0:0:1 -o "$T/keep.json" 2>/dev/null

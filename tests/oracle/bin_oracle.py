@@ -304,6 +304,58 @@ def test_nd_types():
     check_axes("LO == HI widens", js, [np.linspace(1.5, 2.5, 5)])
 
 
+# ----- a grid above 128 MiB with a value: sliced (one grid, every worker) --
+def h5_result(path, names):
+    with h5py.File(path, "r") as f:
+        return {"rows": int(f.attrs["rows"]), "out_of_range": int(f.attrs["out_of_range"]),
+                "stats": {st: f[st][...].astype(np.float64) for st in names},
+                "axes": [{"edges": f["edges/" + a][...]} for a in f.attrs["axes"]]}
+
+
+def test_sliced_grid():
+    n = 400_000
+    ex = np.linspace(0.0, 1.0, 201)
+    ey = np.array([-2.0, -1.0, -0.5, -0.5, 0.0, 0.25, 0.5, 1.0, 1.5, 2.0])
+    ez = np.linspace(-1.0, 1.0, 1501)
+    x, y, z = nasty(ex, n), nasty(ey, n), nasty(ez, n)
+    # Few rows per bin: with values near 1e6 two rows can lie 1e-5
+    # apart, where scipy's own std (deviations from a rounded mean) is off
+    # by 1e-11; the 1e6 + N(0,1) case is test_2d_stats, with full bins.
+    v = 5 + 3 * rng.standard_normal(n)
+    v[rng.integers(0, n, 5)] = np.nan
+    v[rng.integers(0, n, 3)] = np.inf
+    w = rng.random(n) + 0.5
+    path = write_h5("sliced.h5", {"x": x, "y": y, "z": z, "v": v, "w": w})
+    names = ("count", "sum", "mean", "std", "min", "max")
+    args = [path, "-a", "x:200:0:1", "-a", "y@" + ",".join(repr(t) for t in ey),
+            "-a", "z:1500:-1:1", "-v", "v", "-s", ",".join(names)]
+    # 200 x 9 x 1500 = 2.7M cells, 151 MB nominal: above 128 MiB
+    outs = []
+    for extra in (["-t", "1"], ["-t", "2"], ["-t", "3"], ["-t", "2", "-m", "400M"]):
+        out = quern(args + extra, ".h5")
+        outs.append(open(out, "rb").read())
+        os.remove(out)
+    global checks
+    checks += 1
+    if any(o != outs[0] for o in outs[1:]):
+        fail("sliced grid: output bytes differ between -t 1, 2, 3 and -m 400M")
+    out = os.path.join(TMP, "sliced-out.h5")
+    with open(out, "wb") as f:
+        f.write(outs[0])
+    js = h5_result(out, names)
+    edges = [ex, ey, ez]
+    check_axes("sliced 3-D", js, edges)
+    check_counts("sliced 3-D", js, [x, y, z], edges, n)
+    check_value_stats("sliced 3-D", js, [x, y, z], v, edges)
+    # with a weight too: count is the weight sum (np.histogramdd(weights=))
+    out = quern(args[:-2] + ["-w", "w", "-s", "count,mean"], ".h5")
+    js = h5_result(out, ("count", "mean"))
+    hw = np.histogramdd(np.stack([x, y, z], axis=1), bins=edges, weights=w)[0]
+    same_rel("sliced 3-D weighted count", stat_array(js, "count"), hw)
+    same_rel("sliced 3-D mean (weighted run)", stat_array(js, "mean"),
+             scipy_stat([x, y, z], v, edges, "mean"))
+
+
 def test_empty_bins_and_one_row():
     path = write_h5("one.h5", {"x": np.array([3.0]), "v": np.array([42.5])})
     js = quern([path, "-a", "x:3:0:3", "-v", "v", "-s", "count,sum,mean,std,min,max"])
@@ -316,7 +368,7 @@ def test_empty_bins_and_one_row():
 
 
 for t in (test_1d_regular, test_1d_irregular_weights, test_2d_stats, test_nd_types,
-          test_empty_bins_and_one_row):
+          test_sliced_grid, test_empty_bins_and_one_row):
     t()
 print(f"{checks} checks, {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -6,6 +6,9 @@
  * also run under ThreadSanitizer, see tests/CMakeLists.txt). Only quern.h
  * calls, except qn_self_rss for a tight limit. */
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "core/qn_core.h"
@@ -300,6 +303,91 @@ QN_TEST(bin_job_same_bits_for_any_threads) {
     CHECK_NEAR_REL(a[20 + k], sum[k] / count[k], 1e-14);
     CHECK(a[30 + k] > 1.9 && a[30 + k] < 2.1); /* v is near uniform on 0..6: std 2 */
   }
+  remove_made();
+}
+
+/* A grid above 128 MiB (nominal) with a value: sliced (one grid, every
+ * worker, owner computes). x:2500000:0:1: 1000 distinct x, each in its
+ * own bin; count, sum, mean, std of v into out (4 x NB), and the edges. */
+#define BIG_NB 2500000
+static int bin_run_sliced(const char *path, int threads, int64_t limit, double *out, int *lanes,
+                          double *edges) {
+  struct qn_context *ctx = ctx_new(threads, limit);
+  if (!ctx) return QN_ENOMEM;
+  struct qn_source *src = NULL;
+  struct qn_bin_result *r = NULL;
+  struct qn_bin_axis_spec ax;
+  int st = qn_bin_axis_parse("x:2500000:0:1", &ax, NULL);
+  const enum qn_bin_stat stats[] = {QN_BIN_COUNT, QN_BIN_SUM, QN_BIN_MEAN, QN_BIN_STD};
+  struct qn_bin_options bo;
+  qn_bin_options_init(&bo);
+  bo.axes = &ax;
+  bo.naxes = 1;
+  bo.value = "v";
+  bo.stats = stats;
+  bo.nstats = 4;
+  if (st == QN_OK) st = qn_source_open(ctx, &path, 1, &src, NULL);
+  if (st == QN_OK) st = qn_bin_run(ctx, src, &bo, &r, NULL);
+  for (int s = 0; st == QN_OK && s < 4; s++)
+    memcpy(out + BIG_NB * s, qn_bin_result_stat(r, stats[s]), BIG_NB * sizeof *out);
+  if (st == QN_OK) *lanes = qn_bin_result_lanes(r);
+  if (st == QN_OK && edges)
+    memcpy(edges, qn_bin_result_edges(r, 0), (BIG_NB + 1) * sizeof *edges);
+  qn_bin_result_free(r);
+  qn_bin_axis_spec_reset(&ax);
+  qn_source_close(src);
+  if (st == QN_OK && qn_context_used_bytes(ctx) != 0) st = QN_EINTERNAL;
+  qn_context_free(ctx);
+  return st;
+}
+
+QN_TEST(bin_job_sliced_same_bits_for_any_threads) {
+  const char *path = write_csv("big.csv", 0, ROWS);
+  const size_t bytes = 4 * BIG_NB * sizeof(double);
+  double *a = malloc(bytes), *b = malloc(bytes), *c = malloc(bytes);
+  double *e = malloc((BIG_NB + 1) * sizeof *e);
+  double *count = calloc(BIG_NB, sizeof *count), *sum = calloc(BIG_NB, sizeof *sum);
+  int la = 0, lb = 0, lc = 0;
+  CHECK(a && b && c && e && count && sum);
+  CHECK_OK(bin_run_sliced(path, 1, 0, a, &la, e));
+  CHECK_OK(bin_run_sliced(path, 3, 0, b, &lb, NULL));
+  /* little room left for the scan: the 110 MB grid, then 80 MB of results */
+  CHECK_OK(bin_run_sliced(path, 2, qn_self_rss() + ((int64_t)240 << 20), c, &lc, NULL));
+  CHECK(memcmp(a, b, bytes) == 0);
+  CHECK(memcmp(a, c, bytes) == 0);
+  CHECK(la == 1 && lb == 1 && lc == 1); /* one grid, whatever the threads */
+  /* the exact count and sum of each bin: x as the file holds it, its bin
+   * by the edges (the last edge <= x; x < 1) */
+  int64_t hit = 0;
+  for (int64_t i = 0; i < ROWS; i++) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.4f", ((double)(i % 1000) + 0.5) / 1000);
+    const double x = strtod(buf, NULL);
+    int64_t lo = 0, hi = BIG_NB; /* e[lo] <= x < e[hi] */
+    while (hi - lo > 1) {
+      const int64_t mid = (lo + hi) / 2;
+      if (e[mid] <= x)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    count[lo] += 1;
+    sum[lo] += (double)(i % 7);
+  }
+  for (int64_t k = 0; k < BIG_NB; k++) {
+    hit += count[k] > 0;
+    CHECK_EQ_DBL(a[k], count[k]);
+    CHECK_EQ_DBL(a[BIG_NB + k], sum[k]);
+    if (count[k] > 0) CHECK_NEAR_REL(a[2 * BIG_NB + k], sum[k] / count[k], 1e-14);
+    if (count[k] == 0) CHECK(isnan(a[2 * BIG_NB + k]) && isnan(a[3 * BIG_NB + k]));
+  }
+  CHECK(hit > 900); /* the thousand values fill (almost) as many bins */
+  free(a);
+  free(b);
+  free(c);
+  free(e);
+  free(count);
+  free(sum);
   remove_made();
 }
 

@@ -6,7 +6,9 @@
 # cost on a tiny input; and a peer at equal cores without mpi4py
 # (multiprocessing.Pool(2) + h5py + numpy, stats_pool_peer.py). Every MPI
 # output is checked byte-identical to the plain run. Medians of REPEATS.
-# The data is deleted at the end (KEEP=1 keeps it).
+# The data is deleted at the end (KEEP=1 keeps it). JOBS="fixed group"
+# runs only those jobs (of: fixed stats bin binv group; the peer runs with
+# stats).
 # usage: bench/bench_mpi.sh [QUERN] [ROWS] [GROUP_ROWS] [REPEATS]
 set -euo pipefail
 quern=$(realpath "${1:-build/quern}")
@@ -20,10 +22,12 @@ trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$dir"' EXIT
 export TMPDIR="$dir" OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
 cd "$dir"
-"$quern" gen sim --rows "$rows" -o sim.h5
-"$quern" gen measurements --rows "$grows" --keys 100000 -o meas.parquet
+read -r -a order <<<"${JOBS:-fixed stats bin binv group}"
+has() { [[ " ${order[*]} " == *" $1 "* ]]; }
+if has stats || has bin || has binv; then "$quern" gen sim --rows "$rows" -o sim.h5; fi
+if has group; then "$quern" gen measurements --rows "$grows" --keys 100000 -o meas.parquet; fi
 "$quern" gen sim --rows 1000 -o tiny.h5
-cat sim.h5 meas.parquet >/dev/null # into the page cache
+cat ./*.h5 ./*.parquet >/dev/null 2>&1 || true # into the page cache
 
 med() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 secs() { # wall seconds of one command (output discarded)
@@ -40,7 +44,6 @@ declare -A job=(
   [binv]="bin sim.h5 --axis x:100:-5:5 --axis y:100:-5:5 -v v -s count,mean,std -o OUT.h5"
   [group]="group meas.parquet -k probe_id --order ts --shards 2 -o OUT --force"
 )
-order=(fixed stats bin binv group)
 run() { # run KIND JOB: prints seconds
   local kind=$1 name=$2 out args
   args=${job[$name]}
@@ -58,7 +61,7 @@ for ((i = 0; i < reps; i++)); do
   for n in "${order[@]}"; do
     for kind in plain m12 m21; do T[$n.$kind]+="$(run $kind $n) "; done
   done
-  T[peer]+="$(/usr/bin/python3 "$here/stats_pool_peer.py" sim.h5 2) "
+  if has stats; then T[peer]+="$(/usr/bin/python3 "$here/stats_pool_peer.py" sim.h5 2) "; fi
 done
 for n in "${order[@]}"; do # the bytes of every MPI run are the plain run's
   for kind in m12 m21; do
@@ -81,5 +84,6 @@ for n in "${order[@]}"; do
 done
 awk -v f0="$f0" -v f1="$f1" -v f2="$f2" 'BEGIN {
   printf "MPI fixed cost (tiny input, over plain quern): np 1 %.3f s, np 2 %.3f s\n", f1 - f0, f2 - f0 }'
-awk -v p="$(m peer)" -v q="$(m stats.plain)" -v r="$(m stats.m21)" 'BEGIN {
+if has stats; then awk -v p="$(m peer)" -v q="$(m stats.plain)" -v r="$(m stats.m21)" 'BEGIN {
   printf "peer Pool(2)+h5py+numpy stats: %.3f s; / quern -t 2: %.2fx; / mpirun -np 2 quern -t 1: %.2fx\n", p, p / q, p / r }'
+fi

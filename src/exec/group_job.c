@@ -25,10 +25,14 @@
  * while in use, swept by a later run if this one is killed) and renamed
  * into place when complete; --force swaps out an existing quern output.
  *
- * Across MPI ranks (qn_comm.h) the job does not share its work yet: rank
- * 0 runs it alone and the other ranks wait for its status, so the output
- * is the one process's (docs/scale-out.md says what the exchange of rows
- * between ranks will take).
+ * Across MPI ranks (qn_comm.h) every rank checks it sees rank 0's input,
+ * reads every row and groups every partition, but encodes and writes only
+ * the files f with f mod N = its rank, into the one temporary directory
+ * rank 0 made (a filesystem every rank shares). Once all have closed their
+ * files and agreed, rank 0 gathers their checksums, writes the manifest
+ * and, once all agree again, renames the directory into place. The bytes
+ * are the one process's; what is shared is the encoding and writing (the
+ * exchange of rows between ranks is still to come: docs/scale-out.md).
  *
  * Memory: the scan's buffers; each worker's open blocks (partitions x
  * block rows, the block size chosen from the budget: it changes only the
@@ -190,7 +194,8 @@ struct qn_group_job {
   int64_t writers_bytes;         /* what the writers may take */
   uint8_t oversized[QN_GROUP_P]; /* re-split and streamed, alone */
   int nfiles;
-  struct qn_gfile *files;
+  struct qn_gfile *files; /* w is NULL for a file another rank writes */
+  int rank, nranks;       /* file f is written by rank f mod nranks */
   struct qn_gsplit gsplits[QN_GROUP_MAX_SPLITS];
   int64_t groups, rows_in;
   struct qn_progress *progress;
@@ -1122,6 +1127,7 @@ static int qn_group_deliver_part(struct qn_group_job *j, struct qn_gwork *wk, in
                                  struct qn_colbuf *out, int64_t rows, struct qn_gsink *sink,
                                  struct qn_error *err) {
   (void)wk;
+  if (!j->files[f].w) return QN_OK; /* another rank's file */
   return qn_writer_encode(j->files[f].w, worker, out, rows, 0, &sink->o->parts[f], err);
 }
 
@@ -1507,6 +1513,7 @@ static int qn_group_deliver_stream(struct qn_group_job *j, struct qn_gwork *wk, 
   int nxt = 1 - pd->cur;
   struct qn_colbuf all[66];
   (void)wk;
+  if (!j->files[f].w) return QN_OK; /* another rank's file */
   QN_RETURN_IF_ERROR(qn_gout_concat(j, &pd->buf[nxt], &pd->cap[nxt], all,
                                     pd->rows ? pd->cols : NULL, 0, pd->rows, out, 0, rows,
                                     err));
@@ -1528,7 +1535,7 @@ static int qn_group_stream_finish(struct qn_group_job *j, int worker, struct qn_
                                   struct qn_error *err) {
   for (int f = 0; f < j->nfiles; f++) {
     struct qn_gpend *pd = &pend[f];
-    if (pd->rows == 0) continue;
+    if (pd->rows == 0 || !j->files[f].w) continue;
     void *part = NULL;
     QN_RETURN_IF_ERROR(
         qn_writer_encode(j->files[f].w, worker, pd->cols, pd->rows, 0, &part, err));
@@ -2031,6 +2038,23 @@ static json_t *qn_group_manifest(struct qn_group_job *j) {
 
 /* ----- the job ----- */
 
+/* Rank 0 takes each file's checksum from the rank that wrote it. */
+struct qn_group_sums {
+  struct qn_group_job *j;
+  int64_t at; /* bytes taken so far from the current rank */
+};
+
+static int qn_group_take_sums(void *user, int rank, const void *buf, size_t len,
+                              struct qn_error *err) {
+  struct qn_group_sums *g = user;
+  const struct qn_checksum *s = buf;
+  (void)err;
+  if (g->at >= (int64_t)g->j->nfiles) g->at = 0; /* the next rank */
+  for (size_t i = 0; i < len / sizeof *s; i++, g->at++)
+    if (g->at % g->j->nranks == rank) g->j->files[g->at].sum = s[i];
+  return QN_OK;
+}
+
 static int qn_group_open_files(struct qn_group_job *j, const char *tmp, struct qn_error *err) {
   j->nfiles = j->nsplits * j->shards;
   j->files = calloc((size_t)j->nfiles, sizeof *j->files);
@@ -2053,6 +2077,7 @@ static int qn_group_open_files(struct qn_group_job *j, const char *tmp, struct q
       struct qn_gfile *f = &j->files[s * j->shards + h];
       snprintf(f->name, sizeof f->name, "%s-%05d-of-%05d%s", j->splits[s].name, h, j->shards,
                qn_group_format(j->opt)->extensions[0]);
+      if ((s * j->shards + h) % j->nranks != j->rank) continue; /* another rank's file */
       char path[4400];
       snprintf(path, sizeof path, "%s/%s", tmp, f->name);
       status = qn_writer_open(j->ctx, path, wc, j->ncols + 1, &wo, &f->w, err);
@@ -2274,15 +2299,17 @@ static void qn_group_free(struct qn_group_job *j) {
 
 static int qn_group_run_here(struct qn_context *ctx, struct qn_source *src,
                              const struct qn_group_options *o, struct qn_error *err) {
-  int status = QN_OK, exists = 0, tmp_lock = -1, agreed = 0;
+  int status = QN_OK, exists = 0, tmp_lock = -1, agreed = 0, final = 0;
   struct qn_comm *comm = qn_comm_of(ctx);
   struct qn_group_job j;
   memset(&j, 0, sizeof j);
   j.ctx = ctx;
   j.src = src;
   j.opt = o;
+  j.rank = comm->rank;
+  j.nranks = comm->size;
   pthread_mutex_init(&j.lock, NULL);
-  char parent[4096], basebuf[4096], tmp[4400] = "", old[4400] = "";
+  char parent[4096], basebuf[4096], tmp[4400] = "", old[4400] = "", lock[4500] = "";
   if (!o || !o->output || !*o->output) {
     status = qn_error_set(err, QN_EINVAL, "no output directory given");
     goto done;
@@ -2299,9 +2326,40 @@ static int qn_group_run_here(struct qn_context *ctx, struct qn_source *src,
   const char *base = qn_group_base(o->output, basebuf, sizeof basebuf);
   char prefix[4200];
   snprintf(prefix, sizeof prefix, ".%s%s", base, QN_GROUP_TMP_PREFIX);
-  qn_spill_sweep(parent, QN_GROUP_TMP_PREFIX); /* outputs of killed runs, any name */
+  if (comm->rank == 0)
+    qn_spill_sweep(parent, QN_GROUP_TMP_PREFIX); /* outputs of killed runs, any name */
   snprintf(tmp, sizeof tmp, "%s/%s%d-XXXXXX", parent, prefix, (int)getpid());
-  if (!mkdtemp(tmp)) {
+  if (comm->size > 1) {
+    agreed = 1; /* every rank got here: the checks above passed everywhere */
+    QN_CHECK(qn_comm_agree(comm, QN_OK, err));
+    /* every rank runs the plan and writes its share of the files: all
+     * must see the same rows */
+    QN_CHECK(qn_comm_check_plan(comm, qn_comm_plan_digest(src, j.scan_cols, j.nscan, NULL, 0),
+                                "input files or columns", err));
+    agreed = 0;
+  }
+  if (comm->size > 1) {
+    /* rank 0 makes the directory (a shared filesystem), every rank writes
+     * its files into it */
+    char shared[sizeof tmp];
+    memset(shared, 0, sizeof shared);
+    int made = comm->rank != 0 || mkdtemp(tmp) != NULL, e = errno;
+    if (comm->rank == 0 && made) snprintf(shared, sizeof shared, "%s", tmp);
+    if (comm->rank == 0 && !made) tmp[0] = 0;
+    status = qn_comm_bcast(comm, shared, sizeof shared, 0, err);
+    if (status != QN_OK) goto done;
+    if (!shared[0]) {
+      if (comm->rank != 0) tmp[0] = 0;
+      status = qn_error_set(err, QN_EIO, "cannot create the output beside %s: %s", o->output,
+                            comm->rank == 0 ? strerror(e) : "rank 0 could not");
+      goto done;
+    }
+    if (comm->rank != 0) {
+      snprintf(tmp, sizeof tmp, "%s", shared);
+      strcpy(lock, ""); /* rank 0 holds the lock and removes the directory */
+      goto made;
+    }
+  } else if (!mkdtemp(tmp)) {
     int e = errno;
     tmp[0] = 0;
     status = qn_error_set(err, QN_EIO, "cannot create the output beside %s: %s", o->output,
@@ -2311,13 +2369,13 @@ static int qn_group_run_here(struct qn_context *ctx, struct qn_source *src,
   mode_t mask = umask(0); /* mkdtemp made it 0700: give it a directory's usual mode */
   umask(mask);
   chmod(tmp, 0777 & ~mask);
-  char lock[4500];
   snprintf(lock, sizeof lock, "%s/.lock", tmp);
   tmp_lock = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (tmp_lock < 0 || flock(tmp_lock, LOCK_EX) != 0) {
     status = qn_error_set(err, QN_EIO, "cannot lock %s: %s", tmp, strerror(errno));
     goto done;
   }
+made:
   QN_CHECK(qn_spill_open(ctx, o->spill_dir ? o->spill_dir : parent,
                          QN_MAX(1, qn_context_threads(ctx)), &j.spill, err));
   QN_CHECK(qn_group_pass0(&j, err));
@@ -2329,14 +2387,39 @@ static int qn_group_run_here(struct qn_context *ctx, struct qn_source *src,
   for (int f = 0; f < j.nfiles; f++) {
     struct qn_writer *w = j.files[f].w;
     j.files[f].w = NULL;
-    QN_CHECK(qn_writer_close(w, &j.files[f].sum, err));
+    if (w) QN_CHECK(qn_writer_close(w, &j.files[f].sum, err));
   }
-  char mpath[4500];
-  snprintf(mpath, sizeof mpath, "%s/manifest.json", tmp);
-  QN_CHECK(qn_json_dump_file(qn_group_manifest(&j), mpath, err));
+  if (comm->size > 1) {
+    /* every rank's files are complete: rank 0 takes their checksums (the
+     * counts it derived itself, as every rank did) */
+    agreed = 1;
+    QN_CHECK(qn_comm_agree_scan(comm, QN_OK, err));
+    agreed = 0;
+    struct qn_checksum *sums = calloc((size_t)j.nfiles, sizeof *sums);
+    if (!sums) {
+      status = qn_error_set(err, QN_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (int f = 0; f < j.nfiles; f++) sums[f] = j.files[f].sum;
+    struct qn_group_sums gs = {&j, 0};
+    status = qn_comm_gather(comm, sums, (size_t)j.nfiles * sizeof *sums, sizeof *sums, NULL, 0,
+                            qn_group_take_sums, &gs, err);
+    free(sums);
+    if (status != QN_OK) goto done;
+  }
+  if (comm->rank == 0) {
+    char mpath[4500];
+    snprintf(mpath, sizeof mpath, "%s/manifest.json", tmp);
+    QN_CHECK(qn_json_dump_file(qn_group_manifest(&j), mpath, err));
+  }
   /* every rank agrees before the output appears */
   agreed = 1;
   QN_CHECK(qn_comm_agree_scan(comm, QN_OK, err));
+  final = 1;
+  if (comm->rank != 0) {
+    tmp[0] = 0; /* rank 0's to rename */
+    goto done;
+  }
   unlink(lock);
   /* into place: an empty DIR is removed first; a quern output is moved
    * aside and removed once the new one is in */
@@ -2364,15 +2447,24 @@ static int qn_group_run_here(struct qn_context *ctx, struct qn_source *src,
   if (old[0]) qn_spill_rmdir(old);
 done:
   if (!agreed) status = qn_comm_agree_scan(comm, status, err);
+  if (comm->size > 1 && status != QN_OK && !final) {
+    /* every rank knows of the failure: each removes its files, then rank 0
+     * the directory */
+    for (int f = 0; j.files && f < j.nfiles; f++) {
+      qn_writer_abort(j.files[f].w);
+      j.files[f].w = NULL;
+    }
+    struct qn_error e2;
+    memset(&e2, 0, sizeof e2);
+    qn_comm_agree(comm, status, &e2);
+  }
   qn_group_free(&j);
-  if (tmp[0]) qn_spill_rmdir(tmp);
+  if (tmp[0] && comm->rank == 0) qn_spill_rmdir(tmp);
   if (tmp_lock >= 0) close(tmp_lock);
   return status;
 }
 
 int qn_group_run(struct qn_context *ctx, struct qn_source *src,
                  const struct qn_group_options *o, struct qn_error *err) {
-  struct qn_comm *comm = qn_comm_of(ctx);
-  if (comm->rank == 0) return qn_group_run_here(ctx, src, o, err);
-  return qn_comm_agree_scan(comm, QN_OK, err); /* rank 0's job, agreed before its rename */
+  return qn_group_run_here(ctx, src, o, err);
 }

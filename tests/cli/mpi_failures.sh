@@ -46,10 +46,14 @@ per_rank 2 stats a.h5 -o ../p.json
 expect_err "rank 1: this rank sees other input files or columns than rank 0"
 per_rank 2 bin a.h5 --axis x:5 -o ../p.h5
 expect_err "rank 1: this rank sees other input files, columns or bin edges than rank 0"
+"$QUERN" gen measurements --rows 1000 --keys 10 -o r0/m.parquet
+"$QUERN" gen measurements --rows 2000 --keys 10 -o r1/m.parquet
+per_rank 2 group m.parquet -k probe_id -o ../pg
+expect_err "rank 1: this rank sees other input files or columns than rank 0"
 rm r1/a.h5
 per_rank 2 stats a.h5 -o ../p.json
 expect_err "rank 1: a.h5"
-check "no output after a plan mismatch" test ! -e p.json -a ! -e p.h5
+check "no output after a plan mismatch" test ! -e p.json -a ! -e p.h5 -a ! -e pg
 rm -r r0 r1
 # another MPI's launcher (MPICH's hydra sets PMI_SIZE, no PMIx): refused
 PMI_SIZE=2 PMI_RANK=0 run_quern 1 stats a.h5 -o s.json

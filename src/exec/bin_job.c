@@ -1044,8 +1044,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
     QN_CHECK(qn_bin_collect(ctx, r, &plan, grids, r->lanes, err));
   } else {
-    /* A sliced grid is one lane: rank 0 owns it and reads every morsel
-     * (docs/scale-out.md); the other ranks wait for its status. */
+    /* A sliced grid is one lane: the rank that owns lane 0 (the last)
+     * reads every morsel and sends the grid to rank 0 (docs/scale-out.md). */
     so.ranges = share;
     so.nranges = nshare;
     j.ranges = so.ranges;

@@ -873,20 +873,26 @@ static int qn_bin_collect_ranks(struct qn_context *ctx, struct qn_bin_result *r,
   struct qn_bin_fold f = {
       .plan = plan, .dst = &grids[0], .have = l1 > l0, .gb = qn_bin_grid_bytes(plan)};
   void *rmem = NULL;
+  /* rank 0 owns the first ceil(L/N) lanes (qn_bin_share): every lane when
+   * L <= that, as a sliced grid's one lane, and then no grid travels */
+  const int others = (lanes + comm->size - 1) / comm->size < lanes;
   if (comm->rank == 0 && status == QN_OK) {
     for (int l = 1; l < l1; l++) qn_bin_grid_fold(plan, &grids[0], &grids[l]);
-    rmem = qn_mem_alloc(ctx, (size_t)f.gb, "a bin grid received from another rank", err);
-    if (!rmem)
+    if (others)
+      rmem = qn_mem_alloc(ctx, (size_t)f.gb, "a bin grid received from another rank", err);
+    if (others && !rmem)
       status = err ? err->code : QN_ELIMIT;
-    else
+    else if (others)
       qn_bin_grid_init(plan, &f.recv, rmem);
   }
   QN_CHECK(qn_comm_agree(comm, status, err));
-  const char *mine =
-      comm->rank ? (const char *)grids[0].count + (size_t)l0 * (size_t)f.gb : NULL;
-  status = qn_comm_gather(comm, mine, comm->rank ? (size_t)(l1 - l0) * (size_t)f.gb : 0,
-                          (size_t)f.gb, rmem, (size_t)f.gb, qn_bin_fold_take, &f, err);
-  QN_CHECK(qn_comm_agree(comm, status, err));
+  if (others) {
+    const char *mine =
+        comm->rank ? (const char *)grids[0].count + (size_t)l0 * (size_t)f.gb : NULL;
+    status = qn_comm_gather(comm, mine, comm->rank ? (size_t)(l1 - l0) * (size_t)f.gb : 0,
+                            (size_t)f.gb, rmem, (size_t)f.gb, qn_bin_fold_take, &f, err);
+    QN_CHECK(qn_comm_agree(comm, status, err));
+  }
   if (comm->rank == 0) {
     if (!f.have) qn_bin_grid_finish(plan, &grids[0]); /* no rank had a lane: no row */
     r->out_of_range = grids[0].count[plan->ncells];
@@ -915,7 +921,10 @@ static int qn_bin_share(struct qn_comm *comm, int64_t morsels, int lanes, int co
     *n = 1;
     return QN_OK;
   }
-  qn_comm_share(comm, lanes, &a, &b);
+  /* lanes [ceil(rL/N), ceil((r+1)L/N)): rank 0 holds lane 0, which the
+   * others fold into, and a job of one lane (a sliced grid) stays there */
+  a = ((int64_t)comm->rank * lanes + comm->size - 1) / comm->size;
+  b = ((int64_t)(comm->rank + 1) * lanes + comm->size - 1) / comm->size;
   *l0 = (int)a;
   *l1 = (int)b;
   const int64_t blocks = (morsels + lanes - 1) / lanes;
@@ -1044,8 +1053,8 @@ int qn_bin_run(struct qn_context *ctx, struct qn_source *src, const struct qn_bi
     QN_CHECK(qn_scan_run(ctx, src, &so, &k, err));
     QN_CHECK(qn_bin_collect(ctx, r, &plan, grids, r->lanes, err));
   } else {
-    /* A sliced grid is one lane: the rank that owns lane 0 (the last)
-     * reads every morsel and sends the grid to rank 0 (docs/scale-out.md). */
+    /* A sliced grid is one lane: rank 0 reads every morsel and keeps the
+     * grid; the other ranks wait for its status (docs/scale-out.md). */
     so.ranges = share;
     so.nranges = nshare;
     j.ranges = so.ranges;

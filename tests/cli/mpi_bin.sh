@@ -23,7 +23,7 @@ same cref.h5 c1.h5 c2.h5 c3.h5 ct2.h5
 same vref.h5 v1.h5 v2.h5 v3.h5 vt2.h5
 same wref.json w3.json
 # a sliced grid (over 128 MiB nominal, docs/bin.md): one lane across ranks,
-# read by the last rank and sent whole to rank 0: the same bytes
+# read and kept by rank 0: the same bytes
 run_quern 0 bin a.h5 --axis x:140:0:1 --axis y:140:0:1 --axis z:140:0:1 -v v -s count,mean -o sref.h5
 run_mpi 0 2 bin a.h5 --axis x:140:0:1 --axis y:140:0:1 --axis z:140:0:1 -v v -s count,mean -t 1 -o s2.h5
 run_mpi 0 3 bin a.h5 --axis x:140:0:1 --axis y:140:0:1 --axis z:140:0:1 -v v -s count,mean -t 2 -o s3.h5

@@ -141,10 +141,10 @@ static void *qn_py_job_main(void *arg) {
   return NULL;
 }
 
-/* Runs job->fn on a helper thread; returns 0 when it finished (its status
- * in job->status), -1 with a Python exception set when a signal handler
- * raised (the job was cancelled and has finished) or the thread could not
- * start. Called with the GIL held. */
+/* Runs job->fn on a helper thread; returns 0 when it finished with QN_OK,
+ * -1 with a Python exception set otherwise: quern's error (job->status,
+ * job->err), a signal handler's (the job was cancelled and has finished)
+ * or a thread that could not start. Called with the GIL held. */
 static int qn_py_job_run(struct qn_py_job *job) {
   qn_error_init(&job->err);
   job->done = 0;
@@ -188,7 +188,12 @@ static int qn_py_job_run(struct qn_py_job *job) {
 done:
   pthread_cond_destroy(&job->cond);
   pthread_mutex_destroy(&job->lock);
-  return interrupted ? -1 : 0;
+  if (interrupted) return -1;
+  if (job->status != QN_OK) {
+    qn_py_raise(job->status, &job->err);
+    return -1;
+  }
+  return 0;
 }
 
 /* ----- sources: paths or arrays ----------------------------------------- */
@@ -568,10 +573,6 @@ static PyObject *qn_py_run_bin(PyObject *self, PyObject *args, PyObject *kw) {
   job.fn = qn_py_bin_fn;
   job.arg = &b;
   if (qn_py_job_run(&job) != 0) goto done;
-  if (job.status != QN_OK) {
-    qn_py_raise(job.status, &job.err);
-    goto done;
-  }
   out = qn_py_bin_dict(b.res, &b);
 done:
   qn_bin_result_free(b.res);
@@ -680,10 +681,6 @@ static PyObject *qn_py_run_stats(PyObject *self, PyObject *args, PyObject *kw) {
   job.fn = qn_py_stats_fn;
   job.arg = &s;
   if (qn_py_job_run(&job) != 0) goto done;
-  if (job.status != QN_OK) {
-    qn_py_raise(job.status, &job.err);
-    goto done;
-  }
   out = Py_NewRef(Py_None);
 done:
   free(s.json_path);
@@ -724,10 +721,6 @@ static PyObject *qn_py_run_info(PyObject *self, PyObject *args, PyObject *kw) {
   job.fn = qn_py_info_fn;
   job.arg = &i;
   if (qn_py_job_run(&job) != 0) goto done;
-  if (job.status != QN_OK) {
-    qn_py_raise(job.status, &job.err);
-    goto done;
-  }
   out = PyUnicode_FromStringAndSize(i.text ? i.text : "", (Py_ssize_t)i.len);
 done:
   free(i.text);
@@ -827,10 +820,6 @@ static PyObject *qn_py_run_group(PyObject *self, PyObject *args, PyObject *kw) {
   job.fn = qn_py_group_fn;
   job.arg = &g;
   if (qn_py_job_run(&job) != 0) goto done;
-  if (job.status != QN_OK) {
-    qn_py_raise(job.status, &job.err);
-    goto done;
-  }
   out = Py_NewRef(Py_None);
 done:
   Py_XDECREF(seq);

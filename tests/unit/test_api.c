@@ -255,14 +255,18 @@ QN_TEST(bin_accessors_out_of_range) {
 
 #define ROWS 300001 /* several 65536-row morsels and a ragged end */
 
-/* count, sum, mean, std of v over 10 bins of x, with `threads` workers */
-static int bin_run(const char *path, int threads, int64_t limit, double *out /* 40 */) {
+/* count, sum, mean, std of v over nb bins of x in [0, 1], with `threads`
+ * workers, into out (4 x nb); the lane count and the edges when asked. */
+static int bin_run_nb(const char *path, int64_t nb, int threads, int64_t limit, double *out,
+                      int *lanes, double *edges) {
   struct qn_context *ctx = ctx_new(threads, limit);
   if (!ctx) return QN_ENOMEM;
   struct qn_source *src = NULL;
   struct qn_bin_result *r = NULL;
   struct qn_bin_axis_spec ax;
-  int st = qn_bin_axis_parse("x:10:0:1", &ax, NULL);
+  char axis[64];
+  snprintf(axis, sizeof axis, "x:%lld:0:1", (long long)nb);
+  int st = qn_bin_axis_parse(axis, &ax, NULL);
   const enum qn_bin_stat stats[] = {QN_BIN_COUNT, QN_BIN_SUM, QN_BIN_MEAN, QN_BIN_STD};
   struct qn_bin_options bo;
   qn_bin_options_init(&bo);
@@ -274,13 +278,20 @@ static int bin_run(const char *path, int threads, int64_t limit, double *out /* 
   if (st == QN_OK) st = qn_source_open(ctx, &path, 1, &src, NULL);
   if (st == QN_OK) st = qn_bin_run(ctx, src, &bo, &r, NULL);
   for (int s = 0; st == QN_OK && s < 4; s++)
-    memcpy(out + 10 * s, qn_bin_result_stat(r, stats[s]), 10 * sizeof *out);
+    memcpy(out + nb * s, qn_bin_result_stat(r, stats[s]), (size_t)nb * sizeof *out);
+  if (st == QN_OK && lanes) *lanes = qn_bin_result_lanes(r);
+  if (st == QN_OK && edges)
+    memcpy(edges, qn_bin_result_edges(r, 0), (size_t)(nb + 1) * sizeof *edges);
   qn_bin_result_free(r);
   qn_bin_axis_spec_reset(&ax);
   qn_source_close(src);
   if (st == QN_OK && qn_context_used_bytes(ctx) != 0) st = QN_EINTERNAL;
   qn_context_free(ctx);
   return st;
+}
+
+static int bin_run(const char *path, int threads, int64_t limit, double *out /* 40 */) {
+  return bin_run_nb(path, 10, threads, limit, out, NULL, NULL);
 }
 
 QN_TEST(bin_job_same_bits_for_any_threads) {
@@ -312,33 +323,7 @@ QN_TEST(bin_job_same_bits_for_any_threads) {
 #define BIG_NB 2500000
 static int bin_run_sliced(const char *path, int threads, int64_t limit, double *out, int *lanes,
                           double *edges) {
-  struct qn_context *ctx = ctx_new(threads, limit);
-  if (!ctx) return QN_ENOMEM;
-  struct qn_source *src = NULL;
-  struct qn_bin_result *r = NULL;
-  struct qn_bin_axis_spec ax;
-  int st = qn_bin_axis_parse("x:2500000:0:1", &ax, NULL);
-  const enum qn_bin_stat stats[] = {QN_BIN_COUNT, QN_BIN_SUM, QN_BIN_MEAN, QN_BIN_STD};
-  struct qn_bin_options bo;
-  qn_bin_options_init(&bo);
-  bo.axes = &ax;
-  bo.naxes = 1;
-  bo.value = "v";
-  bo.stats = stats;
-  bo.nstats = 4;
-  if (st == QN_OK) st = qn_source_open(ctx, &path, 1, &src, NULL);
-  if (st == QN_OK) st = qn_bin_run(ctx, src, &bo, &r, NULL);
-  for (int s = 0; st == QN_OK && s < 4; s++)
-    memcpy(out + BIG_NB * s, qn_bin_result_stat(r, stats[s]), BIG_NB * sizeof *out);
-  if (st == QN_OK) *lanes = qn_bin_result_lanes(r);
-  if (st == QN_OK && edges)
-    memcpy(edges, qn_bin_result_edges(r, 0), (BIG_NB + 1) * sizeof *edges);
-  qn_bin_result_free(r);
-  qn_bin_axis_spec_reset(&ax);
-  qn_source_close(src);
-  if (st == QN_OK && qn_context_used_bytes(ctx) != 0) st = QN_EINTERNAL;
-  qn_context_free(ctx);
-  return st;
+  return bin_run_nb(path, BIG_NB, threads, limit, out, lanes, edges);
 }
 
 QN_TEST(bin_job_sliced_same_bits_for_any_threads) {
